@@ -1,0 +1,48 @@
+/**
+ * The node at the end of every path: it adds the incoming gradient into a leaf's `.grad`.
+ * Without createGraph it accumulates in place (as PyTorch does); with createGraph it builds
+ * `grad + g` so the accumulated gradient stays differentiable.
+ */
+import { Tensor } from '../tensor/tensor.js';
+import { Node, removable, type MaybeGrad, type RemovableHandle } from './node.js';
+
+export type PostAccumulateGradHook = (t: Tensor) => void;
+
+export class AccumulateGrad extends Node {
+  postAccumulateHooks: PostAccumulateGradHook[] | null = null;
+
+  constructor(readonly variable: Tensor) {
+    super([], [{ shape: variable.shape, dtype: variable.dtype, device: variable.device }]);
+  }
+
+  name(): string {
+    return 'AccumulateGrad';
+  }
+
+  apply(gradOutputs: MaybeGrad[]): MaybeGrad[] {
+    const g = gradOutputs[0];
+    if (g) accumulateInto(this.variable, g);
+    if (this.postAccumulateHooks) for (const h of this.postAccumulateHooks.slice()) h(this.variable);
+    return [];
+  }
+
+  addPostAccumulateHook(fn: PostAccumulateGradHook): RemovableHandle {
+    return removable((this.postAccumulateHooks ??= []), fn);
+  }
+}
+
+/** `t.grad += g` with PyTorch's rules (used for leaves and for retained non-leaf grads). */
+export function accumulateInto(t: Tensor, g: Tensor): void {
+  const createGraph = t.rt.gradMode.enabled;
+  const old = t._grad;
+  if (old === null) {
+    // Never alias a gradient buffer another tensor may also receive: own a contiguous copy,
+    // unless the graph of the gradient must be kept (createGraph).
+    t._grad = createGraph ? g : g.detach().clone();
+  } else if (createGraph || old.requiresGrad) {
+    t._grad = old.add(g);
+  } else {
+    old.add_(g);
+  }
+  if (t.rt.events.watching['grad:accumulate']) t.rt.events.emit('grad:accumulate', { tensorId: t.id, shape: t.shape });
+}

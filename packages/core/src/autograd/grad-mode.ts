@@ -1,0 +1,29 @@
+/** Grad-mode context functions, bound to a runtime. */
+import type { Runtime } from '../runtime/runtime.js';
+
+export function noGrad<T>(rt: Runtime, fn: () => T): T {
+  return rt.gradMode.run(false, rt.gradMode.inference, fn);
+}
+
+export function enableGrad<T>(rt: Runtime, fn: () => T): T {
+  return rt.gradMode.run(true, rt.gradMode.inference, fn);
+}
+
+export function setGradEnabled<T>(rt: Runtime, flag: boolean, fn: () => T): T {
+  return rt.gradMode.run(!!flag, rt.gradMode.inference, fn);
+}
+
+/** No graph, and every tensor made inside is an inference tensor that can never enter autograd. */
+export function inferenceMode<T>(rt: Runtime, fn: () => T): T {
+  return rt.gradMode.run(false, true, fn);
+}
+
+export function detectAnomaly<T>(rt: Runtime, fn: () => T): T {
+  const prev = rt.gradMode.anomaly;
+  rt.gradMode.anomaly = true;
+  try {
+    return fn();
+  } finally {
+    rt.gradMode.anomaly = prev;
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * Graph nodes (PyTorch's `grad_fn`s). A node receives the gradients of its forward outputs and
+ * returns the gradients of its forward inputs, one per edge in `next`. Nodes are created by ops
+ * when grad mode is on and some input requires grad; the engine (`engine.ts`) runs them.
+ */
+import type { DType } from '../dtype.js';
+import { NablaError, fmtShape } from '../errors.js';
+import { Tensor } from '../tensor/tensor.js';
+
+/** Where a gradient goes: the node that consumes it and which of its outputs it belongs to. */
+export type Edge = readonly [Node | null, number];
+
+export interface TensorMeta {
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  readonly device: string;
+}
+
+export type MaybeGrad = Tensor | null;
+/** A tensor hook: sees the gradient, may return a replacement. */
+export type GradHook = (grad: Tensor) => Tensor | void | null | undefined;
+/** A node hook: sees gradients w.r.t. the node's inputs and outputs, may replace the input ones. */
+export type NodeHook = (gradInputs: MaybeGrad[], gradOutputs: MaybeGrad[]) => MaybeGrad[] | void | null | undefined;
+/** A node pre-hook: sees the gradients w.r.t. the outputs before the node runs, may replace them. */
+export type NodePreHook = (gradOutputs: MaybeGrad[]) => MaybeGrad[] | void | null | undefined;
+
+export interface RemovableHandle {
+  remove(): void;
+}
+
+export function removable<T>(list: T[], item: T): RemovableHandle {
+  list.push(item);
+  return {
+    remove() {
+      const i = list.indexOf(item);
+      if (i >= 0) list.splice(i, 1);
+    },
+  };
+}
+
+let nextSeq = 0;
+
+export abstract class Node {
+  /** Creation order; the engine runs later nodes first when several are ready. */
+  readonly seq = nextSeq++;
+  /** Forward stack of the op that made this node, kept when anomaly detection is on. */
+  stack: string | null = null;
+  preHooks: NodePreHook[] | null = null;
+  postHooks: NodeHook[] | null = null;
+  /** Tensor hooks by output number (hooks registered on the tensors this node produced). */
+  tensorHooks: (GradHook[] | undefined)[] | null = null;
+  /** retainGrad() hooks by output number; they run after the tensor hooks. */
+  retainHooks: (((g: Tensor) => void) | undefined)[] | null = null;
+
+  constructor(
+    /** One edge per forward input: where its gradient goes. */
+    public next: Edge[],
+    /** Shape/dtype/device of each forward output, to validate and materialize gradients. */
+    public readonly outMeta: readonly TensorMeta[],
+  ) {}
+
+  /** PyTorch's class name for the node: `MulBackward0`, `AccumulateGrad`, ... */
+  abstract name(): string;
+
+  /** Gradients w.r.t. the forward inputs, one per edge (null where none flows). */
+  abstract apply(gradOutputs: MaybeGrad[]): MaybeGrad[];
+
+  /** Frees what was saved for backward (after a backward pass without `retainGraph`). */
+  release(): void {}
+
+  /** `[node | null, index]` per forward input, as PyTorch's `next_functions`. */
+  get nextFunctions(): Edge[] {
+    return this.next;
+  }
+
+  registerHook(fn: NodeHook): RemovableHandle {
+    return removable((this.postHooks ??= []), fn);
+  }
+
+  registerPrehook(fn: NodePreHook): RemovableHandle {
+    return removable((this.preHooks ??= []), fn);
+  }
+
+  addTensorHook(outputNr: number, fn: GradHook): RemovableHandle {
+    const hooks = (this.tensorHooks ??= []);
+    return removable((hooks[outputNr] ??= []), fn);
+  }
+
+  toString(): string {
+    return `<${this.name()}>`;
+  }
+}
+
+/**
+ * A value an op saved for its backward, with the version it had then. It pins the tensor, so a
+ * user's `dispose()` of it frees the storage only once the graph lets go of it too.
+ */
+export class SavedTensor {
+  readonly version: number;
+  /** A live alias, made if the user disposed the saved tensor before backward. */
+  private alias: Tensor | null = null;
+
+  constructor(readonly tensor: Tensor, op: string) {
+    if (tensor._inference) {
+      throw new NablaError(
+        'Inference tensors cannot be saved for backward. To work around you can make a clone to get a normal tensor and use it in autograd.',
+        { op },
+      );
+    }
+    this.version = tensor._ref.version;
+    tensor._pin();
+  }
+
+  /** @internal */
+  live(): Tensor {
+    const t = this.tensor;
+    if (!t._disposed) return t;
+    if (this.alias === null) {
+      t._ref.retain();
+      const a = new Tensor(t.rt, t._ref, t.shape, t._strides, t._offset, t.dtype);
+      a._gradFn = t._gradFn;
+      a._outputNr = t._outputNr;
+      a._requiresGrad = t._requiresGrad;
+      a._accNode = t._accNode;
+      this.alias = a;
+    }
+    return this.alias;
+  }
+}
+
+export const FREED_MESSAGE =
+  'Trying to backward through the graph a second time (or directly access saved tensors after they have already been freed). ' +
+  'Saved intermediate values of the graph are freed when you call .backward() or autograd.grad(). ' +
+  'Specify retainGraph: true if you need to backward through the graph a second time or if you need to access saved tensors after calling backward.';
+
+export function freedError(node: Node): NablaError {
+  return new NablaError(FREED_MESSAGE, { op: node.name() });
+}
+
+/** Checks a saved tensor is still what was saved (PyTorch's version-counter check). */
+export function unpackSaved(s: SavedTensor, node: Node): Tensor {
+  const t = s.tensor;
+  if (t._ref.version !== s.version) {
+    const owner = t._gradFn ? `output ${t._outputNr} of ${t._gradFn.name()}` : 'a leaf';
+    throw new NablaError(
+      `one of the variables needed for gradient computation has been modified by an inplace operation: ` +
+        `[${t.dtype} ${fmtShape(t.shape)}], which is ${owner}, is at version ${t._ref.version}; expected version ${s.version} instead. ` +
+        `Hint: the backtrace further above (enable anomaly detection) shows the operation that failed to compute its gradient.`,
+      { op: node.name() },
+    );
+  }
+  return s.live();
+}

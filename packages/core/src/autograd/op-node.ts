@@ -1,0 +1,77 @@
+/**
+ * The node every built-in op creates: a gradient formula (declared once, beside the op) plus what
+ * the op saved for it. Formulas are written with differentiable tensor ops, so running them with
+ * grad mode on (createGraph) records the graph of the gradient itself: higher-order derivatives
+ * come for free.
+ */
+import type { Tensor } from '../tensor/tensor.js';
+import { Node, SavedTensor, freedError, unpackSaved, type Edge, type MaybeGrad, type TensorMeta } from './node.js';
+
+export interface GradFormula<A = unknown> {
+  /** PyTorch's node name: `MulBackward0`. */
+  readonly name: string;
+  /** Gradients w.r.t. the op's inputs, one per input (null: none or not needed). */
+  backward(gradOutputs: MaybeGrad[], node: OpNode<A>): MaybeGrad[];
+}
+
+/** An input slot as the op saw it: a saved tensor, a JS number operand, or nothing saved. */
+export type SavedSlot = SavedTensor | number | null;
+
+export class OpNode<A = unknown> extends Node {
+  private freed = false;
+
+  constructor(
+    readonly formula: GradFormula<A>,
+    next: Edge[],
+    outMeta: readonly TensorMeta[],
+    private slots: SavedSlot[] | null,
+    private savedOutputs: SavedTensor[] | null,
+    readonly attrs: A,
+  ) {
+    super(next, outMeta);
+  }
+
+  name(): string {
+    return this.formula.name;
+  }
+
+  apply(gradOutputs: MaybeGrad[]): MaybeGrad[] {
+    return this.formula.backward(gradOutputs, this);
+  }
+
+  /** Whether input `i` needs a gradient (PyTorch's `needs_input_grad`). */
+  needs(i: number): boolean {
+    return this.next[i]![0] !== null;
+  }
+
+  /** Input `i` as saved in forward (a tensor, checked against in-place changes, or a JS number). */
+  input(i: number): Tensor | number {
+    if (this.freed) throw freedError(this);
+    const s = this.slots?.[i];
+    if (typeof s === 'number') return s;
+    if (s === null || s === undefined) throw new Error(`${this.name()}: input ${i} was not saved for backward`);
+    return unpackSaved(s, this);
+  }
+
+  /** Input `i`, which the formula knows to be a tensor. */
+  tensor(i: number): Tensor {
+    return this.input(i) as Tensor;
+  }
+
+  /** Output `i` as saved in forward. */
+  output(i = 0): Tensor {
+    if (this.freed) throw freedError(this);
+    const s = this.savedOutputs?.[i];
+    if (!s) throw new Error(`${this.name()}: output ${i} was not saved for backward`);
+    return unpackSaved(s, this);
+  }
+
+  override release(): void {
+    if (this.freed) return;
+    this.freed = true;
+    if (this.slots) for (const s of this.slots) if (s instanceof SavedTensor) s.tensor._unpin();
+    if (this.savedOutputs) for (const s of this.savedOutputs) s.tensor._unpin();
+    this.slots = null;
+    this.savedOutputs = null;
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The contract between core and a device backend.
+ *
+ * Core never touches tensor values: a backend owns its storage (typed arrays, GPU buffers, ...)
+ * behind opaque `Storage` handles, and core hands kernels `View`s — a storage plus the strided
+ * geometry of the elements an op reads or writes. Backends may be asynchronous: core only ever
+ * *enqueues* work and reads values back when the user asks (`await t.data()`).
+ *
+ * What a backend provides:
+ * - storage: `allocate`, `release`, `write` (host → device), `read` / `readSync` (device → host);
+ * - `compileElementwise`: turns an expression (see `expr/ir.ts`) into a kernel; every elementwise
+ *   op of core and of plugins runs through it;
+ * - the structured kernels below (`KernelSignatures`), registered by name per dtype through the
+ *   plugin context. `softmax`/`logSoftmax` are optional: core composes them stably from
+ *   `max`/`sum` and elementwise kernels when a backend has none.
+ */
+import type { DType, TypedArray } from '../dtype.js';
+import type { Expr } from '../expr/ir.js';
+
+/** A block of device memory holding `numel` elements of one dtype. Opaque to core. */
+export interface Storage {
+  readonly dtype: DType;
+  readonly numel: number;
+  readonly byteLength: number;
+}
+
+/**
+ * Strided geometry over a storage. Element `(i0, i1, ...)` lives at
+ * `offset + Σ ik * strides[k]` (in elements). Strides may be 0 (broadcast) but are never negative.
+ */
+export interface View {
+  readonly storage: Storage;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  readonly offset: number;
+}
+
+export interface ElementwiseSpec {
+  /** Op name, for kernel names and error messages (`'mul'`, `'siluBackward'`). */
+  readonly name: string;
+  readonly expr: Expr;
+  readonly inputDtypes: readonly DType[];
+  readonly outDtype: DType;
+  /**
+   * The type the expression computes in: the promoted type of its operands (JS-number parameters
+   * included). An int32 input compared with 2.5 computes in float; float32 and float64 compute in
+   * the device's float. Only when it is int32/bool may a backend use integer arithmetic.
+   */
+  readonly computeDtype: DType;
+  readonly numParams: number;
+  /** Unique for (expr, dtypes): equal keys compile to interchangeable kernels. */
+  readonly key: string;
+}
+
+/**
+ * Runs an elementwise expression. Every input has already been broadcast to `out.shape`
+ * (stride 0 on broadcast dims). `out` may be a strided view (in-place ops on views); an input may
+ * be the very same view as `out` (in-place), but never partially overlap it — core copies first.
+ */
+export type ElementwiseKernel = (out: View, inputs: readonly View[], params: readonly number[]) => void;
+
+/** The structured kernels a backend registers, by name. */
+export interface KernelSignatures {
+  /**
+   * Reductions over `axes` (sorted, unique, non-empty). `out.shape` is `x.shape` with every reduced
+   * axis set to 1. `sum`/`prod` of int32/bool give int32; `argmax`/`argmin` write int32 indices
+   * along a single axis (first occurrence wins); `max`/`min` propagate NaN.
+   */
+  sum: (out: View, x: View, axes: readonly number[]) => void;
+  prod: (out: View, x: View, axes: readonly number[]) => void;
+  max: (out: View, x: View, axes: readonly number[]) => void;
+  min: (out: View, x: View, axes: readonly number[]) => void;
+  argmax: (out: View, x: View, axes: readonly number[]) => void;
+  argmin: (out: View, x: View, axes: readonly number[]) => void;
+  /** Batched matrix product: a [B, M, K] × b [B, K, N] → out [B, M, N]; any strides (0 on B for broadcast). */
+  bmm: (out: View, a: View, b: View) => void;
+  /** out[..., i, ...] = x[..., index[..., i, ...], ...] along `dim`; `index` (int32) has out's shape. */
+  gather: (out: View, x: View, dim: number, index: View) => void;
+  /** out[..., index[..., i, ...], ...] += src[..., i, ...] along `dim`; `index` has src's shape. */
+  scatterAdd: (out: View, dim: number, index: View, src: View) => void;
+  /** Numerically stable softmax / log-softmax along `dim`; out and x have the same shape. */
+  softmax: (out: View, x: View, dim: number) => void;
+  logSoftmax: (out: View, x: View, dim: number) => void;
+}
+
+export type KernelName = keyof KernelSignatures;
+
+export interface Backend {
+  /** The device name tensors carry (`'cpu'`, `'webgpu'`). */
+  readonly device: string;
+  /** dtypes this device can hold. Asking for another is an error naming the device. */
+  readonly dtypes: readonly DType[];
+  /** Whether `readSync` works (the CPU: yes; WebGPU: no, reads need `await`). */
+  readonly readsSync: boolean;
+  /** A human description of what runs the kernels (shown in test output). */
+  describe(): string;
+
+  /** A new storage; its contents are unspecified. */
+  allocate(dtype: DType, numel: number): Storage;
+  /** Gives a storage back (to a pool or the device). Core calls it exactly once per storage. */
+  release(storage: Storage): void;
+  /** Copies host data into `storage` starting at element `offset`. `data`'s type matches the dtype. */
+  write(storage: Storage, data: TypedArray, offset?: number): void;
+  /** The view's elements in row-major order, as a fresh array the caller owns. */
+  readSync?(view: View): TypedArray;
+  read(view: View): Promise<TypedArray>;
+
+  compileElementwise(spec: ElementwiseSpec): ElementwiseKernel;
+
+  /** Resolves when all queued work is done. */
+  synchronize(): Promise<void>;
+  /** Bytes the backend holds in pools beyond live storages, for `memory()`. */
+  pooledBytes?(): number;
+  dispose?(): void | Promise<void>;
+}

@@ -1,0 +1,107 @@
+/**
+ * @nabla/core — PyTorch's autograd for TypeScript, as a microkernel.
+ *
+ * @example
+ * import * as nabla from '@nabla/core';
+ * import { cpuBackend } from '@nabla/backend-cpu';
+ * await nabla.use(cpuBackend());
+ * const x = nabla.tensor([2, 3], { requiresGrad: true });
+ * x.pow(2).sum().backward();
+ * console.log(x.grad!.tolist()); // [4, 6]
+ */
+import 'reflect-metadata';
+import './ops/methods.js';
+import './autograd/api.js';
+import { Runtime } from './api/runtime-api.js';
+import type { Plugin } from './runtime/plugin.js';
+import type { MemoryInfo } from './runtime/memory.js';
+import type { TypedArray } from './dtype.js';
+import type { NestedData, TensorDataOptions, TensorOptions } from './tensor/create.js';
+import type { Tensor } from './tensor/tensor.js';
+import type { ShapeLike } from './api/factories.js';
+import * as api from './autograd/api.js';
+import * as functional from './autograd/functional.js';
+
+export { VERSION } from './version.js';
+export { NablaError } from './errors.js';
+export * from './dtype.js';
+export type * from './backend/types.js';
+export type * from './expr/ir.js';
+export * as expr from './expr/build.js';
+export { exprToString, isUnary, isBinary, UNARY_FNS, BINARY_FNS } from './expr/ir.js';
+export type * from './runtime/plugin.js';
+export type { MemoryInfo, DeviceMemory } from './runtime/memory.js';
+export { Runtime } from './runtime/runtime.js';
+export { EventBus, type NablaEvents, type NablaEventName } from './runtime/events.js';
+export { Tensor, type NestedArray } from './tensor/tensor.js';
+export type { NestedData, TensorDataOptions, TensorOptions } from './tensor/create.js';
+export type { ShapeLike } from './api/factories.js';
+export type { Operand } from './ops/dispatch.js';
+export type { Dims, ValuesIndices, VarOptions } from './ops/reduce.js';
+export { Node, type Edge, type GradHook, type NodeHook, type NodePreHook, type RemovableHandle, type MaybeGrad } from './autograd/node.js';
+export { AccumulateGrad } from './autograd/accumulate-grad.js';
+export { Function, FunctionCtx } from './autograd/function.js';
+export { gradcheck, gradgradcheck, type GradcheckOptions } from './autograd/gradcheck.js';
+export type { BackwardOptions, AutogradBackwardOptions, GradOptions } from './autograd/api.js';
+export type { FunctionalOptions } from './autograd/functional.js';
+export { defineElementwise, runElementwise, type ElementwiseOpDef, type ElementwiseGrad } from './ops/elementwise/define.js';
+export { record, grad as gradFormula, needsGrad } from './ops/dispatch.js';
+export * from './ops/functions.js';
+
+let current: Runtime | null = null;
+
+/** The runtime that module-level functions use. */
+export function defaultRuntime(): Runtime {
+  return (current ??= new Runtime());
+}
+
+/** An isolated runtime with its own plugins, kernels, grad mode, RNG and memory accounting. */
+export async function createRuntime(opts: { plugins?: readonly Plugin[] } = {}): Promise<Runtime> {
+  const rt = new Runtime();
+  for (const p of opts.plugins ?? []) await rt.use(p);
+  return rt;
+}
+
+/** Installs a plugin into the default runtime; resolves when it is ready. */
+export async function use(plugin: Plugin): Promise<Runtime> {
+  return defaultRuntime().use(plugin);
+}
+
+export const setDefaultDevice = (device: string): void => defaultRuntime().setDefaultDevice(device);
+export const getDefaultDevice = (): string => defaultRuntime().defaultDevice;
+export const synchronize = (device?: string): Promise<void> => defaultRuntime().synchronize(device);
+export const memory = (): MemoryInfo => defaultRuntime().memory();
+export const resetPeakMemory = (): void => defaultRuntime().resetPeakMemory();
+
+export const tensor = (data: NestedData | TypedArray, opts?: TensorDataOptions): Tensor => defaultRuntime().tensor(data, opts);
+export const zeros = (shape: ShapeLike, opts?: TensorOptions): Tensor => defaultRuntime().zeros(shape, opts);
+export const ones = (shape: ShapeLike, opts?: TensorOptions): Tensor => defaultRuntime().ones(shape, opts);
+export const full = (shape: ShapeLike, value: number | boolean, opts?: TensorOptions): Tensor => defaultRuntime().full(shape, value, opts);
+export const zerosLike = (t: Tensor, opts?: TensorOptions): Tensor => t.rt.zerosLike(t, opts);
+export const onesLike = (t: Tensor, opts?: TensorOptions): Tensor => t.rt.onesLike(t, opts);
+export const fullLike = (t: Tensor, value: number, opts?: TensorOptions): Tensor => t.rt.fullLike(t, value, opts);
+export const rand = (shape: ShapeLike, opts?: TensorOptions): Tensor => defaultRuntime().rand(shape, opts);
+export const randn = (shape: ShapeLike, opts?: TensorOptions): Tensor => defaultRuntime().randn(shape, opts);
+export const arange = (...args: (number | TensorOptions | null | undefined)[]): Tensor => defaultRuntime().arange(...args);
+export const linspace = (start: number, end: number, steps: number, opts?: TensorOptions): Tensor =>
+  defaultRuntime().linspace(start, end, steps, opts);
+export const eye = (n: number, m?: number | TensorOptions | null, opts?: TensorOptions): Tensor => defaultRuntime().eye(n, m, opts);
+export const manualSeed = (seed: number): void => defaultRuntime().manualSeed(seed);
+export const getRngState = (): number[] => defaultRuntime().getRngState();
+export const setRngState = (state: readonly number[]): void => defaultRuntime().setRngState(state);
+
+export const noGrad = <T>(fn: () => T): T => defaultRuntime().noGrad(fn);
+export const enableGrad = <T>(fn: () => T): T => defaultRuntime().enableGrad(fn);
+export const setGradEnabled = <T>(flag: boolean, fn: () => T): T => defaultRuntime().setGradEnabled(flag, fn);
+export const inferenceMode = <T>(fn: () => T): T => defaultRuntime().inferenceMode(fn);
+export const isGradEnabled = (): boolean => defaultRuntime().isGradEnabled();
+export const isInferenceModeEnabled = (): boolean => defaultRuntime().isInferenceModeEnabled();
+
+/** PyTorch's torch.autograd. */
+export const autograd = {
+  grad: api.grad,
+  backward: api.backward,
+  functional,
+  detectAnomaly: <T>(fn: () => T): T => defaultRuntime().detectAnomaly(fn),
+  setDetectAnomaly: (flag: boolean): void => defaultRuntime().setDetectAnomaly(flag),
+};

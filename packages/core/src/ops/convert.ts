@@ -1,0 +1,58 @@
+/** `to(dtype)` and `to(device)`: copies that keep autograd connected (ToCopyBackward0). */
+import { isDType, type DType } from '../dtype.js';
+import { NablaError } from '../errors.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { fromTypedArray } from '../tensor/create.js';
+import { emptyOn, grad, needsGrad, record } from './dispatch.js';
+import { runElementwise } from './elementwise/define.js';
+import { identity } from './elementwise/table.js';
+
+const toGrad = grad<{ dtype: DType; device: string }>('ToCopyBackward0', (g, n) => {
+  let r = g[0]!;
+  if (r.device !== n.attrs.device) r = r.to(n.attrs.device);
+  if (r.dtype !== n.attrs.dtype) r = r.to(n.attrs.dtype);
+  return [r];
+});
+
+function castTo(x: Tensor, dtype: DType): Tensor {
+  x.rt.checkDType(x.device, dtype, 'to');
+  const out = emptyOn(x.rt, x._ref.backend, dtype, x.shape);
+  runElementwise(identity, [x], undefined, out);
+  return out;
+}
+
+function moveTo(x: Tensor, device: string): Tensor {
+  const src = x._ref.backend;
+  if (!src.readsSync || !src.readSync) {
+    throw new NablaError(
+      `cannot copy a tensor from '${x.device}' to '${device}' synchronously: '${x.device}' reads back asynchronously; use await tensor.toAsync('${device}')`,
+      { op: 'to' },
+    );
+  }
+  return fromTypedArray(x.rt, device, x.dtype, x.shape, src.readSync(x._view()), 'to');
+}
+
+function finishTo(x: Tensor, out: Tensor): Tensor {
+  if (x.rt.gradMode.inference) out._inference = true;
+  if (needsGrad(x.rt, [x])) record(toGrad, [x], [out], { attrs: { dtype: x.dtype, device: x.device } });
+  return out;
+}
+
+/** A copy with another dtype or on another device; the tensor itself when nothing changes. */
+export function to(x: Tensor, target: DType | string): Tensor {
+  x._alive('to');
+  if (typeof target !== 'string') throw new NablaError(`expected a dtype or a device name, got ${typeof target}`, { op: 'to' });
+  if (isDType(target)) return target === x.dtype ? x : finishTo(x, castTo(x, target));
+  if (target === x.device) return x;
+  x.rt.checkDType(target, x.dtype, 'to');
+  return finishTo(x, moveTo(x, target));
+}
+
+/** `to` for devices that read back only asynchronously (WebGPU → CPU). */
+export async function toAsync(x: Tensor, target: DType | string): Promise<Tensor> {
+  x._alive('toAsync');
+  if (isDType(target) || target === x.device || x._ref.backend.readsSync) return to(x, target);
+  x.rt.checkDType(target, x.dtype, 'toAsync');
+  const data = await x._ref.backend.read(x._view());
+  return finishTo(x, fromTypedArray(x.rt, target, x.dtype, x.shape, data, 'toAsync'));
+}

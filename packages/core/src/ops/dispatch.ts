@@ -1,0 +1,203 @@
+/**
+ * How an op runs: check operands, promote dtypes, broadcast, allocate the output on the operands'
+ * device, run the backend's kernel, and — when grad mode is on and an input requires grad —
+ * record a graph node. Every op goes through the helpers here; none of them reads tensor values,
+ * so asynchronous backends work unchanged.
+ */
+import type { Backend, KernelName, KernelSignatures, View } from '../backend/types.js';
+import { resultType, type DType, type PromotionOperand } from '../dtype.js';
+import { NablaError, fmtShape } from '../errors.js';
+import { gradEdge, NULL_EDGE } from '../autograd/edges.js';
+import { SavedTensor, type Edge, type TensorMeta } from '../autograd/node.js';
+import { OpNode, type GradFormula, type SavedSlot } from '../autograd/op-node.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { contiguousStrides, numelOf } from '../shape.js';
+import { Tensor } from '../tensor/tensor.js';
+
+/** What ops accept where a tensor goes: a tensor, or a JS number/boolean (PyTorch's scalars). */
+export type Operand = Tensor | number | boolean;
+
+export function isTensor(x: unknown): x is Tensor {
+  return x instanceof Tensor;
+}
+
+/** A fresh contiguous tensor on `device` (contents unspecified until a kernel writes it). */
+export function empty(rt: Runtime, device: string, dtype: DType, shape: readonly number[], op?: string): Tensor {
+  const backend = rt.checkDType(device, dtype, op);
+  return emptyOn(rt, backend, dtype, shape);
+}
+
+export function emptyOn(rt: Runtime, backend: Backend, dtype: DType, shape: readonly number[]): Tensor {
+  const storage = backend.allocate(dtype, numelOf(shape));
+  const ref = rt.memoryTracker.allocate(backend, storage);
+  return new Tensor(rt, ref, shape, contiguousStrides(shape), 0, dtype);
+}
+
+/** Zeros of `shape` on `like`'s device with its dtype (unless given). */
+export function zerosOf(like: Tensor, shape: readonly number[], dtype: DType = like.dtype): Tensor {
+  const z = emptyOn(like.rt, like._ref.backend, dtype, shape);
+  return z.zero_();
+}
+
+/** A tensor sharing `src`'s storage with other geometry (views, detach). No autograd. */
+export function alias(src: Tensor, shape: readonly number[], strides: readonly number[], offset: number): Tensor {
+  src._ref.retain();
+  return new Tensor(src.rt, src._ref, shape, strides, offset, src.dtype);
+}
+
+/** Checks every tensor operand is alive, on one runtime and one device; returns the first tensor. */
+export function firstTensor(op: string, operands: readonly Operand[]): Tensor {
+  let first: Tensor | null = null;
+  for (let i = 0; i < operands.length; i++) {
+    const o = operands[i];
+    if (o instanceof Tensor) {
+      o._alive(op);
+      if (first === null) first = o;
+      else if (o.device !== first.device || o.rt !== first.rt) {
+        throw new NablaError(
+          `Expected all tensors to be on the same device, but found at least two devices, ${first.device} and ${o.device}` +
+            (o.rt !== first.rt && o.device === first.device ? ' (tensors of two different runtimes)' : '') +
+            `. Move one with .to(device) first; Nabla never copies implicitly.`,
+          { op },
+        );
+      }
+    } else if (typeof o !== 'number' && typeof o !== 'boolean') {
+      throw new NablaError(`expected a Tensor or a number for argument ${i}, got ${describe(o)}`, { op });
+    }
+  }
+  if (first === null) throw new NablaError('expected at least one Tensor argument', { op });
+  return first;
+}
+
+export function describe(x: unknown): string {
+  if (x === null) return 'null';
+  if (Array.isArray(x)) return 'an array';
+  return typeof x;
+}
+
+/** PyTorch's result type of mixed operands (dims > 0-d tensors > JS numbers). */
+export function promote(operands: readonly Operand[]): DType {
+  // Fast path: tensors of one dtype with JS-number operands that cannot lift the kind.
+  let dt: DType | null = null;
+  let simple = true;
+  for (const o of operands) {
+    if (o instanceof Tensor) {
+      if (dt === null) dt = o.dtype;
+      else if (dt !== o.dtype) simple = false;
+    }
+  }
+  if (simple && dt !== null) {
+    let ok = true;
+    for (const o of operands) {
+      if (o instanceof Tensor) continue;
+      if (typeof o === 'boolean') continue;
+      if (dt === 'bool' || (dt === 'int32' && !Number.isInteger(o))) ok = false;
+    }
+    if (ok) return dt;
+  }
+  const po: PromotionOperand[] = operands.map((o) =>
+    o instanceof Tensor
+      ? { dtype: o.dtype, category: o.shape.length === 0 ? 1 : 0 }
+      : { dtype: typeof o === 'boolean' ? 'bool' : Number.isInteger(o) ? 'int32' : 'float32', category: 2 },
+  );
+  return resultType(po);
+}
+
+/** The view a kernel sees of `t`, broadcast to `shape`. */
+export function broadcastView(t: Tensor, shape: readonly number[]): View {
+  const s = t.shape;
+  if (s === shape || (s.length === shape.length && s.every((d, i) => d === shape[i]))) return t._view();
+  const n = shape.length;
+  const off = n - s.length;
+  const strides = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    strides[i] = i < off ? 0 : s[i - off] === 1 && shape[i] !== 1 ? 0 : t._strides[i - off]!;
+  }
+  return { storage: t._ref.storage, dtype: t.dtype, shape, strides, offset: t._offset };
+}
+
+/** A structured kernel of the tensor's device, or an error naming what is missing. */
+export function kernel<K extends KernelName>(name: K, t: Tensor, dtype: DType = t.dtype, op: string = name): KernelSignatures[K] {
+  const k = t.rt.kernels.get(name, t.device, dtype);
+  if (k === undefined) {
+    throw new NablaError(`device '${t.device}' has no '${name}' kernel for dtype ${dtype}`, { op });
+  }
+  return k;
+}
+
+export function runKernel<K extends KernelName>(name: K, t: Tensor, op: string, run: (k: KernelSignatures[K]) => void, dtype?: DType): void {
+  const k = kernel(name, t, dtype ?? t.dtype, op);
+  try {
+    run(k);
+  } catch (e) {
+    if (e instanceof NablaError) throw e;
+    throw new NablaError(`${(e as Error).message} (device ${t.device}, kernel ${name})`, { op, cause: e });
+  }
+}
+
+// ---- autograd recording
+
+/** Whether an op on these operands must record a node. */
+export function needsGrad(rt: Runtime, operands: readonly Operand[]): boolean {
+  if (!rt.gradMode.enabled) return false;
+  for (let i = 0; i < operands.length; i++) {
+    const o = operands[i];
+    if (o instanceof Tensor && (o._requiresGrad || o._gradFn !== null)) return true;
+  }
+  return false;
+}
+
+export function metaOf(t: Tensor): TensorMeta {
+  return { shape: t.shape, dtype: t.dtype, device: t.device };
+}
+
+export interface RecordOptions<A> {
+  /** Which inputs to save for backward: all tensor inputs (true) or a mask. */
+  saveInputs?: boolean | readonly boolean[];
+  /** Save the outputs too (formulas of tanh, exp, softmax reuse them). */
+  saveOutputs?: boolean;
+  attrs?: A;
+}
+
+/**
+ * Makes `outputs` results of a node that computes the inputs' gradients with `formula`. Call
+ * only when `needsGrad` said so. JS numbers among the inputs get no edge (PyTorch shows `None`).
+ */
+export function record<A>(formula: GradFormula<A>, inputs: readonly Operand[], outputs: readonly Tensor[], opts: RecordOptions<A> = {}): OpNode<A> {
+  const n = inputs.length;
+  const next = new Array<Edge>(n);
+  let slots: SavedSlot[] | null = null;
+  const save = opts.saveInputs;
+  if (save) slots = new Array<SavedSlot>(n);
+  for (let i = 0; i < n; i++) {
+    const o = inputs[i];
+    if (o instanceof Tensor) {
+      next[i] = gradEdge(o);
+      if (slots !== null && (save === true || (save as readonly boolean[])[i])) slots[i] = new SavedTensor(o, formula.name);
+      else if (slots !== null) slots[i] = null;
+    } else {
+      next[i] = NULL_EDGE;
+      if (slots !== null) slots[i] = typeof o === 'boolean' ? Number(o) : (o as number);
+    }
+  }
+  const meta = outputs.map(metaOf);
+  const savedOutputs = opts.saveOutputs ? outputs.map((t) => new SavedTensor(t, formula.name)) : null;
+  const node = new OpNode<A>(formula, next, meta, slots, savedOutputs, opts.attrs as A);
+  const rt = outputs[0]!.rt;
+  if (rt.gradMode.anomaly) node.stack = new Error(`forward of ${formula.name}`).stack ?? null;
+  for (let i = 0; i < outputs.length; i++) {
+    outputs[i]!._gradFn = node;
+    outputs[i]!._outputNr = i;
+  }
+  return node;
+}
+
+/** A formula object from a name and a backward function (keeps op files terse). */
+export function grad<A = undefined>(name: string, backward: GradFormula<A>['backward']): GradFormula<A> {
+  return { name, backward };
+}
+
+/** The error for shapes that cannot work together. */
+export function shapeError(op: string, what: string, ...shapes: (readonly number[])[]): NablaError {
+  return new NablaError(`${what} (got ${shapes.map(fmtShape).join(' and ')})`, { op });
+}

@@ -1,0 +1,207 @@
+/**
+ * Elementwise ops are data: a name, an expression (compiled by each backend), a dtype rule and a
+ * gradient written with differentiable ops. `runElementwise` executes any of them, core's or a
+ * plugin's, on any backend. JS-number operands become kernel parameters, so `x.mul(2)` and
+ * `x.mul(3)` share one compiled kernel.
+ */
+import type { ElementwiseSpec, View } from '../../backend/types.js';
+import { isFloating, toFloating, type DType } from '../../dtype.js';
+import { NablaError } from '../../errors.js';
+import type { MaybeGrad } from '../../autograd/node.js';
+import type { GradFormula, OpNode } from '../../autograd/op-node.js';
+import { exprToString, isBinary, isUnary, type Expr } from '../../expr/ir.js';
+import { broadcastShapes } from '../../shape.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { broadcastView, emptyOn, firstTensor, needsGrad, promote, record, type Operand } from '../dispatch.js';
+
+/** How the output dtype follows from the promoted input dtype. */
+export type DTypeRule = 'promote' | 'float' | 'bool' | 'first';
+
+export interface ElementwiseAttrs {
+  /** The op's scalar parameters (clamp's bounds, leakyRelu's slope, ...). */
+  readonly params: readonly number[];
+}
+
+export interface ElementwiseGrad {
+  /** PyTorch's node name. */
+  readonly name: string;
+  /** What backward needs: the inputs, the output, both, or nothing. */
+  readonly save: 'inputs' | 'output' | 'both' | 'none';
+  /** Gradients w.r.t. each operand, from the output's gradient `g`. Broadcasting is undone by the engine. */
+  backward(g: Tensor, node: OpNode<ElementwiseAttrs>): MaybeGrad[];
+}
+
+export interface ElementwiseOpDef {
+  readonly kind: 'elementwise';
+  /** Method/function name (`mul`, `silu`). */
+  readonly name: string;
+  /** Number of tensor-or-number operands. */
+  readonly arity: number;
+  /** Number of scalar parameters after the operands. */
+  readonly numParams: number;
+  /** Over `input(0..arity-1)` and `param(0..numParams-1)`. */
+  readonly expr: Expr;
+  readonly dtype: DTypeRule;
+  /** Float inputs only (PyTorch refuses e.g. `sigmoid` of nothing; most ops promote ints instead). */
+  readonly floatOnly?: boolean;
+  /** Absent: the op is not differentiable (comparisons, rounding gives zeros through `zeroGrad`). */
+  readonly grad?: ElementwiseGrad;
+}
+
+export function defineElementwise(def: Omit<ElementwiseOpDef, 'kind' | 'numParams' | 'dtype'> & { numParams?: number; dtype?: DTypeRule }): ElementwiseOpDef {
+  return { kind: 'elementwise', numParams: 0, dtype: 'promote', ...def };
+}
+
+const DT_CODE: Record<DType, string> = { float32: 'f', float64: 'd', int32: 'i', bool: 'b' };
+
+interface SpecCache {
+  specs: Map<string, ElementwiseSpec>;
+  /** Expression with the number operands of a mask turned into parameters. */
+  exprs: Map<number, Expr>;
+}
+const caches = new WeakMap<ElementwiseOpDef, SpecCache>();
+
+function cacheOf(def: ElementwiseOpDef): SpecCache {
+  let c = caches.get(def);
+  if (!c) caches.set(def, (c = { specs: new Map(), exprs: new Map() }));
+  return c;
+}
+
+/** Rewrites input references: tensor operands are renumbered, number operands become params. */
+function substitute(expr: Expr, mapping: readonly Expr[]): Expr {
+  const memo = new Map<Expr, Expr>();
+  const go = (e: Expr): Expr => {
+    const hit = memo.get(e);
+    if (hit) return hit;
+    let r: Expr;
+    if (e.op === 'input') r = mapping[e.index]!;
+    else if (e.op === 'param' || e.op === 'const') r = e;
+    else if (e.op === 'where') r = { op: 'where', cond: go(e.cond), a: go(e.a), b: go(e.b) };
+    else if (isUnary(e)) r = { op: e.op, a: go(e.a) };
+    else if (isBinary(e)) r = { op: e.op, a: go(e.a), b: go(e.b) };
+    else throw new Error(`unknown expression node ${(e as Expr).op}`);
+    memo.set(e, r);
+    return r;
+  };
+  return go(expr);
+}
+
+/** The kernel spec for one combination of operand kinds and dtypes. */
+export function specFor(def: ElementwiseOpDef, numberMask: number, inDtypes: readonly DType[], outDtype: DType, computeDtype: DType): ElementwiseSpec {
+  const cache = cacheOf(def);
+  let key = `${numberMask}:`;
+  for (const d of inDtypes) key += DT_CODE[d];
+  key += DT_CODE[outDtype] + DT_CODE[computeDtype];
+  let spec = cache.specs.get(key);
+  if (spec === undefined) {
+    let expr = cache.exprs.get(numberMask);
+    if (expr === undefined) {
+      const mapping: Expr[] = [];
+      let ti = 0;
+      let pi = def.numParams;
+      for (let i = 0; i < def.arity; i++) {
+        mapping.push(numberMask & (1 << i) ? { op: 'param', index: pi++ } : { op: 'input', index: ti++ });
+      }
+      expr = numberMask === 0 ? def.expr : substitute(def.expr, mapping);
+      cache.exprs.set(numberMask, expr);
+    }
+    let numbers = 0;
+    for (let i = 0; i < def.arity; i++) if (numberMask & (1 << i)) numbers++;
+    spec = {
+      name: def.name,
+      expr,
+      inputDtypes: inDtypes.slice(),
+      outDtype,
+      computeDtype,
+      numParams: def.numParams + numbers,
+      key: `${def.name}|${key}|${exprToString(expr)}`,
+    };
+    cache.specs.set(key, spec);
+  }
+  return spec;
+}
+
+const NO_PARAMS: readonly number[] = [];
+
+const formulas = new WeakMap<ElementwiseGrad, GradFormula<ElementwiseAttrs>>();
+/** The graph-node formula of an elementwise gradient (made once per op). */
+function formulaOf(g: ElementwiseGrad): GradFormula<ElementwiseAttrs> {
+  let f = formulas.get(g);
+  if (!f) {
+    f = { name: g.name, backward: (gs, node) => g.backward(gs[0]!, node) };
+    formulas.set(g, f);
+  }
+  return f;
+}
+
+export function outDtypeOf(def: ElementwiseOpDef, promoted: DType): DType {
+  return def.dtype === 'bool' ? 'bool' : def.dtype === 'float' ? toFloating(promoted) : promoted;
+}
+
+/**
+ * Runs `def` on `operands`, writing into `out` if given (in-place ops; `out` must already have the
+ * broadcast shape), else into a new tensor. Records the gradient node when needed.
+ */
+export function runElementwise(def: ElementwiseOpDef, operands: readonly Operand[], params: readonly number[] = NO_PARAMS, out?: Tensor): Tensor {
+  const first = firstTensor(def.name, operands);
+  const rt = first.rt;
+  if (def.arity !== operands.length) {
+    throw new NablaError(`expects ${def.arity} operand(s), got ${operands.length}`, { op: def.name });
+  }
+  const promoted = promote(operands);
+  if (def.floatOnly && !isFloating(promoted)) {
+    throw new NablaError(`expects floating point inputs, got ${promoted}`, { op: def.name });
+  }
+  const outDtype = out ? out.dtype : def.dtype === 'first' ? (operands[0] as Tensor).dtype : outDtypeOf(def, promoted);
+  const computeDtype = def.dtype === 'float' ? toFloating(promoted) : promoted;
+
+  // Broadcast shape and masks.
+  let shape: readonly number[] = first.shape;
+  let numberMask = 0;
+  const inDtypes: DType[] = [];
+  let allParams: number[] | null = null;
+  for (let i = 0; i < operands.length; i++) {
+    const o = operands[i]!;
+    if (typeof o === 'number' || typeof o === 'boolean') {
+      numberMask |= 1 << i;
+      if (allParams === null) allParams = params.slice();
+    } else {
+      if (o !== first) shape = broadcastShapes(shape, o.shape, def.name);
+      inDtypes.push(o.dtype);
+    }
+  }
+  if (allParams !== null) {
+    for (let i = 0; i < operands.length; i++) if (numberMask & (1 << i)) allParams.push(Number(operands[i]));
+  }
+  const backend = first._ref.backend;
+  rt.checkDType(first.device, outDtype, def.name);
+
+  const spec = specFor(def, numberMask, inDtypes, outDtype, computeDtype);
+  const kernelFn = rt.kernels.elementwise(backend, spec, outDtype);
+
+  const result = out ?? emptyOn(rt, backend, outDtype, shape);
+  const views: View[] = [];
+  for (let i = 0; i < operands.length; i++) {
+    const o = operands[i]!;
+    if (typeof o !== 'number' && typeof o !== 'boolean') views.push(broadcastView(o, result.shape));
+  }
+  if (rt.events.watching['op:dispatch']) {
+    rt.events.emit('op:dispatch', { op: def.name, device: first.device, shapes: operands.map((o) => (typeof o === 'object' ? o.shape : [])) });
+  }
+  try {
+    kernelFn(result._view(), views, allParams ?? params);
+  } catch (e) {
+    if (!out) result.dispose();
+    throw new NablaError(`kernel failed on device ${first.device}: ${(e as Error).message}`, { op: def.name, cause: e });
+  }
+
+  if (out === undefined && def.grad && needsGrad(rt, operands)) {
+    const g = def.grad;
+    record(formulaOf(g), operands, [result], {
+      saveInputs: g.save === 'inputs' || g.save === 'both',
+      saveOutputs: g.save === 'output' || g.save === 'both',
+      attrs: { params },
+    });
+  }
+  return result;
+}

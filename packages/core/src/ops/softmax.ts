@@ -1,0 +1,70 @@
+/**
+ * softmax / logSoftmax along a dim. A backend may provide fused, stable kernels; otherwise they
+ * are composed stably here (subtract the row max). Gradients reuse the saved output *with its
+ * graph*, which keeps second derivatives right (unlike saving a detached copy).
+ */
+import { isFloating, toFloating } from '../dtype.js';
+import { NablaError } from '../errors.js';
+import { normalizeDim } from '../shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { emptyOn, grad, needsGrad, record, runKernel } from './dispatch.js';
+import { where } from './elementwise/where.js';
+
+interface DimAttr {
+  dim: number;
+}
+
+const softmaxGrad = grad<DimAttr>('SoftmaxBackward0', (g, n) => {
+  const y = n.output();
+  const go = g[0]!;
+  return [y.mul(go.sub(go.mul(y).sum(n.attrs.dim, true)))];
+});
+
+const logSoftmaxGrad = grad<DimAttr>('LogSoftmaxBackward0', (g, n) => {
+  const y = n.output();
+  const go = g[0]!;
+  return [go.sub(y.exp().mul(go.sum(n.attrs.dim, true)))];
+});
+
+function prepare(x: Tensor, dim: number | null | undefined, op: string): { src: Tensor; d: number } {
+  x._alive(op);
+  if (dim === undefined || dim === null) throw new NablaError('dim is required (softmax over which dimension?)', { op });
+  const d = x.ndim === 0 ? (normalizeDim(dim, 0, op), 0) : normalizeDim(dim, x.ndim, op);
+  const src = isFloating(x.dtype) ? x : x.to(toFloating(x.dtype));
+  return { src, d };
+}
+
+function composite(src: Tensor, d: number, log: boolean): Tensor {
+  const gm = src.rt.gradMode;
+  return gm.run(false, gm.inference, () => {
+    const m = src.amax(d, true);
+    const shift = where(m.abs().eq(Infinity), 0, m);
+    const z = src.sub(shift);
+    const s = z.exp().sum(d, true);
+    return log ? z.sub(s.log()) : z.exp().div(s);
+  });
+}
+
+function run(x: Tensor, dim: number | null | undefined, log: boolean): Tensor {
+  const op = log ? 'logSoftmax' : 'softmax';
+  const { src, d } = prepare(x, dim, op);
+  let out: Tensor;
+  if (src.ndim === 0) {
+    out = composite(src, 0, log);
+  } else if (src.rt.kernels.has(op, src.device, src.dtype)) {
+    out = emptyOn(src.rt, src._ref.backend, src.dtype, src.shape);
+    runKernel(op, src, op, (k) => k(out._view(), src._view(), d));
+  } else {
+    out = composite(src, d, log);
+  }
+  if (needsGrad(x.rt, [x])) record(log ? logSoftmaxGrad : softmaxGrad, [x], [out], { attrs: { dim: d }, saveOutputs: true });
+  return out;
+}
+
+export function softmax(x: Tensor, dim: number): Tensor {
+  return run(x, dim, false);
+}
+
+export function logSoftmax(x: Tensor, dim: number): Tensor {
+  return run(x, dim, true);
+}

@@ -1,0 +1,286 @@
+/**
+ * The Tensor: strided geometry over a storage that a backend owns, plus autograd metadata.
+ *
+ * This file holds only what every tensor *is*: its geometry, its data access, its autograd
+ * fields and its lifetime. Ops (`add`, `sum`, `view`, ...) and autograd methods (`backward`, hooks)
+ * are installed on the prototype by `ops/methods.ts` and `autograd/tensor-methods.ts`, which keeps
+ * this file free of import cycles.
+ */
+import type { View } from '../backend/types.js';
+import { allocTypedArray, type DType, type TypedArray } from '../dtype.js';
+import { NablaError, fmtShape } from '../errors.js';
+import type { Holder, StorageRef } from '../runtime/memory.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { isContiguous, numelOf } from '../shape.js';
+import type { Node } from '../autograd/node.js';
+
+let nextTensorId = 1;
+
+/** Nested arrays as `tolist()` returns them. */
+export type NestedArray<T> = T | NestedArray<T>[];
+
+export class Tensor {
+  /** Unique per process, for events and debugging. */
+  readonly id: number;
+  /** The runtime whose backend holds this tensor's storage. */
+  readonly rt: Runtime;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  readonly device: string;
+
+  /** @internal */ _ref: StorageRef;
+  /** @internal */ _holder: Holder;
+  /** @internal */ _strides: readonly number[];
+  /** @internal */ _offset: number;
+  /** @internal requires_grad of a leaf. Non-leaves require grad through their gradFn. */
+  _requiresGrad = false;
+  /** @internal */ _gradFn: Node | null = null;
+  /** @internal which output of `_gradFn` this tensor is */
+  _outputNr = 0;
+  /** @internal */ _grad: Tensor | null = null;
+  /** @internal */ _retainsGrad = false;
+  /** @internal the root tensor this one is a view of (null: not a view) */
+  _base: Tensor | null = null;
+  /** @internal rebuilds this view from its base with differentiable view ops */
+  _viewFn: ((base: Tensor) => Tensor) | null = null;
+  /** @internal storage version when the view's gradFn was last (re)built */
+  _viewVersion = 0;
+  /** @internal the view was made with grad mode on, so it follows its base's history */
+  _viewTracksGrad = false;
+  /** @internal the leaf's AccumulateGrad node, created once so hooks registered on it stick */
+  _accNode: Node | null = null;
+  /** @internal made under inferenceMode: never enters autograd */
+  _inference = false;
+  /** @internal */ _disposed = false;
+  /** @internal how many saved-for-backward slots hold this tensor; dispose waits for them */
+  _pins = 0;
+
+  /** @internal Use the factories (`nabla.tensor`, `nabla.zeros`, ...) to make tensors. */
+  constructor(rt: Runtime, ref: StorageRef, shape: readonly number[], strides: readonly number[], offset: number, dtype: DType) {
+    this.id = nextTensorId++;
+    this.rt = rt;
+    this._ref = ref;
+    this.shape = shape;
+    this._strides = strides;
+    this._offset = offset;
+    this.dtype = dtype;
+    this.device = ref.backend.device;
+    this._holder = { ref, device: this.device, counted: true, released: false };
+    if (rt.gradMode.inference) this._inference = true;
+    rt.memoryTracker.track(this, this._holder);
+    if (rt.events.watching['tensor:create']) {
+      rt.events.emit('tensor:create', { id: this.id, shape, dtype, device: this.device, bytes: ref.storage.byteLength });
+    }
+  }
+
+  // ---- geometry
+
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  numel(): number {
+    return numelOf(this.shape);
+  }
+
+  /** Element strides (PyTorch's `stride()`). */
+  stride(): number[] {
+    return this._strides.slice();
+  }
+
+  isContiguous(): boolean {
+    return isContiguous(this.shape, this._strides);
+  }
+
+  /** @internal The view a kernel sees. */
+  _view(): View {
+    return { storage: this._ref.storage, dtype: this.dtype, shape: this.shape, strides: this._strides, offset: this._offset };
+  }
+
+  // ---- autograd fields
+
+  get requiresGrad(): boolean {
+    return this._requiresGrad || this._gradFn !== null;
+  }
+
+  set requiresGrad(flag: boolean) {
+    this._setRequiresGrad(flag, 'requiresGrad');
+  }
+
+  /** @internal */
+  _setRequiresGrad(flag: boolean, op: string): void {
+    if (this._gradFn !== null) {
+      if (flag) return;
+      throw new NablaError(
+        "you can only change requires_grad flags of leaf variables. If you want to use a computed variable in a subgraph " +
+          "that doesn't require differentiation use var_no_grad = var.detach().",
+        { op },
+      );
+    }
+    if (flag && this.dtype !== 'float32' && this.dtype !== 'float64') {
+      throw new NablaError(`only Tensors of floating point dtype can require gradients (got ${this.dtype})`, { op });
+    }
+    if (flag && this._inference) {
+      throw new NablaError('Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.', { op });
+    }
+    this._requiresGrad = flag;
+  }
+
+  get gradFn(): Node | null {
+    if (this._base !== null) Tensor._refreshView?.(this);
+    return this._gradFn;
+  }
+
+  get isLeaf(): boolean {
+    return this._gradFn === null;
+  }
+
+  get retainsGrad(): boolean {
+    return this._retainsGrad;
+  }
+
+  /** The accumulated gradient (leaves, or non-leaves after `retainGrad()`); assignable. */
+  get grad(): Tensor | null {
+    return this._grad;
+  }
+
+  set grad(g: Tensor | null | undefined) {
+    if (g === null || g === undefined) {
+      this._grad = null;
+      return;
+    }
+    if (!(g instanceof Tensor)) throw new NablaError('assigned grad must be a Tensor or null', { op: 'grad' });
+    if (g.device !== this.device) {
+      throw new NablaError(`assigned grad has data located on ${g.device} different from the tensor's device ${this.device}`, { op: 'grad' });
+    }
+    if (g.dtype !== this.dtype) {
+      throw new NablaError(`assigned grad has data of a different type (${g.dtype}) than the tensor (${this.dtype})`, { op: 'grad' });
+    }
+    if (g.shape.length !== this.shape.length || g.shape.some((d, i) => d !== this.shape[i])) {
+      throw new NablaError(`assigned grad has shape ${fmtShape(g.shape)} but the tensor has shape ${fmtShape(this.shape)}`, { op: 'grad' });
+    }
+    this._grad = g;
+  }
+
+  /**
+   * @internal Installed by the view module: rebuilds a view's gradFn after its base was modified
+   * in place (PyTorch regenerates a view's grad_fn lazily the same way).
+   */
+  static _refreshView: ((t: Tensor) => void) | null = null;
+
+  // ---- data
+
+  /** @internal Throws if this tensor was disposed. */
+  _alive(op: string): this {
+    if (this._disposed) {
+      throw new NablaError(`tensor #${this.id} (${this.dtype} ${fmtShape(this.shape)} on ${this.device}) was disposed and cannot be used`, { op });
+    }
+    return this;
+  }
+
+  /** The elements in row-major order, synchronously (CPU-like backends only). */
+  dataSync(): TypedArray {
+    this._alive('dataSync');
+    const b = this._ref.backend;
+    if (!b.readsSync || !b.readSync) {
+      throw new NablaError(
+        `tensor on device '${this.device}' cannot be read synchronously; use await tensor.data() (or itemAsync()/tolistAsync())`,
+        { op: 'dataSync' },
+      );
+    }
+    return b.readSync(this._view());
+  }
+
+  /** The elements in row-major order. */
+  async data(): Promise<TypedArray> {
+    this._alive('data');
+    return this._ref.backend.read(this._view());
+  }
+
+  /** The value of a one-element tensor. */
+  item(): number {
+    this._checkItem('item');
+    return this.dataSync()[0]!;
+  }
+
+  async itemAsync(): Promise<number> {
+    this._checkItem('itemAsync');
+    return (await this.data())[0]!;
+  }
+
+  private _checkItem(op: string): void {
+    if (this.numel() !== 1) {
+      throw new NablaError(`a Tensor with ${this.numel()} elements cannot be converted to Scalar (shape ${fmtShape(this.shape)})`, { op });
+    }
+  }
+
+  /** Nested JS arrays (booleans for bool tensors), synchronously. */
+  tolist(): NestedArray<number | boolean> {
+    return nest(this.dataSync(), this.shape, this.dtype === 'bool');
+  }
+
+  async tolistAsync(): Promise<NestedArray<number | boolean>> {
+    return nest(await this.data(), this.shape, this.dtype === 'bool');
+  }
+
+  // ---- lifetime
+
+  /**
+   * Releases this tensor's claim on its storage now (views and saved-for-backward copies keep the
+   * storage alive until they are gone too). Using a disposed tensor is an error. Idempotent.
+   */
+  dispose(): void {
+    if (this._disposed) return;
+    this._disposed = true;
+    const tracker = this.rt.memoryTracker;
+    tracker.uncount(this._holder);
+    if (this._pins === 0) tracker.releaseHolder(this._holder);
+    if (this.rt.events.watching['tensor:dispose']) this.rt.events.emit('tensor:dispose', { id: this.id });
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  get isDisposed(): boolean {
+    return this._disposed;
+  }
+
+  /** @internal A saved-for-backward slot took / gave back this tensor. */
+  _pin(): void {
+    this._pins++;
+  }
+
+  _unpin(): void {
+    if (--this._pins === 0 && this._disposed) this.rt.memoryTracker.releaseHolder(this._holder);
+  }
+
+  toString(): string {
+    const head = `tensor(${fmtShape(this.shape)}, dtype=${this.dtype}, device=${this.device}`;
+    const grad = this._gradFn ? `, gradFn=<${this._gradFn.name()}>` : this._requiresGrad ? ', requiresGrad=true' : '';
+    if (this._disposed) return `${head}${grad}, disposed)`;
+    if (!this._ref.backend.readsSync || this.numel() > 100) return `${head}${grad})`;
+    return `tensor(${JSON.stringify(this.tolist())}, dtype=${this.dtype}${this.device !== 'cpu' ? `, device=${this.device}` : ''}${grad})`;
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+}
+
+function nest(flat: TypedArray, shape: readonly number[], bool: boolean): NestedArray<number | boolean> {
+  const conv = (v: number): number | boolean => (bool ? v !== 0 : v);
+  if (shape.length === 0) return conv(flat[0]!);
+  let k = 0;
+  const build = (d: number): NestedArray<number | boolean>[] => {
+    const out = new Array<NestedArray<number | boolean>>(shape[d]!);
+    for (let i = 0; i < shape[d]!; i++) out[i] = d === shape.length - 1 ? conv(flat[k++]!) : build(d + 1);
+    return out;
+  };
+  return build(0);
+}
+
+/** @internal An empty typed array of the right type (used for zero-element reads). */
+export function emptyData(dtype: DType): TypedArray {
+  return allocTypedArray(dtype, 0);
+}
