@@ -1,0 +1,33 @@
+/**
+ * The typed arrays behind each dtype. Kept local (rather than importing core's helpers at run
+ * time) so this package only needs `@nabla/core` for types.
+ */
+import type { DType, TypedArray } from '@nabla/core';
+
+export const CPU_DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
+
+type Ctor = { new (n: number): TypedArray; readonly BYTES_PER_ELEMENT: number };
+
+const CTORS: Record<DType, Ctor> = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int32: Int32Array,
+  bool: Uint8Array,
+};
+
+export function isCpuDType(d: unknown): d is DType {
+  return d === 'float32' || d === 'float64' || d === 'int32' || d === 'bool';
+}
+
+export function newTypedArray(dtype: DType, n: number): TypedArray {
+  return new CTORS[dtype](n);
+}
+
+export function bytesPer(dtype: DType): number {
+  return CTORS[dtype].BYTES_PER_ELEMENT;
+}
+
+/** Whether `a` is the typed array type that holds `dtype` (subclasses such as Node's Buffer count). */
+export function matchesDType(a: ArrayBufferView, dtype: DType): boolean {
+  return a instanceof CTORS[dtype];
+}

@@ -1,0 +1,27 @@
+import type { KernelName, KernelSignatures, Plugin, PluginContextBase } from '@nabla/core';
+import { CpuBackend, KERNEL_DTYPES, type CpuBackendOptions } from './backend.js';
+
+export const PLUGIN_NAME = '@nabla/backend-cpu';
+export const PLUGIN_VERSION = '0.1.0';
+
+/**
+ * The CPU backend as a plugin: `await nabla.use(cpuBackend())`. Each call makes its own backend
+ * (own pool and kernel cache).
+ */
+export function cpuBackend(options: CpuBackendOptions = {}): Plugin {
+  return {
+    name: PLUGIN_NAME,
+    version: PLUGIN_VERSION,
+    coreRange: '^0.1.0',
+    install(ctx: PluginContextBase) {
+      const backend = new CpuBackend(options);
+      ctx.registerBackend(backend);
+      for (const name of Object.keys(KERNEL_DTYPES) as KernelName[]) registerOne(ctx, backend, name);
+    },
+  };
+}
+
+function registerOne<K extends KernelName>(ctx: PluginContextBase, backend: CpuBackend, name: K): void {
+  const kernel: KernelSignatures[K] = backend.kernels[name];
+  ctx.registerKernel({ name, device: backend.device, dtypes: KERNEL_DTYPES[name], kernel });
+}

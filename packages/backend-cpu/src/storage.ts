@@ -1,0 +1,135 @@
+/**
+ * Host storage and its pool.
+ *
+ * Touching fresh memory is expensive (page faults, zeroing), so released arrays are parked in a
+ * pool keyed by (dtype, size class) and handed out again to the next allocation of a similar size.
+ * A training loop then allocates the same shapes every step without new memory.
+ */
+import type { DType, Storage, TypedArray, View } from '@nabla/core';
+import { bytesPer, newTypedArray } from './dtypes.js';
+
+export class CpuStorage implements Storage {
+  readonly byteLength: number;
+  /** Exactly `numel` elements (a view on `backing` when the size class is larger). */
+  readonly data: TypedArray;
+  /** The full array from the pool; what goes back to the pool on release. */
+  readonly backing: TypedArray;
+  released = false;
+
+  constructor(
+    readonly dtype: DType,
+    readonly numel: number,
+    backing: TypedArray,
+  ) {
+    this.backing = backing;
+    this.data = backing.length === numel ? backing : backing.subarray(0, numel);
+    this.byteLength = numel * bytesPer(dtype);
+  }
+}
+
+/**
+ * Size classes: exact below 16 elements' class, then four classes per power of two
+ * (2^k, 1.25·2^k, 1.5·2^k, 1.75·2^k), so a pooled array wastes at most 25% and
+ * near-equal sizes (a ragged last batch) still share arrays.
+ */
+export function sizeClass(numel: number): number {
+  if (numel <= 16) return 16;
+  const base = 2 ** Math.floor(Math.log2(numel - 1));
+  const step = base / 4;
+  return base + Math.ceil((numel - base) / step) * step;
+}
+
+export interface PoolOptions {
+  /** Upper bound on bytes parked in the pool (default 256 MiB; 0 disables pooling). */
+  readonly maxPooledBytes?: number;
+}
+
+export class BufferPool {
+  private readonly free: Record<DType, Map<number, TypedArray[]>> = {
+    float32: new Map(),
+    float64: new Map(),
+    int32: new Map(),
+    bool: new Map(),
+  };
+  private bytes = 0;
+  readonly maxBytes: number;
+
+  constructor(options: PoolOptions = {}) {
+    const max = options.maxPooledBytes ?? 256 * 1024 * 1024;
+    if (!(max >= 0)) throw new Error(`cpu backend: maxPooledBytes must be >= 0, got ${max}`);
+    this.maxBytes = max;
+  }
+
+  allocate(dtype: DType, numel: number): CpuStorage {
+    if (numel === 0) return new CpuStorage(dtype, 0, newTypedArray(dtype, 0));
+    const cls = sizeClass(numel);
+    const list = this.free[dtype].get(cls);
+    const recycled = list?.pop();
+    if (recycled !== undefined) {
+      this.bytes -= recycled.byteLength;
+      return new CpuStorage(dtype, numel, recycled);
+    }
+    return new CpuStorage(dtype, numel, newTypedArray(dtype, cls));
+  }
+
+  release(storage: CpuStorage): void {
+    const arr = storage.backing;
+    if (arr.length === 0) return;
+    // Over the cap the array is simply dropped for the GC; the pool keeps what it already has,
+    // which is what the next steps of a loop are most likely to ask for again.
+    if (this.bytes + arr.byteLength > this.maxBytes) return;
+    const byCls = this.free[storage.dtype];
+    let list = byCls.get(arr.length);
+    if (list === undefined) {
+      list = [];
+      byCls.set(arr.length, list);
+    }
+    list.push(arr);
+    this.bytes += arr.byteLength;
+  }
+
+  pooledBytes(): number {
+    return this.bytes;
+  }
+
+  clear(): void {
+    for (const m of Object.values(this.free)) m.clear();
+    this.bytes = 0;
+  }
+}
+
+/** The typed array behind a view, or a clear error when the view is not from this backend. */
+export function dataOf(op: string, what: string, v: View): TypedArray {
+  const s = v.storage;
+  if (!(s instanceof CpuStorage)) throw new Error(`${op}: ${what} is not a cpu storage`);
+  if (s.released) throw new Error(`${op}: ${what} uses a storage that was already released`);
+  return s.data;
+}
+
+/**
+ * Float64 work buffers reused across kernel calls (packed matmul panels, reduction accumulators).
+ * Kernels never re-enter each other, so one buffer per slot is enough.
+ */
+export class Scratch {
+  private readonly slots = new Map<string, Float64Array>();
+
+  /** A buffer of at least `n` elements with unspecified contents. */
+  f64(slot: string, n: number): Float64Array {
+    const cur = this.slots.get(slot);
+    if (cur !== undefined && cur.length >= n) return cur;
+    // Grow geometrically so a slowly growing size does not reallocate every call.
+    const buf = new Float64Array(Math.max(n, Math.min(2 * (cur?.length ?? 0), n * 2), 64));
+    this.slots.set(slot, buf);
+    return buf;
+  }
+
+  bytes(): number {
+    let b = 0;
+    for (const a of this.slots.values()) b += a.byteLength;
+    return b;
+  }
+
+  clear(): void {
+    this.slots.clear();
+  }
+}
