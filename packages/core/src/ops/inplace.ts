@@ -140,13 +140,13 @@ export function inplaceElementwise(
   return t;
 }
 
-// In-place-only defs: the value comes from the other operand or a parameter; `self` gets no gradient.
+// In-place-only defs: the value comes from the other operand or a parameter; `self` gets a zero gradient.
 export const copyFrom = defineElementwise({
   name: 'copy_',
   arity: 2,
   expr: E.input(1),
   dtype: 'first',
-  grad: { name: 'CopyBackwards', save: 'none', backward: (g) => [null, g] },
+  grad: { name: 'CopyBackwards', save: 'none', backward: (g) => [g.mul(0), g] },
 });
 export const fillWith = defineElementwise({
   name: 'fill_',
@@ -154,14 +154,14 @@ export const fillWith = defineElementwise({
   numParams: 1,
   expr: E.param(0),
   dtype: 'first',
-  grad: { name: 'FillBackward0', save: 'none', backward: () => [null] },
+  grad: { name: 'FillBackward0', save: 'none', backward: (g) => [g.mul(0)] },
 });
 export const zeroFill = defineElementwise({
   name: 'zero_',
   arity: 1,
   expr: E.c(0),
   dtype: 'first',
-  grad: { name: 'ZeroBackward0', save: 'none', backward: () => [null] },
+  grad: { name: 'ZeroBackward0', save: 'none', backward: (g) => [g.mul(0)] },
 });
 
 export function requiresGrad_(t: Tensor, flag = true): Tensor {

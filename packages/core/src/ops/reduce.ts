@@ -177,8 +177,8 @@ interface IndexAttr {
 }
 
 /** max(dim)/min(dim): the gradient goes to the index that was returned. */
-const maxDimGrad = grad<IndexAttr>('MaxBackward0', (g, n) => [indexBackward(g[0]!, n.tensor(1), n.attrs)]);
-const minDimGrad = grad<IndexAttr>('MinBackward0', (g, n) => [indexBackward(g[0]!, n.tensor(1), n.attrs)]);
+const maxDimGrad = grad<IndexAttr>('MaxBackward0', (g, n) => [indexBackward(g[0]!, n.tensor(1), n.attrs), null]);
+const minDimGrad = grad<IndexAttr>('MinBackward0', (g, n) => [indexBackward(g[0]!, n.tensor(1), n.attrs), null]);
 
 function indexBackward(g: Tensor, indices: Tensor, a: IndexAttr): Tensor {
   const gk = a.keepdim ? g : g.unsqueeze(a.dim);
@@ -189,7 +189,7 @@ function indexBackward(g: Tensor, indices: Tensor, a: IndexAttr): Tensor {
 
 function extremeDim(x: Tensor, which: 'max' | 'min', dim: Dims, keepdim: boolean | null | undefined): Tensor | ValuesIndices {
   const op = which;
-  if (noDim(dim)) return extreme(x, which, undefined, false, op, which === 'max' ? maxAllGrad : minAllGrad);
+  if (noDim(dim)) return extreme(x, which, undefined, keepdim, op, which === 'max' ? maxAllGrad : minAllGrad);
   x._alive(op);
   if (typeof dim !== 'number') {
     // A dim list: the values only (as amax/amin), which is how the API's cases use it.

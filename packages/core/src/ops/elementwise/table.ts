@@ -168,13 +168,15 @@ export const minimum = defineElementwise({
 
 /** maximum/minimum: the winner gets the gradient, ties split it in half (PyTorch). */
 function tieSplit(g: Tensor, a: Tensor | number, b: Tensor | number, win: 'gt' | 'lt'): MaybeGrad[] {
-  const ta = a as Tensor;
+  // Compare with the tensor operand first, so a JS number may sit on either side.
+  const [t, other, flip] = typeof a === 'number' ? [b as Tensor, a, true] : [a, b, false];
+  const tie = t.eq(other);
+  // "a wins" is a > b (or a < b); with the operands swapped that reads b < a (b > a).
+  const aWins = (win === 'gt') !== flip ? t.gt(other) : t.lt(other);
   const half = g.mul(0.5);
-  const tie = ta.eq(b);
-  const aWins = win === 'gt' ? ta.gt(b) : ta.lt(b);
   const ga = where(tie, half, where(aWins, g, 0));
   const gb = where(tie, half, where(aWins, 0, g));
-  return [ga, typeof b === 'number' ? null : gb];
+  return [typeof a === 'number' ? null : ga, typeof b === 'number' ? null : gb];
 }
 
 export const clamp = defineElementwise({
