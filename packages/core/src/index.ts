@@ -44,7 +44,7 @@ export { Function, FunctionCtx } from './autograd/function.js';
 export { gradcheck, gradgradcheck, type GradcheckOptions } from './autograd/gradcheck.js';
 export type { BackwardOptions, AutogradBackwardOptions, GradOptions } from './autograd/api.js';
 export type { FunctionalOptions } from './autograd/functional.js';
-export { defineElementwise, runElementwise, type ElementwiseOpDef, type ElementwiseGrad } from './ops/elementwise/define.js';
+export { defineElementwise, runElementwise, specForElementwise, type ElementwiseOpDef, type ElementwiseGrad } from './ops/elementwise/define.js';
 export { record, grad as gradFormula, needsGrad } from './ops/dispatch.js';
 export * from './ops/functions.js';
 

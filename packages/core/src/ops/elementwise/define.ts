@@ -205,3 +205,10 @@ export function runElementwise(def: ElementwiseOpDef, operands: readonly Operand
   }
   return result;
 }
+
+/** The spec of `def` with every operand a tensor of `dtype` (what plugins precompile). */
+export function specForElementwise(def: ElementwiseOpDef, dtype: DType): ElementwiseSpec {
+  const computeDtype = def.dtype === 'float' ? toFloating(dtype) : dtype;
+  const out = def.dtype === 'first' ? dtype : outDtypeOf(def, dtype);
+  return specFor(def, 0, new Array<DType>(def.arity).fill(dtype), out, computeDtype);
+}

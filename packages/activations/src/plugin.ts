@@ -1,0 +1,55 @@
+/**
+ * The `activations()` plugin: declares every activation's ops in the runtime. Their kernels come
+ * from each backend's elementwise compiler — for backends installed before *and* after this plugin
+ * — so the plugin imports no backend. Kernels are compiled at install (and when a backend is
+ * registered later), so a backend that cannot compile an expression fails loudly then, not in
+ * the middle of a training step.
+ */
+import { NablaError, specForElementwise, type Backend, type DType, type Plugin, type PluginContext, type Runtime } from '@nabla/core';
+import { ALL } from './table.js';
+
+export const VERSION = '0.1.0';
+
+const FLOAT: readonly DType[] = ['float32', 'float64'];
+
+function precompile(rt: Runtime, backend: Backend): void {
+  for (const dtype of FLOAT) {
+    if (!backend.dtypes.includes(dtype)) continue;
+    for (const a of ALL) {
+      for (const def of [a.forward, a.backward, a.derivative]) {
+        const spec = specForElementwise(def, dtype);
+        try {
+          rt.kernels.elementwise(backend, spec, dtype);
+        } catch (e) {
+          throw new NablaError(
+            `device '${backend.device}' cannot run activation '${def.name}' (${dtype}): ${(e as Error).message}`,
+            { op: '@nabla/activations install', cause: e },
+          );
+        }
+      }
+    }
+  }
+}
+
+export function activations(): Plugin {
+  let onBackend: ((p: { device: string }) => void) | null = null;
+  return {
+    name: '@nabla/activations',
+    version: VERSION,
+    coreRange: '^0.1.0',
+    install(ctx: PluginContext) {
+      for (const a of ALL) {
+        ctx.defineOp(a.forward);
+        ctx.defineOp(a.backward);
+        ctx.defineOp(a.derivative);
+      }
+      const rt = ctx.runtime;
+      for (const b of rt.backends.all()) precompile(rt, b);
+      onBackend = ({ device }) => precompile(rt, rt.backend(device));
+      ctx.events.on('backend:register', onBackend);
+    },
+    uninstall(ctx: PluginContext) {
+      if (onBackend) ctx.events.off('backend:register', onBackend);
+    },
+  };
+}
