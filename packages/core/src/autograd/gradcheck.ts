@@ -69,10 +69,12 @@ export function gradcheck(fn: Fn, inputs: Tensor | readonly Tensor[], opts: Grad
         const data = base.slice();
         data[k] += delta;
         const typed = x.dtype === 'float32' ? Float32Array.from(data) : data;
+        // The perturbed input keeps requiring grad: fn may itself differentiate (gradgradcheck).
         const xp = fromTypedArray(rt, x.device, x.dtype, x.shape, typed, op);
+        xp._requiresGrad = true;
         const args = ins.slice();
         args[i] = xp;
-        const r = rt.gradMode.run(false, false, () => outputsOf(fn, args).map((o) => readSync(o, op)));
+        const r = outputsOf(fn, args).map((o) => readSync(o, op));
         xp.dispose();
         return r;
       };
