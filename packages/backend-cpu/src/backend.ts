@@ -43,6 +43,8 @@ export class CpuBackend implements Backend {
   readonly device = 'cpu';
   readonly dtypes: readonly DType[] = CPU_DTYPES;
   readonly readsSync = true;
+  /** Typed arrays are JS memory: core may leave small ones to the garbage collector. */
+  readonly gcManaged = true;
   readonly kernels: KernelSignatures;
   private readonly pool: BufferPool;
   private readonly scratch = new Scratch();

@@ -10,7 +10,11 @@ import { bytesPer, newTypedArray } from './dtypes.js';
 
 export class CpuStorage implements Storage {
   readonly byteLength: number;
-  /** Exactly `numel` elements (a view on `backing` when the size class is larger). */
+  /**
+   * The elements; may be longer than `numel` (a pooled size class). Kernels index it through
+   * views, so the tail is never read — and a subarray per allocation would cost more than a
+   * scalar op.
+   */
   readonly data: TypedArray;
   /** The full array from the pool; what goes back to the pool on release. */
   readonly backing: TypedArray;
@@ -22,7 +26,7 @@ export class CpuStorage implements Storage {
     backing: TypedArray,
   ) {
     this.backing = backing;
-    this.data = backing.length === numel ? backing : backing.subarray(0, numel);
+    this.data = backing;
     this.byteLength = numel * bytesPer(dtype);
   }
 }

@@ -142,5 +142,6 @@ export const f32 = Math.fround;
 
 /** The whole backing storage of a view (to check what lies around it). */
 export function raw(v: View): number[] {
-  return Array.from((v.storage as CpuStorage).data);
+  const s = v.storage as CpuStorage;
+  return Array.from(s.data.subarray(0, s.numel));
 }

@@ -93,6 +93,13 @@ export interface Backend {
   readonly dtypes: readonly DType[];
   /** Whether `readSync` works (the CPU: yes; WebGPU: no, reads need `await`). */
   readonly readsSync: boolean;
+  /**
+   * Storage is ordinary JS memory the garbage collector reclaims (the CPU). Core then leaves
+   * small storages (under `SMALL_STORAGE_BYTES`) to the GC: no finalizer, no accounting — a
+   * finalizer costs ~0.5 µs per tensor, more than a scalar op itself. Device memory (GPU
+   * buffers) is never left to the GC.
+   */
+  readonly gcManaged?: boolean;
   /** A human description of what runs the kernels (shown in test output). */
   describe(): string;
 

@@ -6,6 +6,9 @@
 import { injectable } from 'tsyringe';
 import type { Backend, Storage } from '../backend/types.js';
 
+/** Storages below this size on GC-managed devices are left to the garbage collector. */
+export const SMALL_STORAGE_BYTES = 4096;
+
 export class StorageRef {
   refs = 1;
   /** PyTorch's version counter: bumped by every in-place write, shared by all aliases. */
@@ -15,6 +18,8 @@ export class StorageRef {
     readonly storage: Storage,
     readonly backend: Backend,
     readonly tracker: MemoryTracker,
+    /** Counted in memory() and guarded by a finalizer (false: small storage the GC owns). */
+    readonly tracked: boolean,
   ) {}
 
   retain(): void {
@@ -75,20 +80,23 @@ export class MemoryTracker {
 
   allocate(backend: Backend, storage: Storage): StorageRef {
     const bytes = storage.byteLength;
+    if (backend.gcManaged && bytes < SMALL_STORAGE_BYTES) return new StorageRef(storage, backend, this, false);
     this.numBytes += bytes;
     if (this.numBytes > this.peakBytes) this.peakBytes = this.numBytes;
     this.dev(backend.device).numBytes += bytes;
-    return new StorageRef(storage, backend, this);
+    return new StorageRef(storage, backend, this, true);
   }
 
   free(ref: StorageRef): void {
-    const bytes = ref.storage.byteLength;
-    this.numBytes -= bytes;
-    this.dev(ref.backend.device).numBytes -= bytes;
+    if (ref.tracked) {
+      const bytes = ref.storage.byteLength;
+      this.numBytes -= bytes;
+      this.dev(ref.backend.device).numBytes -= bytes;
+    }
     ref.backend.release(ref.storage);
   }
 
-  /** A tensor object came to life holding `holder.ref`. */
+  /** A tensor object came to life holding `holder.ref` (a tracked storage). */
   track(tensor: object, holder: Holder): void {
     this.numTensors++;
     this.dev(holder.device).numTensors++;

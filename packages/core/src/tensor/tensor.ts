@@ -29,7 +29,8 @@ export class Tensor {
   readonly device: string;
 
   /** @internal */ _ref: StorageRef;
-  /** @internal */ _holder: Holder;
+  /** @internal null for small storages the garbage collector owns (see `Backend.gcManaged`) */
+  _holder: Holder | null;
   /** @internal */ _strides: readonly number[];
   /** @internal */ _offset: number;
   /** @internal requires_grad of a leaf. Non-leaves require grad through their gradFn. */
@@ -65,9 +66,11 @@ export class Tensor {
     this._offset = offset;
     this.dtype = dtype;
     this.device = ref.backend.device;
-    this._holder = { ref, device: this.device, counted: true, released: false };
+    if (ref.tracked) {
+      this._holder = { ref, device: this.device, counted: true, released: false };
+      rt.memoryTracker.track(this, this._holder);
+    } else this._holder = null;
     if (rt.gradMode.inference) this._inference = true;
-    rt.memoryTracker.track(this, this._holder);
     if (rt.events.watching['tensor:create']) {
       rt.events.emit('tensor:create', { id: this.id, shape, dtype, device: this.device, bytes: ref.storage.byteLength });
     }
@@ -232,9 +235,14 @@ export class Tensor {
   dispose(): void {
     if (this._disposed) return;
     this._disposed = true;
-    const tracker = this.rt.memoryTracker;
-    tracker.uncount(this._holder);
-    if (this._pins === 0) tracker.releaseHolder(this._holder);
+    const h = this._holder;
+    if (h === null) {
+      if (this._pins === 0) this._ref.release();
+    } else {
+      const tracker = this.rt.memoryTracker;
+      tracker.uncount(h);
+      if (this._pins === 0) tracker.releaseHolder(h);
+    }
     if (this.rt.events.watching['tensor:dispose']) this.rt.events.emit('tensor:dispose', { id: this.id });
   }
 
@@ -252,7 +260,10 @@ export class Tensor {
   }
 
   _unpin(): void {
-    if (--this._pins === 0 && this._disposed) this.rt.memoryTracker.releaseHolder(this._holder);
+    if (--this._pins === 0 && this._disposed) {
+      if (this._holder === null) this._ref.release();
+      else this.rt.memoryTracker.releaseHolder(this._holder);
+    }
   }
 
   toString(): string {
