@@ -7,8 +7,8 @@ export const NULL_EDGE: Edge = Object.freeze([null, 0]) as Edge;
 
 export function gradEdge(t: Tensor): Edge {
   if (t._base !== null) Tensor._refreshView?.(t);
-  if (t._gradFn !== null) return [t._gradFn, t._outputNr];
-  if (t._requiresGrad) return [(t._accNode ??= new AccumulateGrad(t)), 0];
+  if (t._gradFn !== null) return t._gradFn.edgeTo(t._outputNr);
+  if (t._requiresGrad) return (t._accNode ??= new AccumulateGrad(t)).edgeTo(0);
   return NULL_EDGE;
 }
 

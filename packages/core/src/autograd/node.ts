@@ -47,6 +47,8 @@ export abstract class Node {
   stack: string | null = null;
   preHooks: NodePreHook[] | null = null;
   postHooks: NodeHook[] | null = null;
+  /** `[this, i]` edges, made once per output (edges are immutable and shared). */
+  private edgeCache: Edge[] | null = null;
   /** Tensor hooks by output number (hooks registered on the tensors this node produced). */
   tensorHooks: (GradHook[] | undefined)[] | null = null;
   /** retainGrad() hooks by output number; they run after the tensor hooks. */
@@ -58,6 +60,12 @@ export abstract class Node {
     /** Shape/dtype/device of each forward output, to validate and materialize gradients. */
     public readonly outMeta: readonly TensorMeta[],
   ) {}
+
+  /** The edge that points at output `nr` of this node. */
+  edgeTo(nr: number): Edge {
+    const cache = (this.edgeCache ??= []);
+    return (cache[nr] ??= Object.freeze([this, nr]) as Edge);
+  }
 
   /** PyTorch's class name for the node: `MulBackward0`, `AccumulateGrad`, ... */
   abstract name(): string;

@@ -95,9 +95,12 @@ export class Tensor {
     return isContiguous(this.shape, this._strides);
   }
 
+  /** @internal the kernel's view of this tensor; geometry never changes, so it is made once */
+  private _viewCache: View | null = null;
+
   /** @internal The view a kernel sees. */
   _view(): View {
-    return { storage: this._ref.storage, dtype: this.dtype, shape: this.shape, strides: this._strides, offset: this._offset };
+    return (this._viewCache ??= { storage: this._ref.storage, dtype: this.dtype, shape: this.shape, strides: this._strides, offset: this._offset });
   }
 
   // ---- autograd fields

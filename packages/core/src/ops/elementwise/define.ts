@@ -53,9 +53,11 @@ export function defineElementwise(def: Omit<ElementwiseOpDef, 'kind' | 'numParam
 }
 
 const DT_CODE: Record<DType, string> = { float32: 'f', float64: 'd', int32: 'i', bool: 'b' };
+const DT_NUM: Record<DType, number> = { float32: 0, float64: 1, int32: 2, bool: 3 };
 
 interface SpecCache {
-  specs: Map<string, ElementwiseSpec>;
+  /** By a number packing (mask, input dtypes, out dtype, compute dtype): cheaper than strings. */
+  specs: Map<number, ElementwiseSpec>;
   /** Expression with the number operands of a mask turned into parameters. */
   exprs: Map<number, Expr>;
 }
@@ -89,11 +91,15 @@ function substitute(expr: Expr, mapping: readonly Expr[]): Expr {
 /** The kernel spec for one combination of operand kinds and dtypes. */
 export function specFor(def: ElementwiseOpDef, numberMask: number, inDtypes: readonly DType[], outDtype: DType, computeDtype: DType): ElementwiseSpec {
   const cache = cacheOf(def);
-  let key = `${numberMask}:`;
-  for (const d of inDtypes) key += DT_CODE[d];
-  key += DT_CODE[outDtype] + DT_CODE[computeDtype];
-  let spec = cache.specs.get(key);
+  let num = numberMask;
+  let shift = 8;
+  for (let i = 0; i < inDtypes.length; i++, shift += 2) num += DT_NUM[inDtypes[i]!] * 2 ** shift;
+  num += DT_NUM[outDtype] * 2 ** shift + DT_NUM[computeDtype] * 2 ** (shift + 2) + inDtypes.length * 2 ** (shift + 4);
+  let spec = cache.specs.get(num);
   if (spec === undefined) {
+    let key = `${numberMask}:`;
+    for (const d of inDtypes) key += DT_CODE[d];
+    key += DT_CODE[outDtype] + DT_CODE[computeDtype];
     let expr = cache.exprs.get(numberMask);
     if (expr === undefined) {
       const mapping: Expr[] = [];
@@ -116,7 +122,7 @@ export function specFor(def: ElementwiseOpDef, numberMask: number, inDtypes: rea
       numParams: def.numParams + numbers,
       key: `${def.name}|${key}|${exprToString(expr)}`,
     };
-    cache.specs.set(key, spec);
+    cache.specs.set(num, spec);
   }
   return spec;
 }
