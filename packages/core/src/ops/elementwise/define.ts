@@ -12,7 +12,7 @@ import type { GradFormula, OpNode } from '../../autograd/op-node.js';
 import { exprToString, isBinary, isUnary, type Expr } from '../../expr/ir.js';
 import { broadcastShapes } from '../../shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { broadcastView, emptyOn, firstTensor, needsGrad, promote, record, type Operand } from '../dispatch.js';
+import { broadcastView, emptyOn, firstTensor, needsGrad, promote, recordOne, type Operand } from '../dispatch.js';
 
 /** How the output dtype follows from the promoted input dtype. */
 export type DTypeRule = 'promote' | 'float' | 'bool' | 'first';
@@ -128,6 +128,7 @@ export function specFor(def: ElementwiseOpDef, numberMask: number, inDtypes: rea
 }
 
 const NO_PARAMS: readonly number[] = [];
+const NO_ATTRS: ElementwiseAttrs = Object.freeze({ params: NO_PARAMS });
 
 const formulas = new WeakMap<ElementwiseGrad, GradFormula<ElementwiseAttrs>>();
 /** The graph-node formula of an elementwise gradient (made once per op). */
@@ -180,7 +181,7 @@ export function runElementwise(def: ElementwiseOpDef, operands: readonly Operand
     for (let i = 0; i < operands.length; i++) if (numberMask & (1 << i)) allParams.push(Number(operands[i]));
   }
   const backend = first._ref.backend;
-  rt.checkDType(first.device, outDtype, def.name);
+  if (!backend.dtypes.includes(outDtype)) rt.checkDType(first.device, outDtype, def.name);
 
   const spec = specFor(def, numberMask, inDtypes, outDtype, computeDtype);
   const kernelFn = rt.kernels.elementwise(backend, spec, outDtype);
@@ -203,11 +204,8 @@ export function runElementwise(def: ElementwiseOpDef, operands: readonly Operand
 
   if (out === undefined && def.grad && needsGrad(rt, operands)) {
     const g = def.grad;
-    record(formulaOf(g), operands, [result], {
-      saveInputs: g.save === 'inputs' || g.save === 'both',
-      saveOutputs: g.save === 'output' || g.save === 'both',
-      attrs: { params },
-    });
+    const attrs = params === NO_PARAMS ? NO_ATTRS : { params };
+    recordOne(formulaOf(g), operands, result, g.save === 'inputs' || g.save === 'both', g.save === 'output' || g.save === 'both', attrs);
   }
   return result;
 }

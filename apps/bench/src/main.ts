@@ -1,0 +1,34 @@
+/**
+ * Nabla's benchmarks. `npm run bench` (or `npm run bench -w @nabla/bench -- overhead`) runs every
+ * suite on every device that starts here and prints tables whose ratios compare against PyTorch
+ * and TensorFlow.js measured in the same run. Nothing here asserts a time: numbers are reported.
+ */
+import os from 'node:os';
+import { setup } from './devices.js';
+import { activationSuite } from './suites/activations.js';
+import { kernelSuite } from './suites/kernels.js';
+import { overheadSuite } from './suites/overhead.js';
+import { tfjsVersion } from './peers/tfjs.js';
+
+const SUITES = ['overhead', 'kernels', 'activations'] as const;
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  const run = (s: string): boolean => wanted.length === 0 || wanted.includes(s);
+  for (const w of wanted) if (!(SUITES as readonly string[]).includes(w)) throw new Error(`unknown suite ${w} (suites: ${SUITES.join(', ')})`);
+
+  const { rt, devices, notes } = await setup();
+  console.log('# Nabla benchmarks');
+  console.log(`\nmachine: ${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.cpus().length}, Node ${process.version}; TensorFlow.js ${tfjsVersion}`);
+  for (const n of notes) console.log(`- ${n}`);
+
+  if (run('overhead')) await overheadSuite(rt);
+  if (run('kernels')) await kernelSuite(rt, devices);
+  if (run('activations')) await activationSuite(rt, devices);
+  await rt.dispose();
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

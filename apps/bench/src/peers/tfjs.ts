@@ -1,0 +1,43 @@
+/** TensorFlow.js (its pure-JS CPU backend) running the same workloads in-process. */
+// The full package: its Node bundle registers the CPU backend and every gradient.
+import * as tf from '@tensorflow/tfjs';
+import { time } from '../timing.js';
+
+let ready: Promise<boolean> | null = null;
+
+export function tfjsReady(): Promise<boolean> {
+  return (ready ??= tf.setBackend('cpu').then(() => true, () => false));
+}
+
+export const tfjsVersion = tf.version_core;
+
+export async function tfOverhead(n: number): Promise<{ forwardUs: number; backwardUs: number }> {
+  const x = tf.scalar(1.5);
+  const chain = (v: tf.Tensor): tf.Tensor => {
+    let y = v;
+    for (let i = 0; i < n; i++) y = tf.add(tf.mul(y, 1.0001), 0.001);
+    return y;
+  };
+  // Forward under tidy (tfjs records a tape only inside tf.grad).
+  const f = await time(() => tf.tidy(() => chain(x)));
+  const g = tf.grad((v: tf.Tensor) => chain(v) as tf.Scalar);
+  const fb = await time(() => tf.tidy(() => g(x)));
+  return { forwardUs: (f.ms * 1000) / (2 * n), backwardUs: ((fb.ms - f.ms) * 1000) / (2 * n) };
+}
+
+export async function tfMatmul(n: number): Promise<number> {
+  const a = tf.randomNormal([n, n]);
+  const b = tf.randomNormal([n, n]);
+  const t = await time(() => tf.tidy(() => tf.matMul(a, b).dataSync()), { runs: 3, minMs: 200 });
+  a.dispose();
+  b.dispose();
+  return t.ms;
+}
+
+export async function tfChain(n: number): Promise<number> {
+  const x = tf.randomNormal([n]);
+  const g = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.tanh(tf.add(tf.mul(v, 2), 1)), v)) as tf.Scalar);
+  const t = await time(() => tf.tidy(() => g(x).dataSync()));
+  x.dispose();
+  return t.ms;
+}
