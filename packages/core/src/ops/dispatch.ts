@@ -127,6 +127,8 @@ export function kernel<K extends KernelName>(name: K, t: Tensor, dtype: DType = 
 
 export function runKernel<K extends KernelName>(name: K, t: Tensor, op: string, run: (k: KernelSignatures[K]) => void, dtype?: DType): void {
   const k = kernel(name, t, dtype ?? t.dtype, op);
+  const events = t.rt.events;
+  if (events.watching['op:dispatch']) events.emit('op:dispatch', { op, device: t.device, shapes: [t.shape] });
   try {
     run(k);
   } catch (e) {

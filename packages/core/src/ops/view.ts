@@ -5,7 +5,7 @@
  */
 import { NablaError, fmtShape } from '../errors.js';
 import type { MaybeGrad } from '../autograd/node.js';
-import { inferShape, isContiguous, normalizeDim, shapeArgs, viewStrides } from '../shape.js';
+import { contiguousStrides, inferShape, isContiguous, normalizeDim, shapeArgs, viewStrides } from '../shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { alias, emptyOn, grad, needsGrad, record } from './dispatch.js';
 import { identity } from './elementwise/table.js';
@@ -63,20 +63,10 @@ export function reshape(x: Tensor, ...args: (number | readonly number[])[]): Ten
   if (strides !== null) return makeView(x, shape, strides, x._offset, viewGrad, { inShape: x.shape }, (t) => t.reshape(shape));
   // Needs a copy: clone to contiguous, then view it (PyTorch's _unsafe_view).
   const c = copyContiguous(x);
-  const out = alias(c, shape, contiguousOf(shape), 0);
+  const out = alias(c, shape, contiguousStrides(shape), 0);
   c.dispose();
   if (needsGrad(x.rt, [x])) record(unsafeViewGrad, [x], [out], { attrs: { inShape: x.shape } });
   return out;
-}
-
-function contiguousOf(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
 }
 
 export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
