@@ -37,8 +37,9 @@ export function accumulateInto(t: Tensor, g: Tensor): void {
   const old = t._grad;
   if (old === null) {
     // Never alias a gradient buffer another tensor may also receive: own a contiguous copy,
-    // unless the graph of the gradient must be kept (createGraph).
-    t._grad = createGraph ? g : g.detach().clone();
+    // unless the graph of the gradient must be kept (createGraph) or the gradient is still
+    // arriving from another device (a fresh buffer nobody else holds; it cannot be copied yet).
+    t._grad = createGraph ? g : g._ref.pending !== null ? g.detach() : g.detach().clone();
   } else if (createGraph || old.requiresGrad) {
     t._grad = old.add(g);
   } else {

@@ -23,13 +23,19 @@ function castTo(x: Tensor, dtype: DType): Tensor {
 
 function moveTo(x: Tensor, device: string): Tensor {
   const src = x._ref.backend;
-  if (!src.readsSync || !src.readSync) {
-    throw new NablaError(
-      `cannot copy a tensor from '${x.device}' to '${device}' synchronously: '${x.device}' reads back asynchronously; use await tensor.toAsync('${device}')`,
-      { op: 'to' },
-    );
-  }
-  return fromTypedArray(x.rt, device, x.dtype, x.shape, src.readSync(x._view()), 'to');
+  if (src.readsSync && src.readSync) return fromTypedArray(x.rt, device, x.dtype, x.shape, src.readSync(x._view()), 'to');
+  // From an asynchronous device: the copy is queued now and its data lands later. Until then the
+  // result can be awaited (`data()`, `synchronize()`) but not computed with — see StorageRef.pending.
+  const out = emptyOn(x.rt, x.rt.checkDType(device, x.dtype, 'to'), x.dtype, x.shape);
+  const ref = out._ref;
+  const transfer = src.read(x._view()).then((data) => {
+    if (!ref.released) ref.backend.write(ref.storage, data, 0);
+  });
+  ref.pending = transfer.finally(() => {
+    ref.pending = null;
+  });
+  x.rt.trackTransfer(ref.pending);
+  return out;
 }
 
 function finishTo(x: Tensor, out: Tensor): Tensor {

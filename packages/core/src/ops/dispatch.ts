@@ -52,6 +52,7 @@ export function firstTensor(op: string, operands: readonly Operand[]): Tensor {
     const o = operands[i];
     if (o instanceof Tensor) {
       o._alive(op);
+      if (o._ref.pending !== null) o._settled(op);
       if (first === null) first = o;
       else if (o.device !== first.device || o.rt !== first.rt) {
         throw new NablaError(

@@ -13,6 +13,11 @@ export class StorageRef {
   refs = 1;
   /** PyTorch's version counter: bumped by every in-place write, shared by all aliases. */
   version = 0;
+  /**
+   * Set while the contents are still arriving from an asynchronous device (`to('cpu')` of a
+   * WebGPU tensor): reads await it, kernels refuse to start until it has settled.
+   */
+  pending: Promise<void> | null = null;
   released = false;
   constructor(
     readonly storage: Storage,

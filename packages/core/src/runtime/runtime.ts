@@ -199,9 +199,22 @@ export class Runtime {
     return b;
   }
 
+  private readonly transfers = new Set<Promise<void>>();
+
+  /** @internal A copy from an asynchronous device is in flight; `synchronize()` waits for it. */
+  trackTransfer(p: Promise<void>): void {
+    this.transfers.add(p);
+    void p.then(
+      () => this.transfers.delete(p),
+      () => this.transfers.delete(p),
+    );
+  }
+
+  /** Resolves when all queued work on `device` (or every device) and every cross-device copy is done. */
   async synchronize(device?: string): Promise<void> {
     if (device !== undefined) await this.backend(device, 'synchronize').synchronize();
     else await Promise.all(this.backends.all().map((b) => b.synchronize()));
+    await Promise.all([...this.transfers]);
   }
 
   // ---- memory

@@ -187,6 +187,7 @@ export class Tensor {
   /** The elements in row-major order, synchronously (CPU-like backends only). */
   dataSync(): TypedArray {
     this._alive('dataSync');
+    this._settled('dataSync');
     const b = this._ref.backend;
     if (!b.readsSync || !b.readSync) {
       throw new NablaError(
@@ -200,7 +201,20 @@ export class Tensor {
   /** The elements in row-major order. */
   async data(): Promise<TypedArray> {
     this._alive('data');
+    if (this._ref.pending) await this._ref.pending;
     return this._ref.backend.read(this._view());
+  }
+
+  /** @internal Throws if this tensor's values are still being copied from another device. */
+  _settled(op: string): this {
+    if (this._ref.pending !== null) {
+      throw new NablaError(
+        `tensor #${this.id} (${this.dtype} ${fmtShape(this.shape)} on ${this.device}) is still being copied from an asynchronous device; ` +
+          `await tensor.data() or await nabla.synchronize() before using it in ${op}`,
+        { op },
+      );
+    }
+    return this;
   }
 
   /** The value of a one-element tensor. */
