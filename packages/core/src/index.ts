@@ -55,14 +55,27 @@ export function defaultRuntime(): Runtime {
   return (current ??= new Runtime());
 }
 
-/** An isolated runtime with its own plugins, kernels, grad mode, RNG and memory accounting. */
+/**
+ * An isolated runtime with its own plugins, kernels, grad mode, RNG and memory accounting.
+ *
+ * @example
+ * const rt = await nabla.createRuntime({ plugins: [cpuBackend()] });
+ * const x = rt.tensor([1, 2, 3], { requiresGrad: true });
+ * rt.noGrad(() => x.mul(2)).requiresGrad; // false
+ */
 export async function createRuntime(opts: { plugins?: readonly Plugin[] } = {}): Promise<Runtime> {
   const rt = new Runtime();
   for (const p of opts.plugins ?? []) await rt.use(p);
   return rt;
 }
 
-/** Installs a plugin into the default runtime; resolves when it is ready. */
+/**
+ * Installs a plugin into the default runtime; resolves when it is ready.
+ *
+ * @example
+ * await nabla.use(cpuBackend());
+ * await nabla.use(activations());
+ */
 export async function use(plugin: Plugin): Promise<Runtime> {
   return defaultRuntime().use(plugin);
 }
@@ -70,9 +83,25 @@ export async function use(plugin: Plugin): Promise<Runtime> {
 export const setDefaultDevice = (device: string): void => defaultRuntime().setDefaultDevice(device);
 export const getDefaultDevice = (): string => defaultRuntime().defaultDevice;
 export const synchronize = (device?: string): Promise<void> => defaultRuntime().synchronize(device);
+/**
+ * Live tensors and bytes per device, and the peak since `resetPeakMemory()`.
+ *
+ * @example
+ * const before = nabla.memory().numBytes;
+ * nabla.zeros([1024, 1024]).dispose();
+ * nabla.memory().numBytes === before; // true
+ */
 export const memory = (): MemoryInfo => defaultRuntime().memory();
 export const resetPeakMemory = (): void => defaultRuntime().resetPeakMemory();
 
+/**
+ * A tensor from nested arrays, a number (0-d) or a TypedArray (with `shape`). Numbers default to
+ * float32, booleans to bool.
+ *
+ * @example
+ * nabla.tensor([[1, 2], [3, 4]], { dtype: 'float64', requiresGrad: true });
+ * nabla.tensor(new Float32Array(6), { shape: [2, 3] });
+ */
 export const tensor = (data: NestedData | TypedArray, opts?: TensorDataOptions): Tensor => defaultRuntime().tensor(data, opts);
 export const zeros = (shape: ShapeLike, opts?: TensorOptions): Tensor => defaultRuntime().zeros(shape, opts);
 export const ones = (shape: ShapeLike, opts?: TensorOptions): Tensor => defaultRuntime().ones(shape, opts);
@@ -90,6 +119,12 @@ export const manualSeed = (seed: number): void => defaultRuntime().manualSeed(se
 export const getRngState = (): number[] => defaultRuntime().getRngState();
 export const setRngState = (state: readonly number[]): void => defaultRuntime().setRngState(state);
 
+/**
+ * Runs `fn` without recording the graph and returns its result.
+ *
+ * @example
+ * nabla.noGrad(() => w.sub_(w.grad!.mul(0.1))); // an SGD step on a leaf
+ */
 export const noGrad = <T>(fn: () => T): T => defaultRuntime().noGrad(fn);
 export const enableGrad = <T>(fn: () => T): T => defaultRuntime().enableGrad(fn);
 export const setGradEnabled = <T>(flag: boolean, fn: () => T): T => defaultRuntime().setGradEnabled(flag, fn);
