@@ -73,9 +73,14 @@ export function normalizeAxes(dim: number | readonly number[] | null | undefined
   if (dim === undefined || dim === null) return Array.from({ length: ndim }, (_, i) => i);
   const list = typeof dim === 'number' ? [dim] : dim;
   if (list.length === 0) return Array.from({ length: ndim }, (_, i) => i);
+  if (ndim === 0) {
+    // A 0-d tensor accepts dim 0 / -1 and reduces over nothing (PyTorch).
+    for (const d of list) normalizeDim(d, 0, op);
+    return [];
+  }
   const seen = new Set<number>();
   for (const d of list) {
-    const a = ndim === 0 ? (normalizeDim(d, 0, op), 0) : normalizeDim(d, ndim, op);
+    const a = normalizeDim(d, ndim, op);
     if (seen.has(a)) throw new NablaError(`dim ${a} appears multiple times in the list of dims`, { op });
     seen.add(a);
   }

@@ -134,7 +134,9 @@ export function runKernel<K extends KernelName>(name: K, t: Tensor, op: string, 
     run(k);
   } catch (e) {
     if (e instanceof NablaError) throw e;
-    throw new NablaError(`${(e as Error).message} (device ${t.device}, kernel ${name})`, { op, cause: e });
+    // Backends prefix their messages with the kernel name; NablaError adds the op once.
+    const msg = (e as Error).message.replace(new RegExp(`^${name}: `), '');
+    throw new NablaError(`${msg} (device ${t.device}, kernel ${name})`, { op, cause: e });
   }
 }
 

@@ -151,7 +151,8 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
     for (let k = 0; k < ref.ndim; k++) {
       if (k !== d && t.shape[k] !== ref.shape[k]) {
         throw new NablaError(
-          `Sizes of tensors must match except in dimension ${d}. Expected size ${ref.shape[k]} but got size ${t.shape[k]} for tensor number ${i} in the list.`,
+          `Sizes of tensors must match except in dimension ${d}. Expected size ${ref.shape[k]} but got size ${t.shape[k]} for tensor number ${i} in the list. ` +
+            `Shapes: ${fmtShape(ref.shape)} and ${fmtShape(t.shape)}.`,
           { op },
         );
       }

@@ -102,30 +102,34 @@ export function mean(x: Tensor, dim?: Dims, keepdim?: boolean | null): Tensor {
 }
 
 /**
- * prod's gradient is the product of the *other* elements; dividing by x breaks on zeros, so
- * count zeros: none → prod/x; exactly one → the product of the non-zeros at the zero; more → 0.
+ * prod's gradient is the product of the *other* elements, written so that it stays
+ * differentiable in every element (second derivatives right at zeros too):
+ * - where x ≠ 0: out / x;
+ * - where x = 0 and it is the only zero: the product of the non-zeros;
+ * - where x = 0 and there is exactly one other zero x_k: that product times x_k (= 0, but its
+ *   derivative in x_k is not), written as Σ_zeros x − x to avoid an O(n²) exclusive product;
+ * - with three zeros or more, 0 (so are its first derivatives).
  */
-function prodBackward(g: Tensor, x: Tensor, a: ReduceAttr): MaybeGrad {
-  const keep = { ...a, keepdim: true };
+function prodBackward(g: Tensor, x: Tensor, out: Tensor, a: ReduceAttr): MaybeGrad {
   const isZero = x.eq(0);
   const zeros = isZero.sum(a.axes, true);
-  const nonZero = where(isZero, 1, x);
-  const prodNonZero = nonZero.prod(a.axes, true);
-  const gr = restore(g, a);
-  const noZero = gr.mul(prodNonZero.div(nonZero));
-  const oneZero = where(isZero.logicalAnd(zeros.eq(1)), gr.mul(prodNonZero), 0);
-  return where(zeros.eq(0), noZero, oneZero).expand(keep.inShape);
+  const safe = where(isZero, 1, x);
+  const prodNonZero = safe.prod(a.axes, true);
+  const otherZero = where(isZero, x, 0).sum(a.axes, true).sub(x);
+  const atZero = where(zeros.eq(1), prodNonZero, where(zeros.eq(2), prodNonZero.mul(otherZero), 0));
+  const atNonZero = restore(out, a).div(safe);
+  return restore(g, a).mul(where(isZero, atZero, atNonZero)).expand(a.inShape);
 }
 
-const prodGrad0 = grad<ReduceAttr>('ProdBackward0', (g, n) => [prodBackward(g[0]!, n.tensor(0), n.attrs)]);
-const prodGrad1 = grad<ReduceAttr>('ProdBackward1', (g, n) => [prodBackward(g[0]!, n.tensor(0), n.attrs)]);
+const prodGrad0 = grad<ReduceAttr>('ProdBackward0', (g, n) => [prodBackward(g[0]!, n.tensor(0), n.output(), n.attrs)]);
+const prodGrad1 = grad<ReduceAttr>('ProdBackward1', (g, n) => [prodBackward(g[0]!, n.tensor(0), n.output(), n.attrs)]);
 
 export function prod(x: Tensor, dim?: Dims, keepdim?: boolean | null): Tensor {
   x._alive('prod');
   const a = attrsFor(x, dim, keepdim, 'prod');
   const outDtype = isFloating(x.dtype) ? x.dtype : 'int32';
   const out = finishShape(reduceRaw('prod', x, a.axes, outDtype, 'prod'), a.axes, a.keepdim);
-  if (needsGrad(x.rt, [x])) record(noDim(dim) ? prodGrad0 : prodGrad1, [x], [out], { attrs: a, saveInputs: true });
+  if (needsGrad(x.rt, [x])) record(noDim(dim) ? prodGrad0 : prodGrad1, [x], [out], { attrs: a, saveInputs: true, saveOutputs: true });
   return out;
 }
 

@@ -45,9 +45,13 @@ export interface DeviceMemory {
 }
 
 export interface MemoryInfo {
-  /** Live (not disposed, not collected) tensors, views included. */
+  /**
+   * Live (not disposed, not collected) tensors, views included — on GC-managed devices (the CPU)
+   * only those whose storage is at least `SMALL_STORAGE_BYTES` (4 KiB); smaller ones are ordinary
+   * JS memory left to the garbage collector.
+   */
   numTensors: number;
-  /** Bytes of live storages (a storage shared by views counts once). */
+  /** Bytes of live storages (a storage shared by views counts once), with the same exception. */
   numBytes: number;
   /** The most `numBytes` has been since the runtime started or `resetPeakMemory()`. */
   peakBytes: number;

@@ -54,12 +54,13 @@ interface Entry {
 
 /**
  * Kernels by (name, device, dtype). A second registration for the same key is an error unless it
- * says `override`, so two plugins cannot silently fight over a kernel.
+ * says `override`, so two plugins cannot silently fight over a kernel. Overrides stack: when the
+ * overriding plugin is uninstalled, the kernel it replaced comes back.
  */
 @injectable()
 export class KernelRegistry {
-  /** name → device → per-dtype entries (indexed by DTYPE_INDEX). */
-  private readonly table = new Map<string, Map<string, (Entry | undefined)[]>>();
+  /** name → device → per-dtype stacks (indexed by DTYPE_INDEX); the last entry wins. */
+  private readonly table = new Map<string, Map<string, (Entry[] | undefined)[]>>();
   /** Compiled elementwise kernels, by device then spec key. */
   private readonly compiled = new Map<string, Map<string, ElementwiseKernel>>();
 
@@ -70,7 +71,8 @@ export class KernelRegistry {
     let slots = byDevice.get(device);
     if (!slots) byDevice.set(device, (slots = new Array(DTYPES.length)));
     for (const d of dtypes) {
-      const prev = slots[DTYPE_INDEX[d]];
+      const stack = (slots[DTYPE_INDEX[d]] ??= []);
+      const prev = stack[stack.length - 1];
       if (prev && !override) {
         throw new NablaError(
           `a ${kind} kernel for (${name}, ${device}, ${d}) is already registered by ${prev.owner}; ` +
@@ -78,28 +80,36 @@ export class KernelRegistry {
           { op: 'registerKernel' },
         );
       }
-      slots[DTYPE_INDEX[d]] = { fn, owner };
+      stack.push({ fn, owner });
     }
     // An override of an elementwise op invalidates compiled kernels for that op.
     if (kind === 'elementwise') this.compiled.get(device)?.clear();
   }
 
-  /** Removes every kernel `owner` registered. */
+  /** Removes every kernel `owner` registered (what it overrode is in effect again). */
   unregisterOwner(owner: string): void {
     for (const byDevice of this.table.values()) {
       for (const slots of byDevice.values()) {
-        for (let i = 0; i < slots.length; i++) if (slots[i]?.owner === owner) slots[i] = undefined;
+        for (let i = 0; i < slots.length; i++) {
+          const stack = slots[i];
+          if (stack) slots[i] = stack.filter((e) => e.owner !== owner);
+        }
       }
     }
     for (const m of this.compiled.values()) m.clear();
   }
 
+  private top(key: string, device: string, dtype: DType): Entry | undefined {
+    const stack = this.table.get(key)?.get(device)?.[DTYPE_INDEX[dtype]];
+    return stack?.[stack.length - 1];
+  }
+
   get<K extends KernelName>(name: K, device: string, dtype: DType): KernelSignatures[K] | undefined {
-    return this.table.get(`kernel:${name}`)?.get(device)?.[DTYPE_INDEX[dtype]]?.fn as KernelSignatures[K] | undefined;
+    return this.top(`kernel:${name}`, device, dtype)?.fn as KernelSignatures[K] | undefined;
   }
 
   has(name: string, device: string, dtype: DType): boolean {
-    return this.table.get(`kernel:${name}`)?.get(device)?.[DTYPE_INDEX[dtype]] !== undefined;
+    return this.top(`kernel:${name}`, device, dtype) !== undefined;
   }
 
   /** The kernel for an elementwise spec: a hand-written registration if any, else compiled once. */
@@ -108,7 +118,7 @@ export class KernelRegistry {
     if (!byKey) this.compiled.set(backend.device, (byKey = new Map()));
     let k = byKey.get(spec.key);
     if (k === undefined) {
-      const manual = this.table.get(`elementwise:${spec.name}`)?.get(backend.device)?.[DTYPE_INDEX[dtype]];
+      const manual = this.top(`elementwise:${spec.name}`, backend.device, dtype);
       if (manual) k = manual.fn as ElementwiseKernel;
       else {
         try {
