@@ -39,7 +39,14 @@ export function accumulateInto(t: Tensor, g: Tensor): void {
     // Never alias a gradient buffer another tensor may also receive: own a contiguous copy,
     // unless the graph of the gradient must be kept (createGraph) or the gradient is still
     // arriving from another device (a fresh buffer nobody else holds; it cannot be copied yet).
-    t._grad = createGraph ? g : g._ref.pending !== null ? g.detach() : g.detach().clone();
+    if (createGraph) t._grad = g;
+    else if (g._ref.pending !== null) t._grad = g.detach();
+    else {
+      // The detached alias would pin g's storage until the GC runs; let it go with g.
+      const d = g.detach();
+      t._grad = d.clone();
+      d.dispose();
+    }
   } else if (createGraph || old.requiresGrad) {
     t._grad = old.add(g);
   } else {

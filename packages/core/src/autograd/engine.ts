@@ -12,6 +12,8 @@ import { Tensor } from '../tensor/tensor.js';
 import { AccumulateGrad, accumulateInto } from './accumulate-grad.js';
 import { gradEdge } from './edges.js';
 import type { MaybeGrad, Node, TensorMeta } from './node.js';
+import { OpNode } from './op-node.js';
+import { Reclaimer } from './reclaim.js';
 
 export interface EngineRequest {
   roots: readonly Tensor[];
@@ -150,13 +152,16 @@ export function runEngine(rt: Runtime, req: EngineRequest): MaybeGrad[] {
     }
     return e;
   });
+  const implicitRoots: Tensor[] = [];
   const rootGrads = roots.map((t, i) => {
     const g = req.rootGrads[i];
     if (g === null || g === undefined) {
       if (t.numel() !== 1) {
         throw new NablaError(`grad can be implicitly created only for scalar outputs (output ${i} has shape ${fmtShape(t.shape)})`, { op: 'backward' });
       }
-      return makeZeros(rt, { shape: t.shape, dtype: t.dtype, device: t.device }).add_(1);
+      const one = makeZeros(rt, { shape: t.shape, dtype: t.dtype, device: t.device }).add_(1);
+      implicitRoots.push(one);
+      return one;
     }
     if (!(g instanceof Tensor)) throw new NablaError(`gradient ${i} must be a Tensor`, { op: 'backward' });
     if (!sameShape(g.shape, t.shape)) {
@@ -225,12 +230,19 @@ export function runEngine(rt: Runtime, req: EngineRequest): MaybeGrad[] {
     for (const [c] of node.next) if (c !== null && needed.has(c)) deps.set(c, (deps.get(c) ?? 0) + 1);
   }
 
+  // Gradients the pass made are freed as soon as they are consumed, unless they become part of a
+  // graph (createGraph) or user code sees them (see reclaim.ts).
+  const reclaim = new Reclaimer(rt, !req.createGraph);
+  for (const one of implicitRoots) reclaim.own(one);
   const buffers = new Map<Node, MaybeGrad[]>();
   const addTo = (node: Node, nr: number, g: Tensor): void => {
     let buf = buffers.get(node);
     if (!buf) buffers.set(node, (buf = new Array<MaybeGrad>(node.outMeta.length).fill(null)));
     const prev = buf[nr];
-    buf[nr] = prev ? prev.add(g) : g;
+    const next = prev ? prev.add(g) : g;
+    buf[nr] = next;
+    reclaim.hold(next);
+    reclaim.release(prev);
   };
   rootEdges.forEach(([n, nr], i) => addTo(n!, nr, rootGrads[i]!));
 
@@ -250,90 +262,119 @@ export function runEngine(rt: Runtime, req: EngineRequest): MaybeGrad[] {
   let executed = 0;
 
   rt.gradMode.run(req.createGraph, false, () => {
-    while (ready.size) {
-      const node = ready.pop();
-      executed++;
-      if (events.watching['backward:node']) events.emit('backward:node', { node: node.name(), seq: node.seq });
-      let buf = buffers.get(node) ?? new Array<MaybeGrad>(node.outMeta.length).fill(null);
-      buffers.delete(node);
+    try {
+      while (ready.size) {
+        const node = ready.pop();
+        executed++;
+        if (events.watching['backward:node']) events.emit('backward:node', { node: node.name(), seq: node.seq });
+        const consumed = buffers.get(node);
+        // A copy: hooks may replace entries, and what is released at the end is what the slots held.
+        let buf = consumed ? consumed.slice() : new Array<MaybeGrad>(node.outMeta.length).fill(null);
+        buffers.delete(node);
 
-      // Tensor hooks, then retainGrad, per output.
-      if (node.tensorHooks) {
-        node.tensorHooks.forEach((hooks, k) => {
-          if (!hooks || !buf[k]) return;
-          for (const h of hooks.slice()) {
-            const r = h(buf[k]!);
-            if (r !== undefined && r !== null) buf[k] = fitGrad(r, node.outMeta[k]!, 'hook', k);
-          }
-        });
-      }
-      if (node.retainHooks) node.retainHooks.forEach((h, k) => h && buf[k] && h(buf[k]!));
-      const caps = captures.get(node);
-      if (caps) {
-        for (const { nr, j } of caps) {
-          reached[j] = true;
-          const g = buf[nr] ?? null;
-          if (req.accumulate) {
-            const t = inputs![j]!;
-            if (!(node instanceof AccumulateGrad) && g) accumulateInto(t, g);
-          } else captured[j] = g;
-        }
-      }
-      if (node.preHooks) {
-        for (const h of node.preHooks.slice()) {
-          const r = h(buf.slice());
-          if (r) buf = r.map((g, k) => (g ? fitGrad(g, node.outMeta[k]!, 'prehook', k) : null));
-        }
-      }
-
-      if (node instanceof AccumulateGrad) {
-        if (req.accumulate && (inputs === null || wantedLeaves.has(node))) node.apply(buf);
-        continue;
-      }
-
-      let gradIn: MaybeGrad[];
-      if (buf.every((g) => g === null)) {
-        gradIn = new Array<MaybeGrad>(node.next.length).fill(null);
-      } else {
-        if (buf.some((g) => g === null) && !(node as { keepsNullGrads?: boolean }).keepsNullGrads) {
-          const like = buf.find((g) => g !== null)!;
-          buf = buf.map((g, k) => g ?? makeZeros(like.rt, node.outMeta[k]!));
-        }
-        try {
-          gradIn = node.apply(buf);
-        } catch (e) {
-          if (rt.gradMode.anomaly || node.stack) throw anomalyError(node, `Function '${node.name()}' failed: ${(e as Error).message}`, e);
-          throw e;
-        }
-        if (!Array.isArray(gradIn) || gradIn.length !== node.next.length) {
-          throw new NablaError(
-            `function ${node.name()} returned an incorrect number of gradients (expected ${node.next.length}, got ${Array.isArray(gradIn) ? gradIn.length : typeof gradIn})`,
-            { op: node.name() },
-          );
-        }
-        if (node.postHooks) {
-          for (const h of node.postHooks.slice()) {
-            const r = h(gradIn.slice(), buf.slice());
-            if (r) gradIn = r;
-          }
-        }
-        if (rt.gradMode.anomaly) {
-          gradIn.forEach((g, i) => {
-            if (g && hasNaN(g)) throw anomalyError(node, `Function '${node.name()}' returned nan values in its ${i}th output.`);
+        // Tensor hooks, then retainGrad, per output.
+        if (node.tensorHooks) {
+          node.tensorHooks.forEach((hooks, k) => {
+            if (!hooks || !buf[k]) return;
+            for (const h of hooks.slice()) {
+              reclaim.escape(buf[k]);
+              const r = reclaim.unwatched(() => h(buf[k]!));
+              if (r !== undefined && r !== null) {
+                reclaim.escape(r);
+                buf[k] = fitGrad(r, node.outMeta[k]!, 'hook', k);
+                reclaim.escape(buf[k]);
+              }
+            }
           });
         }
-      }
-      if (!req.keepGraph) node.release();
+        if (node.retainHooks) node.retainHooks.forEach((h, k) => h && buf[k] && h(buf[k]!));
+        const caps = captures.get(node);
+        if (caps) {
+          for (const { nr, j } of caps) {
+            reached[j] = true;
+            const g = buf[nr] ?? null;
+            if (req.accumulate) {
+              const t = inputs![j]!;
+              if (!(node instanceof AccumulateGrad) && g) accumulateInto(t, g);
+            } else {
+              captured[j] = g;
+              reclaim.escape(g);
+            }
+          }
+        }
+        if (node.preHooks) {
+          for (const h of node.preHooks.slice()) {
+            for (const g of buf) reclaim.escape(g);
+            const r = reclaim.unwatched(() => h(buf.slice()));
+            if (r) {
+              buf = r.map((g, k) => (g ? fitGrad(g, node.outMeta[k]!, 'prehook', k) : null));
+              for (const g of buf) reclaim.escape(g);
+            }
+          }
+        }
 
-      for (let i = 0; i < node.next.length; i++) {
-        const [child, nr] = node.next[i]!;
-        if (child === null || !needed.has(child)) continue;
-        const g = gradIn[i];
-        if (g) addTo(child, nr, fitGrad(g, child.outMeta[nr]!, node.name(), i));
-        const left = deps.get(child)! - 1;
-        deps.set(child, left);
-        if (left === 0) ready.push(child);
+        if (node instanceof AccumulateGrad) {
+          // Accumulation copies what it keeps (or keeps it in a graph, where nothing is reclaimed).
+          if (req.accumulate && (inputs === null || wantedLeaves.has(node))) node.apply(buf);
+          if (consumed) for (const g of consumed) reclaim.release(g);
+          continue;
+        }
+
+        reclaim.watch();
+
+        let gradIn: MaybeGrad[];
+        if (buf.every((g) => g === null)) {
+          gradIn = new Array<MaybeGrad>(node.next.length).fill(null);
+        } else {
+          if (buf.some((g) => g === null) && !(node as { keepsNullGrads?: boolean }).keepsNullGrads) {
+            const like = buf.find((g) => g !== null)!;
+            buf = buf.map((g, k) => g ?? makeZeros(like.rt, node.outMeta[k]!));
+          }
+          try {
+            gradIn = node.apply(buf);
+          } catch (e) {
+            if (rt.gradMode.anomaly || node.stack) throw anomalyError(node, `Function '${node.name()}' failed: ${(e as Error).message}`, e);
+            throw e;
+          }
+          if (!Array.isArray(gradIn) || gradIn.length !== node.next.length) {
+            throw new NablaError(
+              `function ${node.name()} returned an incorrect number of gradients (expected ${node.next.length}, got ${Array.isArray(gradIn) ? gradIn.length : typeof gradIn})`,
+              { op: node.name() },
+            );
+          }
+          if (node.postHooks) {
+            for (const h of node.postHooks.slice()) {
+              for (const g of gradIn) reclaim.escape(g);
+              for (const g of buf) reclaim.escape(g);
+              const r = reclaim.unwatched(() => h(gradIn.slice(), buf.slice()));
+              if (r) {
+                gradIn = r;
+                for (const g of gradIn) reclaim.escape(g);
+              }
+            }
+          }
+          if (rt.gradMode.anomaly) {
+            gradIn.forEach((g, i) => {
+              if (g && hasNaN(g)) throw anomalyError(node, `Function '${node.name()}' returned nan values in its ${i}th output.`);
+            });
+          }
+        }
+        if (!req.keepGraph) node.release();
+
+        for (let i = 0; i < node.next.length; i++) {
+          const [child, nr] = node.next[i]!;
+          if (child === null || !needed.has(child)) continue;
+          const g = gradIn[i];
+          if (g) addTo(child, nr, fitGrad(g, child.outMeta[nr]!, node.name(), i));
+          const left = deps.get(child)! - 1;
+          deps.set(child, left);
+          if (left === 0) ready.push(child);
+        }
+        reclaim.settle(node instanceof OpNode);
+        if (consumed) for (const g of consumed) reclaim.release(g);
       }
+    } finally {
+      reclaim.end();
     }
   });
 

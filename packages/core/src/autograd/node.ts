@@ -125,7 +125,11 @@ export class SavedTensor {
     if (!t._disposed) return t;
     if (this.alias === null) {
       t._ref.retain();
+      // The alias lives as long as this slot, not as long as the backward step that made it.
+      const collecting = t.rt._created;
+      t.rt._created = null;
       const a = new Tensor(t.rt, t._ref, t.shape, t._strides, t._offset, t.dtype);
+      t.rt._created = collecting;
       a._gradFn = t._gradFn;
       a._outputNr = t._outputNr;
       a._requiresGrad = t._requiresGrad;

@@ -17,6 +17,7 @@ import { BackendRegistry, KernelRegistry } from './registries.js';
 import { Rng } from './rng.js';
 import { satisfies } from './semver.js';
 import { VERSION } from '../version.js';
+import type { Tensor } from '../tensor/tensor.js';
 
 interface Installed {
   plugin: Plugin;
@@ -34,6 +35,12 @@ export class Runtime {
   readonly gradMode: GradMode;
   readonly rng: Rng;
   readonly memoryTracker: MemoryTracker;
+  /**
+   * @internal While the backward engine runs a node it collects the tensors made here, so that
+   * temporaries and consumed gradients can be freed at once rather than left to the GC (which on
+   * GPU devices would hold buffers for many steps). null when nobody is collecting.
+   */
+  _created: Tensor[] | null = null;
   readonly ops = new Map<string, NamedOp>();
   private readonly opOwner = new Map<string, string>();
   private readonly installed = new Map<string, Installed>();

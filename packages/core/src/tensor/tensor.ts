@@ -71,6 +71,7 @@ export class Tensor {
       rt.memoryTracker.track(this, this._holder);
     } else this._holder = null;
     if (rt.gradMode.inference) this._inference = true;
+    if (rt._created !== null) rt._created.push(this);
     if (rt.events.watching['tensor:create']) {
       rt.events.emit('tensor:create', { id: this.id, shape, dtype, device: this.device, bytes: ref.storage.byteLength });
     }

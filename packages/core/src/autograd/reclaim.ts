@@ -1,0 +1,103 @@
+/**
+ * Frees, during a backward pass, the tensors the pass itself made once nothing needs them: the
+ * temporaries inside gradient formulas and the gradients a node has consumed. PyTorch gets this
+ * from reference counting; here the garbage collector would get it eventually, but on a GPU
+ * "eventually" means thousands of device buffers held between collections in a training loop.
+ *
+ * The rules are conservative. Nothing is freed when the pass builds a graph (`createGraph`: the
+ * gradients may be saved by that graph), nothing a user hook has seen or a caller receives
+ * (`escape`), nothing the pass did not make (user-supplied output gradients), and of what a custom
+ * `Function`'s backward makes only the gradients it returned, never its other tensors (it may keep
+ * them). Each gradient counts the buffer slots that hold it and is freed when the last one is
+ * consumed.
+ */
+import type { Runtime } from '../runtime/runtime.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+export class Reclaimer {
+  /** Made by this pass, so the pass may free them. */
+  private readonly owned = new Set<Tensor>();
+  /** How many gradient buffer slots hold each tensor. */
+  private readonly uses = new Map<Tensor, number>();
+  /** Seen by user code or handed to the caller: never freed here. */
+  private readonly escaped = new Set<Tensor>();
+  private made: Tensor[] = [];
+  /** The collection (if any) of an enclosing backward pass, put back when this one ends. */
+  private readonly outer: Tensor[] | null;
+
+  constructor(
+    private readonly rt: Runtime,
+    readonly enabled: boolean,
+  ) {
+    this.outer = rt._created;
+  }
+
+  /** From now on, tensors made by ops belong to the current node's step. */
+  watch(): void {
+    if (this.enabled) this.rt._created = this.made;
+  }
+
+  /** Runs user code (hooks) without claiming what it makes. */
+  unwatched<T>(fn: () => T): T {
+    const prev = this.rt._created;
+    this.rt._created = null;
+    try {
+      return fn();
+    } finally {
+      this.rt._created = prev;
+    }
+  }
+
+  escape(t: Tensor | null | undefined): void {
+    if (this.enabled && t) this.escaped.add(t);
+  }
+
+  /** The pass made `t` outside a node step (the implicit gradient of a scalar root). */
+  own(t: Tensor): void {
+    if (this.enabled) this.owned.add(t);
+  }
+
+  /** A buffer slot now holds `t`. */
+  hold(t: Tensor): void {
+    if (this.enabled) this.uses.set(t, (this.uses.get(t) ?? 0) + 1);
+  }
+
+  /** A buffer slot that held `t` was consumed. */
+  release(t: Tensor | null | undefined): void {
+    if (!this.enabled || !t) return;
+    const n = (this.uses.get(t) ?? 0) - 1;
+    if (n > 0) {
+      this.uses.set(t, n);
+      return;
+    }
+    this.uses.delete(t);
+    this.free(t);
+  }
+
+  /**
+   * Ends a node's step: what it made is the pass's; of that, what no slot holds is freed now when
+   * `freeTemporaries` (built-in formulas, which keep nothing).
+   */
+  settle(freeTemporaries: boolean): void {
+    if (!this.enabled) return;
+    this.rt._created = null;
+    const made = this.made;
+    this.made = [];
+    for (const t of made) {
+      this.owned.add(t);
+      if (freeTemporaries && !this.uses.has(t)) this.free(t);
+    }
+  }
+
+  /** Gives the runtime back to an enclosing pass (always called, errors included). */
+  end(): void {
+    this.rt._created = this.outer;
+  }
+
+  private free(t: Tensor): void {
+    if (this.owned.has(t) && !this.escaped.has(t)) {
+      this.owned.delete(t);
+      t.dispose();
+    }
+  }
+}

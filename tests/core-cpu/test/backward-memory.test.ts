@@ -1,0 +1,84 @@
+/**
+ * The backward pass frees the gradients it makes as soon as they are consumed, so a training loop
+ * that disposes its own tensors holds no storage between steps — without waiting for the garbage
+ * collector — while every gradient a user can see (hooks, `autograd.grad`, `.grad`, createGraph)
+ * stays alive. Tensors here are over 4 KiB so the CPU backend counts them in `memory()`.
+ */
+import { autograd, createRuntime, type Runtime, type Tensor } from '@nabla/core';
+import { cpuBackend } from '@nabla/backend-cpu';
+import { describe, expect, it } from 'vitest';
+
+const N = 2048; // 16 KiB in float64
+
+async function rt64(): Promise<Runtime> {
+  return createRuntime({ plugins: [cpuBackend()] });
+}
+
+function ramp(rt: Runtime, n = N, requiresGrad = true): Tensor {
+  return rt.arange(n, { dtype: 'float64' }).div(n).requiresGrad_(requiresGrad);
+}
+
+describe('backward frees what it makes', () => {
+  it('a step whose forward tensors are disposed leaves only the leaf and its .grad', async () => {
+    const rt = await rt64();
+    const x = ramp(rt);
+    const before = rt.memory().numTensors;
+    for (let step = 0; step < 5; step++) {
+      const a = x.mul(x);
+      const b = a.tanh();
+      const s = x.sin();
+      const c = b.add(s);
+      const loss = c.sum();
+      loss.backward();
+      for (const t of [a, b, s, c, loss]) t.dispose();
+      expect(rt.memory().numTensors - before, `step ${step}: only x.grad is new`).toBe(1);
+    }
+    expect(x.grad!.numel()).toBe(N);
+  });
+
+  it('gradients seen by tensor hooks, retainGrad and autograd.grad stay alive', async () => {
+    const rt = await rt64();
+    const x = ramp(rt);
+    const seen: Tensor[] = [];
+    const y = x.mul(2);
+    y.registerHook((g) => void seen.push(g));
+    const z = y.exp();
+    z.retainGrad();
+    z.sum().backward();
+    expect(seen[0]!.isDisposed).toBe(false);
+    expect(seen[0]!.dataSync()[1]).toBeCloseTo(Math.exp(2 / N), 12);
+    expect(z.grad!.isDisposed).toBe(false);
+    expect(x.grad!.dataSync()[1]).toBeCloseTo(2 * Math.exp(2 / N), 12);
+
+    const w = ramp(rt);
+    const [g] = autograd.grad([w.mul(w).sum()], [w]);
+    expect(g!.isDisposed).toBe(false);
+    expect(g!.dataSync()[3]).toBeCloseTo((2 * 3) / N, 12);
+  });
+
+  it('node hooks keep what they stash, and createGraph keeps the gradient graph', async () => {
+    const rt = await rt64();
+    const x = ramp(rt);
+    const stash: (Tensor | null)[] = [];
+    const y = x.sigmoid();
+    y.gradFn!.registerHook((gradIn, gradOut) => void stash.push(gradIn[0]!, gradOut[0]!));
+    y.sum().backward();
+    expect(stash.every((t) => t !== null && !t.isDisposed)).toBe(true);
+
+    const u = ramp(rt);
+    const [du] = autograd.grad([u.pow(3).sum()], [u], { createGraph: true });
+    const [d2u] = autograd.grad([du!.sum()], [u]);
+    expect(d2u!.dataSync()[5]).toBeCloseTo((6 * 5) / N, 12);
+  });
+
+  it('retainGraph: a second backward reuses the saved tensors and gets the same gradient', async () => {
+    const rt = await rt64();
+    const x = ramp(rt);
+    const y = x.exp().mul(x).sum();
+    y.backward(null, { retainGraph: true });
+    const first = Array.from(x.grad!.dataSync());
+    x.grad = null;
+    y.backward();
+    expect(Array.from(x.grad!.dataSync())).toEqual(first);
+  });
+});
