@@ -9,7 +9,7 @@
 import { NablaError, fmtShape } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Tensor } from '../tensor/tensor.js';
-import { AccumulateGrad, accumulateInto } from './accumulate-grad.js';
+import { AccumulateGrad, accumulateInto, addWhenSettled } from './accumulate-grad.js';
 import { gradEdge } from './edges.js';
 import type { MaybeGrad, Node, TensorMeta } from './node.js';
 import { OpNode } from './op-node.js';
@@ -239,7 +239,8 @@ export function runEngine(rt: Runtime, req: EngineRequest): MaybeGrad[] {
     let buf = buffers.get(node);
     if (!buf) buffers.set(node, (buf = new Array<MaybeGrad>(node.outMeta.length).fill(null)));
     const prev = buf[nr];
-    const next = prev ? prev.add(g) : g;
+    // Gradients still arriving from an asynchronous device are summed once they land.
+    const next = !prev ? g : !req.createGraph && (prev._ref.pending !== null || g._ref.pending !== null) ? addWhenSettled(prev, g) : prev.add(g);
     buf[nr] = next;
     reclaim.hold(next);
     reclaim.release(prev);

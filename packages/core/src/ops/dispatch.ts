@@ -28,7 +28,13 @@ export function empty(rt: Runtime, device: string, dtype: DType, shape: readonly
 }
 
 export function emptyOn(rt: Runtime, backend: Backend, dtype: DType, shape: readonly number[]): Tensor {
-  const storage = backend.allocate(dtype, numelOf(shape));
+  let storage;
+  try {
+    storage = backend.allocate(dtype, numelOf(shape));
+  } catch (e) {
+    if (e instanceof NablaError) throw e;
+    throw new NablaError(`cannot allocate ${dtype} ${fmtShape(shape)} on device ${backend.device}: ${(e as Error).message}`, { op: 'allocate', cause: e });
+  }
   const ref = rt.memoryTracker.allocate(backend, storage);
   return new Tensor(rt, ref, shape, contiguousStrides(shape), 0, dtype);
 }

@@ -187,14 +187,17 @@ export class Tensor {
 
   /** The elements in row-major order, synchronously (CPU-like backends only). */
   dataSync(): TypedArray {
-    this._alive('dataSync');
-    this._settled('dataSync');
+    return this._readSync('dataSync');
+  }
+
+  /** @internal A synchronous read on behalf of `op`, whose error names the async method to use. */
+  _readSync(op: 'dataSync' | 'item' | 'tolist'): TypedArray {
+    this._alive(op);
+    this._settled(op);
     const b = this._ref.backend;
     if (!b.readsSync || !b.readSync) {
-      throw new NablaError(
-        `tensor on device '${this.device}' cannot be read synchronously; use await tensor.data() (or itemAsync()/tolistAsync())`,
-        { op: 'dataSync' },
-      );
+      const use = op === 'item' ? 'await tensor.itemAsync()' : op === 'tolist' ? 'await tensor.tolistAsync()' : 'await tensor.data()';
+      throw new NablaError(`tensor on device '${this.device}' cannot be read synchronously; use ${use} instead`, { op });
     }
     return b.readSync(this._view());
   }
@@ -203,7 +206,15 @@ export class Tensor {
   async data(): Promise<TypedArray> {
     this._alive('data');
     if (this._ref.pending) await this._ref.pending;
-    return this._ref.backend.read(this._view());
+    try {
+      return await this._ref.backend.read(this._view());
+    } catch (e) {
+      if (e instanceof NablaError) throw e;
+      throw new NablaError(`reading tensor #${this.id} (${this.dtype} ${fmtShape(this.shape)}) from device ${this.device} failed: ${(e as Error).message}`, {
+        op: 'data',
+        cause: e,
+      });
+    }
   }
 
   /** @internal Throws if this tensor's values are still being copied from another device. */
@@ -221,7 +232,7 @@ export class Tensor {
   /** The value of a one-element tensor. */
   item(): number {
     this._checkItem('item');
-    return this.dataSync()[0]!;
+    return this._readSync('item')[0]!;
   }
 
   async itemAsync(): Promise<number> {
@@ -237,7 +248,7 @@ export class Tensor {
 
   /** Nested JS arrays (booleans for bool tensors), synchronously. */
   tolist(): NestedArray<number | boolean> {
-    return nest(this.dataSync(), this.shape, this.dtype === 'bool');
+    return nest(this._readSync('tolist'), this.shape, this.dtype === 'bool');
   }
 
   async tolistAsync(): Promise<NestedArray<number | boolean>> {
