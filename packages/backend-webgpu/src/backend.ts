@@ -1,0 +1,209 @@
+/**
+ * The WebGPU backend: GPU buffers in a size-class pool, elementwise kernels generated as WGSL
+ * from core's expressions, and hand-written WGSL for the structured kernels. Kernel calls only
+ * record work (see `Dispatcher`); values come back through `await read()`.
+ */
+import type {
+  Backend,
+  DType,
+  ElementwiseKernel,
+  ElementwiseSpec,
+  KernelName,
+  KernelSignatures,
+  Storage,
+  TypedArray,
+  View,
+} from '@nabla/core';
+import { acquireDevice, isNode, type AcquiredDevice, type AdapterOptions } from './adapter.js';
+import { compileElementwise } from './compile-elementwise.js';
+import { KernelContext } from './context.js';
+import { Dispatcher } from './dispatcher.js';
+import { ELEMENT_BYTES, fromDeviceWords, hostArray, isWebGpuDType, matchesDType, toDeviceWords, WEBGPU_DTYPES } from './dtypes.js';
+import { isContiguous, numelOf } from './geometry.js';
+import { copyToDense } from './kernels/copy.js';
+import { gather, scatterAdd } from './kernels/gather.js';
+import { bmm } from './kernels/matmul.js';
+import { argReduce, reduce } from './kernels/reduce.js';
+import { softmax } from './kernels/softmax.js';
+import { probeNodeAdapter } from './probe.js';
+import { BufferPool, GpuStorage, type PoolOptions } from './storage.js';
+
+export interface WebGpuBackendOptions extends AdapterOptions, PoolOptions {
+  /**
+   * Lowers the workgroups-per-dimension limit (65535 by default) so tests can exercise the 2-D
+   * grids that very large tensors need.
+   */
+  readonly maxWorkgroupsPerDimension?: number;
+}
+
+/** The dtypes each structured kernel is registered for (the dtype of its main input). */
+export const KERNEL_DTYPES: { readonly [K in KernelName]: readonly DType[] } = {
+  sum: ['float32', 'int32', 'bool'],
+  prod: ['float32', 'int32', 'bool'],
+  max: ['float32', 'int32', 'bool'],
+  min: ['float32', 'int32', 'bool'],
+  argmax: ['float32', 'int32'],
+  argmin: ['float32', 'int32'],
+  bmm: ['float32', 'int32'],
+  gather: ['float32', 'int32', 'bool'],
+  scatterAdd: ['float32', 'int32', 'bool'],
+  softmax: ['float32'],
+  logSoftmax: ['float32'],
+};
+
+export class WebGpuBackend implements Backend {
+  readonly device = 'webgpu';
+  readonly dtypes: readonly DType[] = WEBGPU_DTYPES;
+  readonly readsSync = false;
+  readonly kernels: KernelSignatures;
+  readonly dispatcher: Dispatcher;
+  readonly gpuDevice: GPUDevice;
+  readonly adapterDescription: string;
+  private readonly pool: BufferPool;
+  private readonly ctx: KernelContext;
+  private readonly compiled = new Map<string, ElementwiseKernel>();
+  private readonly maxBindingBytes: number;
+  /** Held for the device's lifetime: Dawn crashes if its instance is collected first. */
+  private readonly acquired: AcquiredDevice;
+
+  /**
+   * Gets an adapter and a device (see `AdapterOptions`) and makes a backend on them. In Node, when
+   * the options name no adapter source (`gpu`, `dawnFlags`, `featureLevel`), the software adapters
+   * a machine without a GPU has are tried too (see `probeNodeAdapter`).
+   */
+  static async create(options: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
+    const explicit = options.gpu !== undefined || options.dawnFlags !== undefined || options.featureLevel !== undefined;
+    if (!explicit && isNode()) {
+      const found = await probeNodeAdapter();
+      if (!found.ok) throw new Error(`webgpu: no WebGPU adapter is available (${found.reason})`);
+      options = { ...options, ...found.options };
+    }
+    return new WebGpuBackend(await acquireDevice(options), options);
+  }
+
+  constructor(acquired: AcquiredDevice, options: WebGpuBackendOptions = {}) {
+    this.acquired = acquired;
+    this.gpuDevice = acquired.device;
+    this.adapterDescription = acquired.description;
+    this.dispatcher = new Dispatcher(acquired.device, options.maxWorkgroupsPerDimension);
+    this.pool = new BufferPool(acquired.device, (b) => this.dispatcher.destroyLater(b), options);
+    this.ctx = new KernelContext(this.dispatcher, this.pool);
+    const limits = acquired.device.limits;
+    this.maxBindingBytes = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+    const c = this.ctx;
+    this.kernels = {
+      sum: (out, x, axes) => reduce(c, 'sum', out, x, axes),
+      prod: (out, x, axes) => reduce(c, 'prod', out, x, axes),
+      max: (out, x, axes) => reduce(c, 'max', out, x, axes),
+      min: (out, x, axes) => reduce(c, 'min', out, x, axes),
+      argmax: (out, x, axes) => argReduce(c, 'argmax', out, x, axes),
+      argmin: (out, x, axes) => argReduce(c, 'argmin', out, x, axes),
+      bmm: (out, a, b) => bmm(c, out, a, b),
+      gather: (out, x, dim, index) => gather(c, out, x, dim, index),
+      scatterAdd: (out, dim, index, src) => scatterAdd(c, out, dim, index, src),
+      softmax: (out, x, dim) => softmax(c, 'softmax', out, x, dim),
+      logSoftmax: (out, x, dim) => softmax(c, 'logSoftmax', out, x, dim),
+    };
+  }
+
+  describe(): string {
+    return `webgpu: ${this.adapterDescription}`;
+  }
+
+  allocate(dtype: DType, numel: number): GpuStorage {
+    if (!isWebGpuDType(dtype)) {
+      throw new Error(`webgpu: unsupported dtype '${String(dtype)}' (the webgpu device holds ${WEBGPU_DTYPES.join(', ')})`);
+    }
+    if (!Number.isSafeInteger(numel) || numel < 0) throw new Error(`webgpu: cannot allocate ${numel} elements`);
+    if (numel * ELEMENT_BYTES > this.maxBindingBytes) {
+      throw new Error(
+        `webgpu: cannot allocate ${numel} ${dtype} elements (${numel * ELEMENT_BYTES} bytes): the device binds at most ${this.maxBindingBytes} bytes per buffer`,
+      );
+    }
+    this.dispatcher.throwIfFailed();
+    const { buffer, capacity } = this.pool.acquire(numel);
+    return new GpuStorage(dtype, numel, buffer, capacity);
+  }
+
+  release(storage: Storage): void {
+    const s = this.own(storage, 'release');
+    if (s.released) throw new Error('webgpu: storage released twice');
+    s.released = true;
+    this.pool.give(s.buffer, s.capacity);
+  }
+
+  write(storage: Storage, data: TypedArray, offset = 0): void {
+    const s = this.own(storage, 'write');
+    if (s.released) throw new Error('webgpu: write to a released storage');
+    if (!matchesDType(data, s.dtype)) throw new Error(`webgpu: write of ${data.constructor.name} into a ${s.dtype} storage`);
+    if (!Number.isInteger(offset) || offset < 0 || offset + data.length > s.numel) {
+      throw new Error(`webgpu: write of ${data.length} elements at offset ${offset} overflows a storage of ${s.numel}`);
+    }
+    if (data.length === 0) return;
+    this.dispatcher.throwIfFailed();
+    // A queue write runs before commands still being recorded: submit those first if they use
+    // this buffer (it may be a pooled buffer an earlier tensor still reads).
+    if (this.dispatcher.usedInBatch(s.buffer)) this.dispatcher.flush();
+    const words = toDeviceWords(data, s.dtype);
+    this.gpuDevice.queue.writeBuffer(s.buffer, offset * ELEMENT_BYTES, words.buffer, words.byteOffset, words.byteLength);
+  }
+
+  async read(view: View): Promise<TypedArray> {
+    const s = this.ctx.storage('read', 'view', view);
+    const n = numelOf(view.shape);
+    if (n === 0) {
+      await this.dispatcher.settle();
+      return hostArray(view.dtype, 0);
+    }
+    let words: ArrayBuffer;
+    if (isContiguous(view.shape, view.strides)) {
+      words = await this.dispatcher.readback(s.buffer, view.offset * ELEMENT_BYTES, n * ELEMENT_BYTES);
+    } else {
+      words = await this.ctx.withTemp(n, (tmp) => {
+        copyToDense(this.ctx, s.buffer, view, tmp);
+        return this.dispatcher.readback(tmp, 0, n * ELEMENT_BYTES);
+      });
+    }
+    return fromDeviceWords(words, s.dtype, n);
+  }
+
+  compileElementwise(spec: ElementwiseSpec): ElementwiseKernel {
+    let k = this.compiled.get(spec.key);
+    if (k === undefined) {
+      const maxInputs = this.gpuDevice.limits.maxStorageBuffersPerShaderStage - 2;
+      k = compileElementwise(spec, this.dispatcher, maxInputs);
+      this.compiled.set(spec.key, k);
+    }
+    return k;
+  }
+
+  synchronize(): Promise<void> {
+    return this.dispatcher.synchronize();
+  }
+
+  /** Bytes of GPU buffers parked in the pool. */
+  pooledBytes(): number {
+    return this.pool.pooledBytes();
+  }
+
+  /** GPU buffers alive (handed out or pooled), for leak checks. */
+  liveBuffers(): number {
+    return this.pool.liveBuffers();
+  }
+
+  dispose(): void {
+    this.pool.clear();
+    this.dispatcher.dispose();
+    this.gpuDevice.destroy();
+  }
+
+  /** The Dawn instance / GPU object this backend's device came from. */
+  get gpu(): GPU {
+    return this.acquired.gpu;
+  }
+
+  private own(storage: Storage, op: string): GpuStorage {
+    if (!(storage instanceof GpuStorage)) throw new Error(`webgpu: ${op} of a storage that is not a webgpu storage`);
+    return storage;
+  }
+}

@@ -1,0 +1,33 @@
+import type { KernelName, KernelSignatures, Plugin, PluginContextBase } from '@nabla/core';
+import { KERNEL_DTYPES, WebGpuBackend, type WebGpuBackendOptions } from './backend.js';
+
+export const PLUGIN_NAME = '@nabla/backend-webgpu';
+export const PLUGIN_VERSION = '0.1.0';
+
+/**
+ * The WebGPU backend as a plugin: `await nabla.use(webgpuBackend())`. Installing it gets an
+ * adapter and a device (asynchronously) and registers the `'webgpu'` device with every kernel.
+ * Each call makes its own device, pool and pipeline cache.
+ */
+export function webgpuBackend(options: WebGpuBackendOptions = {}): Plugin {
+  return {
+    name: PLUGIN_NAME,
+    version: PLUGIN_VERSION,
+    coreRange: '^0.1.0',
+    async install(ctx: PluginContextBase) {
+      const backend = await WebGpuBackend.create(options);
+      try {
+        ctx.registerBackend(backend);
+        for (const name of Object.keys(KERNEL_DTYPES) as KernelName[]) registerOne(ctx, backend, name);
+      } catch (e) {
+        backend.dispose();
+        throw e;
+      }
+    },
+  };
+}
+
+function registerOne<K extends KernelName>(ctx: PluginContextBase, backend: WebGpuBackend, name: K): void {
+  const kernel: KernelSignatures[K] = backend.kernels[name];
+  ctx.registerKernel({ name, device: backend.device, dtypes: KERNEL_DTYPES[name], kernel });
+}
