@@ -3,28 +3,70 @@ import { createRuntime, type Runtime, type Tensor } from '@nabla/core';
 import { cpuBackend } from '@nabla/backend-cpu';
 import { activations } from '@nabla/activations';
 
+/** One place to measure: a device of a runtime, labelled with the adapter behind it. */
+export interface Target {
+  rt: Runtime;
+  device: string;
+  /** "cpu", "webgpu (swiftshader)", ... */
+  label: string;
+}
+
 export interface Devices {
   rt: Runtime;
+  /** Devices of `rt` (cpu, and webgpu on the first adapter found). */
   devices: string[];
+  /** Every device and every WebGPU adapter that starts here (extra adapters get their own runtime). */
+  targets: Target[];
   notes: string[];
 }
+
+type WebGpuModule = {
+  webgpuBackend: (options?: { dawnFlags?: string[]; featureLevel?: 'core' | 'compatibility' }) => Parameters<Runtime['use']>[0];
+};
+
+/** The adapters to try in Node: the one the backend finds by itself, then Dawn's OpenGL on Mesa. */
+const EXTRA_ADAPTERS = [{ name: 'opengl', options: { dawnFlags: ['backend=opengl'], featureLevel: 'compatibility' as const } }];
 
 export async function setup(): Promise<Devices> {
   const rt = await createRuntime({ plugins: [cpuBackend(), activations()] });
   const devices = ['cpu'];
+  const targets: Target[] = [{ rt, device: 'cpu', label: 'cpu' }];
   const notes = [`cpu: ${rt.backend('cpu').describe()}`];
   if (process.env.NABLA_BENCH_DEVICES && !process.env.NABLA_BENCH_DEVICES.split(',').includes('webgpu')) {
-    return { rt, devices, notes };
+    return { rt, devices, targets, notes };
   }
+  let mod: WebGpuModule;
   try {
-    const mod = (await import('@nabla/backend-webgpu' as string)) as { webgpuBackend: () => Parameters<Runtime['use']>[0] };
+    mod = (await import('@nabla/backend-webgpu' as string)) as WebGpuModule;
     await rt.use(mod.webgpuBackend());
     devices.push('webgpu');
+    targets.push({ rt, device: 'webgpu', label: `webgpu (${adapterName(rt)})` });
     notes.push(`webgpu: ${rt.backend('webgpu').describe()}`);
   } catch (e) {
     notes.push(`webgpu: not measured (${(e as Error).message.split('\n')[0]})`);
+    return { rt, devices, targets, notes };
   }
-  return { rt, devices, notes };
+  for (const extra of EXTRA_ADAPTERS) {
+    if (targets.some((t) => t.label.includes(extra.name))) continue;
+    // Dawn's OpenGL backend on Mesa needs a platform without a display.
+    process.env.EGL_PLATFORM ??= 'surfaceless';
+    try {
+      const other = await createRuntime({ plugins: [mod.webgpuBackend(extra.options)] });
+      targets.push({ rt: other, device: 'webgpu', label: `webgpu (${adapterName(other)})` });
+      notes.push(`webgpu, second adapter: ${other.backend('webgpu').describe()}`);
+    } catch (e) {
+      notes.push(`webgpu ${extra.name}: not measured (${(e as Error).message.split('\n')[0]})`);
+    }
+  }
+  return { rt, devices, targets, notes };
+}
+
+/** "swiftshader", "llvmpipe", ...: the adapter's short name from the backend's description. */
+function adapterName(rt: Runtime): string {
+  const d = rt.backend('webgpu').describe();
+  if (/swiftshader/i.test(d)) return 'swiftshader';
+  if (/llvmpipe/i.test(d)) return 'llvmpipe, opengl';
+  return d.replace(/^webgpu: /, '').split(' (')[0]!;
 }
 
 /** Waits for queued device work, so GPU timings include the kernels and not just their launch. */

@@ -17,14 +17,15 @@ async function main(): Promise<void> {
   const run = (s: string): boolean => wanted.length === 0 || wanted.includes(s);
   for (const w of wanted) if (!(SUITES as readonly string[]).includes(w)) throw new Error(`unknown suite ${w} (suites: ${SUITES.join(', ')})`);
 
-  const { rt, devices, notes } = await setup();
+  const { rt, devices, targets, notes } = await setup();
   console.log('# Nabla benchmarks');
   console.log(`\nmachine: ${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.cpus().length}, Node ${process.version}; TensorFlow.js ${tfjsVersion}`);
   for (const n of notes) console.log(`- ${n}`);
 
   if (run('overhead')) await overheadSuite(rt);
-  if (run('kernels')) await kernelSuite(rt, devices);
+  if (run('kernels')) await kernelSuite(targets);
   if (run('activations')) await activationSuite(rt, devices);
+  for (const t of targets) if (t.rt !== rt) await t.rt.dispose();
   await rt.dispose();
 }
 

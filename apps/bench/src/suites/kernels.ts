@@ -3,8 +3,8 @@
  * elementwise chain forward+backward (GB/s), and one SGD step of a 784-256-10 MLP, against
  * PyTorch (one thread) and TensorFlow.js's CPU backend in the same run.
  */
-import type { Runtime, Tensor } from '@nabla/core';
-import { bytesMoved, settle } from '../devices.js';
+import type { Tensor } from '@nabla/core';
+import { bytesMoved, settle, type Target } from '../devices.js';
 import { runTorch, type TorchResults } from '../peers/pytorch.js';
 import { tfChain, tfjsReady, tfMatmul } from '../peers/tfjs.js';
 import { fmt, printTable, time } from '../timing.js';
@@ -17,7 +17,7 @@ function torchMs(torch: TorchResults | { missing: string }, key: string): number
   return 'results' in torch ? (torch.results[key]?.ms ?? NaN) : NaN;
 }
 
-export async function kernelSuite(rt: Runtime, devices: string[]): Promise<void> {
+export async function kernelSuite(targets: readonly Target[]): Promise<void> {
   const torch = runTorch([
     ...SIZES.map((n) => ({ kind: 'matmul' as const, arg: n })),
     { kind: 'chain', arg: CHAIN_N },
@@ -30,7 +30,7 @@ export async function kernelSuite(rt: Runtime, devices: string[]): Promise<void>
   const rows: string[][] = [];
   for (const n of SIZES) {
     const flops = 2 * n ** 3;
-    for (const device of devices) {
+    for (const { rt, device, label } of targets) {
       const a = rt.randn([n, n], { device });
       const b = rt.randn([n, n], { device });
       const t = await time(async () => {
@@ -38,7 +38,7 @@ export async function kernelSuite(rt: Runtime, devices: string[]): Promise<void>
         await settle(rt, device, c);
         c.dispose();
       }, { runs: 3, minMs: 200 });
-      rows.push([`${n}×${n}`, `Nabla ${device}`, fmt(t.ms), fmt(flops / t.ms / 1e6)]);
+      rows.push([`${n}×${n}`, `Nabla ${label}`, fmt(t.ms), fmt(flops / t.ms / 1e6)]);
       a.dispose();
       b.dispose();
     }
@@ -53,23 +53,32 @@ export async function kernelSuite(rt: Runtime, devices: string[]): Promise<void>
 
   // elementwise chain: y = tanh(2x + 1) · x, sum, backward
   const chainRows: string[][] = [];
-  for (const device of devices) {
+  for (const { rt, device, label } of targets) {
     const x = rt.randn([CHAIN_N], { device, requiresGrad: true });
     const step = (): Tensor => {
-      const y = x.mul(2).add(1).tanh().mul(x).sum();
+      const parts = [x.mul(2)];
+      parts.push(parts[0]!.add(1));
+      parts.push(parts[1]!.tanh());
+      parts.push(parts[2]!.mul(x));
+      const y = parts[3]!.sum();
       y.backward();
+      for (const p of [...parts, y]) p.dispose();
       return x.grad!;
+    };
+    const clearGrad = (): void => {
+      x.grad!.dispose();
+      x.grad = null;
     };
     const bytes = bytesMoved(rt, () => {
       step();
-      x.grad = null;
+      clearGrad();
     });
     const t = await time(async () => {
       const g = step();
       await settle(rt, device, g);
-      x.grad = null;
+      clearGrad();
     });
-    chainRows.push([`Nabla ${device}`, fmt(t.ms), fmt(bytes / t.ms / 1e6)]);
+    chainRows.push([`Nabla ${label}`, fmt(t.ms), fmt(bytes / t.ms / 1e6)]);
     x.dispose();
   }
   const tc = torchMs(torch, `chain:${CHAIN_N}`);
@@ -79,7 +88,9 @@ export async function kernelSuite(rt: Runtime, devices: string[]): Promise<void>
 
   // MLP step
   const mlpRows: string[][] = [];
-  for (const device of devices) {
+  // Forward and the two backward matmuls per layer: 3 × 2·B·(784·256 + 256·10) flops.
+  const mlpFlops = 3 * 2 * BATCH * (784 * 256 + 256 * 10);
+  for (const { rt, device, label } of targets) {
     rt.manualSeed(0);
     const w1 = rt.randn([784, 256], { device }).mul(0.05).requiresGrad_();
     const b1 = rt.zeros([256], { device, requiresGrad: true });
@@ -89,20 +100,33 @@ export async function kernelSuite(rt: Runtime, devices: string[]): Promise<void>
     const target = rt.randn([BATCH, 10], { device });
     const params = [w1, b1, w2, b2];
     const t = await time(async () => {
-      const h = x.matmul(w1).add(b1).relu();
-      const loss = h.matmul(w2).add(b2).sub(target).square().mean();
+      // Every intermediate is disposed, as a GPU training loop should: the step allocates nothing
+      // that outlives it, so the buffer pool serves every step.
+      const mm1 = x.matmul(w1);
+      const pre = mm1.add(b1);
+      const h = pre.relu();
+      const mm2 = h.matmul(w2);
+      const out = mm2.add(b2);
+      const diff = out.sub(target);
+      const sq = diff.square();
+      const loss = sq.mean();
       loss.backward();
       rt.noGrad(() => {
         for (const p of params) {
-          p.sub_(p.grad!.mul(0.01));
+          const upd = p.grad!.mul(0.01);
+          p.sub_(upd);
+          upd.dispose();
+          p.grad!.dispose();
           p.grad = null;
         }
       });
       await settle(rt, device, loss);
+      for (const v of [mm1, pre, h, mm2, out, diff, sq, loss]) v.dispose();
     });
-    mlpRows.push([`Nabla ${device}`, fmt(t.ms)]);
+    mlpRows.push([`Nabla ${label}`, fmt(t.ms), fmt(mlpFlops / t.ms / 1e6)]);
+    for (const v of [...params, x, target]) v.dispose();
   }
   const tmlp = torchMs(torch, `mlp:${BATCH}`);
-  if (!Number.isNaN(tmlp)) mlpRows.push([torchName, fmt(tmlp)]);
-  printTable(`MLP 784-256-10 SGD step, batch ${BATCH}, float32`, ['impl', 'ms/step'], mlpRows);
+  if (!Number.isNaN(tmlp)) mlpRows.push([torchName, fmt(tmlp), fmt(mlpFlops / tmlp / 1e6)]);
+  printTable(`MLP 784-256-10 SGD step, batch ${BATCH}, float32`, ['impl', 'ms/step', 'GFLOP/s'], mlpRows);
 }
