@@ -41,6 +41,7 @@ export async function activationSuite(rt: Runtime, devices: string[]): Promise<R
           const y = fn(x);
           y.backward(rt.onesLike(y));
           await settle(rt, device, x.grad!);
+          x.grad!.dispose();
           x.grad = null;
           y.dispose();
         };
