@@ -5,7 +5,7 @@
  * pool keyed by (dtype, size class) and handed out again to the next allocation of a similar size.
  * A training loop then allocates the same shapes every step without new memory.
  */
-import type { DType, Storage, TypedArray, View } from '@nabla/core';
+import { sizeClass as poolSizeClass, type DType, type Storage, type TypedArray, type View } from '@nabla/core';
 import { bytesPer, newTypedArray } from './dtypes.js';
 
 export class CpuStorage implements Storage {
@@ -31,16 +31,9 @@ export class CpuStorage implements Storage {
   }
 }
 
-/**
- * Size classes: exact below 16 elements' class, then four classes per power of two
- * (2^k, 1.25·2^k, 1.5·2^k, 1.75·2^k), so a pooled array wastes at most 25% and
- * near-equal sizes (a ragged last batch) still share arrays.
- */
+/** The pool's size class of `numel` (core's `sizeClass`: 16 elements at least, then four per power of two). */
 export function sizeClass(numel: number): number {
-  if (numel <= 16) return 16;
-  const base = 2 ** Math.floor(Math.log2(numel - 1));
-  const step = base / 4;
-  return base + Math.ceil((numel - base) / step) * step;
+  return poolSizeClass(numel, 16);
 }
 
 export interface PoolOptions {

@@ -3,70 +3,15 @@
  * first simplifies the geometry: size-1 dims are dropped and neighbouring dims that every operand
  * steps through uniformly are merged (a contiguous tensor becomes a single flat dim).
  */
-import type { View } from '@nabla/core';
+import type { Geometry, View } from '@nabla/core';
 
-export function numelOf(shape: readonly number[]): number {
-  let n = 1;
-  for (let i = 0; i < shape.length; i++) n *= shape[i]!;
-  return n;
-}
-
-/** Row-major contiguous (size-1 dims may carry any stride). */
-export function isContiguous(shape: readonly number[], strides: readonly number[]): boolean {
-  let expected = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    const n = shape[d]!;
-    if (n === 1) continue;
-    if (strides[d] !== expected) return false;
-    expected *= n;
-  }
-  return true;
-}
+// Shared with every backend (core's toolkit for backend authors), re-exported under local names.
+export { collapseDims as collapse, checkViewBounds as checkBounds, fmtShape, isContiguous, numelOf, type Geometry } from '@nabla/core';
 
 /** Every element is the same one (all strides 0 or a single element). */
 export function isScalarLike(shape: readonly number[], strides: readonly number[]): boolean {
   for (let d = 0; d < shape.length; d++) if (shape[d] !== 1 && strides[d] !== 0) return false;
   return true;
-}
-
-export interface Geometry {
-  shape: number[];
-  /** One stride list per operand, all of `shape`'s length. */
-  strides: number[][];
-}
-
-/**
- * Drops size-1 dims and merges dim d into d+1 when, for every operand,
- * `strides[d] === strides[d+1] * shape[d+1]`. Broadcast dims (stride 0 everywhere it is 0) merge
- * too. Rank 0 (or all size-1) comes back as shape `[1]`, strides `[0]`, so callers always have an
- * innermost dim. Element order is preserved (row-major over the result).
- */
-export function collapse(shape: readonly number[], strides: readonly (readonly number[])[]): Geometry {
-  const k = strides.length;
-  const outShape: number[] = [];
-  const outStrides: number[][] = [];
-  for (let j = 0; j < k; j++) outStrides.push([]);
-  for (let d = 0; d < shape.length; d++) {
-    const n = shape[d]!;
-    if (n === 1) continue;
-    const last = outShape.length - 1;
-    let merge = last >= 0;
-    for (let j = 0; merge && j < k; j++) {
-      if (outStrides[j]![last] !== strides[j]![d]! * n) merge = false;
-    }
-    if (merge) {
-      outShape[last] = outShape[last]! * n;
-      for (let j = 0; j < k; j++) outStrides[j]![last] = strides[j]![d]!;
-    } else {
-      outShape.push(n);
-      for (let j = 0; j < k; j++) outStrides[j]!.push(strides[j]![d]!);
-    }
-  }
-  if (outShape.length === 0) {
-    outShape.push(1);
-    for (let j = 0; j < k; j++) outStrides[j]!.push(0);
-  }
-  return { shape: outShape, strides: outStrides };
 }
 
 /**
@@ -121,25 +66,3 @@ export function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return true;
 }
 
-export function fmtShape(shape: readonly number[]): string {
-  return `[${shape.join(', ')}]`;
-}
-
-/** Throws unless the view's last element lies inside its storage (cheap guard against bad views). */
-export function checkBounds(op: string, what: string, v: View): void {
-  if (v.shape.length !== v.strides.length) {
-    throw new Error(`${op}: ${what} has shape ${fmtShape(v.shape)} but ${v.strides.length} strides`);
-  }
-  let last = v.offset;
-  for (let d = 0; d < v.shape.length; d++) {
-    const n = v.shape[d]!;
-    if (n === 0) return;
-    last += (n - 1) * v.strides[d]!;
-  }
-  if (v.offset < 0 || last >= v.storage.numel) {
-    throw new Error(
-      `${op}: ${what} view (shape ${fmtShape(v.shape)}, strides ${fmtShape(v.strides)}, offset ${v.offset}) ` +
-        `reaches past its storage of ${v.storage.numel} elements`,
-    );
-  }
-}

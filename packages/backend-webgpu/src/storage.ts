@@ -10,7 +10,7 @@
  * Destroying is not: a buffer over the pool's cap may still be used by commands that are recorded
  * but not yet submitted, so it is destroyed only after the next submit (see `Dispatcher`).
  */
-import type { DType, Storage } from '@nabla/core';
+import { sizeClass as poolSizeClass, type DType, type Storage } from '@nabla/core';
 import { ELEMENT_BYTES } from './dtypes.js';
 
 export const BUFFER_USAGE = {
@@ -38,15 +38,9 @@ export class GpuStorage implements Storage {
   }
 }
 
-/**
- * Size classes in elements: 64 at least, then four classes per power of two (2^k, 1.25·2^k,
- * 1.5·2^k, 1.75·2^k), so a pooled buffer wastes at most 25% and near-equal sizes share buffers.
- */
+/** The pool's size class of `numel` (core's `sizeClass`: 64 elements at least, then four per power of two). */
 export function sizeClass(numel: number): number {
-  if (numel <= 64) return 64;
-  const base = 2 ** Math.floor(Math.log2(numel - 1));
-  const step = base / 4;
-  return base + Math.ceil((numel - base) / step) * step;
+  return poolSizeClass(numel, 64);
 }
 
 export interface PoolOptions {

@@ -26,6 +26,7 @@ export { VERSION } from './version.js';
 export { NablaError } from './errors.js';
 export * from './dtype.js';
 export type * from './backend/types.js';
+export { collapseDims, checkReduceAxes, checkBmmShapes, checkViewBounds, sizeClass, isContiguous, numelOf, fmtShape, type Geometry } from './backend/kit.js';
 export type * from './expr/ir.js';
 export * as expr from './expr/build.js';
 export { exprToString, isUnary, isBinary, UNARY_FNS, BINARY_FNS } from './expr/ir.js';

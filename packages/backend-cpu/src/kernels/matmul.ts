@@ -10,7 +10,7 @@
  * Sums go to a float64 C buffer for the batch and are converted to out's dtype once at the end;
  * int32 products are therefore exact while |sums| < 2^53, then wrap on store.
  */
-import type { TypedArray, View } from '@nabla/core';
+import { checkBmmShapes, type TypedArray, type View } from '@nabla/core';
 import { dataOf, type Scratch } from '../storage.js';
 import { fmtShape } from '../strided.js';
 
@@ -22,26 +22,8 @@ const NC = 512;
 /** Below this many multiply-adds per batch, packing costs more than it saves. */
 const SMALL = 4096;
 
-function checkShapes(out: View, a: View, b: View): void {
-  const ok =
-    a.shape.length === 3 &&
-    b.shape.length === 3 &&
-    out.shape.length === 3 &&
-    a.shape[0] === b.shape[0] &&
-    a.shape[0] === out.shape[0] &&
-    a.shape[2] === b.shape[1] &&
-    out.shape[1] === a.shape[1] &&
-    out.shape[2] === b.shape[2];
-  if (!ok) {
-    throw new Error(
-      `bmm: expected a [B, M, K], b [B, K, N], out [B, M, N]; got a ${fmtShape(a.shape)}, ` +
-        `b ${fmtShape(b.shape)}, out ${fmtShape(out.shape)}`,
-    );
-  }
-}
-
 export function bmm(out: View, a: View, b: View, scratch: Scratch): void {
-  checkShapes(out, a, b);
+  checkBmmShapes(out, a, b);
   const A = dataOf('bmm', 'a', a);
   const B = dataOf('bmm', 'b', b);
   const O = dataOf('bmm', 'out', out);

@@ -10,27 +10,10 @@
  */
 import type { TypedArray, View } from '@nabla/core';
 import { dataOf, type Scratch } from '../storage.js';
+import { checkReduceAxes } from '@nabla/core';
 import { collapse, fmtShape, forEachRow, numelOf } from '../strided.js';
 
 export type ReduceOp = 'sum' | 'prod' | 'max' | 'min';
-
-function checkAxes(op: string, x: View, out: View, axes: readonly number[]): boolean[] {
-  const rank = x.shape.length;
-  const reduced = new Array<boolean>(rank).fill(false);
-  let prev = -1;
-  for (const a of axes) {
-    if (!Number.isInteger(a) || a < 0 || a >= rank || a <= prev) {
-      throw new Error(`${op}: axes must be sorted, unique and within [0, ${rank}), got [${axes.join(', ')}]`);
-    }
-    reduced[a] = true;
-    prev = a;
-  }
-  const expected = x.shape.map((n, d) => (reduced[d] ? 1 : n));
-  if (out.shape.length !== rank || expected.some((n, d) => out.shape[d] !== n)) {
-    throw new Error(`${op}: out has shape ${fmtShape(out.shape)}, expected ${fmtShape(expected)} for input ${fmtShape(x.shape)}`);
-  }
-  return reduced;
-}
 
 /** Row-major strides of `shape` with 0 on `zeroed` dims: the accumulator slot of each element. */
 function denseStrides(shape: readonly number[], zeroed: readonly boolean[]): number[] {
@@ -130,7 +113,7 @@ function storeDense(op: string, out: View, acc: Float64Array): void {
 }
 
 export function reduce(op: ReduceOp, out: View, x: View, axes: readonly number[], scratch: Scratch): void {
-  const reduced = checkAxes(op, x, out, axes);
+  const reduced = checkReduceAxes(op, x, out, axes);
   const X = dataOf(op, 'x', x);
   const nOut = numelOf(out.shape);
   if (nOut === 0) return;
@@ -166,7 +149,7 @@ export function reduce(op: ReduceOp, out: View, x: View, axes: readonly number[]
  */
 export function argReduce(op: 'argmax' | 'argmin', out: View, x: View, axes: readonly number[]): void {
   if (axes.length !== 1) throw new Error(`${op}: reduces exactly one axis, got [${axes.join(', ')}]`);
-  checkAxes(op, x, out, axes);
+  checkReduceAxes(op, x, out, axes);
   if (out.dtype !== 'int32') throw new Error(`${op}: out must be int32, got ${out.dtype}`);
   const X = dataOf(op, 'x', x);
   const O = dataOf(op, 'out', out);

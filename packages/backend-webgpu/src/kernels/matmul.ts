@@ -12,31 +12,13 @@
  * float32 accumulates in f32; int32 in i32 with wrap-around, which equals the exact product
  * reduced to int32.
  */
-import type { View } from '@nabla/core';
+import { checkBmmShapes, type View } from '@nabla/core';
 import type { KernelContext } from '../context.js';
 import { fmtShape } from '../geometry.js';
 import { META_DECL } from '../wgsl/common.js';
 
 const TILE = 64;
 const TK = 16;
-
-function checkShapes(out: View, a: View, b: View): void {
-  const ok =
-    a.shape.length === 3 &&
-    b.shape.length === 3 &&
-    out.shape.length === 3 &&
-    a.shape[0] === b.shape[0] &&
-    a.shape[0] === out.shape[0] &&
-    a.shape[2] === b.shape[1] &&
-    out.shape[1] === a.shape[1] &&
-    out.shape[2] === b.shape[2];
-  if (!ok) {
-    throw new Error(
-      `bmm: expected a [B, M, K], b [B, K, N], out [B, M, N]; got a ${fmtShape(a.shape)}, ` +
-        `b ${fmtShape(b.shape)}, out ${fmtShape(out.shape)}`,
-    );
-  }
-}
 
 function matmulSource(t: 'f32' | 'i32'): string {
   const zero = t === 'f32' ? '0.0' : '0';
@@ -113,7 +95,7 @@ ${stores.join('\n')}
 }
 
 export function bmm(ctx: KernelContext, out: View, a: View, b: View): void {
-  checkShapes(out, a, b);
+  checkBmmShapes(out, a, b);
   if (out.dtype !== a.dtype || b.dtype !== a.dtype) throw new Error(`bmm: dtypes must match, got ${a.dtype}, ${b.dtype} -> ${out.dtype}`);
   if (a.dtype !== 'float32' && a.dtype !== 'int32') throw new Error(`bmm: unsupported dtype ${a.dtype}`);
   const [nb, M, K] = a.shape as [number, number, number];
