@@ -82,3 +82,22 @@ describe('backward frees what it makes', () => {
     expect(Array.from(x.grad!.dataSync())).toEqual(first);
   });
 });
+
+describe('a backward pass inside another', () => {
+  it('a hook that runs autograd.grad through the same leaf leaves the outer pass intact', async () => {
+    const rt = await rt64();
+    const x = rt.tensor([1, 2, 3], { dtype: 'float64', requiresGrad: true });
+    const inner: number[][] = [];
+    const y = x.mul(x);
+    y.registerHook((g) => {
+      // Backward runs with grad mode off, as in PyTorch; the hook turns it on for its own graph.
+      const [gi] = rt.enableGrad(() => autograd.grad([x.mul(3).add(y.detach()).sum()], [x]));
+      inner.push(Array.from(gi!.dataSync()));
+      return g.mul(2);
+    });
+    y.add(x).sum().backward();
+    expect(inner).toEqual([[3, 3, 3]]);
+    // d/dx of sum(x² + x) with the x² path doubled by the hook: 2·2x + 1.
+    expect(Array.from(x.grad!.dataSync())).toEqual([5, 9, 13]);
+  });
+});

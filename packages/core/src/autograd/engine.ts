@@ -138,7 +138,43 @@ function anomalyError(node: Node, message: string, cause?: unknown): NablaError 
   return new NablaError(`${message}${where}`, { op: node.name(), cause });
 }
 
+let lastPass = 0;
+/** Passes running now: more than one only when a hook or Function runs backward inside another. */
+const activePasses = new Set<number>();
+
+interface SavedState {
+  node: Node;
+  pass: number;
+  deps: number;
+  needed: boolean;
+  buf: MaybeGrad[] | null;
+}
+
 export function runEngine(rt: Runtime, req: EngineRequest): MaybeGrad[] {
+  const pass = ++lastPass;
+  const nested = activePasses.size > 0;
+  activePasses.add(pass);
+  // A nested pass may reach nodes of the pass it runs inside (a shared leaf): their state is set
+  // aside and put back when the nested pass ends.
+  const setAside: SavedState[] = [];
+  const order: Node[] = [];
+  try {
+    return runPass(rt, req, pass, nested, setAside, order);
+  } finally {
+    activePasses.delete(pass);
+    // Nothing of this pass is needed any more (also after an error).
+    for (const n of order) n._buf = null;
+    for (let i = setAside.length - 1; i >= 0; i--) {
+      const st = setAside[i]!;
+      st.node._pass = st.pass;
+      st.node._deps = st.deps;
+      st.node._needed = st.needed;
+      st.node._buf = st.buf;
+    }
+  }
+}
+
+function runPass(rt: Runtime, req: EngineRequest, pass: number, nested: boolean, setAside: SavedState[], order: Node[]): MaybeGrad[] {
   const { roots, inputs } = req;
   const events = rt.events;
 
@@ -191,53 +227,61 @@ export function runEngine(rt: Runtime, req: EngineRequest): MaybeGrad[] {
     });
   }
 
-  // Discover the graph (iteratively) in DFS post-order.
-  const order: Node[] = [];
-  const seen = new Set<Node>();
-  const stack: [Node, number][] = [];
+  // Discover the graph (iteratively) in DFS post-order, claiming each node for this pass.
+  const claim = (node: Node): void => {
+    if (nested && node._pass !== 0 && activePasses.has(node._pass)) {
+      setAside.push({ node, pass: node._pass, deps: node._deps, needed: node._needed, buf: node._buf });
+    }
+    node._pass = pass;
+    node._deps = 0;
+    node._needed = inputs === null;
+    node._buf = null;
+  };
+  const stackNodes: Node[] = [];
+  const stackNext: number[] = [];
   for (const [n] of rootEdges) {
-    if (seen.has(n!)) continue;
-    seen.add(n!);
-    stack.push([n!, 0]);
-    while (stack.length) {
-      const top = stack[stack.length - 1]!;
-      const [node, i] = top;
+    if (n!._pass === pass) continue;
+    claim(n!);
+    stackNodes.push(n!);
+    stackNext.push(0);
+    while (stackNodes.length) {
+      const top = stackNodes.length - 1;
+      const node = stackNodes[top]!;
+      const i = stackNext[top]!;
       if (i < node.next.length) {
-        top[1]++;
+        stackNext[top] = i + 1;
         const child = node.next[i]![0];
-        if (child !== null && !seen.has(child)) {
-          seen.add(child);
-          stack.push([child, 0]);
+        if (child !== null && child._pass !== pass) {
+          claim(child);
+          stackNodes.push(child);
+          stackNext.push(0);
         }
       } else {
-        stack.pop();
+        stackNodes.pop();
+        stackNext.pop();
         order.push(node);
       }
     }
   }
 
   // Which nodes must run: all (plain backward) or those on a path to a requested input.
-  let needed: Set<Node>;
-  if (inputs === null) needed = seen;
-  else {
-    needed = new Set();
+  if (inputs !== null) {
     for (const node of order) {
-      if (captures.has(node) || node.next.some(([c]) => c !== null && needed.has(c))) needed.add(node);
+      if (captures.has(node) || node.next.some(([c]) => c !== null && c._needed)) node._needed = true;
     }
   }
-  const deps = new Map<Node, number>();
-  for (const node of needed) {
-    for (const [c] of node.next) if (c !== null && needed.has(c)) deps.set(c, (deps.get(c) ?? 0) + 1);
+  for (const node of order) {
+    if (!node._needed) continue;
+    for (const [c] of node.next) if (c !== null && c._needed) c._deps++;
   }
 
   // Gradients the pass made are freed as soon as they are consumed, unless they become part of a
   // graph (createGraph) or user code sees them (see reclaim.ts).
   const reclaim = new Reclaimer(rt, !req.createGraph);
   for (const one of implicitRoots) reclaim.own(one);
-  const buffers = new Map<Node, MaybeGrad[]>();
   const addTo = (node: Node, nr: number, g: Tensor): void => {
-    let buf = buffers.get(node);
-    if (!buf) buffers.set(node, (buf = new Array<MaybeGrad>(node.outMeta.length).fill(null)));
+    let buf = node._buf;
+    if (buf === null) node._buf = buf = new Array<MaybeGrad>(node.outMeta.length).fill(null);
     const prev = buf[nr];
     // Gradients still arriving from an asynchronous device are summed once they land.
     const next = !prev ? g : !req.createGraph && (prev._ref.pending !== null || g._ref.pending !== null) ? addWhenSettled(prev, g) : prev.add(g);
@@ -250,11 +294,11 @@ export function runEngine(rt: Runtime, req: EngineRequest): MaybeGrad[] {
   const captured: MaybeGrad[] = inputs ? new Array<MaybeGrad>(inputs.length).fill(null) : [];
   const reached: boolean[] = inputs ? new Array<boolean>(inputs.length).fill(false) : [];
   const ready = new ReadyQueue();
-  // A root may be listed twice (or be reachable from another root): push each ready one once.
-  const pushed = new Set<Node>();
+  // A root may be listed twice (or be reachable from another root): push each ready one once
+  // (-1 marks it queued).
   for (const [n] of rootEdges) {
-    if (needed.has(n!) && (deps.get(n!) ?? 0) === 0 && !pushed.has(n!)) {
-      pushed.add(n!);
+    if (n!._needed && n!._deps === 0) {
+      n!._deps = -1;
       ready.push(n!);
     }
   }
@@ -268,10 +312,10 @@ export function runEngine(rt: Runtime, req: EngineRequest): MaybeGrad[] {
         const node = ready.pop();
         executed++;
         if (events.watching['backward:node']) events.emit('backward:node', { node: node.name(), seq: node.seq });
-        const consumed = buffers.get(node);
-        // A copy: hooks may replace entries, and what is released at the end is what the slots held.
-        let buf = consumed ? consumed.slice() : new Array<MaybeGrad>(node.outMeta.length).fill(null);
-        buffers.delete(node);
+        const consumed = node._buf;
+        node._buf = null;
+        // Tensor hooks may replace entries; what is released at the end is what the slots held.
+        let buf = consumed === null ? new Array<MaybeGrad>(node.outMeta.length).fill(null) : node.tensorHooks ? consumed.slice() : consumed;
 
         // Tensor hooks, then retainGrad, per output.
         if (node.tensorHooks) {
@@ -364,12 +408,10 @@ export function runEngine(rt: Runtime, req: EngineRequest): MaybeGrad[] {
 
         for (let i = 0; i < node.next.length; i++) {
           const [child, nr] = node.next[i]!;
-          if (child === null || !needed.has(child)) continue;
+          if (child === null || !child._needed) continue;
           const g = gradIn[i];
           if (g) addTo(child, nr, fitGrad(g, child.outMeta[nr]!, node.name(), i));
-          const left = deps.get(child)! - 1;
-          deps.set(child, left);
-          if (left === 0) ready.push(child);
+          if (--child._deps === 0) ready.push(child);
         }
         reclaim.settle(node instanceof OpNode);
         if (consumed) for (const g of consumed) reclaim.release(g);

@@ -54,6 +54,17 @@ export abstract class Node {
   /** retainGrad() hooks by output number; they run after the tensor hooks. */
   retainHooks: (((g: Tensor) => void) | undefined)[] | null = null;
 
+  // The backward engine's bookkeeping for the pass that last reached this node (engine.ts): on the
+  // node itself rather than in per-pass maps, which cost more than the rest of the loop.
+  /** @internal the pass these fields belong to (0: none yet) */
+  _pass = 0;
+  /** @internal gradients still to arrive before the node can run */
+  _deps = 0;
+  /** @internal on a path to a requested input */
+  _needed = false;
+  /** @internal gradients received so far, one slot per forward output */
+  _buf: (Tensor | null)[] | null = null;
+
   constructor(
     /** One edge per forward input: where its gradient goes. */
     public next: Edge[],
