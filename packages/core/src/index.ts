@@ -133,6 +133,44 @@ export const inferenceMode = <T>(fn: () => T): T => defaultRuntime().inferenceMo
 export const isGradEnabled = (): boolean => defaultRuntime().isGradEnabled();
 export const isInferenceModeEnabled = (): boolean => defaultRuntime().isInferenceModeEnabled();
 
+/**
+ * Runs the synchronous `fn` and disposes every tensor made meanwhile, except those in its result
+ * (a tensor, or arrays / plain objects / Maps / Sets of them, which pass to an enclosing `tidy`) and
+ * those passed to `keep()`. Tensors a graph saved for backward keep their storage until the graph
+ * lets go, so backward may run after the tidy that made them. Leaf gradients (`.grad`) made by
+ * `backward()` are never its to free.
+ *
+ * @example
+ * for (let step = 0; step < 1000; step++) {
+ *   const loss = nabla.tidy(() => {
+ *     const l = x.matmul(w).sub(y).square().mean();
+ *     l.backward();
+ *     nabla.noGrad(() => w.sub_(w.grad!.mul(0.1)));
+ *     return l.item();        // a number: nothing made in the step survives it
+ *   });
+ *   w.grad = null;
+ * }
+ */
+export const tidy = <T>(fn: () => T): T => defaultRuntime().tidy(fn);
+
+/**
+ * Marks `t` so that no enclosing `tidy` disposes it; it is then the caller's to dispose.
+ *
+ * @example
+ * let kept: nabla.Tensor | null = null;
+ * nabla.tidy(() => { kept = nabla.keep(x.mul(2)); x.add(1); }); // x.add(1) is freed, kept is not
+ */
+export const keep = <T extends Tensor>(t: T): T => defaultRuntime().keep(t);
+
+/**
+ * Runs `fn` so that the tensors it makes belong to no enclosing `tidy` (state that outlives a step:
+ * parameters, optimizer moments, caches).
+ *
+ * @example
+ * nabla.tidy(() => { state ??= nabla.outsideTidy(() => nabla.zerosLike(w)); });
+ */
+export const outsideTidy = <T>(fn: () => T): T => defaultRuntime().outsideTidy(fn);
+
 /** PyTorch's torch.autograd. */
 export const autograd = {
   grad: api.grad,

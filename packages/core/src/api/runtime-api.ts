@@ -8,6 +8,7 @@ import { Runtime } from '../runtime/runtime.js';
 import type { NestedData, TensorDataOptions, TensorOptions } from '../tensor/create.js';
 import type { Tensor } from '../tensor/tensor.js';
 import * as F from './factories.js';
+import * as L from '../tensor/tidy.js';
 import type { ShapeLike } from './factories.js';
 
 declare module '../runtime/runtime.js' {
@@ -35,6 +36,9 @@ declare module '../runtime/runtime.js' {
     isInferenceModeEnabled(): boolean;
     detectAnomaly<T>(fn: () => T): T;
     setDetectAnomaly(flag: boolean): void;
+    tidy<T>(fn: () => T): T;
+    keep<T extends Tensor>(t: T): T;
+    outsideTidy<T>(fn: () => T): T;
   }
 }
 
@@ -107,6 +111,15 @@ Object.assign(Runtime.prototype, {
   },
   setDetectAnomaly(this: Runtime, flag: boolean) {
     this.gradMode.anomaly = !!flag;
+  },
+  tidy<T>(this: Runtime, fn: () => T) {
+    return L.tidy(this, fn);
+  },
+  keep<T extends Tensor>(this: Runtime, t: T) {
+    return L.keep(t);
+  },
+  outsideTidy<T>(this: Runtime, fn: () => T) {
+    return L.outsideTidy(this, fn);
   },
 });
 

@@ -109,7 +109,7 @@ export class FunctionNode extends Node {
     const ctx = this.ctx;
     if (ctx._freed) return;
     ctx._freed = true;
-    if (ctx._saved) for (const s of ctx._saved) s?.tensor._unpin();
+    if (ctx._saved) for (const s of ctx._saved) s?.release();
   }
 }
 

@@ -130,6 +130,15 @@ export class SavedTensor {
     tensor._pin();
   }
 
+  /** @internal The graph lets go: unpin, and free the alias made if the user disposed the tensor. */
+  release(): void {
+    this.tensor._unpin();
+    if (this.alias !== null) {
+      this.alias.dispose();
+      this.alias = null;
+    }
+  }
+
   /** @internal */
   live(): Tensor {
     const t = this.tensor;

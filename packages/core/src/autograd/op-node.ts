@@ -69,8 +69,8 @@ export class OpNode<A = unknown> extends Node {
   override release(): void {
     if (this.freed) return;
     this.freed = true;
-    if (this.slots) for (const s of this.slots) if (s instanceof SavedTensor) s.tensor._unpin();
-    if (this.savedOutputs) for (const s of this.savedOutputs) s.tensor._unpin();
+    if (this.slots) for (const s of this.slots) if (s instanceof SavedTensor) s.release();
+    if (this.savedOutputs) for (const s of this.savedOutputs) s.release();
     this.slots = null;
     this.savedOutputs = null;
   }

@@ -9,7 +9,7 @@
  * (`escape`), nothing the pass did not make (user-supplied output gradients), and of what a custom
  * `Function`'s backward makes only the gradients it returned, never its other tensors (it may keep
  * them). Each gradient counts the buffer slots that hold it and is freed when the last one is
- * consumed.
+ * consumed. What is left when the pass ends is handed to an enclosing `tidy`, if any.
  */
 import type { Runtime } from '../runtime/runtime.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -30,6 +30,8 @@ export class Reclaimer {
     readonly enabled: boolean,
   ) {
     this.outer = rt._created;
+    // Between node steps nothing is collected: what accumulation makes (.grad) outlives any tidy.
+    rt._created = null;
   }
 
   /** From now on, tensors made by ops belong to the current node's step. */
@@ -89,9 +91,17 @@ export class Reclaimer {
     }
   }
 
-  /** Gives the runtime back to an enclosing pass (always called, errors included). */
+  /**
+   * Gives the runtime back to an enclosing pass or `tidy` (always called, errors included). What
+   * the pass made and could not free itself (gradients a hook saw or the caller receives, a custom
+   * Function's other tensors) goes to the enclosing collector, so a `tidy` around the backward
+   * frees it unless it returns or keeps it.
+   */
   end(): void {
-    this.rt._created = this.outer;
+    const outer = this.outer;
+    this.rt._created = outer;
+    if (outer === null || !this.enabled) return;
+    for (const t of this.owned) if (!t.isDisposed) outer.push(t);
   }
 
   private free(t: Tensor): void {

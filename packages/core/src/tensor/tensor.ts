@@ -53,6 +53,8 @@ export class Tensor {
   /** @internal made under inferenceMode: never enters autograd */
   _inference = false;
   /** @internal */ _disposed = false;
+  /** @internal marked by `keep()`: no `tidy` disposes it */
+  _kept = false;
   /** @internal how many saved-for-backward slots hold this tensor; dispose waits for them */
   _pins = 0;
 
