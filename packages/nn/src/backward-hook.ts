@@ -9,7 +9,6 @@
  * with both, letting them replace the input gradients.
  */
 import { Function, Tensor, type FunctionCtx, type MaybeGrad, type Node } from '@nabla/core';
-import { adoptIntoTidy } from './lifetime.js';
 import type { FullBackwardHook, FullBackwardPreHook, Module } from './module.js';
 
 /**
@@ -119,15 +118,12 @@ export class BackwardHookState {
 
   private onOutputGrads(gradOutputs: MaybeGrad[]): MaybeGrad[] | undefined {
     const m = this.module;
-    // The engine never frees a gradient a hook has seen: the running tidy (if any) will.
-    for (const g of gradOutputs) adoptIntoTidy(g);
     let grads = packWithNull(this.outputIndices, gradOutputs, this.nOutputs);
     let changed = false;
     for (const h of this.preHooks) {
       const r = h(m, grads.slice());
       if (r !== undefined && r !== null) {
         grads = checkCount(m, 'grad_output', r, this.nOutputs);
-        for (const g of grads) adoptIntoTidy(g);
         changed = true;
       }
     }
@@ -156,14 +152,12 @@ export class BackwardHookState {
           'and that the loss is computed based on the output.',
       );
     }
-    for (const g of gradInputs) adoptIntoTidy(g);
     let grads = packWithNull(indices, gradInputs, this.nInputs);
     let changed = false;
     for (const h of this.hooks) {
       const r = h(m, grads.slice(), this.gradOutputs!.slice());
       if (r !== undefined && r !== null) {
         grads = checkCount(m, 'grad_input', r, this.nInputs);
-        for (const g of grads) adoptIntoTidy(g);
         changed = true;
       }
     }

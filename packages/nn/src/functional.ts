@@ -7,7 +7,7 @@
  * const y = nn.functional.conv2d(images, weight, bias, { padding: 1 }); // [N, C, H, W] → [N, O, H, W]
  */
 import { cat, NablaError, Tensor, where } from '@nabla/core';
-import { keptTensors, scoped, untracked } from './lifetime.js';
+import { pin, scoped, untracked } from './lifetime.js';
 
 export { logSigmoid } from './losses.js';
 
@@ -159,7 +159,7 @@ function unfoldIndex(x: Tensor, h: number, w: number, win: Window): { index: Ten
     }
     // A cache entry outlives the step (and the tidy) that happened to create it.
     index = untracked(x.rt, () => x.rt.tensor(data, { dtype: 'int32', device: x.device }));
-    keptTensors.add(index);
+    pin(index);
     byKey.set(key, index);
   }
   return { index, oh, ow };

@@ -22,7 +22,7 @@
  */
 import { isDType, isFloating, NablaError, Tensor, type DType, type MaybeGrad, type RemovableHandle } from '@nabla/core';
 import { BackwardHookState } from './backward-hook.js';
-import { keptTensors, untracked } from './lifetime.js';
+import { pin, untracked } from './lifetime.js';
 import { asParameter, Parameter } from './parameter.js';
 
 /** Sees the positional arguments before `forward`; may return replacements (an array, or one value). */
@@ -180,7 +180,7 @@ export class Module {
   }
 
   private _setBuffer(key: string, t: Tensor | null): void {
-    if (t !== null) keptTensors.add(t); // module state: never freed by a tidy()
+    if (t !== null) pin(t); // module state: never freed by a tidy()
     this._buffers.set(key, t);
     this._writeField(key, t);
   }

@@ -3,7 +3,7 @@
  * to one of its fields. As in PyTorch, `new Parameter(t)` shares `t`'s storage and requires grad.
  */
 import { NablaError, Tensor } from '@nabla/core';
-import { keptTensors, untracked } from './lifetime.js';
+import { pin, untracked } from './lifetime.js';
 
 const parameters = new WeakSet<Tensor>();
 
@@ -27,7 +27,7 @@ export class Parameter {
     const p = untracked(data.rt, () => data.detach());
     if (requiresGrad) p.requiresGrad_(true);
     parameters.add(p);
-    keptTensors.add(p);
+    pin(p);
     return p as Parameter;
   }
 
@@ -39,6 +39,6 @@ export class Parameter {
 /** Marks an existing leaf tensor as a parameter without making a new tensor object. */
 export function asParameter(t: Tensor): Parameter {
   parameters.add(t);
-  keptTensors.add(t);
+  pin(t);
   return t as Parameter;
 }
