@@ -90,6 +90,20 @@ describe.skipIf(!adapter.ok)('webgpu device rules', () => {
     expect(await w.grad!.tolistAsync()).toEqual([2, 4, 6]);
   });
 
+  it('an invalid WGSL kernel surfaces as a NablaError naming it (and its source), not as silence', async () => {
+    const own = (await gpuRuntime())!;
+    try {
+      const be = own.backend('webgpu') as WebGpuBackend;
+      // What a third-party kernel with a WGSL typo would do.
+      be.dispatcher.kernel('test:broken', "elementwise 'broken' (float32)", 'fn main( { this is not WGSL }', ['write']);
+      const e = await rejectionOf(own.synchronize());
+      expect(e.message).toContain("the WGSL kernel elementwise 'broken' (float32) is invalid");
+      expect(e.message).toContain('this is not WGSL');
+    } finally {
+      await own.dispose().catch(() => undefined);
+    }
+  });
+
   it('a lost device surfaces as a NablaError on the next op and read, not as wrong values', async () => {
     const own = (await gpuRuntime())!;
     try {

@@ -219,8 +219,16 @@ export class Runtime {
 
   /** Resolves when all queued work on `device` (or every device) and every cross-device copy is done. */
   async synchronize(device?: string): Promise<void> {
-    if (device !== undefined) await this.backend(device, 'synchronize').synchronize();
-    else await Promise.all(this.backends.all().map((b) => b.synchronize()));
+    const backends = device !== undefined ? [this.backend(device, 'synchronize')] : this.backends.all();
+    await Promise.all(
+      backends.map((b) =>
+        b.synchronize().catch((e: unknown) => {
+          // Asynchronous devices report kernel failures here (an invalid kernel, a lost device).
+          if (e instanceof NablaError) throw e;
+          throw new NablaError(`device ${b.device} failed: ${(e as Error).message}`, { op: 'synchronize', cause: e });
+        }),
+      ),
+    );
     await Promise.all([...this.transfers]);
   }
 
