@@ -4,7 +4,7 @@
  * collector — while every gradient a user can see (hooks, `autograd.grad`, `.grad`, createGraph)
  * stays alive. Tensors here are over 4 KiB so the CPU backend counts them in `memory()`.
  */
-import { autograd, createRuntime, type Runtime, type Tensor } from '@nabla/core';
+import { autograd, createRuntime, where, type Runtime, type Tensor } from '@nabla/core';
 import { cpuBackend } from '@nabla/backend-cpu';
 import { describe, expect, it } from 'vitest';
 
@@ -99,5 +99,38 @@ describe('a backward pass inside another', () => {
     expect(inner).toEqual([[3, 3, 3]]);
     // d/dx of sum(x² + x) with the x² path doubled by the hook: 2·2x + 1.
     expect(Array.from(x.grad!.dataSync())).toEqual([5, 9, 13]);
+  });
+});
+
+describe('the graph saves only what a gradient will read', () => {
+  it('x·c, x / c and where(cond, a, b) do not hold x, a or b (their gradients never read them)', async () => {
+    const rt = await rt64();
+    const x = ramp(rt);
+    const bytes = (): number => rt.memory().numBytes;
+    for (const op of [(h: Tensor) => h.mul(3), (h: Tensor) => h.div(3), (h: Tensor) => where(h.gt(0.5), h, h.neg())]) {
+      const h = x.add(1); // AddBackward saves nothing, so only op can hold h
+      const y = op(h);
+      const held = bytes();
+      h.dispose();
+      expect(bytes(), 'h freed at once').toBe(held - N * 8);
+      y.sum().backward();
+      y.dispose();
+    }
+    // The gradient still comes out right: d/dx of 3(x+1) + (x+1)/3 + where(...).
+    const g = x.grad!.dataSync();
+    expect(g[0]).toBeCloseTo(3 + 1 / 3 + 1, 12);
+    expect(g[N - 1]).toBeCloseTo(3 + 1 / 3 + 1, 12);
+  });
+
+  it('x·w still saves x when w requires grad', async () => {
+    const rt = await rt64();
+    const x = ramp(rt, N, false).add(1);
+    const w = ramp(rt);
+    const y = x.mul(w);
+    const held = rt.memory().numBytes;
+    x.dispose();
+    expect(rt.memory().numBytes, 'x pinned by MulBackward0').toBe(held);
+    y.sum().backward();
+    expect(w.grad!.dataSync()[0]).toBe(1);
   });
 });

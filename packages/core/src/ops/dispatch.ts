@@ -204,15 +204,22 @@ export function record<A>(formula: GradFormula<A>, inputs: readonly Operand[], o
 }
 
 /** `record` for the common case of one output (elementwise ops): fewer allocations per op. */
-export function recordOne<A>(formula: GradFormula<A>, inputs: readonly Operand[], output: Tensor, saveInputs: boolean, saveOutput: boolean, attrs: A): OpNode<A> {
+export function recordOne<A>(
+  formula: GradFormula<A>,
+  inputs: readonly Operand[],
+  output: Tensor,
+  saveInputs: boolean | readonly boolean[],
+  saveOutput: boolean,
+  attrs: A,
+): OpNode<A> {
   const n = inputs.length;
   const next = new Array<Edge>(n);
-  const slots: SavedSlot[] | null = saveInputs ? new Array<SavedSlot>(n) : null;
+  const slots: SavedSlot[] | null = saveInputs !== false ? new Array<SavedSlot>(n) : null;
   for (let i = 0; i < n; i++) {
     const o = inputs[i];
     if (o instanceof Tensor) {
       next[i] = gradEdge(o);
-      if (slots !== null) slots[i] = new SavedTensor(o, formula.name);
+      if (slots !== null) slots[i] = saveInputs === true || (saveInputs as readonly boolean[])[i] ? new SavedTensor(o, formula.name) : null;
     } else {
       next[i] = NULL_EDGE;
       if (slots !== null) slots[i] = typeof o === 'boolean' ? Number(o) : (o as number);

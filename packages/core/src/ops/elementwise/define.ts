@@ -11,7 +11,7 @@ import type { MaybeGrad } from '../../autograd/node.js';
 import type { GradFormula, OpNode } from '../../autograd/op-node.js';
 import { exprToString, isBinary, isUnary, type Expr } from '../../expr/ir.js';
 import { broadcastShapes } from '../../shape.js';
-import type { Tensor } from '../../tensor/tensor.js';
+import { Tensor } from '../../tensor/tensor.js';
 import { broadcastView, emptyOn, firstTensor, needsGrad, promote, recordOne, type Operand } from '../dispatch.js';
 
 /** How the output dtype follows from the promoted input dtype. */
@@ -27,6 +27,13 @@ export interface ElementwiseGrad {
   readonly name: string;
   /** What backward needs: the inputs, the output, both, or nothing. */
   readonly save: 'inputs' | 'output' | 'both' | 'none';
+  /**
+   * With `save` of the inputs: which operands the gradient of each operand reads (`mul`: the
+   * gradient of a reads b and that of b reads a). An operand is then saved only if the gradient of
+   * an operand that requires grad reads it, as PyTorch saves `other` for `self * other` only when
+   * `self` requires grad. Absent: every tensor operand is saved.
+   */
+  readonly uses?: readonly (readonly number[])[];
   /** Gradients w.r.t. each operand, from the output's gradient `g`. Broadcasting is undone by the engine. */
   backward(g: Tensor, node: OpNode<ElementwiseAttrs>): MaybeGrad[];
 }
@@ -205,9 +212,20 @@ export function runElementwise(def: ElementwiseOpDef, operands: readonly Operand
   if (out === undefined && def.grad && needsGrad(rt, operands)) {
     const g = def.grad;
     const attrs = params === NO_PARAMS ? NO_ATTRS : { params };
-    recordOne(formulaOf(g), operands, result, g.save === 'inputs' || g.save === 'both', g.save === 'output' || g.save === 'both', attrs);
+    const saveInputs = g.save === 'inputs' || g.save === 'both';
+    recordOne(formulaOf(g), operands, result, saveInputs && g.uses ? savedOperands(g.uses, operands) : saveInputs, g.save === 'output' || g.save === 'both', attrs);
   }
   return result;
+}
+
+/** Which operands to save: those read by the gradient of an operand that requires grad. */
+function savedOperands(uses: readonly (readonly number[])[], operands: readonly Operand[]): boolean[] {
+  const save = new Array<boolean>(operands.length).fill(false);
+  for (let i = 0; i < operands.length; i++) {
+    const o = operands[i];
+    if (o instanceof Tensor && (o._requiresGrad || o._gradFn !== null)) for (const j of uses[i]!) save[j] = true;
+  }
+  return save;
 }
 
 /** The spec of `def` with every operand a tensor of `dtype` (what plugins precompile). */

@@ -96,6 +96,7 @@ export const mul = defineElementwise({
   grad: {
     name: 'MulBackward0',
     save: 'inputs',
+    uses: [[1], [0]],
     backward: (g, n) => [n.needs(0) ? g.mul(inp(n, 1)) : null, n.needs(1) ? g.mul(inp(n, 0)) : null],
   },
 });
@@ -107,10 +108,10 @@ export const div = defineElementwise({
   grad: {
     name: 'DivBackward0',
     save: 'inputs',
+    uses: [[1], [0, 1]],
     backward: (g, n) => {
-      const a = inp(n, 0);
       const b = inp(n, 1);
-      const gb = n.needs(1) ? g.neg().mul(a).div((b as Tensor).square()) : null;
+      const gb = n.needs(1) ? g.neg().mul(inp(n, 0)).div((b as Tensor).square()) : null;
       return [n.needs(0) ? g.div(b) : null, gb];
     },
   },

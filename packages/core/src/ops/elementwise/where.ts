@@ -12,6 +12,7 @@ export const whereOp = defineElementwise({
   grad: {
     name: 'WhereBackward0',
     save: 'inputs',
+    uses: [[], [0], [0]],
     backward: (g, n) => {
       const cond = n.tensor(0);
       return [null, n.needs(1) ? where(cond, g, 0) : null, n.needs(2) ? where(cond, 0, g) : null];
@@ -27,6 +28,7 @@ export const maskedFillOp = defineElementwise({
   grad: {
     name: 'MaskedFillBackward0',
     save: 'inputs',
+    uses: [[1], [], [1]],
     backward: (g, n) => {
       const mask = n.tensor(1);
       const v = n.input(2);
