@@ -63,6 +63,8 @@ export class KernelRegistry {
   private readonly table = new Map<string, Map<string, (Entry[] | undefined)[]>>();
   /** Compiled elementwise kernels, by device then spec key. */
   private readonly compiled = new Map<string, Map<string, ElementwiseKernel>>();
+  /** Bumped whenever compiled kernels are dropped, so memos of them elsewhere expire. */
+  generation = 0;
 
   register(kind: string, name: string, device: string, dtypes: readonly DType[], fn: unknown, owner: string, override = false): void {
     const key = `${kind}:${name}`;
@@ -83,7 +85,10 @@ export class KernelRegistry {
       stack.push({ fn, owner });
     }
     // An override of an elementwise op invalidates compiled kernels for that op.
-    if (kind === 'elementwise') this.compiled.get(device)?.clear();
+    if (kind === 'elementwise') {
+      this.compiled.get(device)?.clear();
+      this.generation++;
+    }
   }
 
   /** Removes every kernel `owner` registered (what it overrode is in effect again). */
@@ -97,6 +102,7 @@ export class KernelRegistry {
       }
     }
     for (const m of this.compiled.values()) m.clear();
+    this.generation++;
   }
 
   private top(key: string, device: string, dtype: DType): Entry | undefined {

@@ -4,7 +4,9 @@
  * plugin's, on any backend. JS-number operands become kernel parameters, so `x.mul(2)` and
  * `x.mul(3)` share one compiled kernel.
  */
-import type { ElementwiseSpec, View } from '../../backend/types.js';
+import type { Backend, ElementwiseKernel, ElementwiseSpec, View } from '../../backend/types.js';
+import type { KernelRegistry } from '../../runtime/registries.js';
+import type { Runtime } from '../../runtime/runtime.js';
 import { isFloating, toFloating, type DType } from '../../dtype.js';
 import { NablaError } from '../../errors.js';
 import type { MaybeGrad } from '../../autograd/node.js';
@@ -56,24 +58,52 @@ export interface ElementwiseOpDef {
 }
 
 export function defineElementwise(def: Omit<ElementwiseOpDef, 'kind' | 'numParams' | 'dtype'> & { numParams?: number; dtype?: DTypeRule }): ElementwiseOpDef {
-  return { kind: 'elementwise', numParams: 0, dtype: 'promote', ...def };
+  const d: ElementwiseOpDef & WithCache = { kind: 'elementwise', numParams: 0, dtype: 'promote', ...def };
+  Object.defineProperty(d, SPEC_CACHE, { value: { specs: new Map(), exprs: new Map() }, enumerable: false });
+  return d;
 }
 
 const DT_CODE: Record<DType, string> = { float32: 'f', float64: 'd', int32: 'i', bool: 'b' };
 const DT_NUM: Record<DType, number> = { float32: 0, float64: 1, int32: 2, bool: 3 };
 
+/** The kernel a spec last resolved to, for one registry generation and backend. */
+interface KernelMemo {
+  readonly registry: KernelRegistry;
+  readonly generation: number;
+  readonly backend: Backend;
+  readonly kernel: ElementwiseKernel;
+}
+
+/** A spec as core makes them: one object per (op, operand kinds, dtypes), with a kernel memo. */
+type CachedSpec = ElementwiseSpec & { memo: KernelMemo | null };
+
 interface SpecCache {
-  /** By a number packing (mask, input dtypes, out dtype, compute dtype): cheaper than strings. */
-  specs: Map<number, ElementwiseSpec>;
+  /** By an integer packing of (number mask, input dtypes, out dtype, compute dtype). */
+  specs: Map<number | string, CachedSpec>;
   /** Expression with the number operands of a mask turned into parameters. */
   exprs: Map<number, Expr>;
 }
+// Most defs come from defineElementwise and carry their cache; a WeakMap serves the others.
+const SPEC_CACHE = Symbol('nabla.specCache');
+type WithCache = { [SPEC_CACHE]?: SpecCache };
 const caches = new WeakMap<ElementwiseOpDef, SpecCache>();
 
 function cacheOf(def: ElementwiseOpDef): SpecCache {
+  const own = (def as WithCache)[SPEC_CACHE];
+  if (own !== undefined) return own;
   let c = caches.get(def);
   if (!c) caches.set(def, (c = { specs: new Map(), exprs: new Map() }));
   return c;
+}
+
+/**
+ * The key of a combination within one op: the number mask (one bit per operand), then the count
+ * of tensor operands, the out and compute dtypes and 2 bits per tensor dtype. It fits a 32-bit
+ * integer up to arity 8 (ints hash fastest); wider ops get a string.
+ */
+function specKey(arity: number, numberMask: number, tensorDtypes: number, nTensors: number, outDtype: DType, computeDtype: DType): number | string {
+  if (arity > 8) return `${numberMask}:${nTensors}:${outDtype}:${computeDtype}:${tensorDtypes}`;
+  return numberMask | ((nTensors | (DT_NUM[outDtype] << 4) | (DT_NUM[computeDtype] << 6) | (tensorDtypes << 8)) << arity);
 }
 
 /** Rewrites input references: tensor operands are renumbered, number operands become params. */
@@ -97,15 +127,27 @@ function substitute(expr: Expr, mapping: readonly Expr[]): Expr {
 
 /** The kernel spec for one combination of operand kinds and dtypes. */
 export function specFor(def: ElementwiseOpDef, numberMask: number, inDtypes: readonly DType[], outDtype: DType, computeDtype: DType): ElementwiseSpec {
+  let packed = 0;
+  for (let i = 0; i < inDtypes.length; i++) packed = packed * 4 + DT_NUM[inDtypes[i]!];
+  return cachedSpec(def, numberMask, packed, inDtypes.length, outDtype, computeDtype, () => inDtypes.slice());
+}
+
+function cachedSpec(
+  def: ElementwiseOpDef,
+  numberMask: number,
+  packed: number,
+  nTensors: number,
+  outDtype: DType,
+  computeDtype: DType,
+  inDtypes: () => DType[],
+): CachedSpec {
   const cache = cacheOf(def);
-  let num = numberMask;
-  let shift = 8;
-  for (let i = 0; i < inDtypes.length; i++, shift += 2) num += DT_NUM[inDtypes[i]!] * 2 ** shift;
-  num += DT_NUM[outDtype] * 2 ** shift + DT_NUM[computeDtype] * 2 ** (shift + 2) + inDtypes.length * 2 ** (shift + 4);
+  const num = specKey(def.arity, numberMask, packed, nTensors, outDtype, computeDtype);
   let spec = cache.specs.get(num);
   if (spec === undefined) {
+    const dts = inDtypes();
     let key = `${numberMask}:`;
-    for (const d of inDtypes) key += DT_CODE[d];
+    for (const d of dts) key += DT_CODE[d];
     key += DT_CODE[outDtype] + DT_CODE[computeDtype];
     let expr = cache.exprs.get(numberMask);
     if (expr === undefined) {
@@ -123,15 +165,26 @@ export function specFor(def: ElementwiseOpDef, numberMask: number, inDtypes: rea
     spec = {
       name: def.name,
       expr,
-      inputDtypes: inDtypes.slice(),
+      inputDtypes: dts,
       outDtype,
       computeDtype,
       numParams: def.numParams + numbers,
       key: `${def.name}|${key}|${exprToString(expr)}`,
+      memo: null,
     };
     cache.specs.set(num, spec);
   }
   return spec;
+}
+
+/** The backend's kernel for `spec`, remembered on the spec until the registry changes. */
+function kernelFor(rt: Runtime, backend: Backend, spec: CachedSpec, outDtype: DType): ElementwiseKernel {
+  const m = spec.memo;
+  const registry = rt.kernels;
+  if (m !== null && m.registry === registry && m.backend === backend && m.generation === registry.generation) return m.kernel;
+  const kernel = registry.elementwise(backend, spec, outDtype);
+  spec.memo = { registry, generation: registry.generation, backend, kernel };
+  return kernel;
 }
 
 const NO_PARAMS: readonly number[] = [];
@@ -169,10 +222,11 @@ export function runElementwise(def: ElementwiseOpDef, operands: readonly Operand
   const outDtype = out ? out.dtype : def.dtype === 'first' ? (operands[0] as Tensor).dtype : outDtypeOf(def, promoted);
   const computeDtype = def.dtype === 'float' ? toFloating(promoted) : promoted;
 
-  // Broadcast shape and masks.
+  // Broadcast shape, which operands are JS numbers, and the tensor operands' dtypes (packed).
   let shape: readonly number[] = first.shape;
   let numberMask = 0;
-  const inDtypes: DType[] = [];
+  let packed = 0;
+  let nTensors = 0;
   let allParams: number[] | null = null;
   for (let i = 0; i < operands.length; i++) {
     const o = operands[i]!;
@@ -181,7 +235,8 @@ export function runElementwise(def: ElementwiseOpDef, operands: readonly Operand
       if (allParams === null) allParams = params.slice();
     } else {
       if (o !== first) shape = broadcastShapes(shape, o.shape, def.name);
-      inDtypes.push(o.dtype);
+      packed = packed * 4 + DT_NUM[o.dtype];
+      nTensors++;
     }
   }
   if (allParams !== null) {
@@ -190,8 +245,8 @@ export function runElementwise(def: ElementwiseOpDef, operands: readonly Operand
   const backend = first._ref.backend;
   if (!backend.dtypes.includes(outDtype)) rt.checkDType(first.device, outDtype, def.name);
 
-  const spec = specFor(def, numberMask, inDtypes, outDtype, computeDtype);
-  const kernelFn = rt.kernels.elementwise(backend, spec, outDtype);
+  const spec = cachedSpec(def, numberMask, packed, nTensors, outDtype, computeDtype, () => tensorDtypes(operands));
+  const kernelFn = kernelFor(rt, backend, spec, outDtype);
 
   const result = out ?? emptyOn(rt, backend, outDtype, shape);
   const views: View[] = [];
@@ -218,8 +273,15 @@ export function runElementwise(def: ElementwiseOpDef, operands: readonly Operand
   return result;
 }
 
+function tensorDtypes(operands: readonly Operand[]): DType[] {
+  const out: DType[] = [];
+  for (const o of operands) if (o instanceof Tensor) out.push(o.dtype);
+  return out;
+}
+
 /** Which operands to save: those read by the gradient of an operand that requires grad. */
 function savedOperands(uses: readonly (readonly number[])[], operands: readonly Operand[]): boolean[] {
+  // JS-number operands are kept in their slot whatever the mask says.
   const save = new Array<boolean>(operands.length).fill(false);
   for (let i = 0; i < operands.length; i++) {
     const o = operands[i];
