@@ -2,7 +2,7 @@
  * What a user meets at the edge of the device: mixing devices in one op, dtypes WGSL lacks,
  * synchronous reads, copies both ways that keep autograd connected, and a lost device.
  */
-import { NablaError, where, type Runtime } from '@nabla/core';
+import { NablaError, where, type Runtime, type Tensor } from '@nabla/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebGpuBackend } from './backend.js';
 import { gpuRuntime, probe } from './test-utils/setup.js';
@@ -101,6 +101,28 @@ describe.skipIf(!adapter.ok)('webgpu device rules', () => {
       expect(e.message).toContain('this is not WGSL');
     } finally {
       await own.dispose().catch(() => undefined);
+    }
+  });
+
+  it("code written for the cpu runs unchanged after setDefaultDevice('webgpu'), gradients included", async () => {
+    const own = (await gpuRuntime())!;
+    try {
+      const run = (): Tensor => {
+        own.manualSeed(3);
+        const w = own.randn([4, 3], { requiresGrad: true });
+        const x = own.linspace(-1, 1, 8).reshape([2, 4]);
+        x.matmul(w).tanh().softmax(1).mul(own.arange(3)).sum().backward();
+        return w;
+      };
+      const onCpu = run();
+      own.setDefaultDevice('webgpu');
+      const onGpu = run();
+      expect(onGpu.device).toBe('webgpu');
+      const a = onCpu.grad!.dataSync();
+      const b = await onGpu.grad!.data();
+      a.forEach((v, i) => expect(Math.abs(v - b[i]!)).toBeLessThan(1e-5));
+    } finally {
+      await own.dispose();
     }
   });
 
