@@ -36,11 +36,10 @@ export function accumulateInto(t: Tensor, g: Tensor): void {
   const createGraph = t.rt.gradMode.enabled;
   const old = t._grad;
   if (old === null) {
-    // Never alias a gradient buffer another tensor may also receive: own a contiguous copy,
-    // unless the graph of the gradient must be kept (createGraph) or the gradient is still
-    // arriving from another device (a fresh buffer nobody else holds; it cannot be copied yet).
+    // Never alias a gradient buffer another tensor may also receive: own a contiguous copy, unless
+    // the graph of the gradient must be kept (createGraph). A gradient still arriving from another
+    // device is copied (and accumulated into) once it lands (ops/deferred.ts).
     if (createGraph) t._grad = g;
-    else if (g._ref.pending !== null) t._grad = g.detach();
     else {
       // The detached alias would pin g's storage until the GC runs; let it go with g.
       const d = g.detach();
@@ -49,44 +48,8 @@ export function accumulateInto(t: Tensor, g: Tensor): void {
     }
   } else if (createGraph || old.requiresGrad) {
     t._grad = old.add(g);
-  } else if (old._ref.pending !== null || g._ref.pending !== null) {
-    t._grad = addWhenSettled(old, g);
   } else {
     old.add_(g);
   }
   if (t.rt.events.watching['grad:accumulate']) t.rt.events.emit('grad:accumulate', { tensorId: t.id, shape: t.shape });
-}
-
-/**
- * `old + g` for gradients still arriving from an asynchronous device (a `to()` whose gradient flows
- * back to a CPU leaf, accumulated over two backward passes): the sum is queued behind the copies
- * and the result is itself pending, so nothing blocks and nothing reads a half-copied buffer. The
- * operands are private to the accumulation (the old `.grad` is replaced), so nobody can write them
- * meanwhile.
- */
-export function addWhenSettled(old: Tensor, g: Tensor): Tensor {
-  // The aliases belong to the queued sum, not to a backward step that would free them at its end.
-  const rt = old.rt;
-  const collecting = rt._created;
-  rt._created = null;
-  const a = old.detach();
-  const b = g.detach();
-  rt._created = collecting;
-  const out = rt.zeros(old.shape, { dtype: old.dtype, device: old.device });
-  rt._created = null;
-  const target = out.detach();
-  rt._created = collecting;
-  const ref = out._ref;
-  const waits = [a._ref.pending, b._ref.pending].filter((p): p is Promise<void> => p !== null);
-  ref.pending = Promise.all(waits)
-    .then(() => {
-      ref.pending = null;
-      target.add_(a).add_(b);
-    })
-    .finally(() => {
-      ref.pending = null;
-      for (const t of [a, b, target]) t.dispose();
-    });
-  rt.trackTransfer(ref.pending);
-  return out;
 }

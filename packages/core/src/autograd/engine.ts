@@ -9,7 +9,7 @@
 import { NablaError, fmtShape } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Tensor } from '../tensor/tensor.js';
-import { AccumulateGrad, accumulateInto, addWhenSettled } from './accumulate-grad.js';
+import { AccumulateGrad, accumulateInto } from './accumulate-grad.js';
 import { gradEdge } from './edges.js';
 import type { MaybeGrad, Node, TensorMeta } from './node.js';
 import { OpNode } from './op-node.js';
@@ -283,8 +283,7 @@ function runPass(rt: Runtime, req: EngineRequest, pass: number, nested: boolean,
     let buf = node._buf;
     if (buf === null) node._buf = buf = new Array<MaybeGrad>(node.outMeta.length).fill(null);
     const prev = buf[nr];
-    // Gradients still arriving from an asynchronous device are summed once they land.
-    const next = !prev ? g : !req.createGraph && (prev._ref.pending !== null || g._ref.pending !== null) ? addWhenSettled(prev, g) : prev.add(g);
+    const next = prev ? prev.add(g) : g;
     buf[nr] = next;
     reclaim.hold(next);
     reclaim.release(prev);

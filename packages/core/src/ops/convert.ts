@@ -3,6 +3,7 @@ import { isDType, type DType } from '../dtype.js';
 import { NablaError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { fromTypedArray } from '../tensor/create.js';
+import { launch } from './deferred.js';
 import { emptyOn, grad, needsGrad, record } from './dispatch.js';
 import { runElementwise } from './elementwise/define.js';
 import { identity } from './elementwise/table.js';
@@ -23,7 +24,16 @@ function castTo(x: Tensor, dtype: DType): Tensor {
 
 function moveTo(x: Tensor, device: string): Tensor {
   const src = x._ref.backend;
-  if (src.readsSync && src.readSync) return fromTypedArray(x.rt, device, x.dtype, x.shape, src.readSync(x._view()), 'to');
+  if (src.readsSync && src.readSync) {
+    if (x._ref.pending === null) return fromTypedArray(x.rt, device, x.dtype, x.shape, src.readSync(x._view()), 'to');
+    // x is itself still arriving: copy it once it has landed.
+    const out = emptyOn(x.rt, x.rt.checkDType(device, x.dtype, 'to'), x.dtype, x.shape);
+    const view = x._view();
+    launch(x.rt, [x], [out], () => {
+      if (!out._ref.released) out._ref.backend.write(out._ref.storage, src.readSync!(view), 0);
+    });
+    return out;
+  }
   // From an asynchronous device: the copy is queued now and its data lands later. Until then the
   // result can be awaited (`data()`, `synchronize()`) but not computed with — see StorageRef.pending.
   const out = emptyOn(x.rt, x.rt.checkDType(device, x.dtype, 'to'), x.dtype, x.shape);

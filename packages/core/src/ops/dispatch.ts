@@ -12,6 +12,7 @@ import { SavedTensor, type Edge, type TensorMeta } from '../autograd/node.js';
 import { OpNode, type GradFormula, type SavedSlot } from '../autograd/op-node.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { contiguousStrides, numelOf } from '../shape.js';
+import { launch } from './deferred.js';
 import { Tensor } from '../tensor/tensor.js';
 
 /** What ops accept where a tensor goes: a tensor, or a JS number/boolean (PyTorch's scalars). */
@@ -58,7 +59,6 @@ export function firstTensor(op: string, operands: readonly Operand[]): Tensor {
     const o = operands[i];
     if (o instanceof Tensor) {
       o._alive(op);
-      if (o._ref.pending !== null) o._settled(op);
       if (first === null) first = o;
       else if (o.device !== first.device || o.rt !== first.rt) {
         throw new NablaError(
@@ -132,18 +132,31 @@ export function kernel<K extends KernelName>(name: K, t: Tensor, dtype: DType = 
   return k;
 }
 
-export function runKernel<K extends KernelName>(name: K, t: Tensor, op: string, run: (k: KernelSignatures[K]) => void, dtype?: DType): void {
+/**
+ * Runs structured kernel `name` of `t`'s device, which reads `reads` and writes `writes` (queued
+ * when some of that data is still arriving; see deferred.ts).
+ */
+export function runKernel<K extends KernelName>(
+  name: K,
+  t: Tensor,
+  op: string,
+  io: { reads: readonly Tensor[]; writes: readonly Tensor[] },
+  run: (k: KernelSignatures[K]) => void,
+  dtype?: DType,
+): void {
   const k = kernel(name, t, dtype ?? t.dtype, op);
   const events = t.rt.events;
   if (events.watching['op:dispatch']) events.emit('op:dispatch', { op, device: t.device, shapes: [t.shape] });
-  try {
-    run(k);
-  } catch (e) {
-    if (e instanceof NablaError) throw e;
-    // Backends prefix their messages with the kernel name; NablaError adds the op once.
-    const msg = (e as Error).message.replace(new RegExp(`^${name}: `), '');
-    throw new NablaError(`${msg} (device ${t.device}, kernel ${name})`, { op, cause: e });
-  }
+  launch(t.rt, io.reads, io.writes, () => {
+    try {
+      run(k);
+    } catch (e) {
+      if (e instanceof NablaError) throw e;
+      // Backends prefix their messages with the kernel name; NablaError adds the op once.
+      const msg = (e as Error).message.replace(new RegExp(`^${name}: `), '');
+      throw new NablaError(`${msg} (device ${t.device}, kernel ${name})`, { op, cause: e });
+    }
+  });
 }
 
 // ---- autograd recording

@@ -21,7 +21,7 @@ function bmmRaw(a: Tensor, b: Tensor, op: string): Tensor {
   const [B, M] = a.shape as [number, number, number];
   const N = b.shape[2]!;
   const out = emptyOn(a.rt, a._ref.backend, a.dtype, [B, M, N]);
-  runKernel('bmm', a, op, (k) => k(out._view(), a._view(), b._view()));
+  runKernel('bmm', a, op, { reads: [a, b], writes: [out] }, (k) => k(out._view(), a._view(), b._view()));
   return out;
 }
 

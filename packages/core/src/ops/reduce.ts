@@ -31,7 +31,7 @@ function reduceRaw(name: 'sum' | 'prod' | 'max' | 'min' | 'argmax' | 'argmin', x
     runElementwise(identity, [x], undefined, out);
     return out;
   }
-  runKernel(name, x, op, (k) => k(out._view(), x._view(), axes));
+  runKernel(name, x, op, { reads: [x], writes: [out] }, (k) => k(out._view(), x._view(), axes));
   return out;
 }
 

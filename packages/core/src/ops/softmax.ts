@@ -53,7 +53,7 @@ function run(x: Tensor, dim: number | null | undefined, log: boolean): Tensor {
     out = composite(src, 0, log);
   } else if (src.rt.kernels.has(op, src.device, src.dtype)) {
     out = emptyOn(src.rt, src._ref.backend, src.dtype, src.shape);
-    runKernel(op, src, op, (k) => k(out._view(), src._view(), d));
+    runKernel(op, src, op, { reads: [src], writes: [out] }, (k) => k(out._view(), src._view(), d));
   } else {
     out = composite(src, d, log);
   }

@@ -18,6 +18,10 @@ export class StorageRef {
    * WebGPU tensor): reads await it, kernels refuse to start until it has settled.
    */
   pending: Promise<void> | null = null;
+  /** Queued kernels that still have to read this storage (see ops/deferred.ts). */
+  readers = 0;
+  /** Settles when they all have: a write into the storage waits for it. */
+  lastRead: Promise<void> | null = null;
   released = false;
   constructor(
     readonly storage: Storage,

@@ -207,8 +207,8 @@ export class Tensor {
   /** The elements in row-major order. */
   async data(): Promise<TypedArray> {
     this._alive('data');
-    if (this._ref.pending) await this._ref.pending;
     try {
+      if (this._ref.pending) await this._ref.pending;
       return await this._ref.backend.read(this._view());
     } catch (e) {
       if (e instanceof NablaError) throw e;
@@ -301,6 +301,7 @@ export class Tensor {
     const head = `tensor(${fmtShape(this.shape)}, dtype=${this.dtype}, device=${this.device}`;
     const grad = this._gradFn ? `, gradFn=<${this._gradFn.name()}>` : this._requiresGrad ? ', requiresGrad=true' : '';
     if (this._disposed) return `${head}${grad}, disposed)`;
+    if (this._ref.pending !== null) return `${head}${grad}, arriving from another device)`;
     if (!this._ref.backend.readsSync || this.numel() > 100) return `${head}${grad})`;
     return `tensor(${JSON.stringify(this.tolist())}, dtype=${this.dtype}${this.device !== 'cpu' ? `, device=${this.device}` : ''}${grad})`;
   }

@@ -14,6 +14,7 @@ import type { GradFormula, OpNode } from '../../autograd/op-node.js';
 import { exprToString, isBinary, isUnary, type Expr } from '../../expr/ir.js';
 import { broadcastShapes } from '../../shape.js';
 import { Tensor } from '../../tensor/tensor.js';
+import { launch } from '../deferred.js';
 import { broadcastView, emptyOn, firstTensor, needsGrad, promote, recordOne, type Operand } from '../dispatch.js';
 
 /** How the output dtype follows from the promoted input dtype. */
@@ -228,12 +229,14 @@ export function runElementwise(def: ElementwiseOpDef, operands: readonly Operand
   let packed = 0;
   let nTensors = 0;
   let allParams: number[] | null = null;
+  let waits = out !== undefined && (out._ref.pending !== null || out._ref.lastRead !== null);
   for (let i = 0; i < operands.length; i++) {
     const o = operands[i]!;
     if (typeof o === 'number' || typeof o === 'boolean') {
       numberMask |= 1 << i;
       if (allParams === null) allParams = params.slice();
     } else {
+      if (o._ref.pending !== null) waits = true;
       if (o !== first) shape = broadcastShapes(shape, o.shape, def.name);
       packed = packed * 4 + DT_NUM[o.dtype];
       nTensors++;
@@ -257,11 +260,24 @@ export function runElementwise(def: ElementwiseOpDef, operands: readonly Operand
   if (rt.events.watching['op:dispatch']) {
     rt.events.emit('op:dispatch', { op: def.name, device: first.device, shapes: operands.map((o) => (typeof o === 'object' ? o.shape : [])) });
   }
-  try {
-    kernelFn(result._view(), views, allParams ?? params);
-  } catch (e) {
-    if (!out) result.dispose();
-    throw new NablaError(`kernel failed on device ${first.device}: ${(e as Error).message}`, { op: def.name, cause: e });
+  const kernelArgs = allParams ?? params;
+  if (!waits) {
+    try {
+      kernelFn(result._view(), views, kernelArgs);
+    } catch (e) {
+      if (!out) result.dispose();
+      throw new NablaError(`kernel failed on device ${first.device}: ${(e as Error).message}`, { op: def.name, cause: e });
+    }
+  } else {
+    // Some data is still arriving from another device: the kernel is queued behind it.
+    const reads = operands.filter((o): o is Tensor => o instanceof Tensor);
+    launch(rt, reads, [result], () => {
+      try {
+        kernelFn(result._view(), views, kernelArgs);
+      } catch (e) {
+        throw new NablaError(`kernel failed on device ${first.device}: ${(e as Error).message}`, { op: def.name, cause: e });
+      }
+    });
   }
 
   if (out === undefined && def.grad && needsGrad(rt, operands)) {

@@ -1,0 +1,66 @@
+/**
+ * Kernels over data that is still arriving. A tensor copied from an asynchronous device
+ * (`to('cpu')` of a WebGPU tensor) has a storage whose contents land later
+ * (`StorageRef.pending`). Rather than refuse it, a kernel that reads such a storage is queued
+ * behind the copy, and what it writes becomes pending in turn, so ops compose before anything is
+ * awaited. Order is kept per storage: a queued kernel runs once every storage it reads or writes
+ * has landed, and a write into a storage waits for the queued kernels that still read its old
+ * contents. Nothing runs out of program order, so no kernel sees a half-written buffer.
+ *
+ * Synchronous reads of pending data throw an error naming the async method; `await t.data()` and
+ * `synchronize()` wait, and report a queued kernel's failure.
+ */
+import type { StorageRef } from '../runtime/memory.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+const noop = (): void => {};
+
+/** Runs `run` (a kernel reading `reads` and writing `writes`) now, or queued when it must wait. */
+export function launch(rt: Runtime, reads: readonly Tensor[], writes: readonly Tensor[], run: () => void): void {
+  let waits: Promise<void>[] | null = null;
+  for (let i = 0; i < reads.length; i++) {
+    const p = reads[i]!._ref.pending;
+    if (p !== null) (waits ??= []).push(p);
+  }
+  for (let i = 0; i < writes.length; i++) {
+    const r = writes[i]!._ref;
+    if (r.pending !== null) (waits ??= []).push(r.pending);
+    if (r.lastRead !== null) (waits ??= []).push(r.lastRead);
+  }
+  if (waits === null) run();
+  else queue(rt, reads, writes, waits, run);
+}
+
+function queue(rt: Runtime, reads: readonly Tensor[], writes: readonly Tensor[], waits: Promise<void>[], run: () => void): void {
+  // The storages stay alive until the kernel ran, whatever their tensors do meanwhile.
+  const refs = new Set<StorageRef>();
+  for (const t of reads) refs.add(t._ref);
+  for (const t of writes) refs.add(t._ref);
+  for (const r of refs) r.retain();
+
+  const done = Promise.all(waits).then(run);
+  const finished = done.then(noop, noop);
+  for (const t of reads) {
+    const r = t._ref;
+    r.readers++;
+    r.lastRead = r.lastRead === null ? finished : Promise.all([r.lastRead, finished]).then(noop);
+  }
+  for (const t of writes) {
+    const r = t._ref;
+    const mine: Promise<void> = done.finally(() => {
+      if (r.pending === mine) r.pending = null;
+    });
+    // Whoever awaits the tensor sees a failure; nobody awaiting it is not an unhandled rejection.
+    mine.catch(noop);
+    r.pending = mine;
+  }
+  void finished.then(() => {
+    for (const t of reads) {
+      const r = t._ref;
+      if (--r.readers === 0) r.lastRead = null;
+    }
+    for (const r of refs) r.release();
+  });
+  rt.trackTransfer(done);
+}
