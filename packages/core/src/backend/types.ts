@@ -111,6 +111,10 @@ export interface Backend {
   write(storage: Storage, data: TypedArray, offset?: number): void;
   /** The view's elements in row-major order, as a fresh array the caller owns. */
   readSync?(view: View): TypedArray;
+  /**
+   * The view's elements, asynchronously. The contents are those the view has once the work
+   * recorded before the call has run; core keeps the storage alive until the promise settles.
+   */
   read(view: View): Promise<TypedArray>;
 
   compileElementwise(spec: ElementwiseSpec): ElementwiseKernel;

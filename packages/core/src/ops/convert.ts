@@ -3,7 +3,7 @@ import { isDType, type DType } from '../dtype.js';
 import { NablaError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { fromTypedArray } from '../tensor/create.js';
-import { launch } from './deferred.js';
+import { launch, launchAsync } from './deferred.js';
 import { emptyOn, grad, needsGrad, record } from './dispatch.js';
 import { runElementwise } from './elementwise/define.js';
 import { identity } from './elementwise/table.js';
@@ -34,17 +34,14 @@ function moveTo(x: Tensor, device: string): Tensor {
     });
     return out;
   }
-  // From an asynchronous device: the copy is queued now and its data lands later. Until then the
-  // result can be awaited (`data()`, `synchronize()`) but not computed with — see StorageRef.pending.
+  // From an asynchronous device: the read-back starts now and its data lands later; until then
+  // the copy is pending, and work on it is queued behind it (ops/deferred.ts).
   const out = emptyOn(x.rt, x.rt.checkDType(device, x.dtype, 'to'), x.dtype, x.shape);
-  const ref = out._ref;
-  const transfer = src.read(x._view()).then((data) => {
-    if (!ref.released) ref.backend.write(ref.storage, data, 0);
+  const view = x._view();
+  launchAsync(x.rt, [x], [out], async () => {
+    const data = await src.read(view);
+    if (!out._ref.released) out._ref.backend.write(out._ref.storage, data, 0);
   });
-  ref.pending = transfer.finally(() => {
-    ref.pending = null;
-  });
-  x.rt.trackTransfer(ref.pending);
   return out;
 }
 
@@ -69,6 +66,14 @@ export async function toAsync(x: Tensor, target: DType | string): Promise<Tensor
   x._alive('toAsync');
   if (isDType(target) || target === x.device || x._ref.backend.readsSync) return to(x, target);
   x.rt.checkDType(target, x.dtype, 'toAsync');
-  const data = await x._ref.backend.read(x._view());
-  return finishTo(x, fromTypedArray(x.rt, target, x.dtype, x.shape, data, 'toAsync'));
+  const out = to(x, target);
+  const landed = out._ref.pending;
+  if (landed !== null) {
+    try {
+      await landed;
+    } catch (e) {
+      throw e instanceof NablaError ? e : new NablaError(`copying from device ${x.device} failed: ${(e as Error).message}`, { op: 'toAsync', cause: e });
+    }
+  }
+  return out;
 }

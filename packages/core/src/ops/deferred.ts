@@ -32,14 +32,30 @@ export function launch(rt: Runtime, reads: readonly Tensor[], writes: readonly T
   else queue(rt, reads, writes, waits, run);
 }
 
-function queue(rt: Runtime, reads: readonly Tensor[], writes: readonly Tensor[], waits: Promise<void>[], run: () => void): void {
+/**
+ * `launch` for work that completes later (a read-back from an asynchronous device): it starts at
+ * once when nothing it touches is pending (so a device records it in program order), and its
+ * storages are kept, its reads registered and its writes pending until it has completed.
+ */
+export function launchAsync(rt: Runtime, reads: readonly Tensor[], writes: readonly Tensor[], run: () => Promise<void>): void {
+  const waits: Promise<void>[] = [];
+  for (const t of reads) if (t._ref.pending !== null) waits.push(t._ref.pending);
+  for (const t of writes) {
+    if (t._ref.pending !== null) waits.push(t._ref.pending);
+    if (t._ref.lastRead !== null) waits.push(t._ref.lastRead);
+  }
+  queue(rt, reads, writes, waits, run);
+}
+
+function queue(rt: Runtime, reads: readonly Tensor[], writes: readonly Tensor[], waits: Promise<void>[], run: () => void | Promise<void>): void {
   // The storages stay alive until the kernel ran, whatever their tensors do meanwhile.
   const refs = new Set<StorageRef>();
   for (const t of reads) refs.add(t._ref);
   for (const t of writes) refs.add(t._ref);
   for (const r of refs) r.retain();
 
-  const done = Promise.all(waits).then(run);
+  // With nothing to wait for, start now (inside the executor, so a throw becomes a rejection).
+  const done: Promise<void> = waits.length === 0 ? new Promise<void>((resolve) => resolve(run())) : Promise.all(waits).then(run);
   const finished = done.then(noop, noop);
   for (const t of reads) {
     const r = t._ref;

@@ -207,15 +207,20 @@ export class Tensor {
   /** The elements in row-major order. */
   async data(): Promise<TypedArray> {
     this._alive('data');
+    // The storage stays alive while it is read, even if the tensor is disposed meanwhile.
+    const ref = this._ref;
+    ref.retain();
     try {
-      if (this._ref.pending) await this._ref.pending;
-      return await this._ref.backend.read(this._view());
+      if (ref.pending) await ref.pending;
+      return await ref.backend.read(this._view());
     } catch (e) {
       if (e instanceof NablaError) throw e;
       throw new NablaError(`reading tensor #${this.id} (${this.dtype} ${fmtShape(this.shape)}) from device ${this.device} failed: ${(e as Error).message}`, {
         op: 'data',
         cause: e,
       });
+    } finally {
+      ref.release();
     }
   }
 
