@@ -135,3 +135,27 @@ describe('tidy', () => {
     expect((err as Error).message).toContain('tidy cannot run an async function');
   });
 });
+
+describe('tidy around passes that build a graph', () => {
+  it('frees the gradient graph of autograd.grad(createGraph) except what it returns', async () => {
+    const rt = await runtime();
+    const x = rt.arange(N, { dtype: 'float64' }).div(N).requiresGrad_();
+    const before = live(rt);
+    const d2 = rt.tidy(() => {
+      const [g] = autograd.grad([x.pow(3).sum()], [x], { createGraph: true });
+      const [h] = autograd.grad([g!.sum()], [x]);
+      return h!;
+    });
+    expect(d2.dataSync()[N / 2]).toBeCloseTo(6 * 0.5, 12);
+    expect(live(rt) - before).toBe(1);
+  });
+
+  it('keeps the .grad that backward(createGraph) accumulates', async () => {
+    const rt = await runtime();
+    const x = rt.arange(N, { dtype: 'float64' }).div(N).requiresGrad_();
+    rt.tidy(() => x.pow(2).sum().backward(null, { createGraph: true }));
+    expect(x.grad!.isDisposed).toBe(false);
+    expect(x.grad!.requiresGrad).toBe(true);
+    expect(x.grad!.dataSync()[N / 2]).toBeCloseTo(1, 12);
+  });
+});

@@ -31,6 +31,12 @@ export class AccumulateGrad extends Node {
   }
 }
 
+/** A `.grad` made inside a backward that a `tidy` may be collecting: it belongs to the leaf. */
+function keptGrad(g: Tensor): Tensor {
+  g._kept = true;
+  return g;
+}
+
 /** `t.grad += g` with PyTorch's rules (used for leaves and for retained non-leaf grads). */
 export function accumulateInto(t: Tensor, g: Tensor): void {
   const createGraph = t.rt.gradMode.enabled;
@@ -39,7 +45,7 @@ export function accumulateInto(t: Tensor, g: Tensor): void {
     // Never alias a gradient buffer another tensor may also receive: own a contiguous copy, unless
     // the graph of the gradient must be kept (createGraph). A gradient still arriving from another
     // device is copied (and accumulated into) once it lands (ops/deferred.ts).
-    if (createGraph) t._grad = g;
+    if (createGraph) t._grad = keptGrad(g);
     else {
       // The detached alias would pin g's storage until the GC runs; let it go with g.
       const d = g.detach();
@@ -47,7 +53,7 @@ export function accumulateInto(t: Tensor, g: Tensor): void {
       d.dispose();
     }
   } else if (createGraph || old.requiresGrad) {
-    t._grad = old.add(g);
+    t._grad = keptGrad(old.add(g));
   } else {
     old.add_(g);
   }

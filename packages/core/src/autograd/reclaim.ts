@@ -31,7 +31,9 @@ export class Reclaimer {
   ) {
     this.outer = rt._created;
     // Between node steps nothing is collected: what accumulation makes (.grad) outlives any tidy.
-    rt._created = null;
+    // A pass that builds a graph frees nothing itself, so an enclosing tidy collects all it makes
+    // (accumulation marks the .grad it keeps).
+    if (enabled) rt._created = null;
   }
 
   /** From now on, tensors made by ops belong to the current node's step. */
