@@ -16,8 +16,11 @@ import type { Tensor } from '../tensor/tensor.js';
 
 const noop = (): void => {};
 
-/** Runs `run` (a kernel reading `reads` and writing `writes`) now, or queued when it must wait. */
-export function launch(rt: Runtime, reads: readonly Tensor[], writes: readonly Tensor[], run: () => void): void {
+/**
+ * What a kernel reading `reads` and writing `writes` must wait for: the data of both still
+ * arriving, and the queued kernels that still read what it overwrites. null: nothing.
+ */
+function waitsOf(reads: readonly Tensor[], writes: readonly Tensor[]): Promise<void>[] | null {
   let waits: Promise<void>[] | null = null;
   for (let i = 0; i < reads.length; i++) {
     const p = reads[i]!._ref.pending;
@@ -28,6 +31,12 @@ export function launch(rt: Runtime, reads: readonly Tensor[], writes: readonly T
     if (r.pending !== null) (waits ??= []).push(r.pending);
     if (r.lastRead !== null) (waits ??= []).push(r.lastRead);
   }
+  return waits;
+}
+
+/** Runs `run` (a kernel reading `reads` and writing `writes`) now, or queued when it must wait. */
+export function launch(rt: Runtime, reads: readonly Tensor[], writes: readonly Tensor[], run: () => void): void {
+  const waits = waitsOf(reads, writes);
   if (waits === null) run();
   else queue(rt, reads, writes, waits, run);
 }
@@ -38,13 +47,7 @@ export function launch(rt: Runtime, reads: readonly Tensor[], writes: readonly T
  * storages are kept, its reads registered and its writes pending until it has completed.
  */
 export function launchAsync(rt: Runtime, reads: readonly Tensor[], writes: readonly Tensor[], run: () => Promise<void>): void {
-  const waits: Promise<void>[] = [];
-  for (const t of reads) if (t._ref.pending !== null) waits.push(t._ref.pending);
-  for (const t of writes) {
-    if (t._ref.pending !== null) waits.push(t._ref.pending);
-    if (t._ref.lastRead !== null) waits.push(t._ref.lastRead);
-  }
-  queue(rt, reads, writes, waits, run);
+  queue(rt, reads, writes, waitsOf(reads, writes) ?? [], run);
 }
 
 function queue(rt: Runtime, reads: readonly Tensor[], writes: readonly Tensor[], waits: Promise<void>[], run: () => void | Promise<void>): void {

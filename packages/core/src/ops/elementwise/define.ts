@@ -229,6 +229,7 @@ export function runElementwise(def: ElementwiseOpDef, operands: readonly Operand
   let packed = 0;
   let nTensors = 0;
   let allParams: number[] | null = null;
+  // Whether the kernel must be queued (deferred.ts), checked inline: this is the hottest path.
   let waits = out !== undefined && (out._ref.pending !== null || out._ref.lastRead !== null);
   for (let i = 0; i < operands.length; i++) {
     const o = operands[i]!;
