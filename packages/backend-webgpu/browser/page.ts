@@ -18,28 +18,13 @@ import {
 } from '@nabla/core';
 import { cpuBackend } from '@nabla/backend-cpu';
 import { webgpuBackend, type WebGpuBackend } from '../src/index.js';
+import { mlp } from '../src/test-utils/mlp.js';
+import { mismatches, randoms, type Tolerance } from '../src/test-utils/numbers.js';
 import { GROUPS, PAGE_GLOBAL, type AdapterReport, type GroupName, type GroupResult, type InitResult, type PageApi } from './protocol.js';
 
-interface Tolerance {
-  readonly rtol?: number;
-  readonly atol?: number;
-}
 
 type Pair = readonly [Tensor, Tensor];
 type DT = 'float32' | 'int32' | 'bool';
-
-/** Deterministic uniform numbers in [lo, hi) (xorshift32). */
-function randoms(n: number, seed: number, lo = -1, hi = 1): number[] {
-  let s = seed >>> 0 || 1;
-  const out = new Array<number>(n);
-  for (let i = 0; i < n; i++) {
-    s = (s ^ (s << 13)) >>> 0;
-    s = (s ^ (s >>> 17)) >>> 0;
-    s = (s ^ (s << 5)) >>> 0;
-    out[i] = lo + (s / 4294967296) * (hi - lo);
-  }
-  return out;
-}
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
@@ -58,21 +43,11 @@ class Checks {
   /** |got - want| <= atol + rtol·|want| elementwise; NaN matches NaN, infinities match exactly. */
   close(label: string, got: ArrayLike<number>, want: ArrayLike<number>, tol: Tolerance = {}): void {
     this.checks++;
-    const rtol = tol.rtol ?? 1e-6;
-    const atol = tol.atol ?? 1e-6;
     if (got.length !== want.length) return this.fail(label, `length ${got.length}, want ${want.length}`);
-    const bad: string[] = [];
-    let nBad = 0;
-    for (let i = 0; i < want.length; i++) {
-      const g = Number(got[i]);
-      const w = Number(want[i]);
-      let ok: boolean;
-      if (Number.isNaN(w) || Number.isNaN(g)) ok = Number.isNaN(w) && Number.isNaN(g);
-      else if (!Number.isFinite(w) || !Number.isFinite(g)) ok = g === w;
-      else ok = Math.abs(g - w) <= atol + rtol * Math.abs(w);
-      if (!ok && nBad++ < 6) bad.push(`[${i}] got ${g}, want ${w}`);
+    const bad = mismatches(got, want, tol, 6);
+    if (bad.count > 0) {
+      this.fail(label, `${bad.count} of ${want.length} mismatch (rtol ${tol.rtol ?? 1e-6}, atol ${tol.atol ?? 1e-6}): ${bad.first.join('; ')}`);
     }
-    if (nBad > 0) this.fail(label, `${nBad} of ${want.length} mismatch (rtol ${rtol}, atol ${atol}): ${bad.join('; ')}`);
   }
 
   /** `f` on the cpu tensors and on the webgpu ones: same shape, dtype, values, or the same error. */
@@ -349,38 +324,6 @@ async function softmax(k: Checks): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------
 // A 2-layer MLP trained with SGD
-
-interface Mlp {
-  readonly params: Tensor[];
-  /** One forward/backward/SGD step; returns the loss (the caller disposes it). */
-  step(x: Tensor, y: Tensor, lr: number): Tensor;
-}
-
-function mlp(rt: Runtime, device: string, sizes: readonly [number, number, number], act: 'tanh' | 'relu', seed: number): Mlp {
-  const [nIn, nHidden, nOut] = sizes;
-  const init = (n: number, s: number, scale: number) => Float32Array.from(randoms(n, s, -scale, scale));
-  const w1 = rt.tensor(init(nIn * nHidden, seed, 1 / Math.sqrt(nIn)), { device, shape: [nIn, nHidden], requiresGrad: true });
-  const b1 = rt.tensor(init(nHidden, seed + 1, 0.1), { device, requiresGrad: true });
-  const w2 = rt.tensor(init(nHidden * nOut, seed + 2, 1 / Math.sqrt(nHidden)), { device, shape: [nHidden, nOut], requiresGrad: true });
-  const b2 = rt.tensor(init(nOut, seed + 3, 0.1), { device, requiresGrad: true });
-  const params = [w1, b1, w2, b2];
-  return {
-    params,
-    step(x, y, lr) {
-      const pre = x.matmul(w1).add(b1);
-      const h = act === 'tanh' ? pre.tanh() : pre.relu();
-      const loss = h.matmul(w2).add(b2).sub(y).square().mean();
-      loss.backward();
-      rt.noGrad(() => {
-        for (const p of params) {
-          p.sub_(p.grad!.mul(lr));
-          p.grad = null;
-        }
-      });
-      return loss;
-    },
-  };
-}
 
 async function training(k: Checks): Promise<void> {
   const rt = k.rt;

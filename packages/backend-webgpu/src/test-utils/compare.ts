@@ -1,43 +1,14 @@
 /** Comparing WebGPU results with the CPU backend's, and seeded data for the tests. */
 import type { Runtime, Tensor } from '@nabla/core';
 import { expect } from 'vitest';
+import { mismatches, type Tolerance } from './numbers.js';
 
-export interface Tolerance {
-  readonly rtol?: number;
-  readonly atol?: number;
-}
+export { randoms, type Tolerance } from './numbers.js';
 
 /** Elementwise |got - want| <= atol + rtol·|want|; NaN matches NaN and infinities match exactly. */
 export function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, tol: Tolerance = {}, label = ''): void {
-  const rtol = tol.rtol ?? 1e-6;
-  const atol = tol.atol ?? 1e-6;
   expect(got.length, `${label} length`).toBe(want.length);
-  const bad: string[] = [];
-  for (let i = 0; i < want.length; i++) {
-    const g = Number(got[i]);
-    const w = Number(want[i]);
-    let ok: boolean;
-    if (Number.isNaN(w) || Number.isNaN(g)) ok = Number.isNaN(w) && Number.isNaN(g);
-    else if (!Number.isFinite(w) || !Number.isFinite(g)) ok = g === w;
-    else ok = Math.abs(g - w) <= atol + rtol * Math.abs(w);
-    if (!ok && bad.length < 8) bad.push(`[${i}] got ${g}, want ${w}`);
-  }
-  expect(bad, `${label}: mismatches (rtol ${rtol}, atol ${atol})`).toEqual([]);
-}
-
-/** Deterministic uniform numbers in [lo, hi). */
-export function randoms(n: number, seed: number, lo = -1, hi = 1): number[] {
-  let s = seed >>> 0 || 1;
-  const out = new Array<number>(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    out[i] = lo + ((s >>> 0) / 4294967296) * (hi - lo);
-  }
-  return out;
+  expect(mismatches(got, want, tol).first, `${label}: mismatches (rtol ${tol.rtol ?? 1e-6}, atol ${tol.atol ?? 1e-6})`).toEqual([]);
 }
 
 /** The same values as a tensor on each device. */

@@ -1,0 +1,43 @@
+/**
+ * Test data and tolerances shared by the Node suites and the browser page (so no vitest here: the
+ * page is bundled for Chromium).
+ */
+
+export interface Tolerance {
+  readonly rtol?: number;
+  readonly atol?: number;
+}
+
+/** Deterministic uniform numbers in [lo, hi) (xorshift32). */
+export function randoms(n: number, seed: number, lo = -1, hi = 1): number[] {
+  let s = seed >>> 0 || 1;
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    s = (s ^ (s << 13)) >>> 0;
+    s = (s ^ (s >>> 17)) >>> 0;
+    s = (s ^ (s << 5)) >>> 0;
+    out[i] = lo + (s / 4294967296) * (hi - lo);
+  }
+  return out;
+}
+
+/**
+ * Where `got` differs from `want` beyond |got − want| <= atol + rtol·|want| (NaN matches NaN,
+ * infinities match exactly): how many, and the first `show` of them described.
+ */
+export function mismatches(got: ArrayLike<number>, want: ArrayLike<number>, tol: Tolerance = {}, show = 8): { count: number; first: string[] } {
+  const rtol = tol.rtol ?? 1e-6;
+  const atol = tol.atol ?? 1e-6;
+  const first: string[] = [];
+  let count = 0;
+  for (let i = 0; i < want.length; i++) {
+    const g = Number(got[i]);
+    const w = Number(want[i]);
+    let ok: boolean;
+    if (Number.isNaN(w) || Number.isNaN(g)) ok = Number.isNaN(w) && Number.isNaN(g);
+    else if (!Number.isFinite(w) || !Number.isFinite(g)) ok = g === w;
+    else ok = Math.abs(g - w) <= atol + rtol * Math.abs(w);
+    if (!ok && count++ < show) first.push(`[${i}] got ${g}, want ${w}`);
+  }
+  return { count, first };
+}
