@@ -18,7 +18,7 @@ import type { KernelContext } from '../context.js';
 import { WORKGROUP } from '../dispatcher.js';
 import { wgslType } from '../dtypes.js';
 import { checkAxes, collapse, numelOf } from '../geometry.js';
-import { entry1d, groupsFor, META_DECL, offsetWalk } from '../wgsl/common.js';
+import { entry1d, entryPerRow, groupsFor, META_DECL, offsetWalk } from '../wgsl/common.js';
 import { helperSource } from '../wgsl/math.js';
 
 export type ReduceOp = 'sum' | 'prod' | 'max' | 'min';
@@ -97,12 +97,7 @@ ${fold}
   }
   return `${decls}
 var<workgroup> partial: array<${acc.type}, ${WORKGROUP}>;
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let row = wid.y * nwg.x + wid.x;
-  let live = row < args[0];
-  let R = select(0u, args[1], live);
+${entryPerRow(`  let R = select(0u, args[1], live);
   let kr = args[2];
   let rr = args[3];
 ${KEPT_WALK}
@@ -117,8 +112,7 @@ ${fold}
     if (lid < s) { partial[lid] = combine(partial[lid], partial[lid + s]); }
     workgroupBarrier();
   }
-  if (live && lid == 0u) { out[ob] = ${store('partial[0]', outDtype)}; }
-}`;
+  if (live && lid == 0u) { out[ob] = ${store('partial[0]', outDtype)}; }`)}`;
 }
 
 export function reduce(ctx: KernelContext, op: ReduceOp, out: View, x: View, axes: readonly number[]): void {
@@ -197,12 +191,7 @@ ${scan('0u', '1u')}
   return `${decls}
 var<workgroup> pv: array<${t}, ${WORKGROUP}>;
 var<workgroup> pi: array<u32, ${WORKGROUP}>;
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let row = wid.y * nwg.x + wid.x;
-  let live = row < args[0];
-  let len = select(0u, args[1], live);
+${entryPerRow(`  let len = select(0u, args[1], live);
   let kr = args[2];
   let xstep = args[3];
 ${ARG_WALK}
@@ -217,8 +206,7 @@ ${scan('lid', `${WORKGROUP}u`)}
     }
     workgroupBarrier();
   }
-  if (live && lid == 0u) { out[ob] = i32(pi[0]); }
-}`;
+  if (live && lid == 0u) { out[ob] = i32(pi[0]); }`)}`;
 }
 
 export function argReduce(ctx: KernelContext, op: 'argmax' | 'argmin', out: View, x: View, axes: readonly number[]): void {

@@ -11,7 +11,7 @@ import type { View } from '@nabla/core';
 import type { KernelContext } from '../context.js';
 import { WORKGROUP } from '../dispatcher.js';
 import { checkDim, collapse, fmtShape, numelOf, sameShape } from '../geometry.js';
-import { entry1d, groupsFor, META_DECL, offsetWalk } from '../wgsl/common.js';
+import { entry1d, entryPerRow, groupsFor, META_DECL, offsetWalk } from '../wgsl/common.js';
 import { helperSource } from '../wgsl/math.js';
 
 const SHORT_ROW = 32;
@@ -56,12 +56,7 @@ ${KEPT_WALK}
   }`;
   return `${decls}
 var<workgroup> partial: array<f32, ${WORKGROUP}>;
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let row = wid.y * nwg.x + wid.x;
-  let live = row < args[0];
-  let len = select(0u, args[1], live);
+${entryPerRow(`  let len = select(0u, args[1], live);
   let kr = args[2];
   let xs = args[3];
   let os = args[4];
@@ -75,8 +70,7 @@ ${KEPT_WALK}
   ${pass('lid', `${WORKGROUP}u`, 'acc = acc + nb_exp(v - m);')}
   ${tree('partial[lid] + partial[lid + k]')}
   let s = partial[0];
-  ${writeLoop('lid', `${WORKGROUP}u`)}
-}`;
+  ${writeLoop('lid', `${WORKGROUP}u`)}`)}`;
 }
 
 export function softmax(ctx: KernelContext, op: 'softmax' | 'logSoftmax', out: View, x: View, dim: number): void {

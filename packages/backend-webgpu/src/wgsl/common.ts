@@ -21,6 +21,21 @@ ${body}
 }`;
 }
 
+/**
+ * The entry point of a kernel that gives each workgroup one row (reductions and softmax over long
+ * rows): `row` is the workgroup's row in a 2-D grid, `live` whether it is a real one (args[0] is
+ * the number of rows), `lid` the invocation within the workgroup.
+ */
+export function entryPerRow(body: string): string {
+  return `@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let row = wid.y * nwg.x + wid.x;
+  let live = row < args[0];
+${body}
+}`;
+}
+
 /** An operand of `offsetWalk`: its offset variable, its start value and where its strides are. */
 export interface WalkOperand {
   readonly name: string;
