@@ -36,9 +36,10 @@ export class Runtime {
   readonly rng: Rng;
   readonly memoryTracker: MemoryTracker;
   /**
-   * @internal While the backward engine runs a node it collects the tensors made here, so that
-   * temporaries and consumed gradients can be freed at once rather than left to the GC (which on
-   * GPU devices would hold buffers for many steps). null when nobody is collecting.
+   * @internal Where every new tensor of this runtime is recorded while someone collects them: the
+   * innermost `tidy` (tensor/tidy.ts), or the backward engine while it runs a node (so temporaries
+   * and consumed gradients are freed at once, not by the GC, which on GPU devices would hold
+   * buffers for many steps). null when nobody is collecting.
    */
   _created: Tensor[] | null = null;
   readonly ops = new Map<string, NamedOp>();
