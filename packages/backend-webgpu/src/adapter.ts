@@ -57,7 +57,7 @@ export async function resolveGpu(options: AdapterOptions): Promise<{ gpu: GPU; s
   try {
     mod = await loadDawn();
   } catch (e) {
-    throw new Error(`webgpu: cannot load the 'webgpu' package (Dawn for Node): ${(e as Error).message}`, { cause: e });
+    throw new Error(`webgpu: cannot load the 'webgpu' package (Dawn for Node), an optional peer dependency that Node needs and browsers do not: install it with \`npm i webgpu\` (${(e as Error).message})`, { cause: e });
   }
   const flags = [...(options.dawnFlags ?? [])];
   const key = flags.join('\u0000');
