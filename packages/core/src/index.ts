@@ -31,6 +31,7 @@ export type * from './expr/ir.js';
 export * as expr from './expr/build.js';
 export { exprToString, isUnary, isBinary, UNARY_FNS, BINARY_FNS } from './expr/ir.js';
 export type * from './runtime/plugin.js';
+export { registerKernels, type KernelTable, type KernelTableRegistration } from './runtime/register-kernels.js';
 export type { MemoryInfo, DeviceMemory } from './runtime/memory.js';
 export { Runtime } from './runtime/runtime.js';
 export { EventBus, type NablaEvents, type NablaEventName } from './runtime/events.js';

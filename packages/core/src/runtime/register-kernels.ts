@@ -1,0 +1,47 @@
+/**
+ * Registering a backend's structured kernels from one table, typed per name: what a backend's
+ * `install` would otherwise write as a loop over names with a cast per call.
+ */
+import type { KernelName, KernelSignatures } from '../backend/types.js';
+import type { DType } from '../dtype.js';
+import type { PluginContextBase } from './plugin.js';
+
+/** Some or all of the structured kernels, each with its own signature. */
+export type KernelTable = { readonly [K in KernelName]?: KernelSignatures[K] };
+
+export interface KernelTableRegistration {
+  readonly device: string;
+  readonly kernels: KernelTable;
+  /** dtypes for every kernel, or per kernel name (names left out get `default`). */
+  readonly dtypes: readonly DType[] | { readonly [K in KernelName]?: readonly DType[] };
+  /** dtypes for kernels the per-name map leaves out. */
+  readonly default?: readonly DType[];
+  /** Replace kernels another plugin registered for the same (name, device, dtype). */
+  readonly override?: boolean;
+}
+
+/**
+ * Registers every kernel of `reg.kernels` for `reg.device`.
+ *
+ * @example
+ * install(ctx) {
+ *   ctx.registerBackend(backend);
+ *   registerKernels(ctx, { device: 'toy', kernels: { sum, prod, bmm }, dtypes: ['float32', 'float64'] });
+ * }
+ */
+export function registerKernels(ctx: PluginContextBase, reg: KernelTableRegistration): void {
+  const perName = Array.isArray(reg.dtypes) ? null : (reg.dtypes as { readonly [K in KernelName]?: readonly DType[] });
+  for (const name of Object.keys(reg.kernels) as KernelName[]) one(ctx, reg, name, perName);
+}
+
+function one<K extends KernelName>(
+  ctx: PluginContextBase,
+  reg: KernelTableRegistration,
+  name: K,
+  perName: { readonly [N in KernelName]?: readonly DType[] } | null,
+): void {
+  const kernel = reg.kernels[name] as KernelSignatures[K] | undefined;
+  if (kernel === undefined) return;
+  const dtypes = perName ? (perName[name] ?? reg.default ?? []) : (reg.dtypes as readonly DType[]);
+  ctx.registerKernel({ name, device: reg.device, dtypes, kernel, ...(reg.override ? { override: true } : {}) });
+}
