@@ -7,7 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 
 const here = fileURLToPath(new URL('..', import.meta.url));
 const guidesDir = join(here, '../../docs/guides');
@@ -42,6 +42,8 @@ describe('the guides', () => {
 
   for (const g of guides) {
     it(`${g} runs`, async () => {
+      // A fresh copy of every package per guide: each guide installs into its own default runtime.
+      vi.resetModules();
       await import(pathToFileURL(join(outDir, g.replace(/\.md$/, '.ts'))).href);
     }, 300_000);
   }
