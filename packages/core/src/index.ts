@@ -54,7 +54,7 @@ let current: Runtime | null = null;
 
 /** The runtime that module-level functions use. */
 export function defaultRuntime(): Runtime {
-  return (current ??= new Runtime());
+  return (current ??= new Runtime({ label: 'the default runtime' }));
 }
 
 /**

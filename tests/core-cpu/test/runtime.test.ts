@@ -76,8 +76,18 @@ describe('isolated runtimes', () => {
     const err = errorOf(() => x.add(y));
     expect(err).toBeInstanceOf(NablaError);
     expect(err.message).toContain('add');
-    expect(err.message).toContain('two different runtimes');
+    expect(err.message).toContain(`two different runtimes: ${a.label} and ${b.label}`);
+    expect(a.label).toMatch(/^runtime #\d+ \(createRuntime\)$/);
     expect(() => x.matmul(b.tensor([[1], [2]]))).toThrow(NablaError);
+  });
+
+  it('a runtime without a backend names itself and the runtimes that have one', async () => {
+    const withCpu = await cpuRuntime();
+    const empty = await createRuntime();
+    const err = errorOf(() => empty.tensor([1]));
+    expect(err).toBeInstanceOf(NablaError);
+    expect(err.message).toContain(`no backend is installed in ${empty.label}`);
+    expect(err.message).toContain(`${withCpu.label}, devices cpu`);
   });
 
   it('memory is accounted per runtime', async () => {

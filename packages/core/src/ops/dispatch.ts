@@ -63,7 +63,7 @@ export function firstTensor(op: string, operands: readonly Operand[]): Tensor {
       else if (o.device !== first.device || o.rt !== first.rt) {
         throw new NablaError(
           `Expected all tensors to be on the same device, but found at least two devices, ${first.device} and ${o.device}` +
-            (o.rt !== first.rt && o.device === first.device ? ' (tensors of two different runtimes)' : '') +
+            (o.rt !== first.rt && o.device === first.device ? ` (tensors of two different runtimes: ${first.rt.label} and ${o.rt.label})` : '') +
             `. Move one with .to(device) first; Nabla never copies implicitly.`,
           { op },
         );

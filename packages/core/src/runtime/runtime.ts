@@ -25,6 +25,8 @@ interface Installed {
 }
 
 let nextRuntimeId = 1;
+/** Every runtime not yet collected, so an error in one can point at another that has what it lacks. */
+const liveRuntimes = new Set<WeakRef<Runtime>>();
 
 export class Runtime {
   readonly id = nextRuntimeId++;
@@ -47,7 +49,12 @@ export class Runtime {
   private readonly installed = new Map<string, Installed>();
   private defaultDeviceName: string | null = null;
 
-  constructor() {
+  /** How errors name this runtime: `the default runtime` or `runtime #3 (createRuntime)`. */
+  readonly label: string;
+
+  constructor(opts: { label?: string } = {}) {
+    this.label = opts.label ?? `runtime #${this.id} (createRuntime)`;
+    liveRuntimes.add(new WeakRef(this));
     this.container = rootContainer.createChildContainer();
     for (const cls of [BackendRegistry, KernelRegistry, EventBus, GradMode, MemoryTracker] as const) {
       this.container.register(cls as never, { useClass: cls as never }, { lifecycle: Lifecycle.ContainerScoped });
@@ -104,6 +111,18 @@ export class Runtime {
 
   plugins(): { name: string; version: string }[] {
     return [...this.installed.values()].map((e) => ({ name: e.plugin.name, version: e.plugin.version }));
+  }
+
+  /** A hint naming the other live runtimes that do have devices (the usual cause of a missing backend). */
+  private othersWithBackends(): string {
+    const others: string[] = [];
+    for (const ref of liveRuntimes) {
+      const rt = ref.deref();
+      if (rt === undefined) liveRuntimes.delete(ref);
+      else if (rt !== this && rt.backends.devices().length > 0) others.push(`${rt.label}, devices ${rt.backends.devices().join(', ')}`);
+    }
+    if (others.length === 0) return '';
+    return `; backends are installed in ${others.join('; ')}: make tensors and modules with that runtime's methods (rt.tensor, ...), or install the plugins in ${this.label} too`;
   }
 
   /** Uninstalls every plugin (last installed first). */
@@ -185,7 +204,9 @@ export class Runtime {
     if (this.backends.get('cpu')) return 'cpu';
     const first = this.backends.devices()[0];
     if (first === undefined) {
-      throw new NablaError('no backend is installed in this runtime: install one first, e.g. await nabla.use(cpuBackend())');
+      throw new NablaError(
+        `no backend is installed in ${this.label}: install one first, e.g. await nabla.use(cpuBackend())` + this.othersWithBackends(),
+      );
     }
     return first;
   }
