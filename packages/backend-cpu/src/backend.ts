@@ -24,6 +24,7 @@ import { checkBounds, collapse, forEachRow, isContiguous, numelOf } from './stri
 import { wasmElementwise } from './wasm/elementwise.js';
 import { bmmWasm, GEMM_MIN_FLOPS } from './wasm/gemm.js';
 import { hasWasmSimd } from './wasm/heap.js';
+import { autoThreads } from './wasm/pool.js';
 import { WasmRuntime } from './wasm/runtime.js';
 
 export interface CpuBackendOptions extends PoolOptions {
@@ -33,6 +34,12 @@ export interface CpuBackendOptions extends PoolOptions {
    * kernel in JavaScript.
    */
   readonly wasm?: boolean;
+  /**
+   * Threads for large matrix products: a number, or `'auto'` (the cores this process may use).
+   * Default 1. Needs WebAssembly SIMD, SharedArrayBuffer and worker threads (Node); elsewhere the
+   * backend runs on one thread and `describe()` says so. Results are identical for every count.
+   */
+  readonly threads?: number | 'auto';
 }
 
 function wasmWanted(options: CpuBackendOptions): boolean {
@@ -69,10 +76,16 @@ export class CpuBackend implements Backend {
   private readonly wasmKernels = new Map<string, ElementwiseKernel>();
   private readonly wasmOn: boolean;
   private wasmRt: WasmRuntime | null = null;
+  private readonly threadsWanted: number | 'auto';
+  private threadCount = 1;
 
   constructor(options: CpuBackendOptions = {}) {
     this.pool = new BufferPool(options);
     this.wasmOn = wasmWanted(options) && hasWasmSimd();
+    this.threadsWanted = options.threads ?? 1;
+    if (this.threadsWanted !== 'auto' && !(Number.isInteger(this.threadsWanted) && this.threadsWanted >= 1)) {
+      throw new Error(`cpu backend: threads must be a positive integer or 'auto', got ${String(options.threads)}`);
+    }
     const s = this.scratch;
     this.kernels = {
       sum: (out, x, axes) => reduce('sum', out, x, axes, s),
@@ -83,7 +96,7 @@ export class CpuBackend implements Backend {
       argmin: (out, x, axes) => argReduce('argmin', out, x, axes),
       bmm: (out, a, b) => {
         const w = this.wasmOn && useWasmGemm(out, a, b) ? this.wasm : null;
-        if (w !== null) bmmWasm(w.heap, w.gemm, out, a, b);
+        if (w !== null) bmmWasm(w.heap, w.gemm, out, a, b, w.pool);
         else bmm(out, a, b, s);
       },
       gather: (out, x, dim, index) => gather(out, x, dim, index),
@@ -102,14 +115,26 @@ export class CpuBackend implements Backend {
     return (this.wasmRt ??= WasmRuntime.create());
   }
 
-  /** Which kernels run: for `backendInfo()` and test output. */
-  get kernelsKind(): 'wasm-simd' | 'js' {
-    return this.wasmOn ? 'wasm-simd' : 'js';
+  /**
+   * Starts the worker threads `threads` asks for (the plugin's install calls it). Where threads
+   * cannot run (no wasm, no SharedArrayBuffer, no worker threads) the backend stays on one.
+   */
+  async init(): Promise<void> {
+    const wanted = this.threadsWanted === 'auto' ? await autoThreads() : this.threadsWanted;
+    if (!this.wasmOn || wanted <= 1 || this.wasmRt !== null) return;
+    this.wasmRt = WasmRuntime.create(true) ?? WasmRuntime.create();
+    this.threadCount = (await this.wasmRt?.startThreads(wanted)) ?? 1;
+  }
+
+  /** What runs the kernels: 'wasm-simd' or 'js', and on how many threads. */
+  get info(): { readonly kernels: 'wasm-simd' | 'js'; readonly threads: number } {
+    return { kernels: this.wasmOn ? 'wasm-simd' : 'js', threads: this.threadCount };
   }
 
   describe(): string {
     const kernels = this.wasmOn ? 'WebAssembly SIMD + JavaScript' : 'JavaScript';
-    return `cpu (${kernels}, 1 thread, ${typeof process !== 'undefined' ? `Node ${process.version}` : 'browser'})`;
+    const threads = this.threadCount === 1 ? '1 thread' : `${this.threadCount} threads`;
+    return `cpu (${kernels}, ${threads}, ${typeof process !== 'undefined' ? `Node ${process.version}` : 'browser'})`;
   }
 
   allocate(dtype: DType, numel: number): CpuStorage {
@@ -187,12 +212,15 @@ export class CpuBackend implements Backend {
     return this.pool.pooledBytes() + this.scratch.bytes() + (this.wasmRt?.heap.bytes() ?? 0);
   }
 
-  dispose(): void {
+  async dispose(): Promise<void> {
     this.pool.clear();
     this.scratch.clear();
     // Kernels compiled so far keep working on their own memory; new ones get a fresh runtime.
     this.wasmKernels.clear();
+    const rt = this.wasmRt;
     this.wasmRt = null;
+    this.threadCount = 1;
+    await rt?.dispose();
   }
 
   private own(storage: Storage, op: string): CpuStorage {

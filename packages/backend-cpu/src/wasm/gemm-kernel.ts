@@ -19,6 +19,11 @@ export interface GemmShape {
   readonly NR: number;
 }
 
+/** Cache blocks (elements): KC deep (a B micro-panel of KC×NR in L1), MC rows of A (L2), NC columns of B (L3). */
+export const KC = 256;
+export const MC = 128;
+export const NC = 1024;
+
 export const GEMM_F32: GemmShape = { dtype: 'float32', MR: 4, NR: 8 };
 export const GEMM_F64: GemmShape = { dtype: 'float64', MR: 4, NR: 4 };
 

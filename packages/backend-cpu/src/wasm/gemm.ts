@@ -10,14 +10,15 @@
  */
 import { checkBmmShapes, type TypedArray, type View } from '@nabla/core';
 import { dataOf } from '../storage.js';
-import { GEMM_F32, GEMM_F64, type GemmShape } from './gemm-kernel.js';
+import { GEMM_F32, GEMM_F64, KC, MC, NC, type GemmShape } from './gemm-kernel.js';
 import { align16, ARENA, type WasmHeap } from './heap.js';
+import type { ThreadPool } from './pool.js';
 
-export const KC = 256;
-export const MC = 128;
-export const NC = 1024;
+export { KC, MC, NC } from './gemm-kernel.js';
 /** Multiply-adds per batch below which the JavaScript kernel (no packing) is as fast. */
 export const GEMM_MIN_FLOPS = 4096;
+/** Multiply-adds per batch from which waking worker threads pays. */
+export const THREADS_MIN_FLOPS = 1 << 18;
 
 export type GemmFn = (a: number, b: number, c: number, mc: number, nc: number, kc: number, ldc: number, accumulate: number) => void;
 
@@ -27,7 +28,7 @@ export interface GemmKernels {
 }
 
 /** Runs `out = a · b` batch by batch; the caller has checked shapes and that all three share `dtype`. */
-export function bmmWasm(heap: WasmHeap, kernels: GemmKernels, out: View, a: View, b: View): void {
+export function bmmWasm(heap: WasmHeap, kernels: GemmKernels, out: View, a: View, b: View, pool: ThreadPool | null = null): void {
   checkBmmShapes(out, a, b);
   const dtype = out.dtype as 'float32' | 'float64';
   const shape: GemmShape = dtype === 'float32' ? GEMM_F32 : GEMM_F64;
@@ -52,17 +53,23 @@ export function bmmWasm(heap: WasmHeap, kernels: GemmKernels, out: View, a: View
     const bo = b.offset + bi * b.strides[0]!;
     packA(H, aBase / es, A, ao, a.strides[1]!, a.strides[2]!, M, K, Mp, MR);
     packB(H, bBase / es, B, bo, b.strides[1]!, b.strides[2]!, K, N, Np, NR);
-    for (let j0 = 0; j0 < Np; j0 += NC) {
-      const nc = Math.min(NC, Np - j0);
-      for (let k0 = 0; k0 < K; k0 += KC) {
-        const kc = Math.min(KC, K - k0);
-        for (let i0 = 0; i0 < Mp; i0 += MC) {
-          const mc = Math.min(MC, Mp - i0);
-          kernel(aBase + (k0 * Mp + i0 * kc) * es, bBase + (k0 * Np + j0 * kc) * es, cBase + (i0 * Np + j0) * es, mc, nc, kc, Np, k0 > 0 ? 1 : 0);
-        }
+    if (pool !== null && M * N * K >= THREADS_MIN_FLOPS) pool.gemm({ dtype, aBase, bBase, cBase, Mp, Np, K, MR, NR });
+    else blocks(kernel, es, aBase, bBase, cBase, Mp, Np, K);
+    copyOut(H, cBase / es, Np, O, out.offset + bi * out.strides[0]!, out.strides[1]!, out.strides[2]!, M, N, K);
+  }
+}
+
+/** The cache-block loops on the calling thread (the pool runs the same loops per slice). */
+function blocks(kernel: GemmFn, es: number, aBase: number, bBase: number, cBase: number, Mp: number, Np: number, K: number): void {
+  for (let j0 = 0; j0 < Np; j0 += NC) {
+    const nc = Math.min(NC, Np - j0);
+    for (let k0 = 0; k0 < K; k0 += KC) {
+      const kc = Math.min(KC, K - k0);
+      for (let i0 = 0; i0 < Mp; i0 += MC) {
+        const mc = Math.min(MC, Mp - i0);
+        kernel(aBase + (k0 * Mp + i0 * kc) * es, bBase + (k0 * Np + j0 * kc) * es, cBase + (i0 * Np + j0) * es, mc, nc, kc, Np, k0 > 0 ? 1 : 0);
       }
     }
-    copyOut(H, cBase / es, Np, O, out.offset + bi * out.strides[0]!, out.strides[1]!, out.strides[2]!, M, N, K);
   }
 }
 

@@ -6,22 +6,45 @@ import { ModuleBuilder } from './emitter.js';
 import { emitGemm, GEMM_F32, GEMM_F64 } from './gemm-kernel.js';
 import type { GemmFn, GemmKernels } from './gemm.js';
 import { hasWasmSimd, WasmHeap } from './heap.js';
+import { ThreadPool } from './pool.js';
 
 export class WasmRuntime {
   readonly heap: WasmHeap;
   readonly gemm: GemmKernels;
+  /** Worker threads for large GEMMs (null: one thread). */
+  pool: ThreadPool | null = null;
 
-  private constructor(heap: WasmHeap, gemm: GemmKernels) {
+  private constructor(
+    heap: WasmHeap,
+    private readonly gemmMod: WebAssembly.Module,
+  ) {
     this.heap = heap;
-    this.gemm = gemm;
+    const exports = new WebAssembly.Instance(gemmMod, heap.imports()).exports;
+    this.gemm = { float32: exports.gemm_float32 as GemmFn, float64: exports.gemm_float64 as GemmFn };
   }
 
-  /** A runtime, or null where WebAssembly SIMD is missing (the JavaScript kernels then run). */
-  static create(): WasmRuntime | null {
+  /**
+   * A runtime, or null where WebAssembly SIMD is missing (the JavaScript kernels then run).
+   * `shared`: a SharedArrayBuffer-backed memory, which worker threads can run kernels on.
+   */
+  static create(shared = false): WasmRuntime | null {
     if (!hasWasmSimd()) return null;
-    const heap = new WasmHeap();
-    const exports = instantiate(heap, gemmModule(heap));
-    return new WasmRuntime(heap, { float32: exports.gemm_float32 as GemmFn, float64: exports.gemm_float64 as GemmFn });
+    if (shared && typeof SharedArrayBuffer === 'undefined') return null;
+    const heap = new WasmHeap(shared);
+    return new WasmRuntime(heap, new WebAssembly.Module(gemmModule(heap) as Uint8Array<ArrayBuffer>));
+  }
+
+  /** Starts worker threads (the caller counts as one); the count that actually runs. */
+  async startThreads(threads: number): Promise<number> {
+    if (!this.heap.shared || threads <= 1) return 1;
+    this.pool = await ThreadPool.start(threads, this.heap.memory, this.gemmMod, this.gemm);
+    return this.pool?.threads ?? 1;
+  }
+
+  async dispose(): Promise<void> {
+    const p = this.pool;
+    this.pool = null;
+    await p?.dispose();
   }
 
   /** Compiles and instantiates `bytes` against this runtime's memory. */
