@@ -98,8 +98,9 @@ export function emitElementwise(mod: ModuleBuilder, spec: ElementwiseSpec, plan:
   const lanes = plan.lane === 'f32' ? 4 : 2;
   const s = (op: string): SimdOp => `${L}.${op}` as SimdOp;
   const constV = (c: number): void => {
-    if (plan.lane === 'f32') f.f32x4c(c);
-    else f.f64x2c(c);
+    // Hoisted into the prologue: V8 would rebuild a v128.const on every iteration.
+    if (plan.lane === 'f32') f.kf(c);
+    else f.kd(c);
   };
 
   const order = postOrder(spec.expr);

@@ -126,6 +126,7 @@ const OP = {
   'i32.mul': 0x6c,
   'i32.and': 0x71,
   'i32.shl': 0x74,
+  'i32.shr_u': 0x76,
 } as const;
 
 export class ByteWriter {
@@ -200,7 +201,10 @@ export class ByteWriter {
 
 /** A function body under construction: locals, then instructions. */
 export class Code {
-  readonly w = new ByteWriter();
+  /** Where instructions go: the body, or the prologue while `hoist` runs. */
+  w = new ByteWriter();
+  private readonly body = this.w;
+  private readonly prologue = new ByteWriter();
   private readonly locals: ValType[] = [];
 
   constructor(readonly params: readonly ValType[]) {}
@@ -303,6 +307,51 @@ export class Code {
     return this;
   }
 
+  private readonly consts = new Map<string, number>();
+
+  /** Pushes a splatted f32x4 constant, set once in the prologue (hoisted out of every loop). */
+  kf(c: number): this {
+    return this.hoisted('f32', c, () => this.f32x4c(c));
+  }
+  /** Pushes a splatted f64x2 constant (hoisted). */
+  kd(c: number): this {
+    return this.hoisted('f64', c, () => this.f64x2c(c));
+  }
+  /** Pushes a splatted i32x4 constant (hoisted). */
+  ki(c: number): this {
+    return this.hoisted('i32', c, () => this.i32x4c(c));
+  }
+
+  private hoisted(kind: string, c: number, emit: () => void): this {
+    // Keyed by bits: -0 and 0, and NaNs, are different constants.
+    const bits = kind === 'f64' ? new Float64Array([c]) : kind === 'f32' ? new Float32Array([c]) : new Int32Array([c]);
+    const key = `${kind}:${Array.from(new Uint8Array(bits.buffer)).join(',')}`;
+    let l = this.consts.get(key);
+    if (l === undefined) {
+      const local = this.local(ValType.v128);
+      this.hoist(() => {
+        emit();
+        this.set(local);
+      });
+      this.consts.set(key, local);
+      l = local;
+    }
+    return this.get(l);
+  }
+
+  /**
+   * Emits `emit()` into the function's prologue instead of where the body is now: for values
+   * invariant across a loop (SIMD constants), which V8 would otherwise rebuild every iteration.
+   */
+  hoist(emit: () => void): void {
+    this.w = this.prologue;
+    try {
+      emit();
+    } finally {
+      this.w = this.body;
+    }
+  }
+
   /** The body as the code section stores it: locals (run-length encoded), instructions, `end`. */
   encode(): ByteWriter {
     const body = new ByteWriter();
@@ -314,7 +363,7 @@ export class Code {
     }
     body.u32(runs.length);
     for (const [n, t] of runs) body.u32(n).byte(t);
-    body.bytes(this.w.view()).byte(OP.end);
+    body.bytes(this.prologue.view()).bytes(this.body.view()).byte(OP.end);
     return body;
   }
 }

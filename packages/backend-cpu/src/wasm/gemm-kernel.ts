@@ -17,6 +17,8 @@ export interface GemmShape {
   readonly dtype: 'float32' | 'float64';
   readonly MR: number;
   readonly NR: number;
+  /** k steps per loop iteration (1, 2 or 4). */
+  readonly unroll?: number;
 }
 
 /** Cache blocks (elements): KC deep (a B micro-panel of KC×NR in L1), MC rows of A (L2), NC columns of B (L3). */
@@ -87,22 +89,39 @@ export function emitGemm(mod: ModuleBuilder, s: GemmShape): void {
   for (let r = 0; r < s.MR; r++) for (let v = 0; v < nv; v++) f.f32x4c(0).set(acc[r]![v]!);
   f.end();
 
-  // The k loop: kc >= 1 always.
+  // The k loop, unrolled U times (memarg offsets address the unrolled steps), then the rest.
+  const U = s.unroll ?? 1;
+  const step = (u: number): void => {
+    for (let v = 0; v < nv; v++) f.get(pb).vmem('v128.load', 4, u * s.NR * es + v * 16).set(bv[v]!);
+    for (let r = 0; r < s.MR; r++) {
+      f.get(row).vmem(splat, alignE, u * s.MR * es + r * es).set(av);
+      for (let v = 0; v < nv; v++) {
+        f.get(acc[r]![v]!).get(av).get(bv[v]!).simd(mul).simd(add).set(acc[r]![v]!);
+      }
+    }
+  };
+  const kLoop = (times: number, count: number): void => {
+    // count: a local holding the iterations left (> 0 on entry, checked by the caller)
+    f.loop();
+    for (let u = 0; u < times; u++) step(u);
+    f.get(row).i32c(times * s.MR * es).op('i32.add').set(row);
+    f.get(pb).i32c(times * s.NR * es).op('i32.add').set(pb);
+    f.get(count).i32c(1).op('i32.sub').tee(count).brIf(0);
+    f.end();
+  };
   f.get(pa).set(row); // row doubles as the moving A pointer
   f.get(pbCol).set(pb);
-  f.get(KC).set(k);
-  f.loop();
-  for (let v = 0; v < nv; v++) f.get(pb).vmem('v128.load', 4, v * 16).set(bv[v]!);
-  for (let r = 0; r < s.MR; r++) {
-    f.get(row).vmem(splat, alignE, r * es).set(av);
-    for (let v = 0; v < nv; v++) {
-      f.get(acc[r]![v]!).get(av).get(bv[v]!).simd(mul).simd(add).set(acc[r]![v]!);
-    }
+  if (U > 1) {
+    f.get(KC).i32c(Math.log2(U)).op('i32.shr_u').tee(k).if_();
+    kLoop(U, k);
+    f.end();
+    f.get(KC).i32c(U - 1).op('i32.and').tee(k).if_();
+    kLoop(1, k);
+    f.end();
+  } else {
+    f.get(KC).set(k);
+    kLoop(1, k);
   }
-  f.get(row).i32c(s.MR * es).op('i32.add').set(row);
-  f.get(pb).i32c(s.NR * es).op('i32.add').set(pb);
-  f.get(k).i32c(1).op('i32.sub').tee(k).brIf(0);
-  f.end();
 
   f.get(pc).set(row);
   for (let r = 0; r < s.MR; r++) {

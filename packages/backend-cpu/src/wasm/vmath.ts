@@ -37,11 +37,9 @@ export class V {
       this.f.simd(name);
     });
   }
+  /** A local holding a hoisted f32x4 constant. */
   f32(c: number): number {
-    return this.val(() => this.f.f32x4c(c));
-  }
-  i32(c: number): number {
-    return this.val(() => this.f.i32x4c(c));
+    return this.val(() => this.f.kf(c));
   }
   /** mask ? a : b (mask lanes all-ones or all-zeros). */
   select(mask: number, a: number, b: number): number {
@@ -50,8 +48,8 @@ export class V {
   /** Horner: c[0]·x^(n-1) + ... + c[n-1]. */
   poly(x: number, coeffs: readonly number[]): number {
     return this.val(() => {
-      this.f.f32x4c(coeffs[0]!);
-      for (let i = 1; i < coeffs.length; i++) this.f.get(x).simd('f32x4.mul').f32x4c(coeffs[i]!).simd('f32x4.add');
+      this.f.kf(coeffs[0]!);
+      for (let i = 1; i < coeffs.length; i++) this.f.get(x).simd('f32x4.mul').kf(coeffs[i]!).simd('f32x4.add');
     });
   }
 }
@@ -60,16 +58,16 @@ export class V {
 export function expF32(v: V, x: number): number {
   const { f } = v;
   // Clamp so the exponent stays in range; NaN passes through min/max.
-  const xc = v.val(() => f.get(x).f32x4c(88.8).simd('f32x4.min').f32x4c(-104).simd('f32x4.max'));
-  const n = v.val(() => f.get(xc).f32x4c(LOG2E).simd('f32x4.mul').simd('f32x4.nearest'));
+  const xc = v.val(() => f.get(x).kf(88.8).simd('f32x4.min').kf(-104).simd('f32x4.max'));
+  const n = v.val(() => f.get(xc).kf(LOG2E).simd('f32x4.mul').simd('f32x4.nearest'));
   const r = v.val(() => {
-    f.get(xc).get(n).f32x4c(C1).simd('f32x4.mul').simd('f32x4.sub');
-    f.get(n).f32x4c(C2).simd('f32x4.mul').simd('f32x4.sub');
+    f.get(xc).get(n).kf(C1).simd('f32x4.mul').simd('f32x4.sub');
+    f.get(n).kf(C2).simd('f32x4.mul').simd('f32x4.sub');
   });
   const p = v.poly(r, [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1]);
   const y = v.val(() => {
     f.get(p).get(r).simd('f32x4.mul').get(r).simd('f32x4.mul');
-    f.get(r).simd('f32x4.add').f32x4c(1).simd('f32x4.add');
+    f.get(r).simd('f32x4.add').kf(1).simd('f32x4.add');
   });
   // Scale by 2^n in two steps (n in [-150, 128]) so denormal and overflowing results round once
   // at the end rather than going through an out-of-range exponent.
@@ -87,45 +85,45 @@ export function expF32(v: V, x: number): number {
 
 /** Pushes 2^n (n a local of i32 lanes in [-126, 127]). */
 function scaleBits(v: V, n: number): void {
-  v.f.get(n).i32x4c(127).simd('i32x4.add').i32c(23).simd('i32x4.shl');
+  v.f.get(n).ki(127).simd('i32x4.add').i32c(23).simd('i32x4.shl');
 }
 
 /** Natural logarithm. */
 export function logF32(v: V, x: number): number {
   const { f } = v;
   // Denormals: scale into the normal range first.
-  const tiny = v.val(() => f.get(x).f32x4c(1.17549435e-38).simd('f32x4.lt'));
-  const xs = v.select(tiny, v.val(() => f.get(x).f32x4c(8388608).simd('f32x4.mul')), x);
-  const eAdj = v.val(() => f.get(tiny).i32x4c(-23).simd('v128.and'));
+  const tiny = v.val(() => f.get(x).kf(1.17549435e-38).simd('f32x4.lt'));
+  const xs = v.select(tiny, v.val(() => f.get(x).kf(8388608).simd('f32x4.mul')), x);
+  const eAdj = v.val(() => f.get(tiny).ki(-23).simd('v128.and'));
   // x = m · 2^e with m in [0.5, 1).
   let e = v.val(() => {
-    f.get(xs).i32c(23).simd('i32x4.shr_u').i32x4c(126).simd('i32x4.sub');
+    f.get(xs).i32c(23).simd('i32x4.shr_u').ki(126).simd('i32x4.sub');
     f.get(eAdj).simd('i32x4.add');
   });
-  const m0 = v.val(() => f.get(xs).i32x4c(0x007fffff).simd('v128.and').i32x4c(0x3f000000).simd('v128.or'));
+  const m0 = v.val(() => f.get(xs).ki(0x007fffff).simd('v128.and').ki(0x3f000000).simd('v128.or'));
   // m < √½: use 2m - 1 and e - 1, so the polynomial argument stays in [√½ - 1, √2 - 1].
-  const lo = v.val(() => f.get(m0).f32x4c(SQRTHF).simd('f32x4.lt'));
+  const lo = v.val(() => f.get(m0).kf(SQRTHF).simd('f32x4.lt'));
   e = v.op('i32x4.add', e, lo);
-  const m = v.val(() => f.get(m0).get(m0).get(lo).simd('v128.and').simd('f32x4.add').f32x4c(1).simd('f32x4.sub'));
+  const m = v.val(() => f.get(m0).get(m0).get(lo).simd('v128.and').simd('f32x4.add').kf(1).simd('f32x4.sub'));
   const ef = v.op('f32x4.convert_i32x4_s', e);
   const z = v.op('f32x4.mul', m, m);
   const p = v.poly(m, [7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1]);
   const y = v.val(() => {
     f.get(p).get(m).simd('f32x4.mul').get(z).simd('f32x4.mul');
-    f.get(ef).f32x4c(C2).simd('f32x4.mul').simd('f32x4.add');
-    f.get(z).f32x4c(-0.5).simd('f32x4.mul').simd('f32x4.add');
+    f.get(ef).kf(C2).simd('f32x4.mul').simd('f32x4.add');
+    f.get(z).kf(-0.5).simd('f32x4.mul').simd('f32x4.add');
     f.get(m).simd('f32x4.add');
-    f.get(ef).f32x4c(C1).simd('f32x4.mul').simd('f32x4.add');
+    f.get(ef).kf(C1).simd('f32x4.mul').simd('f32x4.add');
   });
   // Edges: log(+Inf) = +Inf and log(NaN) = NaN (the input itself), log(0) = -Inf, log(x<0) = NaN.
   const passthrough = v.val(() => {
-    f.get(x).f32x4c(Infinity).simd('f32x4.eq');
+    f.get(x).kf(Infinity).simd('f32x4.eq');
     f.get(x).get(x).simd('f32x4.ne');
     f.simd('v128.or');
   });
   const r1 = v.select(passthrough, x, y);
-  const r2 = v.select(v.val(() => f.get(x).f32x4c(0).simd('f32x4.eq')), v.f32(-Infinity), r1);
-  return v.select(v.val(() => f.get(x).f32x4c(0).simd('f32x4.lt')), v.f32(NaN), r2);
+  const r2 = v.select(v.val(() => f.get(x).kf(0).simd('f32x4.eq')), v.f32(-Infinity), r1);
+  return v.select(v.val(() => f.get(x).kf(0).simd('f32x4.lt')), v.f32(NaN), r2);
 }
 
 /** tanh. */
@@ -134,22 +132,22 @@ export function tanhF32(v: V, x: number): number {
   const ax = v.op('f32x4.abs', x);
   // |x| >= 0.625: 1 - 2/(e^{2|x|} + 1), sign restored; e^{2|x|} = Inf gives exactly 1.
   const e = expF32(v, v.op('f32x4.add', ax, ax));
-  const big = v.val(() => f.f32x4c(1).f32x4c(2).get(e).f32x4c(1).simd('f32x4.add').simd('f32x4.div').simd('f32x4.sub'));
+  const big = v.val(() => f.kf(1).kf(2).get(e).kf(1).simd('f32x4.add').simd('f32x4.div').simd('f32x4.sub'));
   // |x| < 0.625: odd polynomial, on |x|.
   const z = v.op('f32x4.mul', x, x);
   const p = v.poly(z, [-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1]);
   const small = v.val(() => f.get(p).get(z).simd('f32x4.mul').get(ax).simd('f32x4.mul').get(ax).simd('f32x4.add'));
-  const magnitude = v.select(v.val(() => f.get(ax).f32x4c(0.625).simd('f32x4.ge')), big, small);
+  const magnitude = v.select(v.val(() => f.get(ax).kf(0.625).simd('f32x4.ge')), big, small);
   // The sign of x, so tanh(-0) = -0 and the function stays exactly odd.
-  return v.val(() => f.get(magnitude).get(x).i32x4c(SIGN).simd('v128.and').simd('v128.or'));
+  return v.val(() => f.get(magnitude).get(x).ki(SIGN).simd('v128.and').simd('v128.or'));
 }
 
 /** 1 / (1 + e^-x), evaluated as e/(1+e) with e = e^{-|x|} for x < 0 so tails keep full precision. */
 export function sigmoidF32(v: V, x: number): number {
   const { f } = v;
   const e = expF32(v, v.val(() => f.get(x).simd('f32x4.abs').simd('f32x4.neg')));
-  const d = v.val(() => f.get(e).f32x4c(1).simd('f32x4.add'));
-  const num = v.select(v.val(() => f.get(x).f32x4c(0).simd('f32x4.lt')), e, v.f32(1));
+  const d = v.val(() => f.get(e).kf(1).simd('f32x4.add'));
+  const num = v.select(v.val(() => f.get(x).kf(0).simd('f32x4.lt')), e, v.f32(1));
   return v.val(() => f.get(num).get(d).simd('f32x4.div'));
 }
 
