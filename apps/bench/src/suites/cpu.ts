@@ -8,7 +8,7 @@
  * form for SiLU'', against Nabla's own float64 result for the HVP.
  */
 import * as act from '@nabla/activations';
-import { cpuBackend } from '@nabla/backend-cpu';
+import { cpuBackend, type CpuBackend } from '@nabla/backend-cpu';
 import { autograd, createRuntime, type Runtime, type Tensor } from '@nabla/core';
 import { runTorch, type TorchCase, type TorchResults } from '../peers/pytorch.js';
 import { tfWasmInfo, tfWasmReady, tfwHvp, tfwMatmul, tfwMlp, tfwScalar, tfwSilu, tfwSilu2 } from '../peers/tfjs-wasm.js';
@@ -245,9 +245,12 @@ export async function cpuSuite(): Promise<Record<string, number>> {
 
   const rtWasm = await createRuntime({ plugins: [cpuBackend(), act.activations()] });
   const rtJs = await createRuntime({ plugins: [cpuBackend({ wasm: false }), act.activations()] });
+  const rtThreads = await createRuntime({ plugins: [cpuBackend({ threads: 'auto' }), act.activations()] });
   const ref = hvpReference(rtJs);
   const w = await nabla(rtWasm, ref);
+  const wt = await nabla(rtThreads, ref);
   const j = await nabla(rtJs, ref);
+  const nThreads = (rtThreads.backend('cpu') as unknown as CpuBackend).info.threads;
 
   let tf: Partial<Numbers> | null = null;
   let tfNote = 'TensorFlow.js wasm: not measured';
@@ -295,29 +298,33 @@ export async function cpuSuite(): Promise<Record<string, number>> {
   const torchName = 'results' in torch ? `PyTorch ${torch.version} (${torch.blas})` : 'PyTorch';
   const out: Record<string, number> = {};
   printTable(
-    `CPU: Nabla (wasm SIMD, and JavaScript kernels) vs ${torchName} and TensorFlow.js wasm, one run (ratio above 1: Nabla wasm is better)`,
-    ['workload', 'PyTorch 1t', 'PyTorch 2t', 'tfjs-wasm', 'Nabla cpu (wasm)', 'Nabla cpu (JS)', 'vs tfjs-wasm', 'vs PyTorch 1t', 'vs PyTorch 2t', 'wasm vs JS'],
+    `CPU: Nabla (JavaScript kernels = before; wasm SIMD on 1 and N threads = after) vs ${torchName} and TensorFlow.js wasm, one run (ratios above 1: Nabla wasm is better)`,
+    ['workload', 'PyTorch 1t', 'PyTorch 2t', 'tfjs-wasm', 'Nabla JS (before)', 'Nabla wasm 1t', `Nabla wasm ${nThreads}t`, '1t vs tfjs', `${nThreads}t vs tfjs`, '1t vs PyTorch 1t', `${nThreads}t vs PyTorch 2t`, '1t vs JS'],
     ROWS.map((r) => {
       const mine = w.n[r.key];
       out[r.key] = mine;
+      out[`${r.key}Threads`] = wt.n[r.key];
       return [
         r.name,
         cell(t1, r),
         cell(t2, r),
         cell(tf, r),
-        cell(w.n, r),
         cell(j.n, r),
+        cell(w.n, r),
+        cell(wt.n, r),
         ratio(mine, tf?.[r.key], r.higherBetter),
+        ratio(wt.n[r.key], tf?.[r.key], r.higherBetter),
         ratio(mine, t1?.[r.key], r.higherBetter),
-        ratio(mine, t2?.[r.key], r.higherBetter),
+        ratio(wt.n[r.key], t2?.[r.key], r.higherBetter),
         ratio(mine, j.n[r.key], r.higherBetter),
       ];
     }),
   );
   console.log(`\n- ${tfNote}; ${'results' in torch ? `PyTorch threads as labelled` : torch.missing}`);
-  console.log(`- Nabla wasm: ${rtWasm.backend('cpu').describe()}; JS: ${rtJs.backend('cpu').describe()}`);
+  console.log(`- Nabla wasm: ${rtWasm.backend('cpu').describe()}; threads: ${rtThreads.backend('cpu').describe()} (threads split GEMMs only); JS: ${rtJs.backend('cpu').describe()}`);
   console.log(`- second-order checks (max relative error): SiLU'' vs closed form: wasm ${w.n.silu2Err.toExponential(1)}, JS ${j.n.silu2Err.toExponential(1)}${tf ? `, tfjs ${tf.silu2Err!.toExponential(1)}` : ''}; HVP vs float64: wasm ${w.n.hvpErr.toExponential(1)}, JS ${j.n.hvpErr.toExponential(1)}${tf ? `, tfjs ${tf.hvpErr!.toExponential(1)}` : ''}`);
   await rtWasm.dispose();
+  await rtThreads.dispose();
   await rtJs.dispose();
   return out;
 }
