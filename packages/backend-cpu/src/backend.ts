@@ -96,8 +96,7 @@ export class CpuBackend implements Backend {
       argmin: (out, x, axes) => argReduce('argmin', out, x, axes),
       bmm: (out, a, b) => {
         const w = this.wasmOn && useWasmGemm(out, a, b) ? this.wasm : null;
-        if (w !== null) bmmWasm(w.heap, w.gemm, out, a, b, w.pool);
-        else bmm(out, a, b, s);
+        if (w === null || !bmmWasm(w.heap, w.gemm, out, a, b, w.pool)) bmm(out, a, b, s);
       },
       gather: (out, x, dim, index) => gather(out, x, dim, index),
       scatterAdd: (out, dim, index, src) => scatterAdd(out, dim, index, src),

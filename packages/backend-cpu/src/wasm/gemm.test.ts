@@ -87,6 +87,14 @@ describe('wasm GEMM vs the JavaScript bmm', () => {
     });
   }
 
+  it('declines (returns false, output untouched) when the packed operands would not fit the memory', () => {
+    const small = WasmRuntime.create()!;
+    small.heap.fits = () => false;
+    const m = plain('float32', 1, 40, 50, 60, 9)(js);
+    expect(bmmWasm(small.heap, small.gemm, m.out, m.a, m.b)).toBe(false);
+    expect(values(m.out).every((v) => v === 77)).toBe(true);
+  });
+
   it('the backend sends float products to wasm and agrees with wasm: false', () => {
     const be = new CpuBackend();
     for (const dtype of ['float32', 'float64'] as const) {

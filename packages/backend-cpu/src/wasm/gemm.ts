@@ -27,8 +27,12 @@ export interface GemmKernels {
   readonly float64: GemmFn;
 }
 
-/** Runs `out = a · b` batch by batch; the caller has checked shapes and that all three share `dtype`. */
-export function bmmWasm(heap: WasmHeap, kernels: GemmKernels, out: View, a: View, b: View, pool: ThreadPool | null = null): void {
+/**
+ * Runs `out = a · b` batch by batch; the caller has checked that all three share `dtype`. Returns
+ * false, having done nothing, when the packed operands would not fit the memory (the caller then
+ * runs the JavaScript kernel).
+ */
+export function bmmWasm(heap: WasmHeap, kernels: GemmKernels, out: View, a: View, b: View, pool: ThreadPool | null = null): boolean {
   checkBmmShapes(out, a, b);
   const dtype = out.dtype as 'float32' | 'float64';
   const shape: GemmShape = dtype === 'float32' ? GEMM_F32 : GEMM_F64;
@@ -38,7 +42,7 @@ export function bmmWasm(heap: WasmHeap, kernels: GemmKernels, out: View, a: View
   const O = dataOf('bmm', 'out', out);
   const [nb, M, K] = a.shape as [number, number, number];
   const N = b.shape[2]!;
-  if (nb === 0 || M === 0 || N === 0) return;
+  if (nb === 0 || M === 0 || N === 0) return true;
   const { MR, NR } = shape;
   const es = dtype === 'float32' ? 4 : 8;
   const Mp = Math.ceil(M / MR) * MR;
@@ -46,6 +50,7 @@ export function bmmWasm(heap: WasmHeap, kernels: GemmKernels, out: View, a: View
   const cBase = ARENA;
   const aBase = align16(cBase + Mp * Np * es);
   const bBase = align16(aBase + Mp * K * es);
+  if (!heap.fits(bBase + K * Np * es)) return false;
   heap.ensure(bBase + K * Np * es);
   for (let bi = 0; bi < nb; bi++) {
     const H = dtype === 'float32' ? heap.f32 : heap.f64;
@@ -57,6 +62,7 @@ export function bmmWasm(heap: WasmHeap, kernels: GemmKernels, out: View, a: View
     else blocks(kernel, es, aBase, bBase, cBase, Mp, Np, K);
     copyOut(H, cBase / es, Np, O, out.offset + bi * out.strides[0]!, out.strides[1]!, out.strides[2]!, M, N, K);
   }
+  return true;
 }
 
 /** The cache-block loops on the calling thread (the pool runs the same loops per slice). */

@@ -20,7 +20,11 @@ export class WasmHeap {
   u8: Uint8Array;
   i32: Int32Array;
 
+  /** The most this memory may grow to (a shared memory declares it; 2 GiB keeps i32 pointers positive). */
+  readonly maxBytes: number;
+
   constructor(readonly shared = false) {
+    this.maxBytes = shared ? 16384 * PAGE : 32768 * PAGE;
     // A shared memory must declare a maximum; 1 GiB bounds what one kernel call may pack.
     this.memory = shared ? new WebAssembly.Memory({ initial: 16, maximum: 16384, shared: true }) : new WebAssembly.Memory({ initial: 16 });
     this.buffer = this.memory.buffer;
@@ -30,7 +34,10 @@ export class WasmHeap {
     this.i32 = new Int32Array(this.buffer);
   }
 
-  /** Makes the memory at least `bytes` long and refreshes the views (growing detaches them). */
+  /**
+   * Makes the memory at least `bytes` long and refreshes the views (growing detaches them).
+   * Callers check `fits` first; past `maxBytes` this throws.
+   */
   ensure(bytes: number): void {
     const have = this.memory.buffer.byteLength;
     if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / PAGE));
@@ -41,6 +48,11 @@ export class WasmHeap {
       this.u8 = new Uint8Array(this.buffer);
       this.i32 = new Int32Array(this.buffer);
     }
+  }
+
+  /** Whether `bytes` of operands can be laid out in this memory. */
+  fits(bytes: number): boolean {
+    return bytes <= this.maxBytes;
   }
 
   /** The memory's size, reported with the backend's pooled bytes. */
