@@ -49,6 +49,7 @@ export function wasmElementwise(rt: WasmRuntime, spec: ElementwiseSpec, js: Elem
 
   return (out, inputs, params) => {
     const shape = out.shape;
+    if (shape.length === 0) return js(out, inputs, params); // scalars: no lookup at all
     const n = numelOf(shape);
     if (n < MIN_NUMEL || inputs.length !== nIn) return js(out, inputs, params);
     const strides: (readonly number[])[] = [out.strides];

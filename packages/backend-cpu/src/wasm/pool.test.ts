@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CpuBackend } from '../backend.js';
 import { cpuBackend } from '../plugin.js';
 import { dense, empty, randoms, values } from '../test-utils/views.js';
+import { wasmElementwise } from './elementwise.js';
 
 const one = new CpuBackend();
 const two = new CpuBackend({ threads: 2 });
@@ -57,6 +58,23 @@ describe('GEMM on worker threads', () => {
     await rt.dispose();
     expect(pool.liveWorkers).toBe(0);
     expect(be.info.threads).toBe(1);
+  });
+
+  it('generated elementwise kernels run on the shared memory too (same results as one thread)', () => {
+    expect(two.wasm!.heap.shared).toBe(true);
+    const x = { op: 'input', index: 0 } as const;
+    const expr = { op: 'mul', a: x, b: { op: 'tanh', a: x } } as const;
+    const s = { name: 'xtanh', expr, inputDtypes: ['float32'], outDtype: 'float32', computeDtype: 'float32', numParams: 0, key: 'pool:xtanh' } as const;
+    const xs = randoms(5000, 4, -6, 6);
+    const outs = [one.wasm!, two.wasm!].map((w) => {
+      const out = empty(one, 'float32', [5000]);
+      const k = wasmElementwise(w, s, () => {
+        throw new Error('fell back to JavaScript');
+      });
+      k(out, [dense(one, 'float32', [5000], xs)], []);
+      return values(out);
+    });
+    expect(outs[1]).toEqual(outs[0]);
   });
 
   it('rejects a bad thread count', () => {
