@@ -6,11 +6,12 @@
 import os from 'node:os';
 import { setup } from './devices.js';
 import { activationSuite } from './suites/activations.js';
+import { cpuSuite } from './suites/cpu.js';
 import { kernelSuite } from './suites/kernels.js';
 import { overheadSuite } from './suites/overhead.js';
 import { tfjsVersion } from './peers/tfjs.js';
 
-const SUITES = ['overhead', 'kernels', 'activations'] as const;
+const SUITES = ['cpu', 'overhead', 'kernels', 'activations'] as const;
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
   console.log(`\nmachine: ${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.cpus().length}, Node ${process.version}; TensorFlow.js ${tfjsVersion}`);
   for (const n of notes) console.log(`- ${n}`);
 
+  if (run('cpu')) await cpuSuite();
   if (run('overhead')) await overheadSuite(rt);
   if (run('kernels')) await kernelSuite(targets);
   if (run('activations')) await activationSuite(rt, devices);

@@ -10,7 +10,8 @@ describe('CpuBackend', () => {
     expect(be.device).toBe('cpu');
     expect(be.readsSync).toBe(true);
     expect([...be.dtypes].sort()).toEqual(['bool', 'float32', 'float64', 'int32']);
-    expect(be.describe()).toBe(`cpu (JavaScript, Node ${process.version})`);
+    expect(be.describe()).toBe(`cpu (WebAssembly SIMD + JavaScript, 1 thread, Node ${process.version})`);
+    expect(new CpuBackend({ wasm: false }).describe()).toBe(`cpu (JavaScript, 1 thread, Node ${process.version})`);
   });
 
   it('writes at an offset and reads a contiguous view back as a fresh copy', () => {

@@ -21,8 +21,32 @@ import { argReduce, reduce } from './kernels/reduce.js';
 import { softmaxAlong } from './kernels/softmax.js';
 import { BufferPool, CpuStorage, dataOf, Scratch, type PoolOptions } from './storage.js';
 import { checkBounds, collapse, forEachRow, isContiguous, numelOf } from './strided.js';
+import { wasmElementwise } from './wasm/elementwise.js';
+import { bmmWasm, GEMM_MIN_FLOPS } from './wasm/gemm.js';
+import { hasWasmSimd } from './wasm/heap.js';
+import { autoThreads } from './wasm/pool.js';
+import { WasmRuntime } from './wasm/runtime.js';
 
-export interface CpuBackendOptions extends PoolOptions {}
+export interface CpuBackendOptions extends PoolOptions {
+  /**
+   * Run the hot kernels (matmul, elementwise expressions) as WebAssembly SIMD (default: true where
+   * the engine supports it). `false`, or the environment variable `NABLA_CPU_WASM=0`, keeps every
+   * kernel in JavaScript.
+   */
+  readonly wasm?: boolean;
+  /**
+   * Threads for large matrix products: a number, or `'auto'` (the cores this process may use).
+   * Default 1. Needs WebAssembly SIMD, SharedArrayBuffer and worker threads (Node); elsewhere the
+   * backend runs on one thread and `describe()` says so. Results are identical for every count.
+   */
+  readonly threads?: number | 'auto';
+}
+
+function wasmWanted(options: CpuBackendOptions): boolean {
+  if (options.wasm === false) return false;
+  const env = typeof process !== 'undefined' ? process.env?.NABLA_CPU_WASM : undefined;
+  return env !== '0' && env !== 'false';
+}
 
 /** The dtypes each structured kernel is registered for (the dtype of its main input). */
 export const KERNEL_DTYPES: { readonly [K in KernelName]: readonly DType[] } = {
@@ -49,9 +73,19 @@ export class CpuBackend implements Backend {
   private readonly pool: BufferPool;
   private readonly scratch = new Scratch();
   private readonly compiler = new ElementwiseCompiler();
+  private readonly wasmKernels = new Map<string, ElementwiseKernel>();
+  private readonly wasmOn: boolean;
+  private wasmRt: WasmRuntime | null = null;
+  private readonly threadsWanted: number | 'auto';
+  private threadCount = 1;
 
   constructor(options: CpuBackendOptions = {}) {
     this.pool = new BufferPool(options);
+    this.wasmOn = wasmWanted(options) && hasWasmSimd();
+    this.threadsWanted = options.threads ?? 1;
+    if (this.threadsWanted !== 'auto' && !(Number.isInteger(this.threadsWanted) && this.threadsWanted >= 1)) {
+      throw new Error(`cpu backend: threads must be a positive integer or 'auto', got ${String(options.threads)}`);
+    }
     const s = this.scratch;
     this.kernels = {
       sum: (out, x, axes) => reduce('sum', out, x, axes, s),
@@ -60,7 +94,10 @@ export class CpuBackend implements Backend {
       min: (out, x, axes) => reduce('min', out, x, axes, s),
       argmax: (out, x, axes) => argReduce('argmax', out, x, axes),
       argmin: (out, x, axes) => argReduce('argmin', out, x, axes),
-      bmm: (out, a, b) => bmm(out, a, b, s),
+      bmm: (out, a, b) => {
+        const w = this.wasmOn && useWasmGemm(out, a, b) ? this.wasm : null;
+        if (w === null || !bmmWasm(w.heap, w.gemm, out, a, b, w.pool)) bmm(out, a, b, s);
+      },
       gather: (out, x, dim, index) => gather(out, x, dim, index),
       scatterAdd: (out, dim, index, src) => scatterAdd(out, dim, index, src),
       softmax: (out, x, dim) => softmaxAlong('softmax', out, x, dim, s),
@@ -68,8 +105,35 @@ export class CpuBackend implements Backend {
     };
   }
 
+  /**
+   * The WebAssembly kernels (memory and modules are made on first use), or null when they are off
+   * (`wasm: false`, `NABLA_CPU_WASM=0`) or the engine lacks WebAssembly SIMD.
+   */
+  get wasm(): WasmRuntime | null {
+    if (!this.wasmOn) return null;
+    return (this.wasmRt ??= WasmRuntime.create());
+  }
+
+  /**
+   * Starts the worker threads `threads` asks for (the plugin's install calls it). Where threads
+   * cannot run (no wasm, no SharedArrayBuffer, no worker threads) the backend stays on one.
+   */
+  async init(): Promise<void> {
+    const wanted = this.threadsWanted === 'auto' ? await autoThreads() : this.threadsWanted;
+    if (!this.wasmOn || wanted <= 1 || this.wasmRt !== null) return;
+    this.wasmRt = WasmRuntime.create(true) ?? WasmRuntime.create();
+    this.threadCount = (await this.wasmRt?.startThreads(wanted)) ?? 1;
+  }
+
+  /** What runs the kernels: 'wasm-simd' or 'js', and on how many threads. */
+  get info(): { readonly kernels: 'wasm-simd' | 'js'; readonly threads: number } {
+    return { kernels: this.wasmOn ? 'wasm-simd' : 'js', threads: this.threadCount };
+  }
+
   describe(): string {
-    return `cpu (JavaScript, Node ${typeof process !== 'undefined' ? process.version : 'unknown'})`;
+    const kernels = this.wasmOn ? 'WebAssembly SIMD + JavaScript' : 'JavaScript';
+    const threads = this.threadCount === 1 ? '1 thread' : `${this.threadCount} threads`;
+    return `cpu (${kernels}, ${threads}, ${typeof process !== 'undefined' ? `Node ${process.version}` : 'browser'})`;
   }
 
   allocate(dtype: DType, numel: number): CpuStorage {
@@ -127,7 +191,15 @@ export class CpuBackend implements Backend {
   }
 
   compileElementwise(spec: ElementwiseSpec): ElementwiseKernel {
-    return this.compiler.compile(spec);
+    const js = this.compiler.compile(spec);
+    const w = this.wasm;
+    if (w === null) return js;
+    let k = this.wasmKernels.get(spec.key);
+    if (k === undefined) {
+      k = wasmElementwise(w, spec, js);
+      this.wasmKernels.set(spec.key, k);
+    }
+    return k;
   }
 
   synchronize(): Promise<void> {
@@ -136,16 +208,30 @@ export class CpuBackend implements Backend {
 
   /** Bytes parked in the storage pool plus kernel scratch buffers. */
   pooledBytes(): number {
-    return this.pool.pooledBytes() + this.scratch.bytes();
+    return this.pool.pooledBytes() + this.scratch.bytes() + (this.wasmRt?.heap.bytes() ?? 0);
   }
 
-  dispose(): void {
+  async dispose(): Promise<void> {
     this.pool.clear();
     this.scratch.clear();
+    // Kernels compiled so far keep working on their own memory; new ones get a fresh runtime.
+    this.wasmKernels.clear();
+    const rt = this.wasmRt;
+    this.wasmRt = null;
+    this.threadCount = 1;
+    await rt?.dispose();
   }
 
   private own(storage: Storage, op: string): CpuStorage {
     if (!(storage instanceof CpuStorage)) throw new Error(`cpu: ${op} of a storage that is not a cpu storage`);
     return storage;
   }
+}
+
+/** float32/float64 products big enough to repay packing go to the SIMD GEMM; int32 and tiny ones stay in JavaScript. */
+function useWasmGemm(out: View, a: View, b: View): boolean {
+  const d = out.dtype;
+  if ((d !== 'float32' && d !== 'float64') || a.dtype !== d || b.dtype !== d) return false;
+  if (a.shape.length !== 3 || b.shape.length !== 3) return false;
+  return a.shape[1]! * a.shape[2]! * b.shape[2]! >= GEMM_MIN_FLOPS;
 }

@@ -13,8 +13,9 @@ export function cpuBackend(options: CpuBackendOptions = {}): Plugin {
     name: PLUGIN_NAME,
     version: PLUGIN_VERSION,
     coreRange: '^0.1.0',
-    install(ctx: PluginContextBase) {
+    async install(ctx: PluginContextBase) {
       const backend = new CpuBackend(options);
+      await backend.init();
       ctx.registerBackend(backend);
       for (const name of Object.keys(KERNEL_DTYPES) as KernelName[]) registerOne(ctx, backend, name);
     },

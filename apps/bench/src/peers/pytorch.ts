@@ -4,12 +4,16 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export interface TorchCase {
-  kind: 'overhead' | 'matmul' | 'chain' | 'mlp';
+  kind: 'overhead' | 'matmul' | 'chain' | 'mlp' | 'silu' | 'mlp3' | 'scalar' | 'silu2' | 'hvp';
   arg: number;
+  /** torch.set_num_threads for this case; its result is keyed `kind:arg:threads` (else `kind:arg`, 1 thread). */
+  threads?: number;
 }
 
 export interface TorchResults {
   version: string;
+  /** The BLAS behind torch's matmul ('reference BLAS' for a plain Debian python3-torch). */
+  blas: string;
   results: Record<string, Record<string, number>>;
 }
 
@@ -24,6 +28,6 @@ export function runTorch(cases: TorchCase[]): TorchResults | { missing: string }
     const why = (r.stderr || r.error?.message || '').trim().split('\n').pop() ?? 'failed';
     return { missing: `PyTorch peer did not run (${why}); install it with: apt-get install -y python3-torch` };
   }
-  const parsed = JSON.parse(r.stdout) as { torch: string; results: TorchResults['results'] };
-  return { version: parsed.torch, results: parsed.results };
+  const parsed = JSON.parse(r.stdout) as { torch: string; blas: string; results: TorchResults['results'] };
+  return { version: parsed.torch, blas: parsed.blas, results: parsed.results };
 }

@@ -3,10 +3,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { time } from '../timing.js';
 
-let ready: Promise<boolean> | null = null;
-
+/** Selects tfjs's pure-JS CPU backend (the wasm peer may have selected its own since). */
 export function tfjsReady(): Promise<boolean> {
-  return (ready ??= tf.setBackend('cpu').then(() => true, () => false));
+  return tf.setBackend('cpu').then((ok) => ok, () => false);
 }
 
 export const tfjsVersion = tf.version_core;
@@ -18,17 +17,19 @@ export async function tfOverhead(n: number): Promise<{ forwardUs: number; backwa
     for (let i = 0; i < n; i++) y = tf.add(tf.mul(y, 1.0001), 0.001);
     return y;
   };
-  // Forward under tidy (tfjs records a tape only inside tf.grad).
-  const f = await time(() => tf.tidy(() => chain(x)));
+  // Forward under tidy (tfjs records a tape only inside tf.grad). Timed tidies return nothing:
+  // tf.tidy walks whatever its callback returns looking for tensors, and walking a returned
+  // TypedArray element by element costs more than the op itself (~0.5 s per million elements).
+  const f = await time(() => tf.tidy(() => void chain(x)));
   const g = tf.grad((v: tf.Tensor) => chain(v) as tf.Scalar);
-  const fb = await time(() => tf.tidy(() => g(x)));
+  const fb = await time(() => tf.tidy(() => void g(x)));
   return { forwardUs: (f.ms * 1000) / (2 * n), backwardUs: ((fb.ms - f.ms) * 1000) / (2 * n) };
 }
 
 export async function tfMatmul(n: number): Promise<number> {
   const a = tf.randomNormal([n, n]);
   const b = tf.randomNormal([n, n]);
-  const t = await time(() => tf.tidy(() => tf.matMul(a, b).dataSync()), { runs: 3, minMs: 200 });
+  const t = await time(() => tf.tidy(() => void tf.matMul(a, b).dataSync()), { runs: 3, minMs: 200 });
   a.dispose();
   b.dispose();
   return t.ms;
@@ -37,7 +38,7 @@ export async function tfMatmul(n: number): Promise<number> {
 export async function tfChain(n: number): Promise<number> {
   const x = tf.randomNormal([n]);
   const g = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.tanh(tf.add(tf.mul(v, 2), 1)), v)) as tf.Scalar);
-  const t = await time(() => tf.tidy(() => g(x).dataSync()));
+  const t = await time(() => tf.tidy(() => void g(x).dataSync()));
   x.dispose();
   return t.ms;
 }

@@ -85,14 +85,133 @@ def mlp(batch):
     return {"ms": median_ms(step)}
 
 
+def silu(n):
+    torch.manual_seed(0)
+    x = torch.randn(n, n, requires_grad=True)
+
+    def fwd():
+        with torch.no_grad():
+            torch.nn.functional.silu(x)
+
+    def fb():
+        y = torch.nn.functional.silu(x)
+        y.backward(torch.ones_like(y))
+        x.grad = None
+
+    return {"fwd_ms": median_ms(fwd), "fb_ms": median_ms(fb)}
+
+
+def mlp3(batch):
+    """784-256-256-10 ReLU MLP, MSE loss, one SGD step."""
+    torch.manual_seed(0)
+    sizes = [784, 256, 256, 10]
+    params = []
+    for i in range(3):
+        params.append((torch.randn(sizes[i], sizes[i + 1]) * 0.05).requires_grad_())
+        params.append(torch.zeros(sizes[i + 1], requires_grad=True))
+    x = torch.randn(batch, 784)
+    t = torch.randn(batch, 10)
+
+    def step():
+        h = x
+        for i in range(3):
+            h = h @ params[2 * i] + params[2 * i + 1]
+            if i < 2:
+                h = h.relu()
+        loss = ((h - t) ** 2).mean()
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p -= 0.01 * p.grad
+                p.grad = None
+
+    return {"ms": median_ms(step)}
+
+
+def scalar(n):
+    """y = tanh(y·w + b), n times, on 0-d tensors whose w and b are shared leaves."""
+    x = torch.tensor(0.3)
+    w = torch.tensor(0.5, requires_grad=True)
+    b = torch.tensor(0.1, requires_grad=True)
+    state = {}
+
+    def fwd():
+        y = x
+        for _ in range(n):
+            y = torch.tanh(y * w + b)
+        state["y"] = y
+
+    def fb():
+        fwd()
+        state["y"].backward()
+        w.grad = None
+        b.grad = None
+
+    f = median_ms(fwd)
+    t = median_ms(fb)
+    ops = 3 * n
+    return {"forward_us_per_op": f * 1000 / ops, "backward_us_per_op": (t - f) * 1000 / ops}
+
+
+def silu2(n):
+    """Second derivative of SiLU by double backward: grad(sum(grad(sum(silu(x)), x, create_graph)), x)."""
+    torch.manual_seed(0)
+    x = torch.randn(n, requires_grad=True)
+
+    def step():
+        (g,) = torch.autograd.grad(torch.nn.functional.silu(x).sum(), x, create_graph=True)
+        (g2,) = torch.autograd.grad(g.sum(), x)
+        return g2
+
+    return {"ms": median_ms(step), "check": float(step()[:1000].sum())}
+
+
+def hvp(batch):
+    """Hessian-vector product of an MSE loss through a 256-256-10 tanh MLP, by double backward."""
+    torch.manual_seed(0)
+    w1 = (torch.randn(256, 256) * 0.06).requires_grad_()
+    b1 = torch.zeros(256, requires_grad=True)
+    w2 = (torch.randn(256, 10) * 0.06).requires_grad_()
+    b2 = torch.zeros(10, requires_grad=True)
+    params = [w1, b1, w2, b2]
+    x = torch.randn(batch, 256)
+    t = torch.randn(batch, 10)
+    v = [torch.ones_like(p) for p in params]
+
+    def step():
+        loss = ((torch.tanh(x @ w1 + b1) @ w2 + b2 - t) ** 2).mean()
+        gs = torch.autograd.grad(loss, params, create_graph=True)
+        dot = sum((g * vi).sum() for g, vi in zip(gs, v))
+        return torch.autograd.grad(dot, params)
+
+    return {"ms": median_ms(step)}
+
+
+KINDS = {"overhead": overhead, "matmul": matmul, "chain": chain, "mlp": mlp, "silu": silu, "mlp3": mlp3, "scalar": scalar, "silu2": silu2, "hvp": hvp}
+
+
 def main():
     cases = json.load(sys.stdin)
-    out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "results": {}}
+    out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas(), "results": {}}
     for c in cases:
         kind, arg = c["kind"], c["arg"]
-        fn = {"overhead": overhead, "matmul": matmul, "chain": chain, "mlp": mlp}[kind]
-        out["results"][f"{kind}:{arg}"] = fn(arg)
+        threads = c.get("threads")
+        torch.set_num_threads(threads or 1)
+        key = f"{kind}:{arg}" if threads is None else f"{kind}:{arg}:{threads}"
+        out["results"][key] = KINDS[kind](arg)
     json.dump(out, sys.stdout)
+
+
+def blas():
+    """The BLAS behind Debian's python3-torch (BLAS_INFO=generic): whatever libblas.so.3 resolves to,
+    the reference BLAS unless libopenblas0 (or BLIS) is installed and selected by update-alternatives."""
+    import os
+
+    path = os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")
+    for name in ("openblas", "blis", "atlas", "mkl"):
+        if name in path.lower():
+            return {"openblas": "OpenBLAS", "blis": "BLIS", "atlas": "ATLAS", "mkl": "MKL"}[name]
+    return "reference BLAS"
 
 
 if __name__ == "__main__":

@@ -1,0 +1,124 @@
+/**
+ * Timed callbacks of tf.tidy return nothing: tidy walks its callback's result looking for tensors,
+ * and a returned TypedArray is walked element by element (~0.5 s per million elements).
+ *
+ * TensorFlow.js on its WebAssembly backend (XNNPACK, SIMD) running the CPU suite's workloads
+ * in-process. tfjs has one global backend: every entry point selects 'wasm' first, and the pure-JS
+ * peer (`tfjs.ts`) selects 'cpu' again for itself.
+ */
+import * as tf from '@tensorflow/tfjs';
+import * as tfw from '@tensorflow/tfjs-backend-wasm';
+import { time } from '../timing.js';
+
+let ready: Promise<boolean> | null = null;
+
+export async function tfWasmReady(): Promise<boolean> {
+  ready ??= tf.setBackend('wasm').then((ok) => ok, () => false);
+  if (!(await ready)) return false;
+  return tf.setBackend('wasm');
+}
+
+export function tfWasmInfo(): string {
+  const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD';
+  return `tfjs-backend-wasm ${tfw.version_wasm}, ${simd}, ${tfw.getThreadsCount()} thread(s)`;
+}
+
+export async function tfwMatmul(n: number): Promise<number> {
+  const a = tf.randomNormal([n, n]);
+  const b = tf.randomNormal([n, n]);
+  const t = await time(() => tf.tidy(() => void tf.matMul(a, b).dataSync()), { runs: 3, minMs: 200 });
+  a.dispose();
+  b.dispose();
+  return t.ms;
+}
+
+const silu = (x: tf.Tensor): tf.Tensor => tf.mul(x, tf.sigmoid(x));
+
+/** SiLU composed from mul and sigmoid (tfjs has no fused op): forward, and forward+backward. */
+export async function tfwSilu(n: number): Promise<{ fwd: number; fb: number }> {
+  const x = tf.randomNormal([n, n]);
+  const g = tf.grad(silu);
+  const fwd = await time(() => tf.tidy(() => void silu(x).dataSync()));
+  const fb = await time(() => tf.tidy(() => void g(x).dataSync()));
+  x.dispose();
+  return { fwd: fwd.ms, fb: fb.ms };
+}
+
+/** 784-256-256-10 ReLU MLP, MSE loss, one SGD step (tf.train.sgd). */
+export async function tfwMlp(batch: number): Promise<number> {
+  const sizes = [784, 256, 256, 10];
+  const ws: tf.Variable[] = [];
+  const bs: tf.Variable[] = [];
+  for (let i = 0; i < 3; i++) {
+    ws.push(tf.variable(tf.mul(tf.randomNormal([sizes[i]!, sizes[i + 1]!]), 0.05)));
+    bs.push(tf.variable(tf.zeros([sizes[i + 1]!])));
+  }
+  const x = tf.randomNormal([batch, 784]);
+  const target = tf.randomNormal([batch, 10]);
+  const opt = tf.train.sgd(0.01);
+  const loss = (): tf.Scalar => {
+    let h: tf.Tensor = x;
+    for (let i = 0; i < 3; i++) {
+      h = tf.add(tf.matMul(h, ws[i]!), bs[i]!);
+      if (i < 2) h = tf.relu(h);
+    }
+    return tf.mean(tf.square(tf.sub(h, target)));
+  };
+  const t = await time(() => tf.tidy(() => void opt.minimize(loss, true)!.dataSync()));
+  for (const v of [...ws, ...bs, x, target]) v.dispose();
+  opt.dispose();
+  return t.ms;
+}
+
+/** y = tanh(y·w + b) n times on scalars, w and b shared: µs per op forward, and for the gradient. */
+export async function tfwScalar(n: number): Promise<{ forwardUs: number; backwardUs: number }> {
+  const x = tf.scalar(0.3);
+  const w = tf.scalar(0.5);
+  const b = tf.scalar(0.1);
+  const chain = (wv: tf.Tensor, bv: tf.Tensor): tf.Scalar => {
+    let y: tf.Tensor = x;
+    for (let i = 0; i < n; i++) y = tf.tanh(tf.add(tf.mul(y, wv), bv));
+    return y as tf.Scalar;
+  };
+  const g = tf.grads(chain as (...args: tf.Tensor[]) => tf.Tensor);
+  const f = await time(() => tf.tidy(() => void chain(w, b)));
+  const fb = await time(() => tf.tidy(() => void g([w, b])));
+  const ops = 3 * n;
+  return { forwardUs: (f.ms * 1000) / ops, backwardUs: ((fb.ms - f.ms) * 1000) / ops };
+}
+
+/** silu'' by nesting tf.grad; also returns its values on `xs` so the suite can check them. */
+export async function tfwSilu2(n: number, xs: Float32Array): Promise<{ ms: number; values: Float32Array }> {
+  const x = tf.randomNormal([n]);
+  const g2 = tf.grad(tf.grad(silu));
+  const t = await time(() => tf.tidy(() => void g2(x).dataSync()));
+  const probe = tf.tidy(() => g2(tf.tensor1d(xs)));
+  const values = probe.dataSync() as Float32Array;
+  probe.dispose();
+  x.dispose();
+  return { ms: t.ms, values };
+}
+
+/**
+ * Hessian-vector product (v = ones) of an MSE loss through a 256-256-10 tanh MLP by nested tf.grads,
+ * from the given weights so the suite can compare values with Nabla's.
+ */
+export async function tfwHvp(init: { w1: Float32Array; w2: Float32Array; x: Float32Array; t: Float32Array; batch: number }): Promise<{ ms: number; hv: Float32Array[] }> {
+  const { batch } = init;
+  const x = tf.tensor2d(init.x, [batch, 256]);
+  const target = tf.tensor2d(init.t, [batch, 10]);
+  const params = [tf.tensor2d(init.w1, [256, 256]), tf.zeros([256]), tf.tensor2d(init.w2, [256, 10]), tf.zeros([10])];
+  const loss = (w1: tf.Tensor, b1: tf.Tensor, w2: tf.Tensor, b2: tf.Tensor): tf.Scalar =>
+    tf.mean(tf.square(tf.sub(tf.add(tf.matMul(tf.tanh(tf.add(tf.matMul(x, w1), b1)), w2), b2), target)));
+  const dot = (...ps: tf.Tensor[]): tf.Scalar => {
+    const gs = tf.grads(loss as (...args: tf.Tensor[]) => tf.Tensor)(ps);
+    return tf.addN(gs.map((g) => tf.sum(g))) as tf.Scalar;
+  };
+  const hvp = tf.grads(dot);
+  const t = await time(() => tf.tidy(() => hvp(params).forEach((h) => h.dataSync())));
+  const hvT = tf.tidy(() => hvp(params));
+  const hv = hvT.map((h) => h.dataSync() as Float32Array);
+  hvT.forEach((h) => h.dispose());
+  for (const p of [...params, x, target]) p.dispose();
+  return { ms: t.ms, hv };
+}

@@ -1,0 +1,330 @@
+/**
+ * The CPU backend against PyTorch (1 and 2 threads) and TensorFlow.js's WebAssembly backend, the
+ * rows of issue 12, all measured in this one run: matmul 1024², fused SiLU on 1000², a
+ * 784-256-256-10 MLP step, a scalar graph tanh(x·w+b), SiLU'' on 2^20 by double backward and a
+ * Hessian-vector product through a tanh MLP. Nabla runs twice: with its WebAssembly SIMD kernels
+ * (the default) and with them off (`cpuBackend({ wasm: false })`, the JavaScript kernels), so the
+ * table shows before and after side by side. Second-order results are checked: against the closed
+ * form for SiLU'', against Nabla's own float64 result for the HVP.
+ */
+import * as act from '@nabla/activations';
+import { cpuBackend, type CpuBackend } from '@nabla/backend-cpu';
+import { autograd, createRuntime, type Runtime, type Tensor } from '@nabla/core';
+import { runTorch, type TorchCase, type TorchResults } from '../peers/pytorch.js';
+import { tfWasmInfo, tfWasmReady, tfwHvp, tfwMatmul, tfwMlp, tfwScalar, tfwSilu, tfwSilu2 } from '../peers/tfjs-wasm.js';
+import { fmt, printTable, time } from '../timing.js';
+
+const MATMUL = 1024;
+const SILU = 1000;
+const BATCH = 64;
+const SCALAR = 3333;
+const SILU2 = 1 << 20;
+const HVP_BATCH = 64;
+
+interface Numbers {
+  matmulGflops: number;
+  siluFwd: number;
+  siluFb: number;
+  mlp: number;
+  scalarFwd: number;
+  scalarBwd: number;
+  silu2: number;
+  silu2Err: number;
+  hvp: number;
+  hvpErr: number;
+}
+
+/** Deterministic inputs shared by Nabla and tfjs (so second-order values can be compared). */
+function seeded(n: number, seed: number, scale = 1): Float32Array {
+  let a = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    out[i] = (u * 2 - 1) * scale * 1.7;
+  }
+  return out;
+}
+
+const HVP_INIT = { w1: seeded(256 * 256, 1, 0.06), w2: seeded(256 * 10, 2, 0.06), x: seeded(HVP_BATCH * 256, 3), t: seeded(HVP_BATCH * 10, 4), batch: HVP_BATCH };
+const SILU2_PROBE = seeded(1000, 5, 5);
+
+/** silu''(x) = σ(1-σ)(2 + x(1-2σ)), in float64. */
+function silu2Exact(x: number): number {
+  const s = 1 / (1 + Math.exp(-x));
+  return s * (1 - s) * (2 + x * (1 - 2 * s));
+}
+
+function maxRelErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let scale = 0;
+  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]!));
+  let e = 0;
+  for (let i = 0; i < want.length; i++) e = Math.max(e, Math.abs(got[i]! - want[i]!) / (scale || 1));
+  return Number.isNaN(e) ? Infinity : e;
+}
+
+async function nabla(rt: Runtime, hvpRef: Float64Array[] | null): Promise<{ n: Numbers; hv: Float64Array[] }> {
+  // matmul
+  const a = rt.randn([MATMUL, MATMUL]);
+  const b = rt.randn([MATMUL, MATMUL]);
+  const mm = await time(() => a.matmul(b).dispose(), { runs: 3, minMs: 200 });
+  a.dispose();
+  b.dispose();
+
+  // fused SiLU
+  const x = rt.randn([SILU, SILU], { requiresGrad: true });
+  const siluFwd = await time(() => rt.noGrad(() => act.silu(x)).dispose());
+  const siluFb = await time(() => {
+    const y = act.silu(x);
+    const ones = rt.onesLike(y);
+    y.backward(ones);
+    x.grad!.dispose();
+    x.grad = null;
+    ones.dispose();
+    y.dispose();
+  });
+  x.dispose();
+
+  // MLP step
+  rt.manualSeed(0);
+  const sizes = [784, 256, 256, 10];
+  const params: Tensor[] = [];
+  for (let i = 0; i < 3; i++) {
+    params.push(rt.tidy(() => rt.randn([sizes[i]!, sizes[i + 1]!]).mul(0.05)).requiresGrad_());
+    params.push(rt.zeros([sizes[i + 1]!], { requiresGrad: true }));
+  }
+  const input = rt.randn([BATCH, 784]);
+  const target = rt.randn([BATCH, 10]);
+  const mlp = await time(() =>
+    rt.tidy(() => {
+      let h = input;
+      for (let i = 0; i < 3; i++) {
+        h = h.matmul(params[2 * i]!).add(params[2 * i + 1]!);
+        if (i < 2) h = h.relu();
+      }
+      h.sub(target).square().mean().backward();
+      rt.noGrad(() => {
+        for (const p of params) {
+          p.sub_(p.grad!.mul(0.01));
+          p.grad!.dispose();
+          p.grad = null;
+        }
+      });
+    }),
+  );
+  for (const t of [...params, input, target]) t.dispose();
+
+  // scalar graph with shared leaves
+  const x0 = rt.tensor(0.3);
+  const w = rt.tensor(0.5, { requiresGrad: true });
+  const bb = rt.tensor(0.1, { requiresGrad: true });
+  const chain = (): Tensor => {
+    let y = x0;
+    for (let i = 0; i < SCALAR; i++) y = y.mul(w).add(bb).tanh();
+    return y;
+  };
+  const sf = await time(chain);
+  const sfb = await time(() => {
+    chain().backward();
+    w.grad = null;
+    bb.grad = null;
+  });
+
+  // SiLU'' by double backward
+  const x2 = rt.randn([SILU2], { requiresGrad: true });
+  const silu2Of = (v: Tensor): Tensor =>
+    rt.tidy(() => {
+      const [g] = autograd.grad(act.silu(v).sum(), v, { createGraph: true });
+      return autograd.grad(g!.sum(), v)[0]!;
+    });
+  const silu2 = await time(() => silu2Of(x2).dispose());
+  x2.dispose();
+  const probe = rt.tensor(SILU2_PROBE, { requiresGrad: true });
+  const probeOut = silu2Of(probe);
+  const silu2Err = maxRelErr(probeOut.dataSync() as Float32Array, Array.from(SILU2_PROBE, silu2Exact));
+  probe.dispose();
+  probeOut.dispose();
+
+  // HVP through a tanh MLP (v = ones)
+  const hvpRun = (dtype: 'float32' | 'float64'): { hv: Tensor[]; free: () => void } => {
+    const ps = [
+      rt.tensor(HVP_INIT.w1, { dtype }).reshape([256, 256]).requiresGrad_(),
+      rt.zeros([256], { dtype, requiresGrad: true }),
+      rt.tensor(HVP_INIT.w2, { dtype }).reshape([256, 10]).requiresGrad_(),
+      rt.zeros([10], { dtype, requiresGrad: true }),
+    ];
+    const hx = rt.tensor(HVP_INIT.x, { dtype }).reshape([HVP_BATCH, 256]);
+    const ht = rt.tensor(HVP_INIT.t, { dtype }).reshape([HVP_BATCH, 10]);
+    const hv = rt.tidy(() => {
+      const loss = hx.matmul(ps[0]!).add(ps[1]!).tanh().matmul(ps[2]!).add(ps[3]!).sub(ht).square().mean();
+      const gs = autograd.grad(loss, ps, { createGraph: true });
+      let dot = gs[0]!.sum();
+      for (let i = 1; i < gs.length; i++) dot = dot.add(gs[i]!.sum());
+      return autograd.grad(dot, ps) as Tensor[];
+    });
+    return { hv, free: () => [...ps, hx, ht].forEach((t) => t.dispose()) };
+  };
+  const hvp = await time(() => {
+    const r = hvpRun('float32');
+    r.hv.forEach((t) => t.dispose());
+    r.free();
+  });
+  const r32 = hvpRun('float32');
+  const hv32 = r32.hv.map((t) => Float64Array.from(t.dataSync() as Float32Array));
+  r32.hv.forEach((t) => t.dispose());
+  r32.free();
+  let hvpErr = NaN;
+  if (hvpRef !== null) hvpErr = Math.max(...hv32.map((h, i) => maxRelErr(h, hvpRef[i]!)));
+  return {
+    n: {
+      matmulGflops: (2 * MATMUL ** 3) / mm.ms / 1e6,
+      siluFwd: siluFwd.ms,
+      siluFb: siluFb.ms,
+      mlp: mlp.ms,
+      scalarFwd: (sf.ms * 1000) / (3 * SCALAR),
+      scalarBwd: ((sfb.ms - sf.ms) * 1000) / (3 * SCALAR),
+      silu2: silu2.ms,
+      silu2Err,
+      hvp: hvp.ms,
+      hvpErr,
+    },
+    hv: hv32,
+  };
+}
+
+/** The float64 HVP, computed once with the JavaScript kernels: the reference the float32 runs are checked against. */
+function hvpReference(rt: Runtime): Float64Array[] {
+  const dtype = 'float64';
+  const ps = [
+    rt.tensor(HVP_INIT.w1, { dtype }).reshape([256, 256]).requiresGrad_(),
+    rt.zeros([256], { dtype, requiresGrad: true }),
+    rt.tensor(HVP_INIT.w2, { dtype }).reshape([256, 10]).requiresGrad_(),
+    rt.zeros([10], { dtype, requiresGrad: true }),
+  ];
+  const hx = rt.tensor(HVP_INIT.x, { dtype }).reshape([HVP_BATCH, 256]);
+  const ht = rt.tensor(HVP_INIT.t, { dtype }).reshape([HVP_BATCH, 10]);
+  const loss = hx.matmul(ps[0]!).add(ps[1]!).tanh().matmul(ps[2]!).add(ps[3]!).sub(ht).square().mean();
+  const gs = autograd.grad(loss, ps, { createGraph: true });
+  let dot = gs[0]!.sum();
+  for (let i = 1; i < gs.length; i++) dot = dot.add(gs[i]!.sum());
+  return (autograd.grad(dot, ps) as Tensor[]).map((t) => Float64Array.from(t.dataSync() as Float64Array));
+}
+
+function torchRows(torch: TorchResults | { missing: string }, threads: number): Partial<Numbers> | null {
+  if (!('results' in torch)) return null;
+  const r = (k: string): Record<string, number> => torch.results[`${k}:${threads}`] ?? {};
+  return {
+    matmulGflops: (2 * MATMUL ** 3) / r(`matmul:${MATMUL}`).ms! / 1e6,
+    siluFwd: r(`silu:${SILU}`).fwd_ms,
+    siluFb: r(`silu:${SILU}`).fb_ms,
+    mlp: r(`mlp3:${BATCH}`).ms,
+    scalarFwd: r(`scalar:${SCALAR}`).forward_us_per_op,
+    scalarBwd: r(`scalar:${SCALAR}`).backward_us_per_op,
+    silu2: r(`silu2:${SILU2}`).ms,
+    hvp: r(`hvp:${HVP_BATCH}`).ms,
+  };
+}
+
+export async function cpuSuite(): Promise<Record<string, number>> {
+  const cases: TorchCase[] = [];
+  for (const threads of [1, 2]) {
+    cases.push(
+      { kind: 'matmul', arg: MATMUL, threads },
+      { kind: 'silu', arg: SILU, threads },
+      { kind: 'mlp3', arg: BATCH, threads },
+      { kind: 'scalar', arg: SCALAR, threads },
+      { kind: 'silu2', arg: SILU2, threads },
+      { kind: 'hvp', arg: HVP_BATCH, threads },
+    );
+  }
+  const torch = runTorch(cases);
+  const t1 = torchRows(torch, 1);
+  const t2 = torchRows(torch, 2);
+
+  const rtWasm = await createRuntime({ plugins: [cpuBackend(), act.activations()] });
+  const rtJs = await createRuntime({ plugins: [cpuBackend({ wasm: false }), act.activations()] });
+  const rtThreads = await createRuntime({ plugins: [cpuBackend({ threads: 'auto' }), act.activations()] });
+  const ref = hvpReference(rtJs);
+  const w = await nabla(rtWasm, ref);
+  const wt = await nabla(rtThreads, ref);
+  const j = await nabla(rtJs, ref);
+  const nThreads = (rtThreads.backend('cpu') as unknown as CpuBackend).info.threads;
+
+  let tf: Partial<Numbers> | null = null;
+  let tfNote = 'TensorFlow.js wasm: not measured';
+  if (await tfWasmReady()) {
+    tfNote = tfWasmInfo();
+    const silu = await tfwSilu(SILU);
+    const scalar = await tfwScalar(SCALAR);
+    const silu2 = await tfwSilu2(SILU2, SILU2_PROBE);
+    const hvp = await tfwHvp(HVP_INIT);
+    tf = {
+      matmulGflops: (2 * MATMUL ** 3) / (await tfwMatmul(MATMUL)) / 1e6,
+      siluFwd: silu.fwd,
+      siluFb: silu.fb,
+      mlp: await tfwMlp(BATCH),
+      scalarFwd: scalar.forwardUs,
+      scalarBwd: scalar.backwardUs,
+      silu2: silu2.ms,
+      silu2Err: maxRelErr(silu2.values, Array.from(SILU2_PROBE, silu2Exact)),
+      hvp: hvp.ms,
+      hvpErr: Math.max(...hvp.hv.map((h, i) => maxRelErr(h, ref[i]!))),
+    };
+  }
+
+  type Key = Exclude<keyof Numbers, 'silu2Err' | 'hvpErr'>;
+  const ROWS: { name: string; key: Key; higherBetter: boolean; check?: 'silu2Err' | 'hvpErr' }[] = [
+    { name: `matmul ${MATMUL}² float32, GFLOP/s`, key: 'matmulGflops', higherBetter: true },
+    { name: `SiLU ${SILU}² fused, forward, ms`, key: 'siluFwd', higherBetter: false },
+    { name: `SiLU ${SILU}² fused, forward+backward, ms`, key: 'siluFb', higherBetter: false },
+    { name: `MLP 784-256-256-10 b${BATCH} SGD step, ms`, key: 'mlp', higherBetter: false },
+    { name: 'scalar graph tanh(x·w+b), forward, µs/op', key: 'scalarFwd', higherBetter: false },
+    { name: 'scalar graph tanh(x·w+b), backward, µs/op', key: 'scalarBwd', higherBetter: false },
+    { name: "SiLU'' on 2^20 (double backward), ms", key: 'silu2', higherBetter: false, check: 'silu2Err' },
+    { name: 'Hessian-vector product, tanh MLP, ms', key: 'hvp', higherBetter: false, check: 'hvpErr' },
+  ];
+  // A second-order result more than 1e-3 (relative to its largest entry) off the reference is wrong.
+  const cell = (n: Partial<Numbers> | null, r: (typeof ROWS)[number]): string => {
+    if (n === null || n[r.key] === undefined) return '—';
+    const wrong = r.check !== undefined && n[r.check] !== undefined && !(n[r.check]! <= 1e-3);
+    return wrong ? `${fmt(n[r.key]!)} (wrong)` : fmt(n[r.key]!);
+  };
+  const ratio = (mine: number, peer: number | undefined, higherBetter: boolean): string => {
+    if (peer === undefined || !Number.isFinite(peer) || !Number.isFinite(mine)) return '—';
+    return `${fmt(higherBetter ? mine / peer : peer / mine)}×`;
+  };
+  const torchName = 'results' in torch ? `PyTorch ${torch.version} (${torch.blas})` : 'PyTorch';
+  const out: Record<string, number> = {};
+  printTable(
+    `CPU: Nabla (JavaScript kernels = before; wasm SIMD on 1 and N threads = after) vs ${torchName} and TensorFlow.js wasm, one run (ratios above 1: Nabla wasm is better)`,
+    ['workload', 'PyTorch 1t', 'PyTorch 2t', 'tfjs-wasm', 'Nabla JS (before)', 'Nabla wasm 1t', `Nabla wasm ${nThreads}t`, '1t vs tfjs', `${nThreads}t vs tfjs`, '1t vs PyTorch 1t', `${nThreads}t vs PyTorch 2t`, '1t vs JS'],
+    ROWS.map((r) => {
+      const mine = w.n[r.key];
+      out[r.key] = mine;
+      out[`${r.key}Threads`] = wt.n[r.key];
+      return [
+        r.name,
+        cell(t1, r),
+        cell(t2, r),
+        cell(tf, r),
+        cell(j.n, r),
+        cell(w.n, r),
+        cell(wt.n, r),
+        ratio(mine, tf?.[r.key], r.higherBetter),
+        ratio(wt.n[r.key], tf?.[r.key], r.higherBetter),
+        ratio(mine, t1?.[r.key], r.higherBetter),
+        ratio(wt.n[r.key], t2?.[r.key], r.higherBetter),
+        ratio(mine, j.n[r.key], r.higherBetter),
+      ];
+    }),
+  );
+  console.log(`\n- ${tfNote}; ${'results' in torch ? `PyTorch threads as labelled` : torch.missing}`);
+  console.log(`- Nabla wasm: ${rtWasm.backend('cpu').describe()}; threads: ${rtThreads.backend('cpu').describe()} (threads split GEMMs only); JS: ${rtJs.backend('cpu').describe()}`);
+  console.log(`- second-order checks (max relative error): SiLU'' vs closed form: wasm ${w.n.silu2Err.toExponential(1)}, JS ${j.n.silu2Err.toExponential(1)}${tf ? `, tfjs ${tf.silu2Err!.toExponential(1)}` : ''}; HVP vs float64: wasm ${w.n.hvpErr.toExponential(1)}, JS ${j.n.hvpErr.toExponential(1)}${tf ? `, tfjs ${tf.hvpErr!.toExponential(1)}` : ''}`);
+  await rtWasm.dispose();
+  await rtThreads.dispose();
+  await rtJs.dispose();
+  return out;
+}

@@ -1,0 +1,211 @@
+/**
+ * Compiles an elementwise expression (core's `expr/ir.ts`) into a WebAssembly SIMD loop:
+ * float32 data computes in f32x4 (as PyTorch computes float32 ops in float32), float64 in f64x2.
+ *
+ * The kernel `run(n, out, in0.., step0.., p0..)` walks `n` elements (rounded up to whole vectors:
+ * the caller's buffers are padded) from byte pointers; `step_i` is how far input i advances per
+ * vector: 16 for a dense input, 0 for one broadcast value the caller replicated across a vector.
+ * One module therefore serves every mix of dense and broadcast inputs. Bool inputs are bytes,
+ * widened to lanes (4 bytes per f32x4 vector, 2 per f64x2).
+ *
+ * Only expressions whose every node has a SIMD form compile (`wasmPlan` says which); the backend
+ * runs the JavaScript kernel for the rest. float64 keeps exact Math.* semantics by not
+ * vectorizing transcendentals at all.
+ */
+import type { DType, ElementwiseSpec, Expr } from '@nabla/core';
+import { ValType, type ModuleBuilder, type SimdOp } from './emitter.js';
+import { expF32, logF32, sigmoidF32, tanhF32, V } from './vmath.js';
+
+export type Lane = 'f32' | 'f64';
+
+export interface WasmPlan {
+  readonly lane: Lane;
+  /** Per input: its element bytes in memory (4/8 float, 1 bool). */
+  readonly inputBytes: readonly number[];
+}
+
+const LANE_OPS = new Set([
+  'neg', 'abs', 'sqrt', 'rsqrt', 'reciprocal', 'square', 'floor', 'ceil', 'round', 'trunc',
+  'relu', 'sign', 'not', 'isnan',
+  'add', 'sub', 'mul', 'div', 'max', 'min', 'lt', 'le', 'gt', 'ge', 'eq', 'ne', 'and', 'or',
+]);
+const F32_ONLY = new Set(['exp', 'log', 'tanh', 'sigmoid']);
+
+function children(e: Expr): Expr[] {
+  if (e.op === 'input' || e.op === 'param' || e.op === 'const') return [];
+  if (e.op === 'where') return [e.cond, e.a, e.b];
+  return 'b' in e ? [e.a, e.b] : [e.a];
+}
+
+/** Nodes in post-order, each once (shared nodes of the DAG are evaluated once). */
+function postOrder(root: Expr): Expr[] {
+  const seen = new Set<Expr>();
+  const order: Expr[] = [];
+  const stack: { e: Expr; visited: boolean }[] = [{ e: root, visited: false }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    if (seen.has(top.e)) {
+      stack.pop();
+      continue;
+    }
+    if (!top.visited) {
+      top.visited = true;
+      for (const c of children(top.e)) if (!seen.has(c)) stack.push({ e: c, visited: false });
+      continue;
+    }
+    stack.pop();
+    seen.add(top.e);
+    order.push(top.e);
+  }
+  return order;
+}
+
+/** How `spec` runs in wasm, or null when it must stay in JavaScript. */
+export function wasmPlan(spec: ElementwiseSpec): WasmPlan | null {
+  const out = spec.outDtype;
+  if (out !== 'float32' && out !== 'float64') return null;
+  if (spec.computeDtype !== 'float32' && spec.computeDtype !== 'float64') return null;
+  const lane: Lane = out === 'float32' ? 'f32' : 'f64';
+  const inputBytes: number[] = [];
+  for (const d of spec.inputDtypes as readonly DType[]) {
+    if (d === out) inputBytes.push(lane === 'f32' ? 4 : 8);
+    else if (d === 'bool') inputBytes.push(1);
+    else return null;
+  }
+  for (const e of postOrder(spec.expr)) {
+    if (e.op === 'input' || e.op === 'param' || e.op === 'const' || e.op === 'where') continue;
+    if (LANE_OPS.has(e.op)) continue;
+    if (lane === 'f32' && F32_ONLY.has(e.op)) continue;
+    return null;
+  }
+  return { lane, inputBytes };
+}
+
+/** Adds the exported function `run` for `spec` to `mod`. */
+export function emitElementwise(mod: ModuleBuilder, spec: ElementwiseSpec, plan: WasmPlan): void {
+  const nIn = spec.inputDtypes.length;
+  const i32 = ValType.i32;
+  const scalar = plan.lane === 'f32' ? ValType.f32 : ValType.f64;
+  const params = [i32, i32, ...new Array<ValType>(2 * nIn).fill(i32), ...new Array<ValType>(spec.numParams).fill(scalar)];
+  const f = mod.func('run', params);
+  const v = new V(f);
+  const N = 0;
+  const OUT = 1;
+  const inPtr = (i: number): number => 2 + i;
+  const inStep = (i: number): number => 2 + nIn + i;
+  const param = (j: number): number => 2 + 2 * nIn + j;
+  const L = plan.lane === 'f32' ? 'f32x4' : 'f64x2';
+  const lanes = plan.lane === 'f32' ? 4 : 2;
+  const s = (op: string): SimdOp => `${L}.${op}` as SimdOp;
+  const constV = (c: number): void => {
+    // Hoisted into the prologue: V8 would rebuild a v128.const on every iteration.
+    if (plan.lane === 'f32') f.kf(c);
+    else f.kd(c);
+  };
+
+  const order = postOrder(spec.expr);
+  // Parameters are splatted once, outside the loop.
+  const paramLocal = new Map<number, number>();
+  for (const e of order) {
+    if (e.op !== 'param' || paramLocal.has(e.index)) continue;
+    paramLocal.set(e.index, v.val(() => f.get(param(e.index)).simd(plan.lane === 'f32' ? 'f32x4.splat' : 'f64x2.splat')));
+  }
+  const i = f.local(i32);
+  f.i32c(0).set(i);
+  f.loop();
+  const at = new Map<Expr, number>();
+  const one = v.val(() => constV(1));
+  const zero = v.val(() => constV(0));
+  const mask = (op: string, a: number, b: number): number => v.op(s(op), a, b);
+  const bool = (m: number): number => v.op('v128.and', m, one);
+  for (const e of order) {
+    at.set(e, emitNode(e));
+  }
+  f.get(OUT).get(at.get(spec.expr)!).vmem('v128.store', 4);
+  f.get(OUT).i32c(16).op('i32.add').set(OUT);
+  for (let k = 0; k < nIn; k++) f.get(inPtr(k)).get(inStep(k)).op('i32.add').set(inPtr(k));
+  f.get(i).i32c(lanes).op('i32.add').tee(i).get(N).op('i32.lt_s').brIf(0);
+  f.end();
+
+  function emitNode(e: Expr): number {
+    const arg = (x: Expr): number => at.get(x)!;
+    switch (e.op) {
+      case 'input':
+        return v.val(() => loadInput(e.index));
+      case 'param':
+        return paramLocal.get(e.index)!;
+      case 'const':
+        return v.val(() => constV(e.value));
+      case 'where':
+        return v.select(mask('ne', arg(e.cond), zero), arg(e.a), arg(e.b));
+    }
+    if ('b' in e) {
+      const a = arg(e.a);
+      const b = arg(e.b);
+      switch (e.op) {
+        case 'add': case 'sub': case 'mul': case 'div': case 'max': case 'min':
+          return v.op(s(e.op), a, b);
+        case 'lt': case 'le': case 'gt': case 'ge': case 'eq': case 'ne':
+          return bool(mask(e.op, a, b));
+        case 'and':
+          return bool(v.op('v128.and', mask('ne', a, zero), mask('ne', b, zero)));
+        case 'or':
+          return bool(v.op('v128.or', mask('ne', a, zero), mask('ne', b, zero)));
+      }
+      throw new Error(`${spec.name}: no SIMD form for '${e.op}'`);
+    }
+    const a = arg(e.a);
+    switch (e.op) {
+      case 'neg': case 'abs': case 'sqrt': case 'floor': case 'ceil': case 'trunc':
+        return v.op(s(e.op), a);
+      case 'round':
+        return v.op(s('nearest'), a); // ties to even, as PyTorch rounds
+      case 'rsqrt':
+        return v.op(s('div'), one, v.op(s('sqrt'), a));
+      case 'reciprocal':
+        return v.op(s('div'), one, a);
+      case 'square':
+        return v.op(s('mul'), a, a);
+      case 'relu':
+        // NaN stays NaN (PyTorch); everything not > 0 becomes +0.
+        return v.select(v.op('v128.or', mask('gt', a, zero), mask('ne', a, a)), a, zero);
+      case 'sign': {
+        const pos = v.op('v128.and', mask('gt', a, zero), one);
+        const neg = v.op('v128.and', mask('lt', a, zero), v.val(() => constV(-1)));
+        const nan = v.op('v128.and', mask('ne', a, a), a);
+        return v.op('v128.or', v.op('v128.or', pos, neg), nan);
+      }
+      case 'not':
+        return bool(mask('eq', a, zero));
+      case 'isnan':
+        return bool(mask('ne', a, a));
+      case 'exp':
+        return expF32(v, a);
+      case 'log':
+        return logF32(v, a);
+      case 'tanh':
+        return tanhF32(v, a);
+      case 'sigmoid':
+        return sigmoidF32(v, a);
+    }
+    throw new Error(`${spec.name}: no SIMD form for '${e.op}'`);
+  }
+
+  function loadInput(k: number): void {
+    const bytes = plan.inputBytes[k]!;
+    if (bytes !== 1) {
+      f.get(inPtr(k)).vmem('v128.load', 4);
+      return;
+    }
+    // Bool bytes → integer lanes → floats.
+    if (plan.lane === 'f32') f.get(inPtr(k)).vmem('v128.load32_zero', 0);
+    else f.get(inPtr(k)).vmem('v128.load16_splat', 0);
+    f.simd('i16x8.extend_low_i8x16_u').simd('i32x4.extend_low_i16x8_u');
+    f.simd(plan.lane === 'f32' ? 'f32x4.convert_i32x4_u' : 'f64x2.convert_low_i32x4_u');
+  }
+}
+
+/** Bytes input `k` advances per vector when dense. */
+export function denseStep(plan: WasmPlan, k: number): number {
+  return plan.inputBytes[k] === 1 ? (plan.lane === 'f32' ? 4 : 2) : 16;
+}

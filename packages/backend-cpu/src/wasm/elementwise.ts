@@ -1,0 +1,126 @@
+/**
+ * Runs elementwise expressions through generated WebAssembly SIMD kernels
+ * (`elementwise-kernel.ts`), with the compiled JavaScript kernel as the fallback.
+ *
+ * The wasm path takes every geometry whose output walks memory contiguously along its innermost
+ * (collapsed) dim while each input is either contiguous or broadcast along it: flat tensors,
+ * scalars, row and column broadcasts (a bias add), transposed outputs walked in their own order.
+ * Rows are processed in chunks of `CHUNK` elements: each input's chunk is copied into the shared
+ * memory (a memcpy for same-typed arrays), the kernel runs, the result is copied out. Chunks stay in
+ * L2, so the copies cost far less than the arithmetic they feed. Anything else (gathers through
+ * strides, tiny tensors, ops without a SIMD form) runs the JavaScript kernel.
+ */
+import type { ElementwiseKernel, ElementwiseSpec, TypedArray } from '@nabla/core';
+import { dataOf } from '../storage.js';
+import { collapse, forEachRow, fmtShape, numelOf, orderByStrides, sameShape } from '../strided.js';
+import { ModuleBuilder } from './emitter.js';
+import { denseStep, emitElementwise, wasmPlan, type WasmPlan } from './elementwise-kernel.js';
+import { ARENA } from './heap.js';
+import type { WasmRuntime } from './runtime.js';
+
+/** Elements per kernel call: 8 operands of 4096 float64 stay well inside L2. */
+export const CHUNK = 4096;
+const SLOT = CHUNK * 8 + 64;
+/** Below this many elements, or rows shorter than `MIN_ROW`, the JavaScript kernel is faster. */
+export const MIN_NUMEL = 256;
+const MIN_ROW = 16;
+
+type RunFn = (...args: number[]) => void;
+
+/** The wasm kernel for `spec` in front of `js`, or `js` itself when `spec` has no SIMD form. */
+export function wasmElementwise(rt: WasmRuntime, spec: ElementwiseSpec, js: ElementwiseKernel): ElementwiseKernel {
+  const plan = wasmPlan(spec);
+  if (plan === null) return js;
+  let run: RunFn;
+  try {
+    const mod = new ModuleBuilder(rt.heap.memoryType());
+    emitElementwise(mod, spec, plan);
+    run = rt.instantiate(mod.encode()).run as RunFn;
+  } catch {
+    // A browser's main thread refuses synchronous compiles of large modules: stay in JavaScript.
+    return js;
+  }
+  const nIn = spec.inputDtypes.length;
+  rt.heap.ensure(ARENA + SLOT * (nIn + 1));
+  const esOut = plan.lane === 'f32' ? 4 : 8;
+  const args = new Array<number>(2 + 2 * nIn + spec.numParams).fill(0);
+  const D: TypedArray[] = new Array<TypedArray>(nIn);
+  const innerStride = new Array<number>(nIn).fill(0);
+
+  return (out, inputs, params) => {
+    const shape = out.shape;
+    if (shape.length === 0) return js(out, inputs, params); // scalars: no lookup at all
+    const n = numelOf(shape);
+    if (n < MIN_NUMEL || inputs.length !== nIn) return js(out, inputs, params);
+    const strides: (readonly number[])[] = [out.strides];
+    for (let k = 0; k < nIn; k++) {
+      const v = inputs[k]!;
+      if (!sameShape(v.shape, shape)) {
+        throw new Error(`${spec.name}: input ${k} has shape ${fmtShape(v.shape)}, expected the output's ${fmtShape(shape)}`);
+      }
+      strides.push(v.strides);
+    }
+    const ordered = orderByStrides(shape, strides, 0);
+    const g = collapse(ordered.shape, ordered.strides);
+    const last = g.shape.length - 1;
+    const inner = g.shape[last]!;
+    if (g.strides[0]![last] !== 1 || inner < MIN_ROW) return js(out, inputs, params);
+    for (let k = 0; k < nIn; k++) {
+      const s = g.strides[k + 1]![last]!;
+      if (s !== 0 && s !== 1) return js(out, inputs, params);
+      innerStride[k] = s;
+    }
+    if (params.length < spec.numParams) throw new Error(`${spec.name}: expected ${spec.numParams} params, got ${params.length}`);
+    const O = dataOf(spec.name, 'out', out);
+    for (let k = 0; k < nIn; k++) D[k] = dataOf(spec.name, `input ${k}`, inputs[k]!);
+    for (let j = 0; j < spec.numParams; j++) args[2 + 2 * nIn + j] = params[j]!;
+    const offsets = [out.offset];
+    for (const v of inputs) offsets.push(v.offset);
+    forEachRow(g.shape, g.strides, offsets, (bases, len) => runRow(rt, plan, run, args, O, D, innerStride, bases, len, esOut));
+  };
+}
+
+function runRow(
+  rt: WasmRuntime, plan: WasmPlan, run: RunFn, args: number[],
+  O: TypedArray, D: readonly TypedArray[], innerStride: readonly number[], bases: readonly number[], len: number, esOut: number,
+): void {
+  const heap = rt.heap;
+  const nIn = D.length;
+  const outByte = ARENA;
+  args[1] = outByte;
+  // Broadcast inputs: one vector of the value, read with step 0, filled once per row.
+  for (let k = 0; k < nIn; k++) {
+    const slot = ARENA + SLOT * (k + 1);
+    args[2 + k] = slot;
+    if (innerStride[k] === 0) {
+      args[2 + nIn + k] = 0;
+      fillVector(heap.u8, heap.f32, heap.f64, plan.inputBytes[k]!, slot, D[k]![bases[k + 1]!]!);
+    } else {
+      args[2 + nIn + k] = denseStep(plan, k);
+    }
+  }
+  const H = esOut === 4 ? heap.f32 : heap.f64;
+  for (let c0 = 0; c0 < len; c0 += CHUNK) {
+    const m = Math.min(CHUNK, len - c0);
+    for (let k = 0; k < nIn; k++) {
+      if (innerStride[k] === 0) continue;
+      const slot = ARENA + SLOT * (k + 1);
+      const src = D[k]!;
+      const b = bases[k + 1]! + c0;
+      const bytes = plan.inputBytes[k]!;
+      const dst = bytes === 1 ? heap.u8 : bytes === 4 ? heap.f32 : heap.f64;
+      dst.set(src.subarray(b, b + m), slot / bytes);
+    }
+    args[0] = m;
+    args[1] = outByte;
+    run(...args);
+    O.set(H.subarray(outByte / esOut, outByte / esOut + m), bases[0]! + c0);
+  }
+}
+
+function fillVector(u8: Uint8Array, f32: Float32Array, f64: Float64Array, bytes: number, slot: number, value: number): void {
+  if (bytes === 1) u8.fill(value, slot, slot + 4);
+  else if (bytes === 4) f32.fill(value, slot / 4, slot / 4 + 4);
+  else f64.fill(value, slot / 8, slot / 8 + 2);
+}
+

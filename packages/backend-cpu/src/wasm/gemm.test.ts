@@ -1,0 +1,113 @@
+/**
+ * The WebAssembly SIMD GEMM against the JavaScript bmm (the reference, float64 accumulation):
+ * sizes around every register and cache block edge (MR, NR, KC, MC, NC), transposed and offset
+ * operands, broadcast batches, strided outputs, empty dims, float32 and float64.
+ */
+import type { DType, View } from '@nabla/core';
+import { describe, expect, it } from 'vitest';
+import { CpuBackend } from '../backend.js';
+import { dense, empty, permuted, randoms, storageWith, values, viewOf } from '../test-utils/views.js';
+import { GEMM_F32, GEMM_F64 } from './gemm-kernel.js';
+import { bmmWasm, KC, MC, NC } from './gemm.js';
+import { WasmRuntime } from './runtime.js';
+
+const js = new CpuBackend({ wasm: false });
+const rt = WasmRuntime.create()!;
+
+type Make = (b: CpuBackend) => { out: View; a: View; b: View };
+
+function check(dtype: DType, make: Make, what: string): void {
+  const w = make(js);
+  bmmWasm(rt.heap, rt.gemm, w.out, w.a, w.b);
+  const r = make(js);
+  js.kernels.bmm(r.out, r.a, r.b);
+  const got = values(w.out);
+  const want = values(r.out);
+  const K = w.a.shape[2]!;
+  // float32 accumulates in float32 (as PyTorch does), the reference in float64.
+  const tol = dtype === 'float32' ? 2e-6 * Math.sqrt(K + 1) : 1e-13 * (K + 1);
+  expect(got.length, what).toBe(want.length);
+  for (let i = 0; i < got.length; i++) {
+    if (!(Math.abs(got[i]! - want[i]!) <= tol * (1 + Math.abs(want[i]!)))) {
+      expect(got[i], `${what} [${i}]`).toBe(want[i]);
+    }
+  }
+}
+
+function plain(dtype: DType, nb: number, M: number, K: number, N: number, seed = 1): Make {
+  return (b) => ({
+    out: empty(b, dtype, [nb, M, N]),
+    a: dense(b, dtype, [nb, M, K], randoms(nb * M * K, seed)),
+    b: dense(b, dtype, [nb, K, N], randoms(nb * K * N, seed + 1)),
+  });
+}
+
+describe('wasm GEMM vs the JavaScript bmm', () => {
+  for (const dtype of ['float32', 'float64'] as const) {
+    const { MR, NR } = dtype === 'float32' ? GEMM_F32 : GEMM_F64;
+    it(`${dtype}: sizes around the register block (${MR}×${NR}) edges`, () => {
+      for (const M of [1, MR - 1, MR, MR + 1, 2 * MR + 3]) {
+        for (const N of [1, NR - 1, NR, NR + 1, 3 * NR + 1]) {
+          for (const K of [1, 2, 7, 33]) check(dtype, plain(dtype, 1, M, K, N, M * 100 + N * 10 + K), `${M}×${K}×${N}`);
+        }
+      }
+    });
+    it(`${dtype}: sizes around the cache blocks (KC ${KC}, MC ${MC}, NC ${NC})`, () => {
+      for (const [M, K, N] of [
+        [MC - 1, KC - 1, 9],
+        [MC, KC, NR],
+        [MC + 1, KC + 1, 2 * NR + 1],
+        [2 * MC + 5, 2 * KC + 3, 17],
+        [5, 40, NC + 3],
+      ] as const) {
+        check(dtype, plain(dtype, 1, M, K, N, M + K + N), `${M}×${K}×${N}`);
+      }
+    });
+    it(`${dtype}: transposed and offset operands, broadcast batch, strided output`, () => {
+      const [nb, M, K, N] = [3, 13, 21, 19];
+      const A = randoms(nb * M * K, 5);
+      const B = randoms(K * N, 6);
+      check(dtype, (b) => ({
+        // a is stored as [nb][K][M] (each matrix transposed), b once for every batch (stride 0).
+        out: empty(b, dtype, [nb, M, N]),
+        a: permuted(b, dtype, [nb, M, K], A, [0, 2, 1]),
+        b: viewOf(storageWith(b, dtype, [9, 9, ...B]), [nb, K, N], [0, N, 1], 2),
+      }), 'transposed a, broadcast b');
+      check(dtype, (b) => ({
+        // out written transposed (column-major per batch), b transposed.
+        out: permuted(b, dtype, [nb, M, N], new Array(nb * M * N).fill(0), [0, 2, 1]),
+        a: dense(b, dtype, [nb, M, K], A),
+        b: permuted(b, dtype, [nb, K, N], randoms(nb * K * N, 7), [0, 2, 1]),
+      }), 'transposed out and b');
+    });
+    it(`${dtype}: empty dims`, () => {
+      check(dtype, plain(dtype, 2, 9, 0, 11), 'K = 0 gives zeros');
+      check(dtype, plain(dtype, 2, 0, 5, 11), 'M = 0');
+      check(dtype, plain(dtype, 0, 9, 5, 11), 'no batches');
+    });
+  }
+
+  it('declines (returns false, output untouched) when the packed operands would not fit the memory', () => {
+    const small = WasmRuntime.create()!;
+    small.heap.fits = () => false;
+    const m = plain('float32', 1, 40, 50, 60, 9)(js);
+    expect(bmmWasm(small.heap, small.gemm, m.out, m.a, m.b)).toBe(false);
+    expect(values(m.out).every((v) => v === 77)).toBe(true);
+  });
+
+  it('the backend sends float products to wasm and agrees with wasm: false', () => {
+    const be = new CpuBackend();
+    for (const dtype of ['float32', 'float64'] as const) {
+      const make = plain(dtype, 2, 70, 90, 50, 3);
+      const w = make(be);
+      be.kernels.bmm(w.out, w.a, w.b);
+      const r = make(js);
+      js.kernels.bmm(r.out, r.a, r.b);
+      const got = values(w.out);
+      const want = values(r.out);
+      for (let i = 0; i < got.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(dtype === 'float32' ? 1e-4 : 1e-12);
+    }
+    expect(be.wasm).not.toBeNull();
+    expect(be.pooledBytes()).toBeGreaterThan(0); // the wasm memory is reported
+  });
+});

@@ -1,0 +1,83 @@
+/**
+ * Worker threads for GEMM: the same bits with 1 and 2 threads (each element of C is summed by one
+ * thread in the same order), rows or columns split, and no worker left after dispose.
+ */
+import type { View } from '@nabla/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CpuBackend } from '../backend.js';
+import { cpuBackend } from '../plugin.js';
+import { dense, empty, randoms, values } from '../test-utils/views.js';
+import { wasmElementwise } from './elementwise.js';
+
+const one = new CpuBackend();
+const two = new CpuBackend({ threads: 2 });
+await two.init();
+
+afterAll(async () => {
+  await two.dispose();
+});
+
+function product(be: CpuBackend, dtype: 'float32' | 'float64', M: number, K: number, N: number): number[] {
+  const out: View = empty(be, dtype, [1, M, N]);
+  be.kernels.bmm(out, dense(be, dtype, [1, M, K], randoms(M * K, M + K)), dense(be, dtype, [1, K, N], randoms(K * N, K + N)));
+  return values(out);
+}
+
+describe('GEMM on worker threads', () => {
+  it('starts the threads it was asked for and says so', () => {
+    expect(two.info).toEqual({ kernels: 'wasm-simd', threads: 2 });
+    expect(two.describe()).toMatch(/2 threads/);
+    expect(one.info.threads).toBe(1);
+  });
+
+  for (const dtype of ['float32', 'float64'] as const) {
+    it(`${dtype}: bit-for-bit the same results with 1 and 2 threads (row and column splits, odd sizes)`, () => {
+      for (const [M, K, N] of [[300, 301, 257], [67, 700, 33], [9, 520, 1500], [1024, 64, 64]] as const) {
+        const a = product(one, dtype, M, K, N);
+        const jobs = two.wasm!.pool!.jobs;
+        const b = product(two, dtype, M, K, N);
+        expect(two.wasm!.pool!.jobs, 'ran on the pool').toBe(jobs + 1);
+        expect(b.length).toBe(a.length);
+        let same = true;
+        for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) same = false;
+        expect(same, `${M}×${K}×${N}`).toBe(true);
+      }
+    });
+  }
+
+  it('leaves no worker running after runtime.dispose()', async () => {
+    const { createRuntime } = await import('@nabla/core');
+    const rt = await createRuntime({ plugins: [cpuBackend({ threads: 2 })] });
+    const be = rt.backend('cpu') as CpuBackend;
+    expect(be.info.threads).toBe(2);
+    const pool = be.wasm!.pool!;
+    expect(pool.liveWorkers).toBe(1);
+    const x = rt.randn([200, 300]);
+    const y = x.matmul(rt.randn([300, 500]));
+    expect(y.shape).toEqual([200, 500]);
+    await rt.dispose();
+    expect(pool.liveWorkers).toBe(0);
+    expect(be.info.threads).toBe(1);
+  });
+
+  it('generated elementwise kernels run on the shared memory too (same results as one thread)', () => {
+    expect(two.wasm!.heap.shared).toBe(true);
+    const x = { op: 'input', index: 0 } as const;
+    const expr = { op: 'mul', a: x, b: { op: 'tanh', a: x } } as const;
+    const s = { name: 'xtanh', expr, inputDtypes: ['float32'], outDtype: 'float32', computeDtype: 'float32', numParams: 0, key: 'pool:xtanh' } as const;
+    const xs = randoms(5000, 4, -6, 6);
+    const outs = [one.wasm!, two.wasm!].map((w) => {
+      const out = empty(one, 'float32', [5000]);
+      const k = wasmElementwise(w, s, () => {
+        throw new Error('fell back to JavaScript');
+      });
+      k(out, [dense(one, 'float32', [5000], xs)], []);
+      return values(out);
+    });
+    expect(outs[1]).toEqual(outs[0]);
+  });
+
+  it('rejects a bad thread count', () => {
+    expect(() => new CpuBackend({ threads: 0 })).toThrow(/threads must be a positive integer or 'auto'/);
+  });
+});

@@ -1,0 +1,226 @@
+/**
+ * A pool of worker threads that run GEMM panels on the backend's shared WebAssembly memory.
+ *
+ * Each worker instantiates the same GEMM module against the same shared memory and sleeps in
+ * `Atomics.wait` on a control block; the caller writes a job (block geometry, pointers, each
+ * thread's slice of rows or columns) into the control block, wakes the workers, runs slice 0
+ * itself and waits until every worker has decremented the pending count. Kernels stay synchronous
+ * for core, and a job costs two atomic wake-ups instead of messages through the event loop.
+ *
+ * Every element of C is computed by exactly one thread, with the same k-block order whatever the
+ * thread count, so results are bit-for-bit identical with 1 or N threads.
+ *
+ * Node only (worker_threads, Atomics.wait on the main thread). Browsers forbid Atomics.wait on the
+ * main thread, so there the backend stays on one thread.
+ */
+import { KC, MC, NC } from './gemm-kernel.js';
+
+/** Control block layout (Int32 slots). */
+const GEN = 0;
+const PENDING = 1;
+const READY = 2;
+const STOP = 3;
+const JOB = 8;
+/** Job fields after JOB: dtype(0 f32 / 1 f64), es, aBase, bBase, cBase, Mp, Np, K, then per thread [i0, i1, j0, j1]. */
+const SLICES = JOB + 8;
+export const MAX_THREADS = 16;
+
+/** The per-thread loop nest; the same source runs in the workers (as text) and on the caller. */
+function runSlice(gemm: (a: number, b: number, c: number, mc: number, nc: number, kc: number, ldc: number, acc: number) => void, C: Int32Array, t: number, KCc: number, MCc: number, NCc: number): void {
+  const es = C[JOB + 1]!;
+  const aBase = C[JOB + 2]!;
+  const bBase = C[JOB + 3]!;
+  const cBase = C[JOB + 4]!;
+  const Mp = C[JOB + 5]!;
+  const Np = C[JOB + 6]!;
+  const K = C[JOB + 7]!;
+  const s = SLICES_AT + 4 * t;
+  const iStart = C[s]!;
+  const iEnd = C[s + 1]!;
+  const jStart = C[s + 2]!;
+  const jEnd = C[s + 3]!;
+  for (let j0 = jStart; j0 < jEnd; j0 += NCc) {
+    const nc = Math.min(NCc, jEnd - j0);
+    for (let k0 = 0; k0 < K; k0 += KCc) {
+      const kc = Math.min(KCc, K - k0);
+      for (let i0 = iStart; i0 < iEnd; i0 += MCc) {
+        const mc = Math.min(MCc, iEnd - i0);
+        gemm(aBase + (k0 * Mp + i0 * kc) * es, bBase + (k0 * Np + j0 * kc) * es, cBase + (i0 * Np + j0) * es, mc, nc, kc, Np, k0 > 0 ? 1 : 0);
+      }
+    }
+  }
+}
+const SLICES_AT = SLICES;
+
+const WORKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const { memory, module, control, id } = workerData;
+const SLICES_AT = ${SLICES};
+const JOB = ${JOB};
+const runSlice = ${runSlice.toString()};
+const inst = new WebAssembly.Instance(module, { env: { memory } });
+const kernels = [inst.exports.gemm_float32, inst.exports.gemm_float64];
+const C = new Int32Array(control);
+Atomics.add(C, ${READY}, 1);
+Atomics.notify(C, ${READY});
+let gen = 0;
+for (;;) {
+  Atomics.wait(C, ${GEN}, gen);
+  gen = Atomics.load(C, ${GEN});
+  if (Atomics.load(C, ${STOP}) !== 0) break;
+  try {
+    runSlice(kernels[C[JOB]], C, id, ${KC}, ${MC}, ${NC});
+  } finally {
+    if (Atomics.sub(C, ${PENDING}, 1) === 1) Atomics.notify(C, ${PENDING});
+  }
+}
+`;
+
+interface NodeWorker {
+  terminate(): Promise<number>;
+  unref(): void;
+  on(event: 'error', fn: (e: Error) => void): void;
+}
+type WorkerCtor = new (src: string, opts: { eval: true; workerData: unknown }) => NodeWorker;
+
+export interface GemmJob {
+  readonly dtype: 'float32' | 'float64';
+  readonly aBase: number;
+  readonly bBase: number;
+  readonly cBase: number;
+  readonly Mp: number;
+  readonly Np: number;
+  readonly K: number;
+  readonly MR: number;
+  readonly NR: number;
+}
+
+export class ThreadPool {
+  private readonly control: Int32Array;
+  private readonly workers: NodeWorker[] = [];
+  private failure: Error | null = null;
+  /** GEMM jobs run so far (tests check the threads were used). */
+  jobs = 0;
+
+  private constructor(
+    readonly threads: number,
+    private readonly kernels: { float32: (...a: number[]) => void; float64: (...a: number[]) => void },
+  ) {
+    this.control = new Int32Array(new SharedArrayBuffer(4 * (SLICES + 4 * MAX_THREADS)));
+  }
+
+  /**
+   * Starts `threads - 1` workers (the caller is the first thread) on `memory`, running `module`.
+   * Null where worker threads or shared memory are unavailable.
+   */
+  static async start(
+    threads: number,
+    memory: WebAssembly.Memory,
+    module: WebAssembly.Module,
+    kernels: { float32: (...a: number[]) => void; float64: (...a: number[]) => void },
+  ): Promise<ThreadPool | null> {
+    const n = Math.max(1, Math.min(MAX_THREADS, Math.floor(threads)));
+    if (n === 1) return null;
+    const Worker = await workerCtor();
+    if (Worker === null || !(memory.buffer instanceof SharedArrayBuffer)) return null;
+    const pool = new ThreadPool(n, kernels);
+    for (let id = 1; id < n; id++) {
+      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { memory, module, control: pool.control.buffer, id } });
+      // A runtime the program forgets to dispose must not keep the process alive.
+      w.unref();
+      w.on('error', (e) => {
+        pool.failure = e;
+      });
+      pool.workers.push(w);
+    }
+    // Workers start on their own threads; wait (without blocking the event loop) until all are in.
+    const deadline = Date.now() + 30_000;
+    while (Atomics.load(pool.control, READY) < n - 1) {
+      if (pool.failure !== null || Date.now() > deadline) {
+        await pool.dispose();
+        return null;
+      }
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    return pool;
+  }
+
+  /** Runs a packed GEMM, rows (or columns, for short wide products) split across the threads. */
+  gemm(job: GemmJob): void {
+    if (this.failure !== null) throw new Error(`cpu: a worker thread failed: ${this.failure.message}`);
+    this.jobs++;
+    const C = this.control;
+    C[JOB] = job.dtype === 'float32' ? 0 : 1;
+    C[JOB + 1] = job.dtype === 'float32' ? 4 : 8;
+    C[JOB + 2] = job.aBase;
+    C[JOB + 3] = job.bBase;
+    C[JOB + 4] = job.cBase;
+    C[JOB + 5] = job.Mp;
+    C[JOB + 6] = job.Np;
+    C[JOB + 7] = job.K;
+    const n = this.threads;
+    const byRows = job.Mp / job.MR >= job.Np / job.NR;
+    const units = byRows ? job.Mp / job.MR : job.Np / job.NR;
+    for (let t = 0; t < n; t++) {
+      const lo = Math.floor((units * t) / n);
+      const hi = Math.floor((units * (t + 1)) / n);
+      const s = SLICES + 4 * t;
+      if (byRows) {
+        C[s] = lo * job.MR;
+        C[s + 1] = hi * job.MR;
+        C[s + 2] = 0;
+        C[s + 3] = job.Np;
+      } else {
+        C[s] = 0;
+        C[s + 1] = job.Mp;
+        C[s + 2] = lo * job.NR;
+        C[s + 3] = hi * job.NR;
+      }
+    }
+    Atomics.store(C, PENDING, n - 1);
+    Atomics.add(C, GEN, 1);
+    Atomics.notify(C, GEN);
+    runSlice(job.dtype === 'float32' ? this.kernels.float32 : this.kernels.float64, C, 0, KC, MC, NC);
+    for (;;) {
+      const left = Atomics.load(C, PENDING);
+      if (left === 0) break;
+      Atomics.wait(C, PENDING, left, 1000);
+      const failed = this.failure as Error | null;
+      if (failed !== null) throw new Error(`cpu: a worker thread failed: ${failed.message}`);
+    }
+  }
+
+  /** Stops and joins every worker. */
+  async dispose(): Promise<void> {
+    Atomics.store(this.control, STOP, 1);
+    Atomics.add(this.control, GEN, 1);
+    Atomics.notify(this.control, GEN);
+    await Promise.all(this.workers.map((w) => w.terminate()));
+    this.workers.length = 0;
+  }
+
+  get liveWorkers(): number {
+    return this.workers.length;
+  }
+}
+
+async function workerCtor(): Promise<WorkerCtor | null> {
+  if (typeof process === 'undefined' || process.versions?.node === undefined) return null;
+  try {
+    const mod = (await import('node:worker_threads' as string)) as { Worker: WorkerCtor };
+    return mod.Worker;
+  } catch {
+    return null;
+  }
+}
+
+/** `'auto'`: the cores this process may use (Node), capped at 8; elsewhere 1. */
+export async function autoThreads(): Promise<number> {
+  if (typeof process === 'undefined' || process.versions?.node === undefined) return 1;
+  try {
+    const os = (await import('node:os' as string)) as { availableParallelism?: () => number; cpus: () => unknown[] };
+    return Math.max(1, Math.min(8, os.availableParallelism?.() ?? os.cpus().length));
+  } catch {
+    return 1;
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * SIMD float32 transcendentals for generated kernels: exp, log, tanh, sigmoid on f32x4, each
+ * within a few ulp of the correctly rounded result over the whole float32 range, with IEEE
+ * behaviour at the edges (NaN propagates; exp(±Inf) = Inf/0; log(0) = -Inf, log(x<0) = NaN;
+ * denormal inputs and results handled). The polynomials are Cephes' single-precision ones
+ * (expf, logf, tanhf); range reduction follows Cephes too. Tested against Math.* in
+ * `vmath.test.ts`.
+ *
+ * Each helper reads its argument from a local and leaves its result in a new local; `V` owns the
+ * function's locals.
+ */
+import { ValType, type Code, type SimdOp } from './emitter.js';
+
+const LOG2E = 1.44269504088896341;
+const C1 = 0.693359375;
+const C2 = -2.12194440e-4;
+const SQRTHF = 0.707106781186547524;
+const SIGN = 0x80000000 | 0;
+
+/** Locals-as-values over a `Code`: every helper returns the local holding its result. */
+export class V {
+  constructor(readonly f: Code) {}
+
+  tmp(): number {
+    return this.f.local(ValType.v128);
+  }
+  /** Emits `emit()` (leaving one v128 on the stack) into a new local. */
+  val(emit: () => void): number {
+    const t = this.tmp();
+    emit();
+    this.f.set(t);
+    return t;
+  }
+  op(name: SimdOp, ...args: number[]): number {
+    return this.val(() => {
+      for (const a of args) this.f.get(a);
+      this.f.simd(name);
+    });
+  }
+  /** A local holding a hoisted f32x4 constant. */
+  f32(c: number): number {
+    return this.val(() => this.f.kf(c));
+  }
+  /** mask ? a : b (mask lanes all-ones or all-zeros). */
+  select(mask: number, a: number, b: number): number {
+    return this.val(() => this.f.get(a).get(b).get(mask).simd('v128.bitselect'));
+  }
+  /** Horner: c[0]·x^(n-1) + ... + c[n-1]. */
+  poly(x: number, coeffs: readonly number[]): number {
+    return this.val(() => {
+      this.f.kf(coeffs[0]!);
+      for (let i = 1; i < coeffs.length; i++) this.f.get(x).simd('f32x4.mul').kf(coeffs[i]!).simd('f32x4.add');
+    });
+  }
+}
+
+/** e^x. */
+export function expF32(v: V, x: number): number {
+  const { f } = v;
+  // Clamp so the exponent stays in range; NaN passes through min/max.
+  const xc = v.val(() => f.get(x).kf(88.8).simd('f32x4.min').kf(-104).simd('f32x4.max'));
+  const n = v.val(() => f.get(xc).kf(LOG2E).simd('f32x4.mul').simd('f32x4.nearest'));
+  const r = v.val(() => {
+    f.get(xc).get(n).kf(C1).simd('f32x4.mul').simd('f32x4.sub');
+    f.get(n).kf(C2).simd('f32x4.mul').simd('f32x4.sub');
+  });
+  const p = v.poly(r, [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1]);
+  const y = v.val(() => {
+    f.get(p).get(r).simd('f32x4.mul').get(r).simd('f32x4.mul');
+    f.get(r).simd('f32x4.add').kf(1).simd('f32x4.add');
+  });
+  // Scale by 2^n in two steps (n in [-150, 128]) so denormal and overflowing results round once
+  // at the end rather than going through an out-of-range exponent.
+  const ni = v.op('i32x4.trunc_sat_f32x4_s', n);
+  const n1 = v.val(() => f.get(ni).i32c(1).simd('i32x4.shr_s'));
+  const n2 = v.op('i32x4.sub', ni, n1);
+  return v.val(() => {
+    f.get(y);
+    scaleBits(v, n1);
+    f.simd('f32x4.mul');
+    scaleBits(v, n2);
+    f.simd('f32x4.mul');
+  });
+}
+
+/** Pushes 2^n (n a local of i32 lanes in [-126, 127]). */
+function scaleBits(v: V, n: number): void {
+  v.f.get(n).ki(127).simd('i32x4.add').i32c(23).simd('i32x4.shl');
+}
+
+/** Natural logarithm. */
+export function logF32(v: V, x: number): number {
+  const { f } = v;
+  // Denormals: scale into the normal range first.
+  const tiny = v.val(() => f.get(x).kf(1.17549435e-38).simd('f32x4.lt'));
+  const xs = v.select(tiny, v.val(() => f.get(x).kf(8388608).simd('f32x4.mul')), x);
+  const eAdj = v.val(() => f.get(tiny).ki(-23).simd('v128.and'));
+  // x = m · 2^e with m in [0.5, 1).
+  let e = v.val(() => {
+    f.get(xs).i32c(23).simd('i32x4.shr_u').ki(126).simd('i32x4.sub');
+    f.get(eAdj).simd('i32x4.add');
+  });
+  const m0 = v.val(() => f.get(xs).ki(0x007fffff).simd('v128.and').ki(0x3f000000).simd('v128.or'));
+  // m < √½: use 2m - 1 and e - 1, so the polynomial argument stays in [√½ - 1, √2 - 1].
+  const lo = v.val(() => f.get(m0).kf(SQRTHF).simd('f32x4.lt'));
+  e = v.op('i32x4.add', e, lo);
+  const m = v.val(() => f.get(m0).get(m0).get(lo).simd('v128.and').simd('f32x4.add').kf(1).simd('f32x4.sub'));
+  const ef = v.op('f32x4.convert_i32x4_s', e);
+  const z = v.op('f32x4.mul', m, m);
+  const p = v.poly(m, [7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1]);
+  const y = v.val(() => {
+    f.get(p).get(m).simd('f32x4.mul').get(z).simd('f32x4.mul');
+    f.get(ef).kf(C2).simd('f32x4.mul').simd('f32x4.add');
+    f.get(z).kf(-0.5).simd('f32x4.mul').simd('f32x4.add');
+    f.get(m).simd('f32x4.add');
+    f.get(ef).kf(C1).simd('f32x4.mul').simd('f32x4.add');
+  });
+  // Edges: log(+Inf) = +Inf and log(NaN) = NaN (the input itself), log(0) = -Inf, log(x<0) = NaN.
+  const passthrough = v.val(() => {
+    f.get(x).kf(Infinity).simd('f32x4.eq');
+    f.get(x).get(x).simd('f32x4.ne');
+    f.simd('v128.or');
+  });
+  const r1 = v.select(passthrough, x, y);
+  const r2 = v.select(v.val(() => f.get(x).kf(0).simd('f32x4.eq')), v.f32(-Infinity), r1);
+  return v.select(v.val(() => f.get(x).kf(0).simd('f32x4.lt')), v.f32(NaN), r2);
+}
+
+/** tanh. */
+export function tanhF32(v: V, x: number): number {
+  const { f } = v;
+  const ax = v.op('f32x4.abs', x);
+  // |x| >= 0.625: 1 - 2/(e^{2|x|} + 1), sign restored; e^{2|x|} = Inf gives exactly 1.
+  const e = expF32(v, v.op('f32x4.add', ax, ax));
+  const big = v.val(() => f.kf(1).kf(2).get(e).kf(1).simd('f32x4.add').simd('f32x4.div').simd('f32x4.sub'));
+  // |x| < 0.625: odd polynomial, on |x|.
+  const z = v.op('f32x4.mul', x, x);
+  const p = v.poly(z, [-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1]);
+  const small = v.val(() => f.get(p).get(z).simd('f32x4.mul').get(ax).simd('f32x4.mul').get(ax).simd('f32x4.add'));
+  const magnitude = v.select(v.val(() => f.get(ax).kf(0.625).simd('f32x4.ge')), big, small);
+  // The sign of x, so tanh(-0) = -0 and the function stays exactly odd.
+  return v.val(() => f.get(magnitude).get(x).ki(SIGN).simd('v128.and').simd('v128.or'));
+}
+
+/** 1 / (1 + e^-x), evaluated as e/(1+e) with e = e^{-|x|} for x < 0 so tails keep full precision. */
+export function sigmoidF32(v: V, x: number): number {
+  const { f } = v;
+  const e = expF32(v, v.val(() => f.get(x).simd('f32x4.abs').simd('f32x4.neg')));
+  const d = v.val(() => f.get(e).kf(1).simd('f32x4.add'));
+  const num = v.select(v.val(() => f.get(x).kf(0).simd('f32x4.lt')), e, v.f32(1));
+  return v.val(() => f.get(num).get(d).simd('f32x4.div'));
+}
+
