@@ -10,16 +10,22 @@ import { Tensor } from '../tensor/tensor.js';
 import { emptyOn, firstTensor, grad, needsGrad, record, runKernel, describe } from './dispatch.js';
 import { quiet } from './advanced-index.js';
 import { copyContiguous } from './view.js';
+import { leading, padTo } from './pad.js';
 
 interface ScatterAttr {
   dim: number;
 }
 
-const scatterSrcGrad = grad<ScatterAttr>('ScatterBackward0', (g, n) => {
+interface ScatterSrcAttr extends ScatterAttr {
+  srcShape: readonly number[];
+}
+
+const scatterSrcGrad = grad<ScatterSrcAttr>('ScatterBackward0', (g, n) => {
   const idx = n.tensor(1);
   const d = n.attrs.dim;
-  return [n.needs(0) ? scatter(g[0]!, d, idx, 0) : null, null, n.needs(2) ? g[0]!.gather(d, idx) : null];
+  return [n.needs(0) ? scatter(g[0]!, d, idx, 0) : null, null, n.needs(2) ? padTo(g[0]!.gather(d, idx), n.attrs.srcShape) : null];
 });
+
 
 const scatterValueGrad = grad<ScatterAttr>('ScatterBackward1', (g, n) => [scatter(g[0]!, n.attrs.dim, n.tensor(1), 0), null]);
 
@@ -75,21 +81,8 @@ export function scatter(x: Tensor, dim: number, index: Tensor, src: Tensor | num
     }
   });
   if (needsGrad(x.rt, [x, src])) {
-    if (isTensor) record(scatterSrcGrad, [x, index, src], [out], { attrs: { dim: d }, saveInputs: [false, true, false] });
+    if (isTensor) record(scatterSrcGrad, [x, index, src], [out], { attrs: { dim: d, srcShape: src.shape }, saveInputs: [false, true, false] });
     else record(scatterValueGrad, [x, index], [out], { attrs: { dim: d }, saveInputs: [false, true] });
   }
   return out;
-}
-
-/** The leading window of `t` with `shape` (a view). */
-function leading(t: Tensor, shape: readonly number[]): Tensor {
-  let v = t;
-  shape.forEach((n, i) => {
-    if (n !== v.shape[i]) {
-      const w = v.narrow(i, 0, n);
-      if (v !== t) v.dispose();
-      v = w;
-    }
-  });
-  return v;
 }
