@@ -247,7 +247,7 @@ export function einsum(equation: string, ...operands: (Tensor | readonly Tensor[
     full.forEach((l, d) => {
       const s = t.shape[d]!;
       const prev = own.get(l);
-      if (prev !== undefined && prev !== s) fail(`subscript ${letter(l)} is repeated for operand ${i} but the sizes don't match, ${prev} != ${s}`);
+      if (prev !== undefined && prev !== s) fail(`subscript ${letter(l)} is repeated for operand ${i} but the sizes don't match, ${s} != ${prev}`);
       own.set(l, s);
       const seen = sizes.get(l);
       if (seen === undefined || seen === 1) sizes.set(l, s);
