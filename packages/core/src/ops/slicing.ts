@@ -34,7 +34,7 @@ export type IndexArray = readonly (number | boolean | IndexArray)[];
  * `'::2'`, or a {@link Slice}), `'...'`, `null` for a new axis, an int32 or bool tensor, or an
  * array of numbers/booleans standing for one.
  */
-export type IndexItem = number | string | null | Slice | Tensor | IndexArray;
+export type IndexItem = number | boolean | string | null | Slice | Tensor | IndexArray;
 
 type Parsed =
   | { kind: 'int'; i: number; pos: number }
@@ -42,7 +42,9 @@ type Parsed =
   | { kind: 'ellipsis' }
   | { kind: 'new' }
   | { kind: 'tensor'; t: Tensor }
-  | { kind: 'mask'; t: Tensor };
+  | { kind: 'mask'; t: Tensor }
+  /** A 0-d mask: a new axis of size 1 that the mask (reshaped to [1]) keeps or empties. */
+  | { kind: 'newmask'; t: Tensor };
 
 const SLICE_RE = /^\s*([+-]?\d+)?\s*:\s*([+-]?\d+)?\s*(?::\s*([+-]?\d+)?\s*)?$/;
 const INT_RE = /^\s*[+-]?\d+\s*$/;
@@ -66,16 +68,30 @@ function parse(op: string, x: Tensor, spec: IndexItem | readonly IndexItem[], ow
   const items: readonly IndexItem[] = Array.isArray(spec) ? (spec as readonly IndexItem[]) : [spec as IndexItem];
   let ellipses = 0;
   return items.map((it, pos): Parsed => {
+    const one = parseOne(it, pos);
+    if (one.kind === 'ellipsis' && ++ellipses > 1) throw new NablaError("an index can only have a single ellipsis ('...')", { op });
+    // A 0-d mask (or a JS boolean) adds an axis of size 1 that it keeps or empties, as in PyTorch.
+    if (one.kind === 'mask' && one.t.ndim === 0) {
+      const m = one.t.reshape([1]);
+      owned.push(m);
+      return { kind: 'newmask', t: m };
+    }
+    return one;
+  });
+
+  function parseOne(it: IndexItem | undefined, pos: number): Parsed {
     if (it === null || it === undefined) return { kind: 'new' };
+    if (typeof it === 'boolean') {
+      const t = fromTypedArray(x.rt, x.device, 'bool', [], Uint8Array.of(it ? 1 : 0), op);
+      owned.push(t);
+      return { kind: 'mask', t };
+    }
     if (typeof it === 'number') {
       if (!Number.isInteger(it)) throw new NablaError(`index ${pos} must be an integer, got ${it}`, { op });
       return { kind: 'int', i: it, pos };
     }
     if (typeof it === 'string') {
-      if (it.trim() === '...') {
-        if (++ellipses > 1) throw new NablaError("an index can only have a single ellipsis ('...')", { op });
-        return { kind: 'ellipsis' };
-      }
+      if (it.trim() === '...') return { kind: 'ellipsis' };
       if (INT_RE.test(it)) return { kind: 'int', i: Number(it), pos };
       const m = SLICE_RE.exec(it);
       if (m === null) {
@@ -94,6 +110,8 @@ function parse(op: string, x: Tensor, spec: IndexItem | readonly IndexItem[], ow
       }
       if (it.dtype === 'bool') return { kind: 'mask', t: it };
       if (it.dtype !== 'int32') throw new NablaError(`tensors used as indices must be int32 or bool tensors (got ${it.dtype} at position ${pos})`, { op });
+      // PyTorch reads a 0-d integer tensor as an integer (a view); where reads must wait, it indexes.
+      if (it.ndim === 0 && it._ref.backend.readsSync && it._ref.pending === null) return { kind: 'int', i: it.item(), pos };
       return { kind: 'tensor', t: it };
     }
     if (Array.isArray(it)) {
@@ -106,7 +124,7 @@ function parse(op: string, x: Tensor, spec: IndexItem | readonly IndexItem[], ow
       return { kind: 'slice', start: bound(op, s.start, 'start'), stop: bound(op, s.stop, 'stop'), step: sliceStep(op, s.step) };
     }
     throw new NablaError(`index ${pos} has unsupported type ${describe(it)} (expected an integer, a slice string, '...', null, an array or a Tensor)`, { op });
-  });
+  }
 }
 
 /** A nested array of numbers (int32) or booleans (bool) as a tensor on x's device. */
@@ -133,7 +151,7 @@ function arrayIndex(op: string, x: Tensor, arr: IndexArray, pos: number): Tensor
 
 /** The bool masks among the entries (their values are needed before indexing). */
 function masksOf(items: readonly Parsed[]): Tensor[] {
-  return items.flatMap((p) => (p.kind === 'mask' ? [p.t] : []));
+  return items.flatMap((p) => (p.kind === 'mask' || p.kind === 'newmask' ? [p.t] : []));
 }
 
 type MaskValues = Map<Tensor, ArrayLike<number>>;
@@ -245,6 +263,13 @@ function applyBasic(op: string, x: Tensor, items: readonly Parsed[], masks: Mask
         case 'tensor':
           adv.set(dim++, p.t);
           break;
+        case 'newmask': {
+          step(v.unsqueeze(dim));
+          const [c] = maskCoords(p.t, masks.get(p.t)!);
+          temps.push(c!);
+          adv.set(dim++, c!);
+          break;
+        }
         case 'mask': {
           const k = p.t.ndim;
           const want = v.shape.slice(dim, dim + k);
@@ -277,7 +302,6 @@ function applyBasic(op: string, x: Tensor, items: readonly Parsed[], masks: Mask
 
 /** The coordinates of a mask's `true` entries, one int32 tensor [count] per mask dim (nonzero). */
 function maskCoords(mask: Tensor, values: ArrayLike<number>): Tensor[] {
-  if (mask.ndim === 0) throw new NablaError('a 0-dim bool tensor cannot be used as an index; use null or unsqueeze() for a new axis', { op: 'index' });
   const host = trueOffsets(values);
   const count = host.length;
   const out: Tensor[] = [];
