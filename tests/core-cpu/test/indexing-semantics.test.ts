@@ -124,6 +124,47 @@ describe('views and copies', () => {
   });
 });
 
+describe('scatter with reduce', () => {
+  it("reduce 'add' adds into the indexed positions; like PyTorch it has no derivative", () => {
+    const x = rt.tensor([[0, 1, 2], [3, 4, 5]], { dtype: 'float64', requiresGrad: true });
+    const y = x.scatter(0, idx([[0, 1]]), 1.5, { reduce: 'add' });
+    expect(y.tolist()).toEqual([
+      [1.5, 1, 2],
+      [3, 5.5, 5],
+    ]);
+    expect(x.scatter(1, idx([[0, 0]]), rt.tensor([[1, 2]], { dtype: 'float64' }), { reduce: 'add' }).tolist()[0]).toEqual([3, 1, 2]);
+    expect(y.gradFn!.name()).toBe('NotImplemented');
+    expectError(() => y.sum().backward(), 'scatter', 'derivative for aten::scatter is not implemented');
+    expectError(() => x.scatter(0, idx([[0]]), 1, { reduce: 'max' as 'add' }), 'scatter', 'reduce argument must be either add or multiply');
+    expectError(() => x.scatter(0, idx([[0]]), 1, { reduce: 'multiply' }), 'scatter', "reduce='multiply' is not supported yet");
+  });
+});
+
+describe('memory', () => {
+  it('indexing, indexPut_, maskedSelect and einsum in a loop leave memory where it was (no grad and, in a tidy, with grad)', () => {
+    const x = rt.randn([40, 40]);
+    const w = rt.randn([40, 40], { requiresGrad: true });
+    const before = rt.memory();
+    for (let i = 0; i < 5; i++) {
+      rt.noGrad(() => {
+        x.indexPut_([':', [0, 3]], 1);
+        x.indexPut_([x.gt(2)], 0);
+        x.index(['1:', [1, 2]]).dispose();
+        x.maskedSelect(x.gt(0)).dispose();
+        einsum('ij,jk->ik', x, x).dispose();
+      });
+      rt.tidy(() => {
+        const y = w.mul(1);
+        y.indexPut_([[0, 1]], 0);
+        y.index([':', [2, 5]]).sum().add(einsum('ii', y)).add(y.maskedSelect(y.gt(0)).sum()).add(y.flip(0).tril().sum()).backward();
+      });
+    }
+    const after = rt.memory();
+    expect(after.numTensors).toBe(before.numTensors + 1); // w.grad
+    expect(after.numBytes).toBe(before.numBytes + 40 * 40 * 4);
+  });
+});
+
 describe('errors', () => {
   const x = () => rt.zeros([3, 4]);
 

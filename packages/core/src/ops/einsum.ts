@@ -217,7 +217,7 @@ export function einsum(equation: string, ...operands: (Tensor | readonly Tensor[
   ts.forEach((t, i) => {
     if (!(t instanceof Tensor)) fail(`operand ${i} must be a Tensor`);
   });
-  firstTensor(op, ts);
+  const first = firstTensor(op, ts);
   const eq = parseEquation(equation);
   if (ts.length > eq.inputs.length) fail('more operands were provided than specified in the equation');
   if (ts.length < eq.inputs.length) fail('fewer operands were provided than specified in the equation');
@@ -271,6 +271,12 @@ export function einsum(equation: string, ...operands: (Tensor | readonly Tensor[
     output = eq.output.flatMap((l) => (l === ELLIPSIS ? ell : [l]));
   }
 
+  // The lowering makes intermediates (permuted copies, bmm results); the tidy frees them.
+  return first.rt.tidy(() => lower(terms, output, sizes, equation));
+}
+
+function lower(terms: Term[], output: number[], sizes: ReadonlyMap<number, number>, equation: string): Tensor {
+  const op = 'einsum';
   // Labels still needed after operand i: in the output or in a later operand.
   const neededAfter = (i: number) => {
     const later = new Set<number>(output);
@@ -284,7 +290,6 @@ export function einsum(equation: string, ...operands: (Tensor | readonly Tensor[
     });
     return (l: number): boolean => others.has(l);
   };
-
   if (terms.length === 1) {
     // PyTorch's order: diagonals, a permute to [output, summed], then the sum.
     const d = reduceTerm(terms[0]!, () => true);

@@ -7,7 +7,7 @@ import { Tensor } from '../tensor/tensor.js';
 import type { Operand } from './dispatch.js';
 import { maskedScatter_, maskedScatterAsync_, maskedSelect, maskedSelectAsync } from './masked.js';
 import { flip, roll, tril, triu } from './reorder.js';
-import { scatter } from './scatter.js';
+import { scatter, type ScatterOptions } from './scatter.js';
 import { index, indexAsync, indexPut_, indexPutAsync_, type IndexItem, type IndexPutOptions } from './slicing.js';
 
 type Index = IndexItem | readonly IndexItem[];
@@ -24,7 +24,7 @@ declare module '../tensor/tensor.js' {
     maskedSelectAsync(mask: Tensor): Promise<Tensor>;
     maskedScatter_(mask: Tensor, source: Tensor): this;
     maskedScatterAsync_(mask: Tensor, source: Tensor): Promise<this>;
-    scatter(dim: number, index: Tensor, src: Tensor | number | boolean): Tensor;
+    scatter(dim: number, index: Tensor, src: Tensor | number | boolean, opts?: ScatterOptions): Tensor;
     flip(...dims: (number | readonly number[])[]): Tensor;
     roll(shifts: number | readonly number[], dims?: number | readonly number[] | null): Tensor;
     tril(diagonal?: number): Tensor;
@@ -57,8 +57,8 @@ Object.assign(Tensor.prototype as unknown as Record<string, unknown>, {
   maskedScatterAsync_(this: Tensor, mask: Tensor, source: Tensor) {
     return maskedScatterAsync_(this, mask, source);
   },
-  scatter(this: Tensor, dim: number, idx: Tensor, src: Tensor | number | boolean) {
-    return scatter(this, dim, idx, src);
+  scatter(this: Tensor, dim: number, idx: Tensor, src: Tensor | number | boolean, opts?: ScatterOptions) {
+    return scatter(this, dim, idx, src, opts);
   },
   flip(this: Tensor, ...dims: (number | readonly number[])[]) {
     return flip(this, ...dims);
@@ -77,3 +77,4 @@ Object.assign(Tensor.prototype as unknown as Record<string, unknown>, {
 export { index, indexAsync, maskedSelect, maskedSelectAsync, scatter, flip, roll, tril, triu };
 export { einsum } from './einsum.js';
 export type { IndexItem, IndexArray, IndexPutOptions, Slice } from './slicing.js';
+export type { ScatterOptions } from './scatter.js';

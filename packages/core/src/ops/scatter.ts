@@ -29,6 +29,16 @@ const scatterSrcGrad = grad<ScatterSrcAttr>('ScatterBackward0', (g, n) => {
 
 const scatterValueGrad = grad<ScatterAttr>('ScatterBackward1', (g, n) => [scatter(g[0]!, n.attrs.dim, n.tensor(1), 0), null]);
 
+/** PyTorch has no derivative for scatter with a reduction; its node says so when reached. */
+const notImplemented = grad('NotImplemented', () => {
+  throw new NablaError('derivative for aten::scatter is not implemented (scatter with reduce)', { op: 'scatter' });
+});
+
+export interface ScatterOptions {
+  /** Combine with what is there instead of overwriting: `'add'` (PyTorch's `reduce='add'`; no gradient, as in PyTorch). */
+  reduce?: 'add' | 'multiply';
+}
+
 /**
  * A copy of `x` with `src[i][j][k]` written at `out[index[i][j][k]][j][k]` (dim 0; likewise for
  * other dims), or with the number `src` written at every indexed position.
@@ -37,9 +47,16 @@ const scatterValueGrad = grad<ScatterAttr>('ScatterBackward1', (g, n) => [scatte
  * const x = nabla.zeros([2, 3]);
  * x.scatter(1, nabla.tensor([[2], [0]], { dtype: 'int32' }), 5).tolist();   // [[0, 0, 5], [5, 0, 0]]
  */
-export function scatter(x: Tensor, dim: number, index: Tensor, src: Tensor | number | boolean): Tensor {
+export function scatter(x: Tensor, dim: number, index: Tensor, src: Tensor | number | boolean, opts: ScatterOptions = {}): Tensor {
   const op = 'scatter';
   firstTensor(op, [x, index, src]);
+  const reduce = opts?.reduce;
+  if (reduce !== undefined && reduce !== null && reduce !== 'add') {
+    throw new NablaError(
+      reduce === 'multiply' ? "reduce='multiply' is not supported yet (only 'add')" : `reduce argument must be either add or multiply (got ${String(reduce)}).`,
+      { op },
+    );
+  }
   if (!(index instanceof Tensor)) throw new NablaError(`index must be a Tensor, got ${describe(index)}`, { op });
   if (index.dtype !== 'int32') throw new NablaError(`scatter(): Expected dtype int32 for index, got ${index.dtype}`, { op });
   const d = normalizeDim(dim, Math.max(x.ndim, 1), op);
@@ -72,7 +89,7 @@ export function scatter(x: Tensor, dim: number, index: Tensor, src: Tensor | num
       v.dispose();
     }
     try {
-      runKernel('scatter', out, op, { reads: [index, s], writes: [out] }, (k) => k(out._view(), d, index._view(), s._view()));
+      runKernel(reduce === 'add' ? 'scatterAdd' : 'scatter', out, op, { reads: [index, s], writes: [out] }, (k) => k(out._view(), d, index._view(), s._view()));
     } catch (e) {
       out.dispose();
       throw e;
@@ -81,7 +98,8 @@ export function scatter(x: Tensor, dim: number, index: Tensor, src: Tensor | num
     }
   });
   if (needsGrad(x.rt, [x, src])) {
-    if (isTensor) record(scatterSrcGrad, [x, index, src], [out], { attrs: { dim: d, srcShape: src.shape }, saveInputs: [false, true, false] });
+    if (reduce === 'add') record(notImplemented, [x, index, src], [out]);
+    else if (isTensor) record(scatterSrcGrad, [x, index, src], [out], { attrs: { dim: d, srcShape: src.shape }, saveInputs: [false, true, false] });
     else record(scatterValueGrad, [x, index], [out], { attrs: { dim: d }, saveInputs: [false, true] });
   }
   return out;
