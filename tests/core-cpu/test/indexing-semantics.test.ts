@@ -132,7 +132,7 @@ describe('scatter with reduce', () => {
       [1.5, 1, 2],
       [3, 5.5, 5],
     ]);
-    expect(x.scatter(1, idx([[0, 0]]), rt.tensor([[1, 2]], { dtype: 'float64' }), { reduce: 'add' }).tolist()[0]).toEqual([3, 1, 2]);
+    expect((x.scatter(1, idx([[0, 0]]), rt.tensor([[1, 2]], { dtype: 'float64' }), { reduce: 'add' }).tolist() as number[][])[0]).toEqual([3, 1, 2]);
     expect(y.gradFn!.name()).toBe('NotImplemented');
     expectError(() => y.sum().backward(), 'scatter', 'derivative for aten::scatter is not implemented');
     expectError(() => x.scatter(0, idx([[0]]), 1, { reduce: 'max' as 'add' }), 'scatter', 'reduce argument must be either add or multiply');

@@ -1,8 +1,8 @@
 /**
  * Property tests of readable slicing: random shapes and random indices (integers, slices with
- * omitted and negative parts and steps, '...', null, integer arrays) checked against a plain
+ * omitted and negative parts and steps, '...', null, integer arrays, bool masks) checked against a plain
  * reference below that maps each output element to the input element it reads, following
- * PyTorch's rules (integers are not advanced indices; the broadcast dims of adjacent index
+ * PyTorch's rules (a 1-D mask is the array of its true positions; integers are not advanced indices; the broadcast dims of adjacent index
  * arrays stay in place, of separated ones go first). Checked: values, that basic indexing is a
  * view both ways, the gradient, and indexPut_ with accumulate.
  */
@@ -22,6 +22,8 @@ type RefItem =
   | { kind: 'int'; i: number }
   | { kind: 'slice'; start: number | null; stop: number | null; step: number | null; asString: boolean }
   | { kind: 'array'; values: number[] }
+  /** A 1-D bool mask over one dim (the only advanced entry, so its count needs no broadcasting). */
+  | { kind: 'mask'; keep: boolean[] }
   | { kind: 'new' }
   | { kind: 'ellipsis' };
 
@@ -62,9 +64,10 @@ function slicePositions(size: number, start: number | null, stop: number | null,
 
 /** For each output element (row-major), the flat input position it reads; and the output shape. */
 function reference(c: Case): { shape: number[]; source: number[] } {
-  const consumed = c.items.filter((it) => it.kind === 'int' || it.kind === 'slice' || it.kind === 'array').length;
+  const consumed = c.items.filter((it) => it.kind === 'int' || it.kind === 'slice' || it.kind === 'array' || it.kind === 'mask').length;
   const items: RefItem[] = [];
-  for (const it of c.items) {
+  for (const raw of c.items) {
+    const it: RefItem = raw.kind === 'mask' ? { kind: 'array', values: raw.keep.flatMap((k, i) => (k ? [i] : [])) } : raw;
     if (it.kind === 'ellipsis') for (let k = 0; k < c.shape.length - consumed; k++) items.push({ kind: 'slice', start: null, stop: null, step: null, asString: true });
     else items.push(it);
   }
@@ -137,7 +140,10 @@ const caseArb: fc.Arbitrary<Case> = fc
       const size = shape[d]!;
       const kind = r(5);
       if (kind === 0) items.push({ kind: 'int', i: r(2 * size) - size });
-      else if (kind === 1 && arrays < 3) {
+      else if (kind === 1 && arrays === 0 && r(3) === 0) {
+        arrays = 3;
+        items.push({ kind: 'mask', keep: Array.from({ length: size }, () => r(2) === 0) });
+      } else if (kind === 1 && arrays < 3) {
         arrays++;
         items.push({ kind: 'array', values: Array.from({ length: arrLen }, () => r(2 * size) - size) });
       } else {
@@ -165,6 +171,8 @@ function toSpec(c: Case): IndexItem[] {
         return '...';
       case 'array':
         return rt.tensor(it.values, { dtype: 'int32' });
+      case 'mask':
+        return rt.tensor(it.keep, { dtype: 'bool' });
       case 'slice': {
         if (!it.asString) return { start: it.start, stop: it.stop, step: it.step };
         const p = (v: number | null): string => (v === null ? '' : String(v));
@@ -176,7 +184,7 @@ function toSpec(c: Case): IndexItem[] {
 
 const describeCase = (c: Case): string => `shape ${JSON.stringify(c.shape)} index ${JSON.stringify(c.items)}`;
 const values = (n: number, offset: number): Float64Array => Float64Array.from({ length: n }, (_, i) => i * 1.5 + offset);
-const basicOnly = (c: Case): boolean => c.items.every((it) => it.kind !== 'array');
+const basicOnly = (c: Case): boolean => c.items.every((it) => it.kind !== 'array' && it.kind !== 'mask');
 
 describe('readable slicing against a plain reference', () => {
   it('values and shape', () => {
