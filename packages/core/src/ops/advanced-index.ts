@@ -273,10 +273,8 @@ export function indexPut(x: Tensor, plan: IndexPlan, rows: Tensor, value: Operan
 
 /** The row-major offsets of a bool mask's `true` entries, from its values on the host. */
 export function trueOffsets(values: ArrayLike<number>): Int32Array {
-  let count = 0;
-  for (let i = 0; i < values.length; i++) if (values[i]) count++;
-  const rows = new Int32Array(count);
+  const rows = new Int32Array(values.length);
   let k = 0;
   for (let i = 0; i < values.length; i++) if (values[i]) rows[k++] = i;
-  return rows;
+  return rows.slice(0, k);
 }

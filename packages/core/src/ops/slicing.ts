@@ -14,10 +14,10 @@ import { NablaError, fmtShape } from '../errors.js';
 import { broadcastShapes, normalizeDim, shapesEqual } from '../shape.js';
 import { fromTypedArray } from '../tensor/create.js';
 import { Tensor } from '../tensor/tensor.js';
-import { describe, type Operand } from './dispatch.js';
+import { describe, grad, type Operand } from './dispatch.js';
 import { applyIndex, indexPut, planIndex, trueOffsets } from './advanced-index.js';
 import { inplaceCompute } from './inplace.js';
-import { aliasView, makeView, sliceGrad, type ViewFn } from './view.js';
+import { aliasView, makeView, sliceGrad, type SliceAttr, type ViewFn } from './view.js';
 
 /** A Python slice: omitted parts take their defaults, negative values count from the end. */
 export interface Slice {
@@ -201,13 +201,17 @@ export function slice(x: Tensor, dim: number, start: number | null, stop: number
   return sliceView(x, d, s, len, st);
 }
 
+/** A full slice (`':'`) is still a SliceBackward0 node, as in PyTorch, but its gradient is the incoming one. */
+const fullSliceGrad = grad<SliceAttr>('SliceBackward0', (g) => [g[0]!]);
+
 function sliceView(x: Tensor, d: number, s: number, len: number, step: number): Tensor {
   const shape = x.shape.slice();
   const strides = x._strides.slice();
   shape[d] = len;
   strides[d] = x._strides[d]! * step;
   const fn: ViewFn = (u) => sliceView(u, d, s, len, step);
-  return makeView(x, shape, strides, x._offset + s * x._strides[d]!, sliceGrad, { inShape: x.shape, fn }, fn);
+  const full = s === 0 && len === x.shape[d] && (step === 1 || len <= 1);
+  return makeView(x, shape, strides, x._offset + s * x._strides[d]!, full ? fullSliceGrad : sliceGrad, { inShape: x.shape, fn }, fn);
 }
 
 // ---- applying an index
