@@ -122,14 +122,14 @@ function triangle(x: Tensor, diagonal: number, lower: boolean): Tensor {
   if (!Number.isInteger(diagonal)) throw new NablaError(`${op}: diagonal must be an integer, got ${diagonal}`, { op });
   const r = x.shape[x.ndim - 2]!;
   const c = x.shape[x.ndim - 1]!;
-  const drop = new Uint8Array(r * c);
-  for (let i = 0; i < r; i++) {
-    for (let j = 0; j < c; j++) drop[i * c + j] = (lower ? j - i > diagonal : j - i < diagonal) ? 1 : 0;
-  }
+  // The mask is built on the device from a row and a column of indices (r + c uploads, not r·c).
   const out = quiet(x.rt, () => {
-    const mask = fromTypedArray(x.rt, x.device, 'bool', [r, c], drop, op);
-    const y = x.maskedFill(mask, 0);
-    mask.dispose();
+    const rows = fromTypedArray(x.rt, x.device, 'int32', [r, 1], Int32Array.from({ length: r }, (_, i) => i), op);
+    const cols = fromTypedArray(x.rt, x.device, 'int32', [c], Int32Array.from({ length: c }, (_, j) => j), op);
+    const offset = cols.sub(rows);
+    const drop = lower ? offset.gt(diagonal) : offset.lt(diagonal);
+    const y = x.maskedFill(drop, 0);
+    for (const t of [rows, cols, offset, drop]) t.dispose();
     return y;
   });
   if (needsGrad(x.rt, [x])) record(lower ? trilGrad : triuGrad, [x], [out], { attrs: { diagonal } });
