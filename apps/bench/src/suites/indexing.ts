@@ -21,8 +21,8 @@ const PAIRS: Pair[] = [
   {
     name: "x.index([':', '10%:90%'])  vs  x.narrow(1, ...)",
     make: (rt, device, n) => ({ x: rt.randn([n, n], { device, requiresGrad: true }) }),
-    readable: (t) => t.x!.index([':', `${t.x!.shape[1]! / 10}:${(t.x!.shape[1]! * 9) / 10}`]),
-    primitive: (t) => t.x!.narrow(1, t.x!.shape[1]! / 10, (t.x!.shape[1]! * 8) / 10),
+    readable: (t) => t.x!.index([':', `${Math.round(t.x!.shape[1]! / 10)}:${Math.round(t.x!.shape[1]! * 0.9)}`]),
+    primitive: (t) => t.x!.narrow(1, Math.round(t.x!.shape[1]! / 10), Math.round(t.x!.shape[1]! * 0.9) - Math.round(t.x!.shape[1]! / 10)),
   },
   {
     name: 'x.index([rows])  vs  x.indexSelect(0, rows)',
