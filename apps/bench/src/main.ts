@@ -9,9 +9,10 @@ import { activationSuite } from './suites/activations.js';
 import { cpuSuite } from './suites/cpu.js';
 import { kernelSuite } from './suites/kernels.js';
 import { overheadSuite } from './suites/overhead.js';
+import { indexingSuite } from './suites/indexing.js';
 import { tfjsVersion } from './peers/tfjs.js';
 
-const SUITES = ['cpu', 'overhead', 'kernels', 'activations'] as const;
+const SUITES = ['cpu', 'overhead', 'kernels', 'activations', 'indexing'] as const;
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
   if (run('overhead')) await overheadSuite(rt);
   if (run('kernels')) await kernelSuite(targets);
   if (run('activations')) await activationSuite(rt, devices);
+  if (run('indexing')) await indexingSuite(rt, devices);
   for (const t of targets) if (t.rt !== rt) await t.rt.dispose();
   await rt.dispose();
 }

@@ -15,7 +15,7 @@ import type {
 } from '@nabla/core';
 import { ElementwiseCompiler } from './compile-elementwise.js';
 import { CPU_DTYPES, isCpuDType, matchesDType, newTypedArray } from './dtypes.js';
-import { gather, scatterAdd } from './kernels/gather.js';
+import { gather, scatter, scatterAdd } from './kernels/gather.js';
 import { bmm } from './kernels/matmul.js';
 import { argReduce, reduce } from './kernels/reduce.js';
 import { softmaxAlong } from './kernels/softmax.js';
@@ -59,6 +59,7 @@ export const KERNEL_DTYPES: { readonly [K in KernelName]: readonly DType[] } = {
   bmm: ['float32', 'float64', 'int32'],
   gather: ['float32', 'float64', 'int32', 'bool'],
   scatterAdd: ['float32', 'float64', 'int32', 'bool'],
+  scatter: ['float32', 'float64', 'int32', 'bool'],
   softmax: ['float32', 'float64'],
   logSoftmax: ['float32', 'float64'],
 };
@@ -100,6 +101,7 @@ export class CpuBackend implements Backend {
       },
       gather: (out, x, dim, index) => gather(out, x, dim, index),
       scatterAdd: (out, dim, index, src) => scatterAdd(out, dim, index, src),
+      scatter: (out, dim, index, src) => scatter(out, dim, index, src),
       softmax: (out, x, dim) => softmaxAlong('softmax', out, x, dim, s),
       logSoftmax: (out, x, dim) => softmaxAlong('logSoftmax', out, x, dim, s),
     };

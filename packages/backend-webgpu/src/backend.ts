@@ -21,7 +21,7 @@ import { Dispatcher } from './dispatcher.js';
 import { ELEMENT_BYTES, fromDeviceWords, hostArray, isWebGpuDType, matchesDType, toDeviceWords, WEBGPU_DTYPES } from './dtypes.js';
 import { isContiguous, numelOf } from './geometry.js';
 import { copyToDense } from './kernels/copy.js';
-import { gather, scatterAdd } from './kernels/gather.js';
+import { gather, scatter, scatterAdd } from './kernels/gather.js';
 import { bmm } from './kernels/matmul.js';
 import { argReduce, reduce } from './kernels/reduce.js';
 import { softmax } from './kernels/softmax.js';
@@ -47,6 +47,7 @@ export const KERNEL_DTYPES: { readonly [K in KernelName]: readonly DType[] } = {
   bmm: ['float32', 'int32'],
   gather: ['float32', 'int32', 'bool'],
   scatterAdd: ['float32', 'int32', 'bool'],
+  scatter: ['float32', 'int32', 'bool'],
   softmax: ['float32'],
   logSoftmax: ['float32'],
 };
@@ -101,6 +102,7 @@ export class WebGpuBackend implements Backend {
       bmm: (out, a, b) => bmm(c, out, a, b),
       gather: (out, x, dim, index) => gather(c, out, x, dim, index),
       scatterAdd: (out, dim, index, src) => scatterAdd(c, out, dim, index, src),
+      scatter: (out, dim, index, src) => scatter(c, out, dim, index, src),
       softmax: (out, x, dim) => softmax(c, 'softmax', out, x, dim),
       logSoftmax: (out, x, dim) => softmax(c, 'logSoftmax', out, x, dim),
     };

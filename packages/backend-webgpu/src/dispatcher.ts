@@ -40,7 +40,7 @@ const STATUS_WORDS = 4;
 const SHADER_STAGE_COMPUTE = 0x4;
 
 /** What the status words mean; the kernels write code, value, size, dim. */
-export const STATUS_CODES: Record<number, string> = { 1: 'gather', 2: 'scatterAdd' };
+export const STATUS_CODES: Record<number, string> = { 1: 'gather', 2: 'scatterAdd', 3: 'scatter' };
 
 export class Dispatcher {
   readonly maxGroupsPerDim: number;

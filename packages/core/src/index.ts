@@ -11,6 +11,7 @@
  */
 import 'reflect-metadata';
 import './ops/methods.js';
+import './ops/indexing-methods.js';
 import './autograd/api.js';
 import { Runtime } from './api/runtime-api.js';
 import type { Plugin } from './runtime/plugin.js';
@@ -49,6 +50,7 @@ export type { FunctionalOptions } from './autograd/functional.js';
 export { defineElementwise, runElementwise, specForElementwise, type ElementwiseOpDef, type ElementwiseGrad } from './ops/elementwise/define.js';
 export { record, grad as gradFormula, needsGrad } from './ops/dispatch.js';
 export * from './ops/functions.js';
+export * from './ops/indexing-methods.js';
 
 let current: Runtime | null = null;
 

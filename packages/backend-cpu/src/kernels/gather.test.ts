@@ -86,3 +86,32 @@ describe('scatterAdd', () => {
     );
   });
 });
+
+describe('scatter', () => {
+  it('overwrites along each dim like the naive definition; of duplicates the last in index order wins', () => {
+    const oshape = [4, 5, 3];
+    for (let dim = 0; dim < 3; dim++) {
+      const ishape = [3, 4, 3];
+      const base = randoms(numel(oshape), 50 + dim);
+      const out = dense(be, 'float64', oshape, base);
+      const index = dense(be, 'int32', ishape, randInts(numel(ishape), 60 + dim, 0, oshape[dim]!));
+      const src = permuted(be, 'float64', ishape, randoms(numel(ishape), 70 + dim), [1, 2, 0]);
+      K.scatter(out, dim, index, src);
+      const ref = base.slice();
+      const strides = [15, 3, 1];
+      for (const i of indices(ishape)) {
+        const target = i.map((v, d) => (d === dim ? at(index, i) : v));
+        ref[target.reduce((s, v, d) => s + v * strides[d]!, 0)] = at(src, i);
+      }
+      expect(values(out), `dim ${dim}`).toEqual(ref);
+    }
+  });
+
+  it('writes a broadcast source (a scalar value) and reports an out-of-range index', () => {
+    const out = dense(be, 'int32', [2, 3], [0, 0, 0, 0, 0, 0]);
+    const src = viewOf(storageWith(be, 'int32', [9]), [2, 1], [0, 0]);
+    K.scatter(out, 1, dense(be, 'int32', [2, 1], [2, 0]), src);
+    expect(values(out)).toEqual([0, 0, 9, 9, 0, 0]);
+    expect(() => K.scatter(out, 1, dense(be, 'int32', [1, 1], [3]), viewOf(storageWith(be, 'int32', [9]), [1, 1], [0, 0]))).toThrow('scatter: index 3 is out of range for dimension 1 with size 3 (valid range [0, 2])');
+  });
+});

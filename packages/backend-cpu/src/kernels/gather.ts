@@ -1,5 +1,5 @@
 /**
- * gather / scatterAdd along one dim, for strided views. `index` may be broadcast (stride 0): core
+ * gather / scatterAdd / scatter along one dim, for strided views. `index` may be broadcast (stride 0): core
  * builds indexSelect from an expanded index.
  *
  * Both walk the index's shape with the indexed operand's stride on `dim` set to 0, so each step
@@ -61,16 +61,25 @@ export function gather(out: View, x: View, dim: number, index: View): void {
 
 /** out[..., index[..., i, ...], ...] += src[..., i, ...] along `dim` (duplicates accumulate). */
 export function scatterAdd(out: View, dim: number, index: View, src: View): void {
-  checkDim('scatterAdd', dim, out.shape.length);
+  scatterInto('scatterAdd', out, dim, index, src);
+}
+
+/** out[..., index[..., i, ...], ...] = src[..., i, ...] along `dim` (duplicates: the last in index order wins). */
+export function scatter(out: View, dim: number, index: View, src: View): void {
+  scatterInto('scatter', out, dim, index, src);
+}
+
+function scatterInto(op: 'scatter' | 'scatterAdd', out: View, dim: number, index: View, src: View): void {
+  checkDim(op, dim, out.shape.length);
   if (!sameShape(src.shape, index.shape)) {
-    throw new Error(`scatterAdd: src shape ${fmtShape(src.shape)} must equal index shape ${fmtShape(index.shape)}`);
+    throw new Error(`${op}: src shape ${fmtShape(src.shape)} must equal index shape ${fmtShape(index.shape)}`);
   }
-  checkIndexShape('scatterAdd', 'out', index, out, dim);
-  if (index.dtype !== 'int32') throw new Error(`scatterAdd: index must be int32, got ${index.dtype}`);
+  checkIndexShape(op, 'out', index, out, dim);
+  if (index.dtype !== 'int32') throw new Error(`${op}: index must be int32, got ${index.dtype}`);
   if (numelOf(index.shape) === 0) return;
-  const O = dataOf('scatterAdd', 'out', out);
-  const S = dataOf('scatterAdd', 'src', src);
-  const I = dataOf('scatterAdd', 'index', index);
+  const O = dataOf(op, 'out', out);
+  const S = dataOf(op, 'src', src);
+  const I = dataOf(op, 'index', index);
   const size = out.shape[dim]!;
   const od = out.strides[dim]!;
   const ostr = out.strides.map((s, d) => (d === dim ? 0 : s));
@@ -86,10 +95,11 @@ export function scatterAdd(out: View, dim: number, index: View, src: View): void
     let p = bases[2]!;
     for (let j = 0; j < n; j++, o += os, i += is, p += ss) {
       const v = I[i]!;
-      if (v < 0 || v >= size) throw outOfRange('scatterAdd', v, dim, size);
+      if (v < 0 || v >= size) throw outOfRange(op, v, dim, size);
       const t = o + v * od;
       // A Uint8Array would store 2 for true + true; bool addition is logical or.
-      if (bool) O[t] = O[t]! !== 0 || S[p]! !== 0 ? 1 : 0;
+      if (op === 'scatter') O[t] = S[p]!;
+      else if (bool) O[t] = O[t]! !== 0 || S[p]! !== 0 ? 1 : 0;
       else O[t] = O[t]! + S[p]!;
     }
   });

@@ -64,6 +64,22 @@ describe.skipIf(!adapter.ok)('gather / scatterAdd on webgpu', () => {
     await sameOnBoth([bb, ii.map((i) => i.clamp(0, 2)) as never, sb], (b, i, s) => b!.scatterAdd(0, i!, s!), {}, 'bool: logical or');
   });
 
+  it('scatter overwrites deterministically (the last duplicate in index order wins, as on the cpu), from a tensor or a number', async () => {
+    const base = pair(rt, randoms(5 * 4, 16), [5, 4]);
+    const src = pair(rt, randoms(7 * 4, 17, -100, 100), [7, 4]);
+    const idx = pair(rt, ints(7 * 4, 18, 5), [7, 4], 'int32');
+    await sameOnBoth([base, idx, src], (b, i, s) => b!.scatter(0, i!, s!), { rtol: 0, atol: 0 }, 'dim 0 with duplicates');
+    const idx1 = pair(rt, ints(5 * 3, 19, 4), [5, 3], 'int32');
+    await sameOnBoth([base, idx1], (b, i) => b!.scatter(1, i!, -2.5), { rtol: 0, atol: 0 }, 'dim 1, a number');
+    const bi = pair(rt, [0, 0, 0, 0], [4], 'int32');
+    const si = pair(rt, [7, 1, 5, 6], [4], 'int32');
+    const ii = pair(rt, [1, 1, 3, 0], [4], 'int32');
+    await sameOnBoth([bi, ii, si], (b, i, s) => b!.scatter(0, i!, s!), {}, 'int32');
+    const z = rt.zeros([2], { device: 'webgpu' }).scatter(0, rt.tensor(Int32Array.from([5]), { device: 'webgpu' }), 1);
+    await expect(rt.synchronize('webgpu')).rejects.toThrow(/scatter: index 5 is out of range for dimension 0 with size 2/);
+    z.dispose();
+  });
+
   it('gradients of gather and max along a dim use scatterAdd', async () => {
     const run = async (device: string) => {
       const x = rt.tensor(Float32Array.from(randoms(4 * 6, 10)), { device, shape: [4, 6], requiresGrad: true });

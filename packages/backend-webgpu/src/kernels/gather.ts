@@ -1,5 +1,5 @@
 /**
- * gather / scatterAdd along one dim, for strided views (`index` may be broadcast with stride 0:
+ * gather / scatterAdd / scatter along one dim, for strided views (`index` may be broadcast with stride 0:
  * core builds indexSelect from an expanded index).
  *
  * gather: one invocation per index element copies one 32-bit word (every dtype is one word).
@@ -84,12 +84,17 @@ export function gather(ctx: KernelContext, out: View, x: View, dim: number, inde
   );
 }
 
-function scatterSource(dtype: View['dtype']): string {
+function scatterSource(op: 'scatter' | 'scatterAdd', dtype: View['dtype']): string {
   const t = wgslType(dtype);
-  const add = dtype === 'bool' ? (a: string, b: string) => `(${a} | ${b})` : (a: string, b: string) => `(${a} + ${b})`;
+  const add =
+    op === 'scatter'
+      ? (_a: string, b: string) => b
+      : dtype === 'bool'
+        ? (a: string, b: string) => `(${a} | ${b})`
+        : (a: string, b: string) => `(${a} + ${b})`;
   // Meta: [nOut, rank, dim, L, outOffset, indexOffset, srcOffset, size,
   //        outShape, outStrides, indexShape, indexStrides, srcStrides]
-  return `// scatterAdd (${dtype}): one invocation per output element, sources added in index order
+  return `// ${op} (${dtype}): one invocation per output element, sources taken in index order
 ${META_DECL}
 @group(0) @binding(1) var<storage, read_write> out: array<${t}>;
 @group(0) @binding(2) var<storage, read> src: array<${t}>;
@@ -127,7 +132,7 @@ ${entry1d(`  if (gid >= args[0]) { return; }
   var hit = false;
   for (var i = 0u; i < L; i = i + 1u) {
     let v = idx[ib + i * istep];
-    if (j == 0u && (v < 0 || u32(v) >= size)) { report(2u, v, size, dim); }
+    if (j == 0u && (v < 0 || u32(v) >= size)) { report(${op === 'scatter' ? 3 : 2}u, v, size, dim); }
     if (v == i32(j)) {
       acc = ${add('acc', 'src[sb + i * sstep]')};
       hit = true;
@@ -138,23 +143,32 @@ ${entry1d(`  if (gid >= args[0]) { return; }
 
 /** out[..., index[..., i, ...], ...] += src[..., i, ...] along `dim` (duplicates accumulate). */
 export function scatterAdd(ctx: KernelContext, out: View, dim: number, index: View, src: View): void {
-  checkDim('scatterAdd', dim, out.shape.length);
+  scatterInto(ctx, 'scatterAdd', out, dim, index, src);
+}
+
+/** out[..., index[..., i, ...], ...] = src[..., i, ...] along `dim` (duplicates: the last in index order wins, as on the CPU). */
+export function scatter(ctx: KernelContext, out: View, dim: number, index: View, src: View): void {
+  scatterInto(ctx, 'scatter', out, dim, index, src);
+}
+
+function scatterInto(ctx: KernelContext, op: 'scatter' | 'scatterAdd', out: View, dim: number, index: View, src: View): void {
+  checkDim(op, dim, out.shape.length);
   if (!sameShape(src.shape, index.shape)) {
-    throw new Error(`scatterAdd: src shape ${fmtShape(src.shape)} must equal index shape ${fmtShape(index.shape)}`);
+    throw new Error(`${op}: src shape ${fmtShape(src.shape)} must equal index shape ${fmtShape(index.shape)}`);
   }
-  checkIndexShape('scatterAdd', 'out', index, out, dim);
-  if (index.dtype !== 'int32') throw new Error(`scatterAdd: index must be int32, got ${index.dtype}`);
-  const os = ctx.storage('scatterAdd', 'out', out);
+  checkIndexShape(op, 'out', index, out, dim);
+  if (index.dtype !== 'int32') throw new Error(`${op}: index must be int32, got ${index.dtype}`);
+  const os = ctx.storage(op, 'out', out);
   if (numelOf(index.shape) === 0) return;
   const nOut = numelOf(out.shape);
   if (nOut === 0) return;
-  ctx.apart('scatterAdd', src, out, (sBuf, sv) =>
-    ctx.apart('scatterAdd', index, out, (iBuf, iv) => {
+  ctx.apart(op, src, out, (sBuf, sv) =>
+    ctx.apart(op, index, out, (iBuf, iv) => {
       const meta = [
         nOut, out.shape.length, dim, iv.shape[dim]!, out.offset, iv.offset, sv.offset, out.shape[dim]!,
         ...out.shape, ...out.strides, ...iv.shape, ...iv.strides, ...sv.strides,
       ];
-      const kernel = ctx.dispatcher.kernel(`scatterAdd:${out.dtype}`, `scatterAdd (${out.dtype})`, () => scatterSource(out.dtype), [
+      const kernel = ctx.dispatcher.kernel(`${op}:${out.dtype}`, `${op} (${out.dtype})`, () => scatterSource(op, out.dtype), [
         'write', 'read', 'read', 'write',
       ]);
       ctx.dispatcher.dispatch(kernel, meta, [os.buffer, sBuf, iBuf, ctx.dispatcher.status], groupsFor(nOut));

@@ -79,6 +79,8 @@ export interface KernelSignatures {
   gather: (out: View, x: View, dim: number, index: View) => void;
   /** out[..., index[..., i, ...], ...] += src[..., i, ...] along `dim`; `index` has src's shape. */
   scatterAdd: (out: View, dim: number, index: View, src: View) => void;
+  /** out[..., index[..., i, ...], ...] = src[..., i, ...] along `dim`; of duplicates the last in index order wins. */
+  scatter: (out: View, dim: number, index: View, src: View) => void;
   /** Numerically stable softmax / log-softmax along `dim`; out and x have the same shape. */
   softmax: (out: View, x: View, dim: number) => void;
   logSoftmax: (out: View, x: View, dim: number) => void;

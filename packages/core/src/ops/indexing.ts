@@ -10,6 +10,7 @@ import { emptyOn, firstTensor, grad, needsGrad, promote, record, runKernel, zero
 import { runElementwise } from './elementwise/define.js';
 import { identity } from './elementwise/table.js';
 import { copyContiguous } from './view.js';
+import { padTo } from './pad.js';
 
 function checkIndex(op: string, index: Tensor): void {
   if (!(index instanceof Tensor)) throw new NablaError(`index must be a Tensor, got ${typeof index}`, { op });
@@ -50,9 +51,10 @@ interface ScatterAttr {
   dim: number;
 }
 
-const scatterAddGrad = grad<ScatterAttr>('ScatterAddBackward0', (g, n) => {
+const scatterAddGrad = grad<ScatterAttr & { srcShape?: readonly number[] }>('ScatterAddBackward0', (g, n) => {
   const idx = n.tensor(1);
-  return [n.needs(0) ? g[0]! : null, null, n.needs(2) ? g[0]!.gather(n.attrs.dim, idx) : null];
+  const gs = n.needs(2) ? g[0]!.gather(n.attrs.dim, idx) : null;
+  return [n.needs(0) ? g[0]! : null, null, gs !== null && n.attrs.srcShape ? padTo(gs, n.attrs.srcShape) : gs];
 });
 
 /** A copy of `x` with `src` added at `index` along `dim` (PyTorch's out-of-place scatter_add). */
@@ -68,7 +70,7 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
   const srcView = src.shape.every((s, i) => s === index.shape[i]) ? src : narrowTo(src, index.shape);
   runKernel('scatterAdd', out, op, { reads: [index, srcView], writes: [out] }, (k) => k(out._view(), d, index._view(), srcView._view()));
   if (srcView !== src) srcView.dispose();
-  if (needsGrad(x.rt, [x, src])) record(scatterAddGrad, [x, index, src], [out], { attrs: { dim: d }, saveInputs: [false, true, false] });
+  if (needsGrad(x.rt, [x, src])) record(scatterAddGrad, [x, index, src], [out], { attrs: { dim: d, srcShape: src.shape }, saveInputs: [false, true, false] });
   return out;
 }
 

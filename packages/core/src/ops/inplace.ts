@@ -180,3 +180,31 @@ export function detach_(t: Tensor): Tensor {
   t._requiresGrad = false;
   return t;
 }
+
+/**
+ * An in-place op whose new value `compute(old)` is built from other ops (indexPut_, maskedScatter_):
+ * the same autograd rules and history rewriting as the elementwise in-place ops. `keepsValue`:
+ * the computation's gradient reads the old value, so it gets a private copy.
+ */
+export function inplaceCompute(op: string, t: Tensor, operands: readonly Operand[], compute: (old: Tensor) => Tensor, keepsValue = false): Tensor {
+  firstTensor(op, [t, ...operands]);
+  const grad = needsGrad(t.rt, [t, ...operands]);
+  checkInplace(t, op, grad);
+  if (!grad) {
+    const gm = t.rt.gradMode;
+    const r = gm.run(false, gm.inference, () => compute(t));
+    runElementwise(identity, [r], undefined, t);
+    r.dispose();
+    t._ref.version++;
+    return t;
+  }
+  const old = oldValue(t, keepsValue);
+  let r: Tensor;
+  try {
+    r = compute(old);
+  } finally {
+    old.dispose();
+  }
+  commit(t, r);
+  return t;
+}

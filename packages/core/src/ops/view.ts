@@ -11,10 +11,10 @@ import { alias, emptyOn, grad, needsGrad, record } from './dispatch.js';
 import { identity } from './elementwise/table.js';
 import { runElementwise } from './elementwise/define.js';
 
-type ViewFn = (t: Tensor) => Tensor;
+export type ViewFn = (t: Tensor) => Tensor;
 
 /** A view of `x` with the given geometry; records `formula` when autograd needs it. */
-function makeView<A>(
+export function makeView<A>(
   x: Tensor,
   shape: readonly number[],
   strides: readonly number[],
@@ -217,12 +217,15 @@ export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
   return r;
 }
 
-interface SliceAttr {
+export interface SliceAttr {
   inShape: readonly number[];
   fn: ViewFn;
 }
-const sliceGrad = grad<SliceAttr>('SliceBackward0', (g, n) => [embed(g[0]!, n.attrs.inShape, n.attrs.fn)]);
-const selectGrad = grad<SliceAttr>('SelectBackward0', (g, n) => [embed(g[0]!, n.attrs.inShape, n.attrs.fn)]);
+/** The gradient of a view that picks a window of its input: zeros with the gradient written into the window. */
+export const windowGrad = (name: string): ReturnType<typeof grad<SliceAttr>> =>
+  grad<SliceAttr>(name, (g, n) => [embed(g[0]!, n.attrs.inShape, n.attrs.fn)]);
+export const sliceGrad = windowGrad('SliceBackward0');
+const selectGrad = windowGrad('SelectBackward0');
 
 export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
   x._alive('narrow');
