@@ -45,6 +45,8 @@ function scatterBack(g: Tensor, indices: Tensor, a: SortAttr): Tensor {
 }
 
 const sortGrad = grad<SortAttr>('SortBackward0', (g, n) => [scatterBack(g[0]!, n.tensor(1), n.attrs), null]);
+// PyTorch's `sort(stable=...)` overload: the same gradient under its own node name.
+const sortStableGrad = grad<SortAttr>('SortBackward1', (g, n) => [scatterBack(g[0]!, n.tensor(1), n.attrs), null]);
 const topkGrad = grad<SortAttr>('TopkBackward0', (g, n) => [scatterBack(g[0]!, n.tensor(1), n.attrs), null]);
 
 /** Sorted values and int32 positions along `d` (no autograd). */
@@ -88,7 +90,8 @@ export function sort(x: Tensor, dimOrOpts?: number | SortOptions | null, descend
   const o = sortArgs(dimOrOpts, descending);
   const d = dimOf(x, o.dim, op);
   const r = sortRaw(x, d, !!o.descending, op);
-  if (needsGrad(x.rt, [x])) record(sortGrad, [x, r.indices], [r.values], { attrs: { dim: d, inShape: x.shape }, saveInputs: [false, true] });
+  const formula = o.stable === undefined || o.stable === null ? sortGrad : sortStableGrad;
+  if (needsGrad(x.rt, [x])) record(formula, [x, r.indices], [r.values], { attrs: { dim: d, inShape: x.shape }, saveInputs: [false, true] });
   return r;
 }
 
