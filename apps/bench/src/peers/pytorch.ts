@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export interface TorchCase {
-  kind: 'overhead' | 'matmul' | 'chain' | 'mlp';
+  kind: 'overhead' | 'matmul' | 'chain' | 'mlp' | 'sort' | 'topk' | 'cumsum' | 'cumprod';
   arg: number;
 }
 

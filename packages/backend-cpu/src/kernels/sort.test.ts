@@ -49,6 +49,20 @@ describe('sort', () => {
     }
   });
 
+  it('merges long rows (runs of 16 and more) stably, with NaN among them', () => {
+    const shape = [3, 150];
+    const data = randInts(numel(shape), 2, -20, 20).map((v, k) => (k % 17 === 0 ? NaN : v / 4));
+    const x = permuted(be, 'float32', shape, data, [1, 0]);
+    for (const descending of [false, true]) {
+      const vals = empty(be, 'float32', shape);
+      const idx = empty(be, 'int32', shape);
+      K.sort(vals, idx, x, 1, descending);
+      const ref = reference(x, 1, descending);
+      expect(values(vals)).toEqual(ref.v);
+      expect(values(idx)).toEqual(ref.i);
+    }
+  });
+
   it('sorts in place (values over the input) and checks its arguments', () => {
     const x = permuted(be, 'int32', [6], [3, 1, 2, 1, 0, 3], [0]);
     const idx = empty(be, 'int32', [6]);

@@ -26,6 +26,8 @@ describe.skipIf(!adapter.ok)('cumsum / cumprod on webgpu (serial short rows, til
       await sameOnBoth([pair(rt, [2, -1, 3], [3, 1])], (x) => x[op](1), tol, 'rows of 1');
       await sameOnBoth([pair(rt, randoms(2 * 65, 2, 0.9, 1.1), [2, 65])], (x) => x[op](1), tol, 'rows of 65');
       await sameOnBoth([pair(rt, randoms(3 * 1000, 3, 0.99, 1.01), [3, 1000])], (x) => x[op](-1), { rtol: 1e-4, atol: 1e-5 }, 'rows of 1,000');
+      // 300 long rows: each scanned serially by its own invocation.
+      await sameOnBoth([pair(rt, randoms(300 * 100, 8, 0.95, 1.05), [100, 300])], (x) => x[op](0), { rtol: 1e-4, atol: 1e-5 }, '300 rows of 100');
       // 5,000 rows of 2: one invocation per row over a 2-D grid of workgroups.
       await sameOnBoth([pair(rt, randoms(5000 * 2, 4, -2, 2), [5000, 2])], (x) => x[op](1), tol, '5,000 rows of 2');
     });

@@ -2,8 +2,8 @@
  * Inclusive cumulative sums and products along one dim (forward or from the row's end), for
  * strided inputs and outputs.
  *
- * - Short rows (<= 64): one invocation per row runs the scan serially.
- * - Long rows: one workgroup per row walks it in tiles of 256; each tile is scanned in workgroup
+ * - Short rows (<= 64), or many rows (>= 256): one invocation per row runs the scan serially.
+ * - A few long rows: one workgroup per row walks it in tiles of 256; each tile is scanned in workgroup
  *   memory (Hillis–Steele: log2 256 = 8 rounds) and offset by the carry of the tiles before it.
  * Accumulation is f32 for float32 and i32 (wrapping, like int32) for int32 and bool, whose
  * results are int32.
@@ -18,6 +18,8 @@ import { entry1d, entryPerRow, groupsFor, META_DECL, offsetWalk } from '../wgsl/
 export type ScanOp = 'cumsum' | 'cumprod';
 
 const SHORT_ROW = 64;
+/** With this many rows or more, every row is scanned serially by its own invocation. */
+const SERIAL_ROWS = 256;
 
 // Meta: [nRows, len, keptRank, xStep, outStep, xOffset, outOffset, reverse,
 //        keptShape, keptXStrides, keptOutStrides]
@@ -92,7 +94,9 @@ export function scan(ctx: KernelContext, op: ScanOp, out: View, x: View, dim: nu
   ctx.apart(op, x, out, (xBuf, xv) => {
     const keep = (_: number, d: number) => d !== dim;
     const g = collapse(xv.shape.filter(keep), [xv.strides.filter(keep), out.strides.filter(keep)]);
-    const short = len <= SHORT_ROW;
+    // A workgroup per row only pays when there are too few rows to fill the device: its tile
+    // rounds cost barriers, which software adapters (SwiftShader) make very expensive.
+    const short = len <= SHORT_ROW || nRows >= SERIAL_ROWS;
     const key = `${op}:${x.dtype}:${short ? 's' : 'g'}`;
     const kernel = ctx.dispatcher.kernel(key, `${op} (${x.dtype})`, () => scanSource(op, x.dtype, out.dtype, short), ['write', 'read']);
     const meta = [nRows, len, g.shape.length, xv.strides[dim]!, out.strides[dim]!, xv.offset, out.offset, reverse ? 1 : 0, ...g.shape, ...g.strides[0]!, ...g.strides[1]!];

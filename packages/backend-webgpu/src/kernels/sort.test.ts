@@ -43,6 +43,14 @@ describe.skipIf(!adapter.ok)('sort / topk on webgpu (bitonic network, stable, Na
     await sameSort(pair(rt, tied(2000 * 3, 4), [2000, 3]), (x) => x.sort(1), '2,000 rows of 3');
   });
 
+  it('many rows (merge-sorted per invocation): a transposed [37, 300] along dim 0, with NaN', async () => {
+    const vals = tied(300 * 37, 9).map((v, i) => (i % 13 === 0 ? NaN : v));
+    const [c, g] = pair(rt, vals, [300, 37]);
+    const p = [c.t(), g.t()] as const;
+    for (const descending of [false, true]) await sameSort(p, (x) => x.sort(0, descending), `300 rows of 37, descending ${descending}`);
+    await sameSort(pair(rt, randoms(400 * 5, 10, -5, 5).map(Math.trunc), [400, 5], 'int32'), (x) => x.topk(2), 'topk of 400 int32 rows');
+  });
+
   it('NaN, infinities and signed zeros', async () => {
     const vals = [NaN, 1, -Infinity, 0, -0, Infinity, NaN, -2, 1, NaN];
     for (const descending of [false, true]) await sameSort(pair(rt, vals, [2, 5]), (x) => x.sort(1, descending), `specials ${descending}`);

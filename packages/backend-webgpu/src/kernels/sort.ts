@@ -1,7 +1,11 @@
 /**
- * A stable sort of every row along one dim: a bitonic sorting network over each row padded to a
- * power of two P, in two scratch buffers (the values' raw 32-bit words and their positions).
+ * A stable sort of every row along one dim.
  *
+ * Many rows (>= 256): one invocation per row merge-sorts it in scratch memory — no passes, no
+ * barriers, and plenty of parallelism from the rows alone.
+ *
+ * Fewer rows: a bitonic sorting network over each row padded to a power of two P, in two scratch
+ * buffers (the values' raw 32-bit words and their positions):
  * 1. load: row r's elements (strided) go to keys[r·P + p], positions to idx[r·P + p]; the
  *    padding (p >= n) takes positions n..P-1 and sorts after every real element;
  * 2. log2 P · (log2 P + 1) / 2 compare-exchange passes, one dispatch each (WebGPU makes each
@@ -116,6 +120,83 @@ ${offsetWalk('row', 'args[3]', '8u', [
   values[vb + p * args[4]] = keys[row * P + p];
   indices[ib + p * args[5]] = i32(idx[row * P + p]);`)}`;
 
+/**
+ * One invocation per row: a bottom-up merge sort of the row's (word, position) pairs, ping-ponging
+ * between the halves of two scratch buffers (words at [0, rows·n), positions at [rows·n, 2·rows·n)).
+ * Merging by the same total order gives exactly the network's result.
+ */
+// Meta: [rows, n, keptRank, xStep, vStep, iStep, xOffset, vOffset, iOffset, descending,
+//        keptShape, keptXStrides, keptVStrides, keptIStrides]
+function serialSource(dtype: DType): string {
+  const merge = (src: string, dst: string) => `for (var lo = 0u; lo < n; lo = lo + 2u * width) {
+        let mid = min(lo + width, n);
+        let hi = min(lo + 2u * width, n);
+        var a = lo;
+        var b = mid;
+        for (var o = lo; o < hi; o = o + 1u) {
+          var takeB = a >= mid;
+          if (!takeB && b < hi) {
+            takeB = before(${src}[base + b], ${src}[half + base + b], ${src}[base + a], ${src}[half + base + a], n, desc);
+          }
+          if (takeB) {
+            ${dst}[base + o] = ${src}[base + b];
+            ${dst}[half + base + o] = ${src}[half + base + b];
+            b = b + 1u;
+          } else {
+            ${dst}[base + o] = ${src}[base + a];
+            ${dst}[half + base + o] = ${src}[half + base + a];
+            a = a + 1u;
+          }
+        }
+      }`;
+  return `// sort (${dtype}): one invocation merge-sorts each row
+${META_DECL}
+@group(0) @binding(1) var<storage, read_write> values: array<u32>;
+@group(0) @binding(2) var<storage, read_write> indices: array<i32>;
+@group(0) @binding(3) var<storage, read_write> A: array<u32>;
+@group(0) @binding(4) var<storage, read_write> B: array<u32>;
+@group(0) @binding(5) var<storage, read> x: array<u32>;
+${dtype === 'float32' ? helperSource(['nb_isnan']) : ''}
+${beforeFn(dtype)}
+${entry1d(`  if (gid >= args[0]) { return; }
+  let row = gid;
+  let n = args[1];
+  let kr = args[2];
+  let desc = args[9] != 0u;
+  let half = args[0] * n;
+  let base = row * n;
+${offsetWalk('row', 'kr', '10u', [
+  { name: 'xb', init: 'args[6]', stridesAt: '10u + kr' },
+  { name: 'vb', init: 'args[7]', stridesAt: '10u + kr * 2u' },
+  { name: 'ib', init: 'args[8]', stridesAt: '10u + kr * 3u' },
+], 'k')}
+  for (var p = 0u; p < n; p = p + 1u) {
+    A[base + p] = x[xb + p * args[3]];
+    A[half + base + p] = p;
+  }
+  var inA = true;
+  for (var width = 1u; width < n; width = width * 2u) {
+    if (inA) {
+      ${merge('A', 'B')}
+    } else {
+      ${merge('B', 'A')}
+    }
+    inA = !inA;
+  }
+  for (var p = 0u; p < n; p = p + 1u) {
+    if (inA) {
+      values[vb + p * args[4]] = A[base + p];
+      indices[ib + p * args[5]] = i32(A[half + base + p]);
+    } else {
+      values[vb + p * args[4]] = B[base + p];
+      indices[ib + p * args[5]] = i32(B[half + base + p]);
+    }
+  }`)}`;
+}
+
+/** With this many rows or more, each row is merge-sorted by its own invocation (no passes). */
+const SERIAL_ROWS = 256;
+
 function nextPow2(n: number): number {
   let p = 1;
   while (p < n) p *= 2;
@@ -135,10 +216,24 @@ export function sort(ctx: KernelContext, values: View, indices: View, x: View, d
   const n = x.shape[dim]!;
   const rows = numelOf(x.shape) / Math.max(n, 1);
   if (n === 0 || rows === 0) return;
-  const P = nextPow2(n);
-  const total = rows * P;
   const keep = (_: number, d: number) => d !== dim;
   const d = ctx.dispatcher;
+  if (rows >= SERIAL_ROWS) {
+    ctx.withTemp(2 * rows * n, (a) =>
+      ctx.withTemp(2 * rows * n, (b) => {
+        const g = collapse(x.shape.filter(keep), [x.strides.filter(keep), values.strides.filter(keep), indices.strides.filter(keep)]);
+        const kernel = d.kernel(`sort:serial:${x.dtype}`, `sort (${x.dtype}, per row)`, () => serialSource(x.dtype), ['write', 'write', 'write', 'write', 'read']);
+        const meta = [
+          rows, n, g.shape.length, x.strides[dim]!, values.strides[dim]!, indices.strides[dim]!, x.offset, values.offset, indices.offset,
+          descending ? 1 : 0, ...g.shape, ...g.strides.flat(),
+        ];
+        d.dispatch(kernel, meta, [vs.buffer, is.buffer, a, b, xs.buffer], groupsFor(rows));
+      }),
+    );
+    return;
+  }
+  const P = nextPow2(n);
+  const total = rows * P;
   ctx.withTemp(total, (keys) =>
     ctx.withTemp(total, (idx) => {
       const gx = collapse(x.shape.filter(keep), [x.strides.filter(keep)]);
