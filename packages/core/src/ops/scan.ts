@@ -93,7 +93,8 @@ export function cumprod(x: Tensor, dim: number, opts?: ScanOptions): Tensor {
  * look at the values to know, so it is written to hold with zeros too. As PyTorch does:
  * - for a first derivative (grad mode off), O(n): before a row's first zero k the products in
  *   the sum stop at k, so revcumsum over j < k divided by x_i (never 0 there); at k, Σ over
- *   the j up to the second zero of g_j times the product of the row with x_k left out; after k,
+ *   the j up to the second zero of g_j times the product of the row with x_k left out (a reverse
+ *   scan over that span, read at k); after k,
  *   0 (every product holds x_k = 0);
  * - when the gradient itself must be differentiable (createGraph), that masked formula has the
  *   wrong derivative in a zero entry (it treats x_k as constant), so the gradient is built as the
@@ -111,8 +112,9 @@ function cumprodBackward(g: Tensor, x: Tensor, dim: number): Tensor {
     const safe = where(isZero, 1, x);
     const gp = g.mul(scanProd(safe, dim));
     const head = scanSum(where(before, gp, 0), dim, true).div(safe);
-    const atFirstZero = where(firstSpan, gp, 0).sum(dim, true);
-    return where(before, head, where(isZero.logicalAnd(firstSpan), atFirstZero, 0));
+    // At the first zero, the reverse scan over its span is the whole span's sum (no reduction).
+    const spanTail = scanSum(where(firstSpan, gp, 0), dim, true);
+    return where(before, head, where(isZero.logicalAnd(firstSpan), spanTail, 0));
   }
   const last = x.ndim - 1;
   const xt = dim === last ? x : x.transpose(dim, last);
