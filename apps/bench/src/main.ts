@@ -10,9 +10,10 @@ import { cpuSuite } from './suites/cpu.js';
 import { kernelSuite } from './suites/kernels.js';
 import { overheadSuite } from './suites/overhead.js';
 import { indexingSuite } from './suites/indexing.js';
+import { sortScanSuite } from './suites/sort-scan.js';
 import { tfjsVersion } from './peers/tfjs.js';
 
-const SUITES = ['cpu', 'overhead', 'kernels', 'activations', 'indexing'] as const;
+const SUITES = ['cpu', 'overhead', 'kernels', 'activations', 'indexing', 'sort-scan'] as const;
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
   if (run('kernels')) await kernelSuite(targets);
   if (run('activations')) await activationSuite(rt, devices);
   if (run('indexing')) await indexingSuite(rt, devices);
+  if (run('sort-scan')) await sortScanSuite(targets);
   for (const t of targets) if (t.rt !== rt) await t.rt.dispose();
   await rt.dispose();
 }

@@ -18,7 +18,9 @@ import { CPU_DTYPES, isCpuDType, matchesDType, newTypedArray } from './dtypes.js
 import { gather, scatter, scatterAdd } from './kernels/gather.js';
 import { bmm } from './kernels/matmul.js';
 import { argReduce, reduce } from './kernels/reduce.js';
+import { scanAlong } from './kernels/scan.js';
 import { softmaxAlong } from './kernels/softmax.js';
+import { sortAlong } from './kernels/sort.js';
 import { BufferPool, CpuStorage, dataOf, Scratch, type PoolOptions } from './storage.js';
 import { checkBounds, collapse, forEachRow, isContiguous, numelOf } from './strided.js';
 import { wasmElementwise } from './wasm/elementwise.js';
@@ -62,6 +64,9 @@ export const KERNEL_DTYPES: { readonly [K in KernelName]: readonly DType[] } = {
   scatter: ['float32', 'float64', 'int32', 'bool'],
   softmax: ['float32', 'float64'],
   logSoftmax: ['float32', 'float64'],
+  sort: ['float32', 'float64', 'int32', 'bool'],
+  cumsum: ['float32', 'float64', 'int32', 'bool'],
+  cumprod: ['float32', 'float64', 'int32', 'bool'],
 };
 
 export class CpuBackend implements Backend {
@@ -104,6 +109,9 @@ export class CpuBackend implements Backend {
       scatter: (out, dim, index, src) => scatter(out, dim, index, src),
       softmax: (out, x, dim) => softmaxAlong('softmax', out, x, dim, s),
       logSoftmax: (out, x, dim) => softmaxAlong('logSoftmax', out, x, dim, s),
+      sort: (values, indices, x, dim, descending) => sortAlong(values, indices, x, dim, descending),
+      cumsum: (out, x, dim, reverse) => scanAlong('cumsum', out, x, dim, reverse),
+      cumprod: (out, x, dim, reverse) => scanAlong('cumprod', out, x, dim, reverse),
     };
   }
 

@@ -32,7 +32,7 @@ describe('cpuBackend plugin', () => {
     expect(backends[0]!.device).toBe('cpu');
     const byName = Object.fromEntries(kernels.map((k) => [k.name, k]));
     expect(Object.keys(byName).sort()).toEqual(
-      ['argmax', 'argmin', 'bmm', 'gather', 'logSoftmax', 'max', 'min', 'prod', 'scatter', 'scatterAdd', 'softmax', 'sum'],
+      ['argmax', 'argmin', 'bmm', 'cumprod', 'cumsum', 'gather', 'logSoftmax', 'max', 'min', 'prod', 'scatter', 'scatterAdd', 'softmax', 'sort', 'sum'],
     );
     for (const k of kernels) {
       expect(k.device).toBe('cpu');
@@ -42,6 +42,8 @@ describe('cpuBackend plugin', () => {
     expect(byName.bmm!.dtypes).toEqual(['float32', 'float64', 'int32']);
     expect(byName.softmax!.dtypes).toEqual(['float32', 'float64']);
     expect(byName.gather!.dtypes).toEqual(['float32', 'float64', 'int32', 'bool']);
+    expect(byName.sort!.dtypes).toEqual(['float32', 'float64', 'int32', 'bool']);
+    expect(byName.cumsum!.dtypes).toEqual(['float32', 'float64', 'int32', 'bool']);
   });
 
   it('registers kernels bound to the registered backend', async () => {

@@ -323,6 +323,45 @@ async function softmax(k: Checks): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Sort and scans
+
+async function sortAndScans(k: Checks): Promise<void> {
+  // Multiples of 1/4: ties, exact in float32, so the stable sorts agree on every index.
+  const tied = (n: number, seed: number): number[] => randoms(n, seed, -8, 8).map((v) => Math.round(v * 4) / 4);
+  const [c, g] = k.pair(tied(3 * 5 * 7, 71), [7, 3, 5]);
+  const p: Pair = [c.permute(1, 2, 0), g.permute(1, 2, 0)];
+  for (const d of [0, 1, 2]) {
+    for (const desc of [false, true]) {
+      await k.same(`sort(${d}, ${desc}).values`, [p], (x) => x.sort(d, desc).values);
+      await k.same(`sort(${d}, ${desc}).indices`, [p], (x) => x.sort(d, desc).indices);
+    }
+    await k.same(`cumsum(${d})`, [p], (x) => x.cumsum(d), { rtol: 1e-5, atol: 1e-5 });
+    await k.same(`cumprod(${d})`, [p], (x) => x.cumprod(d), { rtol: 1e-5, atol: 1e-5 });
+  }
+  const specials = k.pair([NaN, 1, -Infinity, 0, -0, Infinity, NaN, -2, 1, NaN], [2, 5]);
+  await k.same('sort indices with NaN and infinities', [specials], (x) => x.sort(1).indices);
+  await k.same('descending sort indices with NaN', [specials], (x) => x.sort(1, true).indices);
+  const long = k.pair(tied(2 * 1500, 72), [2, 1500]);
+  await k.same('sort of rows of 1,500', [long], (x) => x.sort(1).values);
+  await k.same('topk(7) of rows of 1,500', [long], (x) => x.topk(7).indices);
+  await k.same('cumsum of rows of 1,500', [long], (x) => x.cumsum(1), { rtol: 1e-4, atol: 1e-3 });
+  const ints = k.pair(tied(40, 73).map(Math.trunc), [4, 10], 'int32');
+  await k.same('int32 sort', [ints], (x) => x.sort(1).values);
+  await k.same('int32 cumprod wraps', [ints], (x) => x.cumprod(1));
+  await k.same('bool cumsum -> int32', [k.pair([1, 0, 1, 1, 0, 1], [2, 3], 'bool')], (x) => x.cumsum(1));
+  await k.same('nanToNum', [specials], (x) => x.nanToNum());
+  await k.same('isfinite', [specials], (x) => x.isfinite());
+
+  const grad = async (device: string): Promise<number[]> => {
+    const x = k.rt.tensor(Float32Array.from(randoms(5 * 8, 74, 0.5, 1.5)), { device, shape: [5, 8], requiresGrad: true });
+    const w = k.rt.tensor(Float32Array.from(randoms(5 * 8, 75)), { device, shape: [5, 8] });
+    x.sort(1).values.mul(w).sum().add(x.topk(3, 0).values.square().sum()).add(x.cumprod(1).mul(w).sum()).add(x.cumsum(0).mul(w).sum()).backward();
+    return Array.from(device === 'cpu' ? x.grad!.dataSync() : await x.grad!.data());
+  };
+  k.close('gradients through sort, topk, cumprod and cumsum', await grad('webgpu'), await grad('cpu'), { rtol: 1e-4, atol: 1e-5 });
+}
+
+// ---------------------------------------------------------------------------------------------
 // A 2-layer MLP trained with SGD
 
 async function training(k: Checks): Promise<void> {
@@ -361,7 +400,8 @@ const RUNNERS: Record<GroupName, (k: Checks) => Promise<void>> = {
   [GROUPS[2]]: matmul,
   [GROUPS[3]]: reductions,
   [GROUPS[4]]: softmax,
-  [GROUPS[5]]: training,
+  [GROUPS[5]]: sortAndScans,
+  [GROUPS[6]]: training,
 };
 
 let runtime: Runtime | null = null;

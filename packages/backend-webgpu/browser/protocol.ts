@@ -9,6 +9,7 @@ export const GROUPS = [
   'matmul: shapes around the 64x64 tile, transposed and batched',
   'reductions: each op over each dim, dim sets and all dims',
   'softmax / logSoftmax: rows of 1, rows of 10,000, each dim',
+  'sort / topk / cumsum / cumprod: each dim, ties and NaN, rows of 1 to 1,500',
   'mlp: 2-layer forward/backward/SGD matches the cpu within 1e-4',
 ] as const;
 

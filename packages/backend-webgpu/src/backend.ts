@@ -24,7 +24,9 @@ import { copyToDense } from './kernels/copy.js';
 import { gather, scatter, scatterAdd } from './kernels/gather.js';
 import { bmm } from './kernels/matmul.js';
 import { argReduce, reduce } from './kernels/reduce.js';
+import { scan } from './kernels/scan.js';
 import { softmax } from './kernels/softmax.js';
+import { sort } from './kernels/sort.js';
 import { probeNodeAdapter } from './probe.js';
 import { BufferPool, GpuStorage, type PoolOptions } from './storage.js';
 
@@ -50,6 +52,9 @@ export const KERNEL_DTYPES: { readonly [K in KernelName]: readonly DType[] } = {
   scatter: ['float32', 'int32', 'bool'],
   softmax: ['float32'],
   logSoftmax: ['float32'],
+  sort: ['float32', 'int32', 'bool'],
+  cumsum: ['float32', 'int32', 'bool'],
+  cumprod: ['float32', 'int32', 'bool'],
 };
 
 export class WebGpuBackend implements Backend {
@@ -105,6 +110,9 @@ export class WebGpuBackend implements Backend {
       scatter: (out, dim, index, src) => scatter(c, out, dim, index, src),
       softmax: (out, x, dim) => softmax(c, 'softmax', out, x, dim),
       logSoftmax: (out, x, dim) => softmax(c, 'logSoftmax', out, x, dim),
+      sort: (values, indices, x, dim, descending) => sort(c, values, indices, x, dim, descending),
+      cumsum: (out, x, dim, reverse) => scan(c, 'cumsum', out, x, dim, reverse),
+      cumprod: (out, x, dim, reverse) => scan(c, 'cumprod', out, x, dim, reverse),
     };
   }
 

@@ -11,6 +11,7 @@
  */
 import 'reflect-metadata';
 import './ops/methods.js';
+import './ops/methods-everyday.js';
 import './ops/indexing-methods.js';
 import './autograd/api.js';
 import { Runtime } from './api/runtime-api.js';
@@ -18,7 +19,7 @@ import type { Plugin } from './runtime/plugin.js';
 import type { MemoryInfo } from './runtime/memory.js';
 import type { TypedArray } from './dtype.js';
 import type { NestedData, TensorDataOptions, TensorOptions } from './tensor/create.js';
-import type { Tensor } from './tensor/tensor.js';
+import { Tensor as TensorClass, type Tensor } from './tensor/tensor.js';
 import type { ShapeLike } from './api/factories.js';
 import * as api from './autograd/api.js';
 import * as functional from './autograd/functional.js';
@@ -50,6 +51,7 @@ export type { FunctionalOptions } from './autograd/functional.js';
 export { defineElementwise, runElementwise, specForElementwise, type ElementwiseOpDef, type ElementwiseGrad } from './ops/elementwise/define.js';
 export { record, grad as gradFormula, needsGrad } from './ops/dispatch.js';
 export * from './ops/functions.js';
+export * from './ops/functions-everyday.js';
 export * from './ops/indexing-methods.js';
 
 let current: Runtime | null = null;
@@ -113,6 +115,14 @@ export const full = (shape: ShapeLike, value: number | boolean, opts?: TensorOpt
 export const zerosLike = (t: Tensor, opts?: TensorOptions): Tensor => t.rt.zerosLike(t, opts);
 export const onesLike = (t: Tensor, opts?: TensorOptions): Tensor => t.rt.onesLike(t, opts);
 export const fullLike = (t: Tensor, value: number, opts?: TensorOptions): Tensor => t.rt.fullLike(t, value, opts);
+/** t's runtime; for a non-tensor the default one, whose factory then says what was wrong. */
+const likeRuntime = (t: Tensor): Runtime => (t instanceof TensorClass ? t.rt : defaultRuntime());
+/** Uniform [0, 1) numbers shaped like t. @example nabla.randLike(x, { dtype: 'float64' }); */
+export const randLike = (t: Tensor, opts?: TensorOptions): Tensor => likeRuntime(t).randLike(t, opts);
+/** Standard normal numbers shaped like t. @example nabla.randnLike(w).mul(0.01); */
+export const randnLike = (t: Tensor, opts?: TensorOptions): Tensor => likeRuntime(t).randnLike(t, opts);
+/** A tensor shaped like t, contents unspecified. @example nabla.emptyLike(x).fill_(3); */
+export const emptyLike = (t: Tensor, opts?: TensorOptions): Tensor => likeRuntime(t).emptyLike(t, opts);
 export const rand = (shape: ShapeLike, opts?: TensorOptions): Tensor => defaultRuntime().rand(shape, opts);
 export const randn = (shape: ShapeLike, opts?: TensorOptions): Tensor => defaultRuntime().randn(shape, opts);
 export const arange = (...args: (number | TensorOptions | null | undefined)[]): Tensor => defaultRuntime().arange(...args);

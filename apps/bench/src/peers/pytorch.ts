@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export interface TorchCase {
-  kind: 'overhead' | 'matmul' | 'chain' | 'mlp' | 'silu' | 'mlp3' | 'scalar' | 'silu2' | 'hvp';
+  kind: 'overhead' | 'matmul' | 'chain' | 'mlp' | 'silu' | 'mlp3' | 'scalar' | 'silu2' | 'hvp' | 'sort' | 'topk' | 'cumsum' | 'cumprod';
   arg: number;
   /** torch.set_num_threads for this case; its result is keyed `kind:arg:threads` (else `kind:arg`, 1 thread). */
   threads?: number;

@@ -187,7 +187,32 @@ def hvp(batch):
     return {"ms": median_ms(step)}
 
 
-KINDS = {"overhead": overhead, "matmul": matmul, "chain": chain, "mlp": mlp, "silu": silu, "mlp3": mlp3, "scalar": scalar, "silu2": silu2, "hvp": hvp}
+def rows_op(kind):
+    """sort/topk forward, cumsum/cumprod forward+backward on an n×n float32 tensor along dim 1."""
+
+    def bench(n):
+        torch.manual_seed(1)
+        x = torch.rand(n, n).mul(0.02).add(0.99)
+        if kind in ("cumsum", "cumprod"):
+            x.requires_grad_(True)
+            op = torch.cumsum if kind == "cumsum" else torch.cumprod
+
+            def step():
+                y = op(x, 1)
+                y.backward(torch.ones_like(y))
+                x.grad = None
+
+            return {"ms": median_ms(step)}
+        with torch.no_grad():
+            if kind == "sort":
+                return {"ms": median_ms(lambda: torch.sort(x, 1))}
+            return {"ms": median_ms(lambda: torch.topk(x, 10, 1))}
+
+    return bench
+
+
+KINDS = {"overhead": overhead, "matmul": matmul, "chain": chain, "mlp": mlp, "silu": silu, "mlp3": mlp3, "scalar": scalar, "silu2": silu2, "hvp": hvp,
+         "sort": rows_op("sort"), "topk": rows_op("topk"), "cumsum": rows_op("cumsum"), "cumprod": rows_op("cumprod")}
 
 
 def main():

@@ -8,6 +8,7 @@ import { Runtime } from '../runtime/runtime.js';
 import type { NestedData, TensorDataOptions, TensorOptions } from '../tensor/create.js';
 import type { Tensor } from '../tensor/tensor.js';
 import * as F from './factories.js';
+import * as FL from './factories-like.js';
 import * as L from '../tensor/tidy.js';
 import type { ShapeLike } from './factories.js';
 
@@ -20,6 +21,9 @@ declare module '../runtime/runtime.js' {
     zerosLike(t: Tensor, opts?: TensorOptions): Tensor;
     onesLike(t: Tensor, opts?: TensorOptions): Tensor;
     fullLike(t: Tensor, value: number, opts?: TensorOptions): Tensor;
+    randLike(t: Tensor, opts?: TensorOptions): Tensor;
+    randnLike(t: Tensor, opts?: TensorOptions): Tensor;
+    emptyLike(t: Tensor, opts?: TensorOptions): Tensor;
     rand(shape: ShapeLike, opts?: TensorOptions): Tensor;
     randn(shape: ShapeLike, opts?: TensorOptions): Tensor;
     arange(...args: (number | TensorOptions | null | undefined)[]): Tensor;
@@ -63,6 +67,15 @@ Object.assign(Runtime.prototype, {
   },
   fullLike(this: Runtime, t: Tensor, value: number, opts?: TensorOptions) {
     return F.fullLike(this, t, value, opts);
+  },
+  randLike(this: Runtime, t: Tensor, opts?: TensorOptions) {
+    return FL.randLike(this, t, opts);
+  },
+  randnLike(this: Runtime, t: Tensor, opts?: TensorOptions) {
+    return FL.randnLike(this, t, opts);
+  },
+  emptyLike(this: Runtime, t: Tensor, opts?: TensorOptions) {
+    return FL.emptyLike(this, t, opts);
   },
   rand(this: Runtime, shape: ShapeLike, opts?: TensorOptions) {
     return F.rand(this, shape, opts);

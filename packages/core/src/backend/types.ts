@@ -84,6 +84,19 @@ export interface KernelSignatures {
   /** Numerically stable softmax / log-softmax along `dim`; out and x have the same shape. */
   softmax: (out: View, x: View, dim: number) => void;
   logSoftmax: (out: View, x: View, dim: number) => void;
+  /**
+   * Sorts each row of `x` along `dim` into `values` (x's dtype) and `indices` (int32 positions in
+   * the row), both of x's shape. The sort is stable — equal values keep their order, ascending and
+   * descending alike — and NaN sorts as the largest value (last ascending, first descending), as
+   * PyTorch's.
+   */
+  sort: (values: View, indices: View, x: View, dim: number, descending: boolean) => void;
+  /**
+   * Inclusive cumulative sum / product along `dim`, from the row's end when `reverse`
+   * (`out[i] = Σ_{j>=i} x[j]`). out and x have the same shape; int32/bool inputs give int32.
+   */
+  cumsum: (out: View, x: View, dim: number, reverse: boolean) => void;
+  cumprod: (out: View, x: View, dim: number, reverse: boolean) => void;
 }
 
 export type KernelName = keyof KernelSignatures;

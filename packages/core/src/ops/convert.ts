@@ -1,5 +1,5 @@
 /** `to(dtype)` and `to(device)`: copies that keep autograd connected (ToCopyBackward0). */
-import { isDType, type DType } from '../dtype.js';
+import { isDType, isFloating, type DType } from '../dtype.js';
 import { NablaError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { fromTypedArray } from '../tensor/create.js';
@@ -47,7 +47,8 @@ function moveTo(x: Tensor, device: string): Tensor {
 
 function finishTo(x: Tensor, out: Tensor): Tensor {
   if (x.rt.gradMode.inference) out._inference = true;
-  if (needsGrad(x.rt, [x])) record(toGrad, [x], [out], { attrs: { dtype: x.dtype, device: x.device } });
+  // Integer and bool tensors cannot require grad: a cast to one ends the graph (PyTorch).
+  if (isFloating(out.dtype) && needsGrad(x.rt, [x])) record(toGrad, [x], [out], { attrs: { dtype: x.dtype, device: x.device } });
   return out;
 }
 
