@@ -121,6 +121,9 @@ export const CASES: readonly OpCase[] = [
   { name: 'index/slicing with steps and a new axis', inputs: [X(5, 6)], run: (x) => x.index(['1:4', null, '::2']).mul(2) },
   { name: 'index/flip, roll, tril, triu', inputs: [X(4, 5)], run: (x) => [x.flip(0, 1), x.roll(2, 1), x.tril(), x.triu(1)] },
 
+  { name: 'sort/sort and topk', inputs: [X(4, 7)], run: (x) => { const s = x.sort(1); const t = x.topk(3, 1); return [s.values, s.indices, t.values, t.indices]; } },
+  { name: 'scan/cumsum and cumprod', inputs: [X(4, 9)], run: (x) => [x.cumsum(1), x.cumprod(0)] },
+
   { name: 'inplace/add_ and mul_ through a view', inputs: [X(4, 5)], run: (x) => { const y = x.mul(1); y.narrow(1, 1, 2).add_(1).mul_(3); return y; } },
   { name: 'inplace/clamp_ and copy_', inputs: [X(4, 5), X(4, 5)], run: (a, b) => { const y = a.mul(1); y.clamp_(-0.5, 0.5); return y.add(a.mul(1).copy_(b)); } },
 ];
