@@ -40,7 +40,8 @@ export type { NestedData, TensorDataOptions, TensorOptions } from './tensor/crea
 export type { ShapeLike } from './api/factories.js';
 export type { Operand } from './ops/dispatch.js';
 export type { Dims, ValuesIndices, VarOptions } from './ops/reduce.js';
-export { Node, type Edge, type GradHook, type NodeHook, type NodePreHook, type RemovableHandle, type MaybeGrad } from './autograd/node.js';
+export { Node, type Edge, type GradHook, type NodeHook, type NodePreHook, type RemovableHandle, type MaybeGrad, type SavedInfo } from './autograd/node.js';
+export { OpNode } from './autograd/op-node.js';
 export { AccumulateGrad } from './autograd/accumulate-grad.js';
 export { Function, FunctionCtx } from './autograd/function.js';
 export { gradcheck, gradgradcheck, type GradcheckOptions } from './autograd/gradcheck.js';

@@ -249,3 +249,20 @@ describe('savedTensorsHooks errors', () => {
     expect(currentSavedTensorsHooks()).toBeNull();
   });
 });
+
+describe('Node.savedInfo', () => {
+  it("describes what a node saved with PyTorch's names, without unpacking it", () => {
+    const x = nabla.tensor([1, 2], { requiresGrad: true });
+    const y = nabla.tensor([3, 4], { requiresGrad: true, dtype: 'float64' });
+    const z = x.mul(y);
+    expect(z.gradFn!.savedInfo()).toEqual([
+      { name: 'self', shape: [2], dtype: 'float32', device: 'cpu', bytes: 8, packed: false },
+      { name: 'other', shape: [2], dtype: 'float64', device: 'cpu', bytes: 16, packed: false },
+    ]);
+    let unpacks = 0;
+    const e = savedTensorsHooks((t) => t, (t) => (unpacks++, t), () => x.exp());
+    expect(e.gradFn!.savedInfo()).toEqual([{ name: 'result', shape: [2], dtype: 'float32', device: 'cpu', bytes: 8, packed: true }]);
+    expect(Cube.apply(x).gradFn!.savedInfo().map((s) => s.name)).toEqual(['saved0', 'saved1']);
+    expect(unpacks).toBe(0);
+  });
+});

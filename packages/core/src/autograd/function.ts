@@ -17,7 +17,7 @@
 import { NablaError } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { accumulatorOf, gradEdge, NULL_EDGE } from './edges.js';
-import { Node, SavedTensor, freedError, unpackSaved, type Edge, type MaybeGrad, type TensorMeta } from './node.js';
+import { Node, SavedTensor, freedError, unpackSaved, type Edge, type MaybeGrad, type SavedInfo, type TensorMeta } from './node.js';
 import { aliasView } from '../ops/view.js';
 
 /** The `ctx` a custom Function's forward and backward share. Extra fields are free (`ctx.alpha = 2`). */
@@ -110,6 +110,14 @@ export class FunctionNode extends Node {
       }
       return g;
     });
+  }
+
+  override savedInfo(): SavedInfo[] {
+    const out: SavedInfo[] = [];
+    this.ctx._saved?.forEach((s, i) => {
+      if (s) out.push(s.info(`saved${i}`));
+    });
+    return out;
   }
 
   override release(): void {

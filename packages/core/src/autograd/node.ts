@@ -3,7 +3,7 @@
  * returns the gradients of its forward inputs, one per edge in `next`. Nodes are created by ops
  * when grad mode is on and some input requires grad; the engine (`engine.ts`) runs them.
  */
-import type { DType } from '../dtype.js';
+import { bytesPerElement, type DType } from '../dtype.js';
 import { NablaError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { packSaved, releasePacked, unpackPacked, type Packed } from './saved-hooks.js';
@@ -24,6 +24,19 @@ export type GradHook = (grad: Tensor) => Tensor | void | null | undefined;
 export type NodeHook = (gradInputs: MaybeGrad[], gradOutputs: MaybeGrad[]) => MaybeGrad[] | void | null | undefined;
 /** A node pre-hook: sees the gradients w.r.t. the outputs before the node runs, may replace them. */
 export type NodePreHook = (gradOutputs: MaybeGrad[]) => MaybeGrad[] | void | null | undefined;
+
+/** One tensor a node saved for backward, described without reading it. */
+export interface SavedInfo {
+  /** `self`, `other`, `input2`, ... for inputs; `result` (or `result1`, ...) for outputs; `saved0`, ... for custom Functions. */
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  readonly device: string;
+  /** Bytes of the saved view's elements. */
+  readonly bytes: number;
+  /** Whether a saved-tensor hook packed it. */
+  readonly packed: boolean;
+}
 
 export interface RemovableHandle {
   remove(): void;
@@ -88,6 +101,14 @@ export abstract class Node {
   /** Frees what was saved for backward (after a backward pass without `retainGraph`). */
   release(): void {}
 
+  /**
+   * What this node saved for backward, as metadata only (nothing is unpacked or read): PyTorch's
+   * `_saved_self` / `_saved_other` / `_saved_result` names for graph pictures and memory reports.
+   */
+  savedInfo(): SavedInfo[] {
+    return [];
+  }
+
   /** `[node | null, index]` per forward input, as PyTorch's `next_functions`. */
   get nextFunctions(): Edge[] {
     return this.next;
@@ -143,6 +164,13 @@ export class SavedTensor {
       this.tensor = null;
       this.packed = packSaved(hooks, tensor, op, outputNr);
     }
+  }
+
+  /** The saved tensor described without unpacking it. */
+  info(name: string): SavedInfo {
+    const m = this.packed ?? this.tensor!;
+    const numel = m.shape.reduce((a, b) => a * b, 1);
+    return { name, shape: m.shape, dtype: m.dtype, device: m.device, bytes: numel * bytesPerElement(m.dtype), packed: this.packed !== null };
   }
 
   /** @internal The graph lets go: unpin, and free the alias made if the user disposed the tensor. */
