@@ -138,4 +138,21 @@ describe.skipIf('reason' in gpu)('nanDetector on WebGPU', () => {
     det.remove();
     det2.remove();
   });
+
+  it('flags a bad backward gradient on the device and names the node in check()', async () => {
+    class SqrtRelu extends nn.Module {
+      fc: nn.Linear = new nn.Linear(3, 3, { runtime: rt });
+      override forward(x: Tensor): Tensor {
+        return this.fc.call(x).relu().sqrt(); // sqrt'(0) = inf where relu clamps
+      }
+    }
+    const m = new nn.Sequential(new SqrtRelu());
+    rt.noGrad(() => (m.get(0) as SqrtRelu).fc.weight.fill_(-1));
+    m.to('webgpu');
+    const det = nanDetector(m, { inf: true });
+    m.call(rt.ones([2, 3]).to('webgpu')).sum().backward();
+    const e = await rejected(det.check());
+    expect(e.nan).toMatchObject({ phase: 'backward', module: '0', node: 'SqrtBackward0', op: 'sqrt', cause: 'produced' });
+    det.remove();
+  });
 });
