@@ -90,14 +90,10 @@ export class ModuleScopes {
   private readonly handles: { remove(): void }[];
   private readonly open: [Module, number][] = [];
 
-  constructor(readonly model: Module) {
-    const root = model;
-    const path = (m: Module): string | null => {
-      if (m === root) return null;
-      const names = root.namedModules();
-      for (const [n, mm] of names) if (mm === m) return n;
-      return null;
-    };
+  constructor(model: Module) {
+    // Paths by module, held weakly: the scopes never keep the model alive.
+    const paths = new WeakMap<Module, string>(model.namedModules().filter(([n]) => n !== '').map(([n, m]) => [m, n] as [Module, string]));
+    const path = (m: Module): string | null => paths.get(m) ?? null;
     this.handles = [
       registerModuleForwardPreHook((m) => void this.open.push([m, nextSeq()])),
       registerModuleForwardHook(

@@ -140,7 +140,7 @@ export function nanDetector(model: Module, opts: NanDetectorOptions = {}): NanDe
   let calls: ForwardCall[] = [];
   let checks: NodeCheck[] = [];
   const claimed = new WeakSet<Node>();
-  const names = new Map(model.namedModules().map(([n, m]) => [m, n] as const));
+  const names = new WeakMap(model.namedModules().map(([n, m]) => [m, n] as const));
 
   const fail = (r: NanReport): never => {
     const what = r.op ? `op '${r.op}' (${r.node})` : r.node ? `node ${r.node}` : 'an input';
