@@ -53,6 +53,13 @@ describe('toDot', () => {
     expect(toDot(z, { params: { x, y }, showSaved: true })).toBe(golden('tutorial-saved.dot'));
   });
 
+  it('shows node attributes with showAttrs', () => {
+    const x = rt.tensor([[1, 2], [3, 4]], { requiresGrad: true });
+    const dot = toDot(x.sum(1).reshape([1, 2]), { params: { x }, showAttrs: true });
+    expect(dot).toContain('label="SumBackward1\\ninShape: (2, 2)\\naxes: (1)\\nkeepdim: false"');
+    expect(dot).toContain('label="ViewBackward0\\ninShape: (2)"');
+  });
+
   it('draws a 3-layer MLP with parameter names from namedParameters()', () => {
     const model = mlp();
     const out = model.call(hashed([6, 3], 1));
