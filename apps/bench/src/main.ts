@@ -9,11 +9,12 @@ import { activationSuite } from './suites/activations.js';
 import { cpuSuite } from './suites/cpu.js';
 import { kernelSuite } from './suites/kernels.js';
 import { overheadSuite } from './suites/overhead.js';
+import { hooksSuite } from './suites/hooks.js';
 import { indexingSuite } from './suites/indexing.js';
 import { sortScanSuite } from './suites/sort-scan.js';
 import { tfjsVersion } from './peers/tfjs.js';
 
-const SUITES = ['cpu', 'overhead', 'kernels', 'activations', 'indexing', 'sort-scan'] as const;
+const SUITES = ['cpu', 'overhead', 'kernels', 'activations', 'indexing', 'sort-scan', 'hooks'] as const;
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
   if (run('activations')) await activationSuite(rt, devices);
   if (run('indexing')) await indexingSuite(rt, devices);
   if (run('sort-scan')) await sortScanSuite(targets);
+  if (run('hooks')) await hooksSuite(rt, devices);
   for (const t of targets) if (t.rt !== rt) await t.rt.dispose();
   await rt.dispose();
 }

@@ -34,6 +34,12 @@ export {
   type LoadStateDictResult,
 } from './module.js';
 export { Parameter } from './parameter.js';
+export {
+  registerModuleForwardPreHook,
+  registerModuleForwardHook,
+  registerModuleFullBackwardHook,
+  registerModuleFullBackwardPreHook,
+} from './global-hooks.js';
 export { BackwardHookFunction } from './backward-hook.js';
 export type { FactoryOptions } from './options.js';
 

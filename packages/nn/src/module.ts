@@ -22,6 +22,7 @@
  */
 import { isDType, isFloating, NablaError, Tensor, type DType, type MaybeGrad, type RemovableHandle } from '@nabla/core';
 import { BackwardHookState } from './backward-hook.js';
+import { globalHooks } from './global-hooks.js';
 import { pin, untracked } from './lifetime.js';
 import { asParameter, Parameter } from './parameter.js';
 
@@ -266,21 +267,39 @@ export class Module {
    * const y = linear.call(x); // Tensor, like linear.forward(x), with hooks
    */
   call(...args: Parameters<this['forward']>): ReturnType<this['forward']> {
-    if (this._forwardPreHooks.length === 0 && this._forwardHooks.length === 0 && this._backwardHooks.length === 0 && this._backwardPreHooks.length === 0) {
+    if (globalHooks.count === 0 && this._forwardPreHooks.length === 0 && this._forwardHooks.length === 0 && this._backwardHooks.length === 0 && this._backwardPreHooks.length === 0) {
       return this.forward(...args) as ReturnType<this['forward']>;
     }
+    const g = globalHooks;
     let a: unknown[] = args;
-    for (const h of this._forwardPreHooks.slice()) {
+    for (const h of [...g.forwardPre, ...this._forwardPreHooks]) {
       const r = h(this, a);
       if (r !== undefined && r !== null) a = Array.isArray(r) ? r : [r];
     }
     let bw: BackwardHookState | null = null;
-    if (this._backwardHooks.length || this._backwardPreHooks.length) {
-      bw = new BackwardHookState(this, this._backwardHooks.slice(), this._backwardPreHooks.slice());
+    const backwardHooks = [...g.backward, ...this._backwardHooks];
+    const backwardPreHooks = [...g.backwardPre, ...this._backwardPreHooks];
+    if (backwardHooks.length || backwardPreHooks.length) {
+      bw = new BackwardHookState(this, backwardHooks, backwardPreHooks);
       a = bw.setupInputHook(a);
     }
-    let out: unknown = this.forward(...a);
-    for (const h of this._forwardHooks.slice()) {
+    const forwardHooks = [...g.forward, ...this._forwardHooks];
+    let out: unknown;
+    try {
+      out = this.forward(...a);
+    } catch (e) {
+      // Global hooks registered with alwaysCall still see the call (PyTorch's always_call).
+      for (const h of forwardHooks) {
+        if (!g.alwaysCalled.has(h)) continue;
+        try {
+          h(this, a, undefined);
+        } catch (hookError) {
+          console.warn(`a global module forward hook with alwaysCall threw while handling an error of ${this.constructor.name}.forward: ${(hookError as Error).message}`);
+        }
+      }
+      throw e;
+    }
+    for (const h of forwardHooks) {
       const r = h(this, a, out);
       if (r !== undefined && r !== null) out = r;
     }

@@ -5,7 +5,10 @@
  * come for free.
  */
 import type { Tensor } from '../tensor/tensor.js';
-import { Node, SavedTensor, freedError, unpackSaved, type Edge, type MaybeGrad, type TensorMeta } from './node.js';
+import { Node, SavedTensor, freedError, unpackSaved, type Edge, type MaybeGrad, type SavedInfo, type TensorMeta } from './node.js';
+
+/** PyTorch's names of saved inputs (`_saved_self`, `_saved_other`). */
+const INPUT_NAMES = ['self', 'other'];
 
 export interface GradFormula<A = unknown> {
   /** PyTorch's node name: `MulBackward0`. */
@@ -64,6 +67,15 @@ export class OpNode<A = unknown> extends Node {
     const s = this.savedOutputs?.[i];
     if (!s) throw new Error(`${this.name()}: output ${i} was not saved for backward`);
     return unpackSaved(s, this);
+  }
+
+  override savedInfo(): SavedInfo[] {
+    const out: SavedInfo[] = [];
+    this.slots?.forEach((s, i) => {
+      if (s instanceof SavedTensor) out.push(s.info(INPUT_NAMES[i] ?? `input${i}`));
+    });
+    this.savedOutputs?.forEach((s, i) => out.push(s.info(i === 0 ? 'result' : `result${i}`)));
+    return out;
   }
 
   override release(): void {
