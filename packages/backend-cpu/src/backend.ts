@@ -16,7 +16,7 @@ import type {
 import { ElementwiseCompiler } from './compile-elementwise.js';
 import { CPU_DTYPES, isCpuDType, matchesDType, newTypedArray } from './dtypes.js';
 import { gather, scatterAdd } from './kernels/gather.js';
-import { bmm } from './kernels/matmul.js';
+import { addmm, bmm } from './kernels/matmul.js';
 import { argReduce, reduce } from './kernels/reduce.js';
 import { softmaxAlong } from './kernels/softmax.js';
 import { BufferPool, CpuStorage, dataOf, Scratch, type PoolOptions } from './storage.js';
@@ -33,6 +33,7 @@ export const KERNEL_DTYPES: { readonly [K in KernelName]: readonly DType[] } = {
   argmax: ['float32', 'float64', 'int32'],
   argmin: ['float32', 'float64', 'int32'],
   bmm: ['float32', 'float64', 'int32'],
+  addmm: ['float32', 'float64', 'int32'],
   gather: ['float32', 'float64', 'int32', 'bool'],
   scatterAdd: ['float32', 'float64', 'int32', 'bool'],
   softmax: ['float32', 'float64'],
@@ -61,6 +62,7 @@ export class CpuBackend implements Backend {
       argmax: (out, x, axes) => argReduce('argmax', out, x, axes),
       argmin: (out, x, axes) => argReduce('argmin', out, x, axes),
       bmm: (out, a, b) => bmm(out, a, b, s),
+      addmm: (out, bias, a, b, beta, alpha) => addmm(out, bias, a, b, beta, alpha, s),
       gather: (out, x, dim, index) => gather(out, x, dim, index),
       scatterAdd: (out, dim, index, src) => scatterAdd(out, dim, index, src),
       softmax: (out, x, dim) => softmaxAlong('softmax', out, x, dim, s),
