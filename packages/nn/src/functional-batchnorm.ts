@@ -9,8 +9,11 @@ import { scoped } from './lifetime.js';
 export interface BatchNormFunctionalOptions {
   /** Use (and update) batch statistics (true) or the running ones (false). */
   training?: boolean;
-  /** Weight of the new batch in the running statistics (default 0.1). */
-  momentum?: number;
+  /**
+   * Weight of the new batch in the running statistics (default 0.1); a 0-d tensor works too (the
+   * cumulative average's 1 / batches, computed on the device without a read back).
+   */
+  momentum?: number | Tensor;
   eps?: number;
 }
 
@@ -53,8 +56,9 @@ export function batchNorm(
       variance = x.var(axes, { correction: 0 });
       if (runningMean !== null && runningVar !== null) {
         x.rt.noGrad(() => {
-          runningMean.mul_(1 - momentum).add_(mean.detach().mul(momentum));
-          runningVar.mul_(1 - momentum).add_(variance.detach().mul((momentum * count) / (count - 1)));
+          const keep = typeof momentum === 'number' ? 1 - momentum : momentum.neg().add(1);
+          runningMean.mul_(keep).add_(mean.detach().mul(momentum));
+          runningVar.mul_(keep).add_(variance.detach().mul(momentum).mul(count / (count - 1)));
         });
       }
     } else {

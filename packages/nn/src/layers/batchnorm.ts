@@ -76,20 +76,22 @@ abstract class BatchNormBase extends Module {
     if (x.shape[1] !== this.numFeatures) {
       throw this.error(`running_mean should contain ${x.shape[1]} elements not ${this.numFeatures} (input shape [${x.shape.join(', ')}])`);
     }
-    let factor = this.momentum ?? 0;
+    let factor: number | Tensor = this.momentum ?? 0;
     if (this.training && this.trackRunningStats) {
       const n = this.numBatchesTracked!;
       n.rt.noGrad(() => n.add_(1));
-      // momentum null: a cumulative moving average, factor 1 / batches seen (PyTorch reads the count).
-      if (this.momentum === null) factor = 1 / Number(n.item());
+      // momentum null: a cumulative moving average, factor 1 / batches seen, on the device.
+      if (this.momentum === null) factor = n.rt.noGrad(() => n.to(x.dtype).reciprocal());
     }
     const useBatch = this.training || !this.trackRunningStats;
     const track = this.training && this.trackRunningStats;
-    return batchNorm(x, track || !useBatch ? this.runningMean : null, track || !useBatch ? this.runningVar : null, this.weight, this.bias, {
+    const y = batchNorm(x, track || !useBatch ? this.runningMean : null, track || !useBatch ? this.runningVar : null, this.weight, this.bias, {
       training: useBatch,
       momentum: factor,
       eps: this.eps,
     });
+    if (typeof factor !== 'number') factor.dispose();
+    return y;
   }
 
   override extraRepr(): string {
