@@ -1,7 +1,7 @@
 /** addmm: one node (AddmmBackward0), PyTorch's beta/alpha, gradcheck/gradgradcheck and errors. Values vs PyTorch: parity-gradients.test.ts. */
 import * as nabla from '@nabla/core';
-import { NablaError, type Tensor } from '@nabla/core';
-import { cpuBackend } from '@nabla/backend-cpu';
+import { createRuntime, NablaError, type KernelName, type KernelSignatures, type Plugin, type PluginContextBase, type Tensor } from '@nabla/core';
+import { cpuBackend, CpuBackend, KERNEL_DTYPES } from '@nabla/backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 beforeAll(async () => {
@@ -50,5 +50,37 @@ describe('addmm', () => {
     expect(() => nabla.addmm(nabla.zeros([2]), nabla.zeros([3]), m)).toThrow(/mat1 must be a matrix, got 1-D/);
     expect(() => nabla.addmm(nabla.zeros([5]), m, nabla.zeros([3, 4]))).toThrow(NablaError);
     expect(() => nabla.addmm(nabla.zeros([4], { dtype: 'float64' }), m, nabla.zeros([3, 4]))).toThrow(/same dtype, but got float64, float32 and float32/);
+  });
+});
+
+/** The CPU backend registered without its addmm kernel, as a third-party backend may be. */
+function cpuWithoutAddmm(): Plugin {
+  return {
+    name: 'cpu-without-addmm',
+    version: '0.0.0',
+    install(ctx: PluginContextBase) {
+      const be = new CpuBackend();
+      ctx.registerBackend(be);
+      const register = <K extends KernelName>(name: K): void => {
+        const kernel: KernelSignatures[K] = be.kernels[name];
+        ctx.registerKernel({ name, device: be.device, dtypes: KERNEL_DTYPES[name], kernel });
+      };
+      for (const name of Object.keys(KERNEL_DTYPES) as KernelName[]) if (name !== 'addmm') register(name);
+    },
+  };
+}
+
+describe('addmm on a backend without an addmm kernel', () => {
+  it('is composed from mm and elementwise ops, with the same values and the same single node', async () => {
+    const rt = await createRuntime({ plugins: [cpuWithoutAddmm()] });
+    expect(rt.kernels.has('addmm', 'cpu', 'float64')).toBe(false);
+    const b = rt.tensor([1, 2], { dtype: 'float64', requiresGrad: true });
+    const m1 = rt.tensor([[1, -1, 0.5], [2, 0, 1]], { dtype: 'float64', requiresGrad: true });
+    const m2 = rt.tensor([[0.5, 1], [-1, 2], [1, 1]], { dtype: 'float64', requiresGrad: true });
+    const y = nabla.addmm(b, m1, m2, { beta: 0.5, alpha: -2 });
+    expect(y.tolist()).toEqual([[-3.5, 2], [-3.5, -5]]); // torch.addmm(..., beta=0.5, alpha=-2)
+    expect(y.gradFn!.name()).toBe('AddmmBackward0');
+    expect(nabla.gradgradcheck((x, p, q) => nabla.addmm(x, p, q, { beta: 0.5, alpha: -2 }), [b, m1, m2])).toBe(true);
+    await rt.dispose();
   });
 });
