@@ -6,6 +6,7 @@
 import os from 'node:os';
 import { setup } from './devices.js';
 import { activationSuite } from './suites/activations.js';
+import { addmmSuite } from './suites/addmm.js';
 import { cpuSuite } from './suites/cpu.js';
 import { kernelSuite } from './suites/kernels.js';
 import { overheadSuite } from './suites/overhead.js';
@@ -14,7 +15,7 @@ import { indexingSuite } from './suites/indexing.js';
 import { sortScanSuite } from './suites/sort-scan.js';
 import { tfjsVersion } from './peers/tfjs.js';
 
-const SUITES = ['cpu', 'overhead', 'kernels', 'activations', 'indexing', 'sort-scan', 'hooks'] as const;
+const SUITES = ['cpu', 'overhead', 'kernels', 'addmm', 'activations', 'indexing', 'sort-scan', 'hooks'] as const;
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
   if (run('cpu')) await cpuSuite();
   if (run('overhead')) await overheadSuite(rt);
   if (run('kernels')) await kernelSuite(targets);
+  if (run('addmm')) await addmmSuite(targets);
   if (run('activations')) await activationSuite(rt, devices);
   if (run('indexing')) await indexingSuite(rt, devices);
   if (run('sort-scan')) await sortScanSuite(targets);

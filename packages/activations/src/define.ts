@@ -60,7 +60,8 @@ export function defineActivation(spec: ActivationSpec): Activation {
     dtype: 'float',
     expr: E.mul(g, spec.df(x, p)),
     grad: {
-      name: `${spec.gradName}Backward`,
+      // PyTorch's name for the node of a gradient's gradient: HardtanhBackward0 → HardtanhBackwardBackward0.
+      name: spec.gradName.replace(/Backward0$/, 'BackwardBackward0'),
       save: 'inputs',
       backward: (gg, n) => {
         const xs = n.tensor(0);

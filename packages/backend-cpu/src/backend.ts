@@ -16,7 +16,7 @@ import type {
 import { ElementwiseCompiler } from './compile-elementwise.js';
 import { CPU_DTYPES, isCpuDType, matchesDType, newTypedArray } from './dtypes.js';
 import { gather, scatter, scatterAdd } from './kernels/gather.js';
-import { bmm } from './kernels/matmul.js';
+import { addmm, bmm } from './kernels/matmul.js';
 import { argReduce, reduce } from './kernels/reduce.js';
 import { scanAlong } from './kernels/scan.js';
 import { softmaxAlong } from './kernels/softmax.js';
@@ -59,6 +59,7 @@ export const KERNEL_DTYPES: { readonly [K in KernelName]: readonly DType[] } = {
   argmax: ['float32', 'float64', 'int32'],
   argmin: ['float32', 'float64', 'int32'],
   bmm: ['float32', 'float64', 'int32'],
+  addmm: ['float32', 'float64', 'int32'],
   gather: ['float32', 'float64', 'int32', 'bool'],
   scatterAdd: ['float32', 'float64', 'int32', 'bool'],
   scatter: ['float32', 'float64', 'int32', 'bool'],
@@ -103,6 +104,10 @@ export class CpuBackend implements Backend {
       bmm: (out, a, b) => {
         const w = this.wasmOn && useWasmGemm(out, a, b) ? this.wasm : null;
         if (w === null || !bmmWasm(w.heap, w.gemm, out, a, b, w.pool)) bmm(out, a, b, s);
+      },
+      addmm: (out, bias, a, b, beta, alpha) => {
+        const w = this.wasmOn && useWasmGemm(out, asBatch(a), asBatch(b)) ? this.wasm : null;
+        if (w === null || !addmmWasm(w, out, bias, a, b, beta, alpha)) addmm(out, bias, a, b, beta, alpha, s);
       },
       gather: (out, x, dim, index) => gather(out, x, dim, index),
       scatterAdd: (out, dim, index, src) => scatterAdd(out, dim, index, src),
@@ -239,6 +244,34 @@ export class CpuBackend implements Backend {
 }
 
 /** float32/float64 products big enough to repay packing go to the SIMD GEMM; int32 and tiny ones stay in JavaScript. */
+/** A 2-D view as a batch of one, the shape the GEMM kernels take. */
+function asBatch(v: View): View {
+  return { ...v, shape: [1, ...v.shape], strides: [0, ...v.strides] };
+}
+
+/**
+ * addmm on the WebAssembly GEMM: the product into `out`, then `alpha·out + beta·bias` in one pass
+ * (an extra M·N pass is nothing beside the M·N·K product). False when the GEMM declines, or when
+ * the bias shares out's storage, so the caller runs the JavaScript kernel instead.
+ */
+function addmmWasm(w: WasmRuntime, out: View, bias: View, a: View, b: View, beta: number, alpha: number): boolean {
+  if (out.shape.length !== 2 || bias.shape.length !== 2 || bias.storage === out.storage) return false;
+  if (!bmmWasm(w.heap, w.gemm, asBatch(out), asBatch(a), asBatch(b), w.pool)) return false;
+  const O = dataOf('addmm', 'out', out);
+  const B = dataOf('addmm', 'bias', bias);
+  const [M, N] = out.shape as [number, number];
+  const [os0, os1] = out.strides as [number, number];
+  const [bs0, bs1] = bias.strides as [number, number];
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      const o = out.offset + i * os0 + j * os1;
+      // beta = 0 does not read the bias (NaN there is ignored, as BLAS and PyTorch).
+      O[o] = alpha * O[o]! + (beta === 0 ? 0 : beta * B[bias.offset + i * bs0 + j * bs1]!);
+    }
+  }
+  return true;
+}
+
 function useWasmGemm(out: View, a: View, b: View): boolean {
   const d = out.dtype;
   if ((d !== 'float32' && d !== 'float64') || a.dtype !== d || b.dtype !== d) return false;

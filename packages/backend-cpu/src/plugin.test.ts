@@ -32,7 +32,7 @@ describe('cpuBackend plugin', () => {
     expect(backends[0]!.device).toBe('cpu');
     const byName = Object.fromEntries(kernels.map((k) => [k.name, k]));
     expect(Object.keys(byName).sort()).toEqual(
-      ['argmax', 'argmin', 'bmm', 'cumprod', 'cumsum', 'gather', 'logSoftmax', 'max', 'min', 'prod', 'scatter', 'scatterAdd', 'softmax', 'sort', 'sum'],
+      ['addmm', 'argmax', 'argmin', 'bmm', 'cumprod', 'cumsum', 'gather', 'logSoftmax', 'max', 'min', 'prod', 'scatter', 'scatterAdd', 'softmax', 'sort', 'sum'],
     );
     for (const k of kernels) {
       expect(k.device).toBe('cpu');

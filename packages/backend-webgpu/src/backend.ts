@@ -22,7 +22,7 @@ import { ELEMENT_BYTES, fromDeviceWords, hostArray, isWebGpuDType, matchesDType,
 import { isContiguous, numelOf } from './geometry.js';
 import { copyToDense } from './kernels/copy.js';
 import { gather, scatter, scatterAdd } from './kernels/gather.js';
-import { bmm } from './kernels/matmul.js';
+import { addmm, bmm } from './kernels/matmul.js';
 import { argReduce, reduce } from './kernels/reduce.js';
 import { scan } from './kernels/scan.js';
 import { softmax } from './kernels/softmax.js';
@@ -47,6 +47,7 @@ export const KERNEL_DTYPES: { readonly [K in KernelName]: readonly DType[] } = {
   argmax: ['float32', 'int32'],
   argmin: ['float32', 'int32'],
   bmm: ['float32', 'int32'],
+  addmm: ['float32', 'int32'],
   gather: ['float32', 'int32', 'bool'],
   scatterAdd: ['float32', 'int32', 'bool'],
   scatter: ['float32', 'int32', 'bool'],
@@ -105,6 +106,7 @@ export class WebGpuBackend implements Backend {
       argmax: (out, x, axes) => argReduce(c, 'argmax', out, x, axes),
       argmin: (out, x, axes) => argReduce(c, 'argmin', out, x, axes),
       bmm: (out, a, b) => bmm(c, out, a, b),
+      addmm: (out, bias, a, b, beta, alpha) => addmm(c, out, bias, a, b, beta, alpha),
       gather: (out, x, dim, index) => gather(c, out, x, dim, index),
       scatterAdd: (out, dim, index, src) => scatterAdd(c, out, dim, index, src),
       scatter: (out, dim, index, src) => scatter(c, out, dim, index, src),

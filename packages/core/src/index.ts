@@ -46,7 +46,7 @@ export type { Dims, ValuesIndices, VarOptions } from './ops/reduce.js';
 export { Node, type Edge, type GradHook, type NodeHook, type NodePreHook, type RemovableHandle, type MaybeGrad, type SavedInfo } from './autograd/node.js';
 export { OpNode } from './autograd/op-node.js';
 export { AccumulateGrad } from './autograd/accumulate-grad.js';
-export { Function, FunctionCtx } from './autograd/function.js';
+export { Function, FunctionCtx, type FunctionArgs, type FunctionResult } from './autograd/function.js';
 export { gradcheck, gradgradcheck, type GradcheckOptions } from './autograd/gradcheck.js';
 export type { BackwardOptions, AutogradBackwardOptions, GradOptions } from './autograd/api.js';
 export type { FunctionalOptions } from './autograd/functional.js';
@@ -144,7 +144,21 @@ export const setRngState = (state: readonly number[]): void => defaultRuntime().
  */
 export const noGrad = <T>(fn: () => T): T => defaultRuntime().noGrad(fn);
 export const enableGrad = <T>(fn: () => T): T => defaultRuntime().enableGrad(fn);
-export const setGradEnabled = <T>(flag: boolean, fn: () => T): T => defaultRuntime().setGradEnabled(flag, fn);
+/**
+ * Runs `fn` with grad mode set to `flag`; without `fn`, sets the mode for the code that follows
+ * (PyTorch's `torch.set_grad_enabled(False)` statement).
+ *
+ * @example
+ * nabla.setGradEnabled(false, () => x.mul(2)).requiresGrad; // false
+ * nabla.setGradEnabled(false);                               // from here on, no graph
+ * nabla.isGradEnabled();                                     // false
+ */
+export function setGradEnabled<T>(flag: boolean, fn: () => T): T;
+export function setGradEnabled(flag: boolean): void;
+export function setGradEnabled<T>(flag: boolean, fn?: () => T): T | void {
+  const rt = defaultRuntime();
+  return fn === undefined ? rt.setGradEnabled(flag) : rt.setGradEnabled(flag, fn);
+}
 export const inferenceMode = <T>(fn: () => T): T => defaultRuntime().inferenceMode(fn);
 export const isGradEnabled = (): boolean => defaultRuntime().isGradEnabled();
 export const isInferenceModeEnabled = (): boolean => defaultRuntime().isInferenceModeEnabled();

@@ -10,6 +10,7 @@ import { cat, NablaError, Tensor, where } from '@nabla/core';
 import { pin, scoped, untracked } from './lifetime.js';
 
 export { logSigmoid } from './losses.js';
+export { batchNorm, type BatchNormFunctionalOptions } from './functional-batchnorm.js';
 
 function checkTensor(x: unknown, what: string, op: string): asserts x is Tensor {
   if (!(x instanceof Tensor)) throw new NablaError(`${what} must be a Tensor, got ${x === null ? 'null' : typeof x}`, { op });
@@ -24,6 +25,13 @@ function checkTensor(x: unknown, what: string, op: string): asserts x is Tensor 
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   checkTensor(x, 'input', 'linear');
   return scoped(x.rt, () => {
+    // As PyTorch 1.13: a 2-D input with a bias is one fused addmm (AddmmBackward0); a contiguous
+    // 3-D one goes through it on its rows (a view back: ViewBackward0); others are matmul + add.
+    if (bias && x.ndim === 2) return bias.addmm(x, weight.t());
+    if (bias && x.ndim === 3 && x.isContiguous()) {
+      const rows = x.view([-1, x.shape[x.ndim - 1]!]);
+      return bias.addmm(rows, weight.t()).view([...x.shape.slice(0, -1), weight.shape[0]!]);
+    }
     const y = x.matmul(weight.t());
     return bias ? y.add(bias) : y;
   });

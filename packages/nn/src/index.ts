@@ -47,6 +47,7 @@ export { Linear, Identity, type LinearOptions } from './layers/linear.js';
 export { Sequential, ModuleList, ModuleDict } from './layers/containers.js';
 export { Dropout } from './layers/dropout.js';
 export { LayerNorm, type LayerNormOptions } from './layers/normalization.js';
+export { BatchNorm1d, BatchNorm2d, type BatchNormOptions } from './layers/batchnorm.js';
 export { Embedding, type EmbeddingOptions } from './layers/embedding.js';
 export { Conv2d, MaxPool2d, type Conv2dOptions } from './layers/conv.js';
 export { Flatten } from './layers/flatten.js';
@@ -86,6 +87,8 @@ export {
   type BceWithLogitsOptions,
 } from './losses.js';
 
+export { save, load, loadBytes, type SaveOptions, type LoadOptions } from './serialization/save-load.js';
+export { encodeSafetensors, decodeSafetensors, type HostTensor, type DecodedSafetensors } from './serialization/safetensors.js';
 export * as functional from './functional.js';
 export * as init from './init.js';
 export * as optim from './optim/index.js';

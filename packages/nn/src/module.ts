@@ -23,6 +23,7 @@
 import { isDType, isFloating, NablaError, Tensor, type DType, type MaybeGrad, type RemovableHandle } from '@nabla/core';
 import { BackwardHookState } from './backward-hook.js';
 import { globalHooks } from './global-hooks.js';
+import { attachLegacyHooks, checkNotMixed } from './legacy-backward-hook.js';
 import { pin, untracked } from './lifetime.js';
 import { asParameter, Parameter } from './parameter.js';
 
@@ -106,6 +107,7 @@ export class Module {
   /** @internal */ _forwardHooks: ForwardHook[] = [];
   /** @internal */ _backwardHooks: FullBackwardHook[] = [];
   /** @internal */ _backwardPreHooks: FullBackwardPreHook[] = [];
+  /** @internal hooks of the deprecated registerBackwardHook */ _legacyBackwardHooks: FullBackwardHook[] = [];
 
   constructor() {
     for (const k of Object.keys(this)) Object.defineProperty(this, k, { enumerable: false });
@@ -267,7 +269,10 @@ export class Module {
    * const y = linear.call(x); // Tensor, like linear.forward(x), with hooks
    */
   call(...args: Parameters<this['forward']>): ReturnType<this['forward']> {
-    if (globalHooks.count === 0 && this._forwardPreHooks.length === 0 && this._forwardHooks.length === 0 && this._backwardHooks.length === 0 && this._backwardPreHooks.length === 0) {
+    if (
+      globalHooks.count === 0 && this._forwardPreHooks.length === 0 && this._forwardHooks.length === 0 &&
+      this._backwardHooks.length === 0 && this._backwardPreHooks.length === 0 && this._legacyBackwardHooks.length === 0
+    ) {
       return this.forward(...args) as ReturnType<this['forward']>;
     }
     const g = globalHooks;
@@ -304,6 +309,7 @@ export class Module {
       if (r !== undefined && r !== null) out = r;
     }
     if (bw) out = bw.setupOutputHook(out);
+    if (this._legacyBackwardHooks.length) attachLegacyHooks(this, a, out, this._legacyBackwardHooks.slice());
     return out as ReturnType<this['forward']>;
   }
 
@@ -322,12 +328,28 @@ export class Module {
    * computed, and may return replacements for them (PyTorch's `register_full_backward_hook`).
    */
   registerFullBackwardHook(hook: FullBackwardHook<this>, opts: HookOptions = {}): RemovableHandle {
+    checkNotMixed(this, false);
     return addHook(this._backwardHooks, hook as FullBackwardHook, opts.prepend);
   }
 
   /** `hook(module, gradOutput)` runs before the module's backward and may replace `gradOutput`. */
   registerFullBackwardPreHook(hook: FullBackwardPreHook<this>, opts: HookOptions = {}): RemovableHandle {
+    checkNotMixed(this, false);
     return addHook(this._backwardPreHooks, hook as FullBackwardPreHook, opts.prepend);
+  }
+
+  /**
+   * Deprecated (PyTorch's `register_backward_hook`): `hook(module, gradInput, gradOutput)` on the
+   * graph node that made the output, so `gradInput` are that node's input gradients (for `Linear`:
+   * bias, input and weightᵀ), not necessarily the module's. Each call warns as PyTorch does when
+   * they differ; use `registerFullBackwardHook` for the documented behaviour.
+   *
+   * @example
+   * fc.registerBackwardHook((m, gradInput, gradOutput) => console.log(gradInput.map((g) => g?.shape)));
+   */
+  registerBackwardHook(hook: FullBackwardHook<this>): RemovableHandle {
+    checkNotMixed(this, true);
+    return addHook(this._legacyBackwardHooks, hook as FullBackwardHook, false);
   }
 
   // ---- traversal
@@ -630,6 +652,7 @@ const INTERNAL = new Set([
   '_forwardHooks',
   '_backwardHooks',
   '_backwardPreHooks',
+  '_legacyBackwardHooks',
 ]);
 
 /**

@@ -3,7 +3,9 @@
  * scales only when above maxNorm, errorIfNonfinite; clipGradValue_ clamps. (The MLP parity test
  * checks both against PyTorch inside a training run.)
  */
+import * as nabla from '@nabla/core';
 import type { Runtime, Tensor } from '@nabla/core';
+import { cpuBackend } from '@nabla/backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as nn from '../src/index.js';
 import { cpuRuntime, values } from './helpers.js';
@@ -58,5 +60,18 @@ describe('clipGradValue_', () => {
     nn.utils.clipGradValue_(ps, 3.5);
     expect(values(ps[0]!.grad!)).toEqual([3, 3.5]);
     expect(values(ps[1]!.grad!)).toEqual([3.5]);
+  });
+});
+
+describe('clipping a module without parameters (PyTorch: tensor(0.))', () => {
+  it('clipGradNorm_ over ReLU returns a zero norm; clipGradValue_ does nothing', async () => {
+    await nabla.use(cpuBackend()); // the tutorial's setup: the default runtime
+    const model = new nn.Sequential(new nn.Linear(2, 2, { runtime: rt }), new nn.ReLU());
+    const norms = model.children().map((layer) => nn.utils.clipGradNorm_(layer.parameters(), 1.0));
+    expect(norms[1]!.shape).toEqual([]);
+    expect(norms[1]!.item()).toBe(0);
+    expect(nn.utils.clipGradNorm_([], 1.0).item()).toBe(0);
+    expect(nn.utils.clipGradNorm_([], 1.0, 2, { runtime: rt }).rt).toBe(rt);
+    expect(() => nn.utils.clipGradValue_(new nn.ReLU().parameters(), 0.5)).not.toThrow();
   });
 });

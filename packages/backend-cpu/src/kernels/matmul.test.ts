@@ -112,3 +112,47 @@ describe('bmm', () => {
     expect(numel(out.shape)).toBe(0);
   });
 });
+
+describe('addmm (bias in the epilogue)', () => {
+  function checkAddmm(M: number, K: number, N: number, biasShape: 'row' | 'full' | 'col', beta: number, alpha: number): void {
+    const a = dense(be, 'float64', [1, M, K], randoms(M * K));
+    const b = dense(be, 'float64', [1, K, N], randoms(K * N));
+    const ref = naiveBmm(a, b);
+    const a2: View = { ...a, shape: [M, K], strides: [K, 1] };
+    const b2: View = { ...b, shape: [K, N], strides: [N, 1] };
+    const biasData = randoms(biasShape === 'full' ? M * N : biasShape === 'row' ? N : M);
+    const bias: View =
+      biasShape === 'full' ? { ...dense(be, 'float64', [M, N], biasData) }
+      : biasShape === 'row' ? { ...dense(be, 'float64', [N], biasData), shape: [M, N], strides: [0, 1] }
+      : { ...dense(be, 'float64', [M], biasData), shape: [M, N], strides: [1, 0] };
+    const out = empty(be, 'float64', [M, N]);
+    be.kernels.addmm(out, bias, a2, b2, beta, alpha);
+    const got = values(out);
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        const bv = biasShape === 'full' ? biasData[i * N + j]! : biasShape === 'row' ? biasData[j]! : biasData[i]!;
+        const want = alpha * ref[i * N + j]! + beta * bv;
+        expect(Math.abs(got[i * N + j]! - want), `[${i}, ${j}]`).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(want)));
+      }
+    }
+  }
+
+  it('small products (no packing), a bias row broadcast over rows', () => checkAddmm(3, 4, 5, 'row', 1, 1));
+  it('blocked products (packed GEMM), beta and alpha', () => checkAddmm(37, 70, 41, 'full', 0.5, -2));
+  it('a bias column broadcast over columns', () => checkAddmm(9, 3, 6, 'col', 2, 1));
+
+  it('beta = 0 never reads the bias (NaN there is ignored)', () => {
+    const a = dense(be, 'float32', [2, 2], [1, 2, 3, 4]);
+    const b = dense(be, 'float32', [2, 2], [1, 0, 0, 1]);
+    const bias = dense(be, 'float32', [2, 2], [NaN, NaN, NaN, NaN]);
+    const out = empty(be, 'float32', [2, 2]);
+    be.kernels.addmm(out, bias, a, b, 0, 3);
+    expect(values(out)).toEqual([3, 6, 9, 12]);
+  });
+
+  it('rejects mismatched shapes, naming them', () => {
+    const a = dense(be, 'float32', [2, 3], randoms(6));
+    const b = dense(be, 'float32', [2, 2], randoms(4));
+    expect(() => be.kernels.addmm(empty(be, 'float32', [2, 2]), empty(be, 'float32', [2, 2]), a, b, 1, 1)).toThrow(/addmm: expected a \[M, K\], b \[K, N\].*got a \[2, 3\], b \[2, 2\]/);
+  });
+});

@@ -24,6 +24,36 @@ const SMALL = 4096;
 
 export function bmm(out: View, a: View, b: View, scratch: Scratch): void {
   checkBmmShapes(out, a, b);
+  product(out, a, b, null, scratch);
+}
+
+/**
+ * out [M, N] = beta · bias + alpha · (a [M, K] · b [K, N]), bias broadcast to out's shape (stride
+ * 0). The bias is added in the product's epilogue, where each sum is stored: no second pass over
+ * out, no temporary. beta = 0 does not read the bias (NaN there is ignored, as BLAS and PyTorch).
+ */
+export function addmm(out: View, bias: View, a: View, b: View, beta: number, alpha: number, scratch: Scratch): void {
+  const ok = out.shape.length === 2 && a.shape.length === 2 && b.shape.length === 2 && bias.shape.length === 2 &&
+    a.shape[1] === b.shape[0] && out.shape[0] === a.shape[0] && out.shape[1] === b.shape[1] &&
+    bias.shape[0] === out.shape[0] && bias.shape[1] === out.shape[1];
+  if (!ok) {
+    throw new Error(`addmm: expected a [M, K], b [K, N], bias and out [M, N]; got a ${fmtShape(a.shape)}, b ${fmtShape(b.shape)}, bias ${fmtShape(bias.shape)}, out ${fmtShape(out.shape)}`);
+  }
+  const batch = (v: View): View => ({ ...v, shape: [1, ...v.shape], strides: [0, ...v.strides] });
+  product(batch(out), batch(a), batch(b), { bias: dataOf('addmm', 'bias', bias), bo: bias.offset, bs1: bias.strides[0]!, bs2: bias.strides[1]!, beta, alpha }, scratch);
+}
+
+/** What addmm adds when a sum is stored: out[i, j] = alpha · sum + beta · bias[i, j]. */
+interface Epilogue {
+  bias: TypedArray;
+  bo: number;
+  bs1: number;
+  bs2: number;
+  beta: number;
+  alpha: number;
+}
+
+function product(out: View, a: View, b: View, ep: Epilogue | null, scratch: Scratch): void {
   const A = dataOf('bmm', 'a', a);
   const B = dataOf('bmm', 'b', b);
   const O = dataOf('bmm', 'out', out);
@@ -35,17 +65,27 @@ export function bmm(out: View, a: View, b: View, scratch: Scratch): void {
   const [os0, os1, os2] = out.strides as [number, number, number];
   const bool = out.dtype === 'bool';
   const small = M * N * K <= SMALL;
-  const C = small ? null : scratch.f64('bmm.c', M * N);
+  const C = scratch.f64('bmm.c', M * N);
   for (let bi = 0; bi < nb; bi++) {
     const ao = a.offset + bi * as0;
     const bo = b.offset + bi * bs0;
     const oo = out.offset + bi * os0;
-    if (C === null) {
-      smallGemm(M, N, K, A, ao, as1, as2, B, bo, bs1, bs2, O, oo, os1, os2, bool);
+    if (small) smallGemm(M, N, K, A, ao, as1, as2, B, bo, bs1, bs2, C);
+    else {
+      C.fill(0, 0, M * N);
+      gemm(M, N, K, A, ao, as1, as2, B, bo, bs1, bs2, C, scratch);
+    }
+    if (ep !== null) {
+      const { bias, bs1: r1, bs2: r2, beta, alpha } = ep;
+      for (let i = 0; i < M; i++) {
+        let p = oo + i * os1;
+        let q = ep.bo + i * r1;
+        const ci = i * N;
+        if (beta === 0) for (let j = 0; j < N; j++, p += os2) O[p] = alpha * C[ci + j]!;
+        else for (let j = 0; j < N; j++, p += os2, q += r2) O[p] = alpha * C[ci + j]! + beta * bias[q]!;
+      }
       continue;
     }
-    C.fill(0, 0, M * N);
-    gemm(M, N, K, A, ao, as1, as2, B, bo, bs1, bs2, C, scratch);
     for (let i = 0; i < M; i++) {
       let p = oo + i * os1;
       const ci = i * N;
@@ -55,12 +95,12 @@ export function bmm(out: View, a: View, b: View, scratch: Scratch): void {
   }
 }
 
+/** C[M×N, dense row-major] = A·B for small products (no packing). */
 function smallGemm(
   M: number, N: number, K: number,
   A: TypedArray, ao: number, as1: number, as2: number,
   B: TypedArray, bo: number, bs1: number, bs2: number,
-  O: TypedArray, oo: number, os1: number, os2: number,
-  bool: boolean,
+  C: Float64Array,
 ): void {
   for (let i = 0; i < M; i++) {
     for (let j = 0; j < N; j++) {
@@ -68,7 +108,7 @@ function smallGemm(
       let pa = ao + i * as1;
       let pb = bo + j * bs2;
       for (let k = 0; k < K; k++, pa += as2, pb += bs1) s += A[pa]! * B[pb]!;
-      O[oo + i * os1 + j * os2] = bool ? (s !== 0 ? 1 : 0) : s;
+      C[i * N + j] = s;
     }
   }
 }

@@ -20,7 +20,11 @@ import { META_DECL } from '../wgsl/common.js';
 const TILE = 64;
 const TK = 16;
 
-function matmulSource(t: 'f32' | 'i32'): string {
+/**
+ * With `epilogue` (addmm), each sum is stored as alpha · sum + beta · bias[row, col]: the bias is
+ * read once per output element in the store, never in the K loop (beta = 0 skips the read).
+ */
+function matmulSource(t: 'f32' | 'i32', epilogue = false): string {
   const zero = t === 'f32' ? '0.0' : '0';
   const accs: string[] = [];
   const fmas: string[] = [];
@@ -29,15 +33,28 @@ function matmulSource(t: 'f32' | 'i32'): string {
     for (let c = 0; c < 4; c++) {
       accs.push(`  var c${r}${c}: ${t} = ${zero};`);
       fmas.push(`      c${r}${c} = c${r}${c} + a${r} * b${c};`);
-      stores.push(`  if (row0 + ${16 * r}u < M && col0 + ${16 * c}u < N) { out[ob + (row0 + ${16 * r}u) * os1 + (col0 + ${16 * c}u) * os2] = c${r}${c}; }`);
+      const rr = `row0 + ${16 * r}u`;
+      const cc = `col0 + ${16 * c}u`;
+      const value = epilogue ? `epi(c${r}${c}, ${rr}, ${cc})` : `c${r}${c}`;
+      stores.push(`  if (${rr} < M && ${cc} < N) { out[ob + (${rr}) * os1 + (${cc}) * os2] = ${value}; }`);
     }
   }
-  return `// bmm (${t}): 64x64 output tiles, 16x16 invocations with 4x4 blocks, K steps of ${TK}
+  const epi = epilogue
+    ? `@group(0) @binding(4) var<storage, read> bias: array<${t}>;
+fn epi(v: ${t}, row: u32, col: u32) -> ${t} {
+  let beta = bitcast<${t}>(args[19]);
+  let alpha = bitcast<${t}>(args[20]);
+  if (beta == ${zero}) { return alpha * v; }
+  return alpha * v + beta * bias[args[16] + row * args[17] + col * args[18]];
+}
+`
+    : '';
+  return `// ${epilogue ? 'addmm' : 'bmm'} (${t}): 64x64 output tiles, 16x16 invocations with 4x4 blocks, K steps of ${TK}
 ${META_DECL}
 @group(0) @binding(1) var<storage, read_write> out: array<${t}>;
 @group(0) @binding(2) var<storage, read> A: array<${t}>;
 @group(0) @binding(3) var<storage, read> B: array<${t}>;
-var<workgroup> As: array<${t}, ${TK * TILE}>;
+${epi}var<workgroup> As: array<${t}, ${TK * TILE}>;
 var<workgroup> Bs: array<${t}, ${TK * TILE}>;
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>,
@@ -121,5 +138,49 @@ export function bmm(ctx: KernelContext, out: View, a: View, b: View): void {
         d.dispatch(kernel, meta, [os.buffer, aBuf, bBuf], [gx, gy, count]);
       }
     }),
+  );
+}
+
+/** The 32 bits of `x` as the kernel's `t` holds it (meta words are u32; the kernel bitcasts). */
+function bitsOf(x: number, t: 'f32' | 'i32'): number {
+  if (t === 'i32') return (x | 0) >>> 0;
+  return new Uint32Array(new Float32Array([x]).buffer)[0]!;
+}
+
+/** out [M, N] = beta · bias + alpha · (a [M, K] · b [K, N]): bmm's tiles with the bias added in the store. */
+export function addmm(ctx: KernelContext, out: View, bias: View, a: View, b: View, beta: number, alpha: number): void {
+  const ok = out.shape.length === 2 && a.shape.length === 2 && b.shape.length === 2 && bias.shape.length === 2 &&
+    a.shape[1] === b.shape[0] && out.shape[0] === a.shape[0] && out.shape[1] === b.shape[1] &&
+    bias.shape[0] === out.shape[0] && bias.shape[1] === out.shape[1];
+  if (!ok) {
+    throw new Error(`addmm: expected a [M, K], b [K, N], bias and out [M, N]; got a ${fmtShape(a.shape)}, b ${fmtShape(b.shape)}, bias ${fmtShape(bias.shape)}, out ${fmtShape(out.shape)}`);
+  }
+  if (out.dtype !== a.dtype || b.dtype !== a.dtype || bias.dtype !== a.dtype) {
+    throw new Error(`addmm: dtypes must match, got ${bias.dtype}, ${a.dtype}, ${b.dtype} -> ${out.dtype}`);
+  }
+  if (a.dtype !== 'float32' && a.dtype !== 'int32') throw new Error(`addmm: unsupported dtype ${a.dtype}`);
+  const [M, K] = a.shape as [number, number];
+  const N = b.shape[1]!;
+  const os = ctx.storage('addmm', 'out', out);
+  if (M === 0 || N === 0) return;
+  const t = a.dtype === 'float32' ? 'f32' : 'i32';
+  const d = ctx.dispatcher;
+  const gx = Math.ceil(N / TILE);
+  const gy = Math.ceil(M / TILE);
+  if (gx > d.maxGroupsPerDim || gy > d.maxGroupsPerDim) throw new Error(`addmm: ${M}x${N} output is too large for one dispatch`);
+  ctx.apart('addmm', a, out, (aBuf, av) =>
+    ctx.apart('addmm', b, out, (bBuf, bv) =>
+      ctx.apart('addmm', bias, out, (cBuf, cv) => {
+        const kernel = d.kernel(`addmm:${t}`, `addmm (${a.dtype})`, () => matmulSource(t, true), ['write', 'read', 'read', 'read']);
+        const meta = [
+          M, N, K, 0,
+          av.offset, 0, av.strides[0]!, av.strides[1]!,
+          bv.offset, 0, bv.strides[0]!, bv.strides[1]!,
+          out.offset, 0, out.strides[0]!, out.strides[1]!,
+          cv.offset, cv.strides[0]!, cv.strides[1]!, bitsOf(beta, t), bitsOf(alpha, t),
+        ];
+        d.dispatch(kernel, meta, [os.buffer, aBuf, bBuf, cBuf], [gx, gy, 1]);
+      }),
+    ),
   );
 }

@@ -36,6 +36,8 @@ declare module '../runtime/runtime.js' {
     noGrad<T>(fn: () => T): T;
     enableGrad<T>(fn: () => T): T;
     setGradEnabled<T>(flag: boolean, fn: () => T): T;
+    /** Sets grad mode for the code that follows (`torch.set_grad_enabled(False)` as a statement). */
+    setGradEnabled(flag: boolean): void;
     inferenceMode<T>(fn: () => T): T;
     isGradEnabled(): boolean;
     isInferenceModeEnabled(): boolean;
@@ -114,7 +116,7 @@ Object.assign(Runtime.prototype, {
   enableGrad<T>(this: Runtime, fn: () => T) {
     return GM.enableGrad(this, fn);
   },
-  setGradEnabled<T>(this: Runtime, flag: boolean, fn: () => T) {
+  setGradEnabled<T>(this: Runtime, flag: boolean, fn?: () => T) {
     return GM.setGradEnabled(this, flag, fn);
   },
   inferenceMode<T>(this: Runtime, fn: () => T) {

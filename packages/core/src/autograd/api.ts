@@ -98,6 +98,8 @@ declare module '../tensor/tensor.js' {
      * x.grad!.tolist(); // [6, 8]
      */
     backward(gradient?: Tensor | null, opts?: BackwardOptions): void;
+    /** The options alone (`backward({ retainGraph: true })`): an options object is never a gradient. */
+    backward(opts: BackwardOptions): void;
     /** Keep `.grad` for this non-leaf after backward. */
     retainGrad(): void;
     /** A hook on this tensor's gradient; it may return a replacement. */
@@ -108,8 +110,14 @@ declare module '../tensor/tensor.js' {
 }
 
 Object.assign(Tensor.prototype, {
-  backward(this: Tensor, gradient?: Tensor | null, opts: BackwardOptions = {}) {
-    backward([this], { ...opts, gradTensors: gradient === undefined || gradient === null ? null : [gradient] });
+  backward(this: Tensor, gradient?: Tensor | BackwardOptions | null, opts: BackwardOptions = {}) {
+    if (gradient !== undefined && gradient !== null && !(gradient instanceof Tensor) && typeof gradient === 'object' && !Array.isArray(gradient)) {
+      if (opts !== undefined && Object.keys(opts).length > 0) {
+        throw new NablaError('backward(gradient, opts): the first argument is an options object, and options were given again second', { op: 'backward' });
+      }
+      return backward([this], { ...gradient, gradTensors: null });
+    }
+    backward([this], { ...opts, gradTensors: gradient === undefined || gradient === null ? null : [gradient as Tensor] });
   },
   retainGrad(this: Tensor) {
     this._alive('retainGrad');

@@ -387,6 +387,11 @@ function runPass(rt: Runtime, req: EngineRequest, pass: number, nested: boolean,
             );
           }
           if (node.postHooks) {
+            // Post hooks see the gradients fitted to their inputs (PyTorch validates first).
+            gradIn = gradIn.map((g, i) => {
+              const child = node.next[i]![0];
+              return g && child ? fitGrad(g, child.outMeta[node.next[i]![1]]!, node.name(), i) : g;
+            });
             for (const h of node.postHooks.slice()) {
               for (const g of gradIn) reclaim.escape(g);
               for (const g of buf) reclaim.escape(g);

@@ -13,10 +13,18 @@
  *   }
  * }
  * const y = MyReLU.apply(x);
+ *
+ * // PyTorch 2's style: forward without ctx, then setupContext(ctx, inputs, output).
+ * class Cube extends nabla.Function {
+ *   static forward(x: nabla.Tensor) { return x.pow(3); }
+ *   static setupContext(ctx: nabla.FunctionCtx, [x]: [nabla.Tensor]) { ctx.saveForBackward(x); }
+ *   static backward(ctx: nabla.FunctionCtx, g: nabla.Tensor) { const [x] = ctx.savedTensors; return g.mul(x!.square().mul(3)); }
+ * }
+ * nabla.gradcheck(Cube.apply, [x]); // apply works unbound
  */
 import { NablaError } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
-import { accumulatorOf, gradEdge, NULL_EDGE } from './edges.js';
+import { accumulatorOf, gradEdge } from './edges.js';
 import { Node, SavedTensor, freedError, unpackSaved, type Edge, type MaybeGrad, type SavedInfo, type TensorMeta } from './node.js';
 import { aliasView } from '../ops/view.js';
 
@@ -68,9 +76,20 @@ export class FunctionCtx {
 
 type FunctionClass = {
   name: string;
-  forward(ctx: FunctionCtx, ...args: unknown[]): unknown;
+  forward(...args: unknown[]): unknown;
+  setupContext?(ctx: FunctionCtx, inputs: unknown[], output: unknown): void;
   backward(ctx: FunctionCtx, ...grads: MaybeGrad[]): unknown;
 };
+
+/** `forward`'s arguments after `ctx` (classic style), or all of them (setupContext style). */
+export type FunctionArgs<F> = F extends { forward: (...args: infer A) => unknown }
+  ? A extends [FunctionCtx, ...infer R]
+    ? R
+    : A
+  : never;
+
+/** What `apply` returns: `forward`'s result. */
+export type FunctionResult<F> = F extends { forward: (...args: never[]) => infer R } ? R : never;
 
 /** The graph node of a custom Function: `<ClassName>Backward`. */
 export class FunctionNode extends Node {
@@ -100,7 +119,7 @@ export class FunctionNode extends Node {
         op: this.name(),
       });
     }
-    return grads.map((g, i) => {
+    const checked = grads.map((g, i) => {
       if (g === null || g === undefined) return null;
       if (!(g instanceof Tensor)) {
         throw new NablaError(`function ${this.name()} returned a non-Tensor gradient at index ${i} (${typeof g})`, { op: this.name() });
@@ -110,6 +129,8 @@ export class FunctionNode extends Node {
       }
       return g;
     });
+    // One gradient per forward argument comes back; the node's edges are the tensor arguments only.
+    return checked.filter((_, i) => this.argIsTensor[i]);
   }
 
   override savedInfo(): SavedInfo[] {
@@ -128,66 +149,120 @@ export class FunctionNode extends Node {
   }
 }
 
-/** Base class of custom differentiable functions; subclasses define static forward and backward. */
+const NOT_OVERRIDDEN = Symbol('nabla.notOverridden');
+const bound = new WeakMap<object, (...args: unknown[]) => unknown>();
+
+/**
+ * Base class of custom differentiable functions; subclasses define static `forward` and
+ * `backward`, and either take `ctx` as forward's first argument or define `setupContext`.
+ */
 export class Function {
-  /** Runs forward with grad off and, when an input requires grad, records `<Name>Backward`. */
-  static apply<F extends { forward: (...args: never[]) => unknown }>(this: F, ...args: unknown[]): ReturnType<F['forward']> {
-    const cls = this as unknown as FunctionClass;
-    if (typeof cls.forward !== 'function' || cls.forward === (Function as unknown as FunctionClass).forward) {
-      throw new NablaError(`${cls.name} must define static forward(ctx, ...args)`, { op: `${cls.name}.apply` });
-    }
-    const tensors = args.filter((a): a is Tensor => a instanceof Tensor);
-    const first = tensors[0];
-    if (!first) throw new NablaError('a Function needs at least one Tensor argument', { op: `${cls.name}.apply` });
-    const rt = first.rt;
-    const ctx = new FunctionCtx();
-    ctx.needsInputGrad = args.map((a) => a instanceof Tensor && a.requiresGrad);
-    const gm = rt.gradMode;
-    const raw = gm.run(false, gm.inference, () => cls.forward(ctx, ...args));
-    const outs = Array.isArray(raw) ? (raw as unknown[]) : [raw];
-    outs.forEach((o, i) => {
-      if (!(o instanceof Tensor)) throw new NablaError(`forward must return Tensors, got ${typeof o} at output ${i}`, { op: `${cls.name}.apply` });
-    });
-    const grad = gm.enabled && ctx.needsInputGrad.some(Boolean);
-    if (!grad) return raw as ReturnType<F['forward']>;
+  /**
+   * Runs forward with grad off and, when an input requires grad, records `<Name>Backward`. Works
+   * unbound too (`gradcheck(Swish.apply, [x])`): each class's `apply` is its own bound function.
+   */
+  static apply<F extends { forward: (...args: never[]) => unknown }>(this: F, ...args: FunctionArgs<F>): FunctionResult<F>;
+  /** Taken unbound (`gradcheck(Swish.apply, [x])`), where TypeScript cannot see the class. */
+  static apply(...args: Tensor[]): Tensor;
+  static apply(this: unknown, ...args: unknown[]): unknown {
+    return applyFunction(this as FunctionClass, args);
+  }
 
-    const next: Edge[] = args.map((a) => (a instanceof Tensor ? gradEdge(a) : NULL_EDGE));
-    const results = (outs as Tensor[]).map((o) => {
-      const isInput = tensors.includes(o);
-      if (isInput && ctx._dirty.has(o)) {
-        if (o.isLeaf && o._requiresGrad) {
-          throw new NablaError('a leaf Variable that requires grad has been used in an in-place operation.', { op: `${cls.name}.apply` });
-        }
-        return o;
+  static forward(..._args: unknown[]): unknown {
+    throw new NablaError('You must implement the forward function for custom autograd.Function.');
+  }
+
+  /**
+   * PyTorch 2's style: `forward(...args)` without ctx computes the output; then
+   * `setupContext(ctx, inputs, output)` saves what backward needs.
+   */
+  static setupContext(_ctx: FunctionCtx, _inputs: unknown[], _output: unknown): void {}
+
+  static backward(this: { name: string }, _ctx: FunctionCtx, ..._grads: MaybeGrad[]): unknown {
+    throw new NablaError(
+      `${this.name}: You must implement either the backward or vjp method for your custom autograd.Function to use it with backward mode AD (static backward(ctx, ...grads) on ${this.name}).`,
+      { op: `${this.name}Backward` },
+    );
+  }
+}
+(Function.setupContext as unknown as Record<symbol, boolean>)[NOT_OVERRIDDEN] = true;
+
+// `apply` is an accessor at run time: read from a subclass (`Swish.apply`), it gives a function
+// bound to that subclass, the same one each time, so it may be passed around unbound. The method
+// declaration above is what TypeScript sees (typed from forward's parameters).
+Object.defineProperty(Function, 'apply', {
+  configurable: true,
+  get(this: object) {
+    let f = bound.get(this);
+    if (f === undefined) {
+      const cls = this as FunctionClass;
+      f = (...args: unknown[]) => applyFunction(cls, args);
+      Object.defineProperty(f, 'name', { value: `${cls.name}.apply` });
+      bound.set(this, f);
+    }
+    return f;
+  },
+});
+
+function usesSetupContext(cls: FunctionClass): boolean {
+  const s = cls.setupContext as unknown as Record<symbol, boolean> | undefined;
+  return typeof s === 'function' && !s[NOT_OVERRIDDEN];
+}
+
+function applyFunction(cls: FunctionClass, args: unknown[]): unknown {
+  if (typeof cls.forward !== 'function' || cls.forward === (Function as unknown as FunctionClass).forward) {
+    throw new NablaError(`${cls.name} must define static forward(ctx, ...args) (or forward(...args) with setupContext)`, { op: `${cls.name}.apply` });
+  }
+  const tensors = args.filter((a): a is Tensor => a instanceof Tensor);
+  const first = tensors[0];
+  if (!first) throw new NablaError('a Function needs at least one Tensor argument', { op: `${cls.name}.apply` });
+  const rt = first.rt;
+  const ctx = new FunctionCtx();
+  ctx.needsInputGrad = args.map((a) => a instanceof Tensor && a.requiresGrad);
+  const gm = rt.gradMode;
+  const setup = usesSetupContext(cls);
+  const raw = gm.run(false, gm.inference, () => {
+    if (!setup) return cls.forward(ctx, ...args);
+    const out = cls.forward(...args);
+    cls.setupContext!(ctx, args, out);
+    return out;
+  });
+  const outs = Array.isArray(raw) ? (raw as unknown[]) : [raw];
+  outs.forEach((o, i) => {
+    if (!(o instanceof Tensor)) throw new NablaError(`forward must return Tensors, got ${typeof o} at output ${i}`, { op: `${cls.name}.apply` });
+  });
+  const grad = gm.enabled && ctx.needsInputGrad.some(Boolean);
+  if (!grad) return raw;
+
+  // PyTorch lists only tensor inputs among the node's next functions.
+  const next: Edge[] = tensors.map((a) => gradEdge(a));
+  const results = (outs as Tensor[]).map((o) => {
+    const isInput = tensors.includes(o);
+    if (isInput && ctx._dirty.has(o)) {
+      if (o.isLeaf && o._requiresGrad) {
+        throw new NablaError('a leaf Variable that requires grad has been used in an in-place operation.', { op: `${cls.name}.apply` });
       }
-      // An input returned unchanged becomes a view, so it can carry this node as history.
-      return isInput ? gm.run(false, gm.inference, () => aliasView(o)) : o;
-    });
-    const meta: TensorMeta[] = results.map((o) => ({ shape: o.shape, dtype: o.dtype, device: o.device }));
-    const node = new FunctionNode(cls, ctx, next, meta, args.map((a) => a instanceof Tensor));
-    ctx._node = node;
-    if (gm.anomaly) node.stack = new Error(`forward of ${cls.name}`).stack ?? null;
-    results.forEach((o, i) => {
-      if (ctx._nonDiff.has(outs[i] as Tensor)) return;
-      if (o.dtype !== 'float32' && o.dtype !== 'float64') return;
-      o._gradFn = node;
-      o._outputNr = i;
-      if (ctx._dirty.has(o)) o._ref.version++;
-    });
-    if (ctx._toSave !== null) {
-      // A leaf saved without being an input still needs its accumulator, for a hook's unpacked copy.
-      for (const t of ctx._toSave) if (t !== null && t._requiresGrad && t._gradFn === null) accumulatorOf(t);
-      ctx._saved = ctx._toSave.map((t) => (t ? new SavedTensor(t, `${cls.name}.saveForBackward`) : null));
-      ctx._toSave = null;
+      return o;
     }
-    return (Array.isArray(raw) ? results : results[0]) as ReturnType<F['forward']>;
+    // An input returned unchanged becomes a view, so it can carry this node as history.
+    return isInput ? gm.run(false, gm.inference, () => aliasView(o)) : o;
+  });
+  const meta: TensorMeta[] = results.map((o) => ({ shape: o.shape, dtype: o.dtype, device: o.device }));
+  const node = new FunctionNode(cls, ctx, next, meta, args.map((a) => a instanceof Tensor));
+  ctx._node = node;
+  if (gm.anomaly) node.stack = new Error(`forward of ${cls.name}`).stack ?? null;
+  results.forEach((o, i) => {
+    if (ctx._nonDiff.has(outs[i] as Tensor)) return;
+    if (o.dtype !== 'float32' && o.dtype !== 'float64') return;
+    o._gradFn = node;
+    o._outputNr = i;
+    if (ctx._dirty.has(o)) o._ref.version++;
+  });
+  if (ctx._toSave !== null) {
+    // A leaf saved without being an input still needs its accumulator, for a hook's unpacked copy.
+    for (const t of ctx._toSave) if (t !== null && t._requiresGrad && t._gradFn === null) accumulatorOf(t);
+    ctx._saved = ctx._toSave.map((t) => (t ? new SavedTensor(t, `${cls.name}.saveForBackward`) : null));
+    ctx._toSave = null;
   }
-
-  static forward(_ctx: FunctionCtx, ..._args: unknown[]): unknown {
-    throw new NablaError('Function.forward must be overridden');
-  }
-
-  static backward(_ctx: FunctionCtx, ..._grads: MaybeGrad[]): unknown {
-    throw new NablaError('Function.backward must be overridden');
-  }
+  return Array.isArray(raw) ? results : results[0];
 }

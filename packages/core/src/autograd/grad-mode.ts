@@ -9,7 +9,15 @@ export function enableGrad<T>(rt: Runtime, fn: () => T): T {
   return rt.gradMode.run(true, rt.gradMode.inference, fn);
 }
 
-export function setGradEnabled<T>(rt: Runtime, flag: boolean, fn: () => T): T {
+/**
+ * With `fn`: runs it with grad mode set to `flag` and restores the mode. Without: sets the mode for
+ * the code that follows, as the statement `torch.set_grad_enabled(False)`.
+ */
+export function setGradEnabled<T>(rt: Runtime, flag: boolean, fn?: () => T): T | undefined {
+  if (fn === undefined) {
+    rt.gradMode.enabled = !!flag;
+    return undefined;
+  }
   return rt.gradMode.run(!!flag, rt.gradMode.inference, fn);
 }
 

@@ -75,6 +75,12 @@ export interface KernelSignatures {
   argmin: (out: View, x: View, axes: readonly number[]) => void;
   /** Batched matrix product: a [B, M, K] × b [B, K, N] → out [B, M, N]; any strides (0 on B for broadcast). */
   bmm: (out: View, a: View, b: View) => void;
+  /**
+   * out [M, N] = beta · bias + alpha · (a [M, K] · b [K, N]), the bias (broadcast to out's shape,
+   * stride 0) added in the product's epilogue. With beta = 0 the bias is not read. Core composes
+   * addmm from `bmm` on a backend that does not register it.
+   */
+  addmm: (out: View, bias: View, a: View, b: View, beta: number, alpha: number) => void;
   /** out[..., i, ...] = x[..., index[..., i, ...], ...] along `dim`; `index` (int32) has out's shape. */
   gather: (out: View, x: View, dim: number, index: View) => void;
   /** out[..., index[..., i, ...], ...] += src[..., i, ...] along `dim`; `index` has src's shape. */

@@ -89,6 +89,7 @@ export const mm = (a: Tensor, b: Tensor): Tensor => a.mm(b);
 export const bmm = (a: Tensor, b: Tensor): Tensor => a.bmm(b);
 export const dot = (a: Tensor, b: Tensor): Tensor => a.dot(b);
 export const outer = (a: Tensor, b: Tensor): Tensor => a.outer(b);
+export { addmm, type AddmmOptions } from './addmm.js';
 
 type ShapeArg = number | readonly number[];
 export const reshape = (x: Tensor, ...s: ShapeArg[]): Tensor => x.reshape(...s);

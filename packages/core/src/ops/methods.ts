@@ -12,6 +12,7 @@ import { maskedFill, maskedFillOp, where } from './elementwise/where.js';
 import { copyFrom, detach_, fillWith, inplaceElementwise, requiresGrad_, zeroFill } from './inplace.js';
 import { cat, gather, indexSelect, scatterAdd, stack } from './indexing.js';
 import { bmm, dot, matmul, mm, outer } from './linalg.js';
+import { addmm, type AddmmOptions } from './addmm.js';
 import * as R from './reduce.js';
 import type { Dims, ValuesIndices, VarOptions } from './reduce.js';
 import { logSoftmax, softmax } from './softmax.js';
@@ -88,6 +89,8 @@ declare module '../tensor/tensor.js' {
     bmm(other: Tensor): Tensor;
     dot(other: Tensor): Tensor;
     outer(other: Tensor): Tensor;
+    /** `beta · this + alpha · (mat1 @ mat2)` (PyTorch's `input.addmm(mat1, mat2)`), one fused kernel. */
+    addmm(mat1: Tensor, mat2: Tensor, opts?: AddmmOptions): Tensor;
 
     reshape(...shape: ShapeArg[]): Tensor;
     view(...shape: ShapeArg[]): Tensor;
@@ -243,6 +246,9 @@ Object.assign(proto, {
   },
   outer(this: Tensor, o: Tensor) {
     return outer(this, o);
+  },
+  addmm(this: Tensor, m1: Tensor, m2: Tensor, opts?: AddmmOptions) {
+    return addmm(this, m1, m2, opts);
   },
 
   reshape(this: Tensor, ...s: ShapeArg[]) {

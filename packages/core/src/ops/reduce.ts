@@ -320,7 +320,12 @@ const stdGrad = grad<VarAttr>('StdBackward0', (g, n) => {
   const a = n.attrs;
   const x = n.tensor(0);
   const cnt = Math.max(countOf(a.inShape, a.axes) - a.correction, 0);
-  return [restore(g[0]!, a).mul(x.sub(x.mean(a.axes, true))).div(restore(n.output(), a).mul(cnt))];
+  // PyTorch masks std = 0 (constant input) to a zero gradient instead of 0/0. The denominator is
+  // made safe too, so that the masked branch's own gradient (double backward) is not 0·∞ either.
+  const s = restore(n.output(), a);
+  const zero = s.eq(0);
+  const scale = where(zero, 0, restore(g[0]!, a).div(where(zero, 1, s).mul(cnt)));
+  return [scale.mul(x.sub(x.mean(a.axes, true)))];
 });
 
 export function variance(x: Tensor, dim?: Dims | VarOptions, opts?: VarOptions): Tensor {
@@ -357,9 +362,20 @@ const normGrad = grad<NormAttr>('LinalgVectorNormBackward0', (g, n) => {
     const mask = x.abs().eq(norm);
     return [gr.mul(x.sign()).mul(mask).div(mask.sum(a.axes, true))];
   }
-  if (p === 2) return [where(norm.eq(0), 0, gr.mul(x).div(norm))];
-  // d/dx (Σ|x|^p)^(1/p) = x |x|^(p-2) / norm^(p-1)
-  return [where(norm.eq(0), 0, gr.mul(x).mul(x.abs().pow(p - 2)).div(norm.pow(p - 1)))];
+  // As PyTorch: the scale g / norm^(p-1) is masked to 0 where the norm is 0. Its denominator is
+  // made safe as well, so the masked branch contributes 0 (not 0·∞) to second derivatives.
+  const zero = norm.eq(0);
+  const safe = where(zero, 1, norm);
+  const scale = where(zero, 0, gr.div(p === 2 ? safe : safe.pow(p - 1)));
+  if (p === 2) return [x.mul(scale)];
+  // d/dx (Σ|x|^p)^(1/p) = sgn(x) |x|^(p-1) / norm^(p-1); for p < 2 written with sgn so 0^(p-2) never appears.
+  // For p < 1, |x|^(p-1) is infinite at x = 0: PyTorch masks those elements to 0.
+  const xz = x.eq(0);
+  const scaled =
+    p < 1 ? where(xz, 0, x.sign().mul(where(xz, 1, x.abs()).pow(p - 1)))
+    : p < 2 ? x.sign().mul(x.abs().pow(p - 1))
+    : x.mul(x.abs().pow(p - 2));
+  return [scaled.mul(scale)];
 });
 
 export function norm(x: Tensor, p: number | null | undefined = 2, dim?: Dims, keepdim?: boolean | null): Tensor {

@@ -3,7 +3,7 @@
  * device and uploads; factories that need values (`arange`, `eye`, random) compute them on the
  * host, which also makes a seed give the same numbers on every device.
  */
-import { allocTypedArray, dtypeOfTypedArray, isDType, typedArrayCtor, type DType, type TypedArray } from '../dtype.js';
+import { allocTypedArray, dtypeOfTypedArray, isDType, promoteTypes, typedArrayCtor, type DType, type TypedArray } from '../dtype.js';
 import { NablaError, fmtShape } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { contiguousStrides, numelOf } from '../shape.js';
@@ -20,8 +20,12 @@ export interface TensorDataOptions extends TensorOptions {
   shape?: readonly number[] | null;
 }
 
-/** Nested numbers or booleans, as `tensor()` accepts them. */
-export type NestedData = number | boolean | readonly NestedData[];
+/**
+ * Nested numbers or booleans, as `tensor()` accepts them. One-element tensors may stand for
+ * numbers (`nabla.tensor([a, b])` with 0-d `a`, `b`, as PyTorch builds it): their values are
+ * copied, with no graph.
+ */
+export type NestedData = number | boolean | Tensor | readonly NestedData[];
 
 /** A tensor holding `data` (already of `dtype`'s typed array type) with `shape`. */
 export function fromTypedArray(rt: Runtime, device: string, dtype: DType, shape: readonly number[], data: TypedArray, op = 'tensor'): Tensor {
@@ -42,7 +46,7 @@ export function finish(t: Tensor, opts: TensorOptions | undefined, op: string): 
   return t;
 }
 
-function inferNested(data: NestedData, op: string): { shape: number[]; flat: number[]; bool: boolean } {
+function inferNested(data: NestedData, op: string): { shape: number[]; flat: number[]; bool: boolean; dtype: DType | null } {
   const shape: number[] = [];
   let probe: NestedData = data;
   while (Array.isArray(probe)) {
@@ -51,13 +55,26 @@ function inferNested(data: NestedData, op: string): { shape: number[]; flat: num
     probe = probe[0] as NestedData;
   }
   const flat: number[] = [];
-  let bool = typeof probe === 'boolean';
+  let bool = typeof probe === 'boolean' || (probe instanceof Tensor && probe.dtype === 'bool');
+  // With tensors among the leaves, the dtype is PyTorch's: the promotion of every leaf's type
+  // (a tensor's dtype, float32 for a number, bool for a boolean).
+  let leafTypes: DType | null = null;
+  let sawTensor = false;
   const walk = (v: NestedData, d: number): void => {
     if (d === shape.length) {
-      if (typeof v === 'number') flat.push(v);
-      else if (typeof v === 'boolean') flat.push(v ? 1 : 0);
-      else throw new NablaError(`expected a number or boolean at depth ${d}, got ${Array.isArray(v) ? 'an array' : typeof v}`, { op });
-      if (typeof v !== 'boolean') bool = false;
+      let leaf: DType;
+      if (typeof v === 'number') (flat.push(v), (leaf = 'float32'));
+      else if (typeof v === 'boolean') (flat.push(v ? 1 : 0), (leaf = 'bool'));
+      else if (v instanceof Tensor) {
+        if (v.numel() !== 1) {
+          throw new NablaError(`only one element tensors can be converted to numbers (got a tensor of shape ${fmtShape(v.shape)} at depth ${d})`, { op });
+        }
+        flat.push(Number(v.item()));
+        leaf = v.dtype;
+        sawTensor = true;
+      } else throw new NablaError(`expected a number or boolean at depth ${d}, got ${Array.isArray(v) ? 'an array' : typeof v}`, { op });
+      if (leaf !== 'bool') bool = false;
+      leafTypes = leafTypes === null ? leaf : promoteTypes(leafTypes, leaf);
       return;
     }
     if (!Array.isArray(v) || v.length !== shape[d]) {
@@ -66,7 +83,7 @@ function inferNested(data: NestedData, op: string): { shape: number[]; flat: num
     for (const e of v) walk(e as NestedData, d + 1);
   };
   walk(data, 0);
-  return { shape, flat, bool };
+  return { shape, flat, bool, dtype: sawTensor ? leafTypes : null };
 }
 
 /** `nabla.tensor(data, opts)`: nested arrays, a number, or a TypedArray (with `shape`). */
@@ -84,8 +101,10 @@ export function tensorFrom(rt: Runtime, data: NestedData | TypedArray, opts?: Te
     shape = opts?.shape ?? [data.length];
     typed = own === dtype ? (data as TypedArray).slice() : (typedArrayCtor(dtype) as unknown as { from(a: ArrayLike<number>): TypedArray }).from(data as ArrayLike<number>);
   } else {
-    const { shape: s, flat, bool } = inferNested(data as NestedData, op);
-    dtype = opts?.dtype ?? (bool && flat.length > 0 ? 'bool' : 'float32');
+    // A tensor as the whole data is copied (PyTorch's torch.tensor(t), without its graph).
+    const nested = data instanceof Tensor && data.ndim > 0 ? (data.tolist() as NestedData) : (data as NestedData);
+    const { shape: s, flat, bool, dtype: inferred } = inferNested(nested, op);
+    dtype = opts?.dtype ?? inferred ?? (bool && flat.length > 0 ? 'bool' : 'float32');
     shape = opts?.shape ?? s;
     typed = allocTypedArray(dtype, flat.length);
     if (dtype === 'bool') for (let i = 0; i < flat.length; i++) typed[i] = flat[i] !== 0 ? 1 : 0;

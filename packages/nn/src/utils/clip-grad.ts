@@ -7,11 +7,13 @@
  * const total = nn.utils.clipGradNorm_(model.parameters(), 1.0); // a 0-d tensor
  * opt.step();
  */
-import { div, NablaError, stack, Tensor } from '@nabla/core';
+import { defaultRuntime, div, NablaError, stack, Tensor, type Runtime } from '@nabla/core';
 
 export interface ClipGradNormOptions {
   /** Throw when the total norm is NaN or infinite (reads the norm back: synchronous devices only). */
   errorIfNonfinite?: boolean;
+  /** Where the zero norm of an empty parameter list is made (default: `defaultRuntime()`). */
+  runtime?: Runtime | null;
 }
 
 function gradsOf(parameters: Tensor | Iterable<Tensor>, op: string): Tensor[] {
@@ -36,10 +38,11 @@ export function clipGradNorm_(parameters: Tensor | Iterable<Tensor>, maxNorm: nu
   if (typeof maxNorm !== 'number' || Number.isNaN(maxNorm)) throw new NablaError(`maxNorm must be a number, got ${String(maxNorm)}`, { op });
   const first = grads[0];
   if (!first) {
+    // PyTorch returns tensor(0.) when there is nothing to clip (a module without parameters, such
+    // as the ReLU a per-layer loop over model.children() reaches).
     const ps = parameters instanceof Tensor ? [parameters] : [...parameters];
-    const rt = ps[0]?.rt;
-    if (!rt) throw new NablaError('clipGradNorm_ needs at least one parameter', { op });
-    return rt.zeros([]);
+    const rt = ps[0]?.rt ?? opts.runtime ?? defaultRuntime();
+    return rt.zeros([], ps[0] ? { device: ps[0].device } : {});
   }
   const rt = first.rt;
   return rt.noGrad(() => {

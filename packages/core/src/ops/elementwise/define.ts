@@ -28,6 +28,12 @@ export interface ElementwiseAttrs {
 export interface ElementwiseGrad {
   /** PyTorch's node name. */
   readonly name: string;
+  /**
+   * PyTorch's node name when it depends on which operands are JS numbers (bit i set: operand i is
+   * a number), as `pow`: PowBackward0 (tensor ** number), PowBackward1 (tensor ** tensor),
+   * PowBackward2 (number ** tensor). Absent or undefined for a mask: `name`.
+   */
+  readonly nameFor?: (numberMask: number) => string | undefined;
   /** What backward needs: the inputs, the output, both, or nothing. */
   readonly save: 'inputs' | 'output' | 'both' | 'none';
   /**
@@ -192,8 +198,19 @@ const NO_PARAMS: readonly number[] = [];
 const NO_ATTRS: ElementwiseAttrs = Object.freeze({ params: NO_PARAMS });
 
 const formulas = new WeakMap<ElementwiseGrad, GradFormula<ElementwiseAttrs>>();
-/** The graph-node formula of an elementwise gradient (made once per op). */
-function formulaOf(g: ElementwiseGrad): GradFormula<ElementwiseAttrs> {
+const namedFormulas = new WeakMap<ElementwiseGrad, Map<number, GradFormula<ElementwiseAttrs>>>();
+/** The graph-node formula of an elementwise gradient (made once per op, or per operand kinds). */
+function formulaOf(g: ElementwiseGrad, numberMask: number): GradFormula<ElementwiseAttrs> {
+  if (g.nameFor !== undefined) {
+    let byMask = namedFormulas.get(g);
+    if (!byMask) namedFormulas.set(g, (byMask = new Map()));
+    let f = byMask.get(numberMask);
+    if (!f) {
+      f = { name: g.nameFor(numberMask) ?? g.name, backward: (gs, node) => g.backward(gs[0]!, node) };
+      byMask.set(numberMask, f);
+    }
+    return f;
+  }
   let f = formulas.get(g);
   if (!f) {
     f = { name: g.name, backward: (gs, node) => g.backward(gs[0]!, node) };
@@ -285,7 +302,7 @@ export function runElementwise(def: ElementwiseOpDef, operands: readonly Operand
     const g = def.grad;
     const attrs = params === NO_PARAMS ? NO_ATTRS : { params };
     const saveInputs = g.save === 'inputs' || g.save === 'both';
-    recordOne(formulaOf(g), operands, result, saveInputs && g.uses ? savedOperands(g.uses, operands) : saveInputs, g.save === 'output' || g.save === 'both', attrs);
+    recordOne(formulaOf(g, numberMask), operands, result, saveInputs && g.uses ? savedOperands(g.uses, operands) : saveInputs, g.save === 'output' || g.save === 'both', attrs);
   }
   return result;
 }

@@ -56,10 +56,32 @@ export const sigmoid = unary('sigmoid', E.sigmoid, {
     return [g.mul(s.mul(s.neg().add(1)))];
   },
 });
+/**
+ * relu's gradient as an op of its own, PyTorch's `threshold_backward(g, result, threshold)`: g where
+ * result > threshold, else 0. Being an op, it records a node when the saved output carries a graph
+ * (createGraph), so relu's gradient requires grad and can be differentiated again, as in PyTorch:
+ * the gradient w.r.t. g goes through the same mask, that w.r.t. the output is zero.
+ */
+export const thresholdBackward: ElementwiseOpDef = defineElementwise({
+  name: 'thresholdBackward',
+  arity: 2,
+  numParams: 1,
+  expr: E.where(E.gt(y, E.param(0)), x, E.c(0)),
+  grad: {
+    name: 'ThresholdBackwardBackward0',
+    save: 'inputs',
+    uses: [[1], [1]],
+    backward: (gg, n) => {
+      const out = n.tensor(1);
+      return [n.needs(0) ? runElementwise(thresholdBackward, [gg, out], n.attrs.params) : null, n.needs(1) ? out.rt.zerosLike(out) : null];
+    },
+  },
+});
+
 export const relu = unary('relu', E.relu, {
   name: 'ReluBackward0',
   save: 'output',
-  backward: (g, n) => [where(n.output().gt(0), g, 0)],
+  backward: (g, n) => [runElementwise(thresholdBackward, [g, n.output()], [0])],
 }, { dtype: 'promote' });
 export const sign = unary('sign', E.sign, { name: 'SignBackward0', save: 'none', backward: zeros }, { dtype: 'promote' });
 export const reciprocal = unary('reciprocal', E.reciprocal, {
@@ -122,6 +144,7 @@ export const pow = defineElementwise({
   expr: E.pow(x, y),
   grad: {
     name: 'PowBackward0',
+    nameFor: (numbers) => (numbers === 0 ? 'PowBackward1' : numbers === 1 ? 'PowBackward2' : undefined),
     save: 'inputs',
     backward: (g, n) => {
       const a = inp(n, 0);
