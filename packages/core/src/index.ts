@@ -21,6 +21,7 @@ import type { Tensor } from './tensor/tensor.js';
 import type { ShapeLike } from './api/factories.js';
 import * as api from './autograd/api.js';
 import * as functional from './autograd/functional.js';
+import type { PackHook, UnpackHook, SavedTensorsHooks, SavedTensorsHooksOptions } from './autograd/saved-hooks.js';
 
 export { VERSION } from './version.js';
 export { NablaError } from './errors.js';
@@ -45,6 +46,7 @@ export { Function, FunctionCtx } from './autograd/function.js';
 export { gradcheck, gradgradcheck, type GradcheckOptions } from './autograd/gradcheck.js';
 export type { BackwardOptions, AutogradBackwardOptions, GradOptions } from './autograd/api.js';
 export type { FunctionalOptions } from './autograd/functional.js';
+export type { PackHook, UnpackHook, SavedTensorsHooks, SavedTensorsHooksOptions } from './autograd/saved-hooks.js';
 export { defineElementwise, runElementwise, specForElementwise, type ElementwiseOpDef, type ElementwiseGrad } from './ops/elementwise/define.js';
 export { record, grad as gradFormula, needsGrad } from './ops/dispatch.js';
 export * from './ops/functions.js';
@@ -178,4 +180,21 @@ export const autograd = {
   functional,
   detectAnomaly: <T>(fn: () => T): T => defaultRuntime().detectAnomaly(fn),
   setDetectAnomaly: (flag: boolean): void => defaultRuntime().setDetectAnomaly(flag),
+  /** PyTorch's torch.autograd.graph: saved-tensor hooks (see autograd/saved-hooks.ts). */
+  graph: {
+    /**
+     * Runs `fn` so that every tensor saved for backward goes through `pack`, and comes back through
+     * `unpack` when backward needs it (PyTorch's `saved_tensors_hooks`).
+     *
+     * @example
+     * const y = nabla.autograd.graph.savedTensorsHooks((t) => t.to('cpu'), (h) => h.to('cpu'), () => x.mul(x).sum());
+     * y.backward(); // x.grad = 2x, from the unpacked copies
+     */
+    savedTensorsHooks: <H, T>(pack: PackHook<H>, unpack: UnpackHook<H>, fn: () => T, opts?: SavedTensorsHooksOptions<H>): T =>
+      defaultRuntime().savedTensorsHooks(pack, unpack, fn, opts),
+    /** The pair a tensor saved now would go through, or null. */
+    currentSavedTensorsHooks: (): SavedTensorsHooks | null => defaultRuntime().currentSavedTensorsHooks(),
+    /** Runs `fn` with enclosing saved-tensor hooks switched off (tensors are saved as usual). */
+    withoutSavedTensorsHooks: <T>(fn: () => T): T => defaultRuntime().withoutSavedTensorsHooks(fn),
+  },
 };

@@ -320,7 +320,7 @@ describe('memory()', () => {
     const m1 = rt.memory();
     expect(m1.numTensors - m0.numTensors).toBe(2);
     expect(m1.numBytes - m0.numBytes).toBe(16384 + 8192);
-    expect(m1.byDevice.cpu).toEqual({ numTensors: m1.numTensors, numBytes: m1.numBytes });
+    expect(m1.byDevice.cpu).toEqual({ numTensors: m1.numTensors, numBytes: m1.numBytes, peakBytes: m1.peakBytes });
     expect(m1.peakBytes).toBeGreaterThanOrEqual(m1.numBytes);
     a.dispose();
     expect(rt.memory().numBytes - m0.numBytes).toBe(8192);

@@ -9,6 +9,7 @@ import type { NestedData, TensorDataOptions, TensorOptions } from '../tensor/cre
 import type { Tensor } from '../tensor/tensor.js';
 import * as F from './factories.js';
 import * as L from '../tensor/tidy.js';
+import * as SH from '../autograd/saved-hooks.js';
 import type { ShapeLike } from './factories.js';
 
 declare module '../runtime/runtime.js' {
@@ -39,6 +40,12 @@ declare module '../runtime/runtime.js' {
     tidy<T>(fn: () => T): T;
     keep<T extends Tensor>(t: T): T;
     outsideTidy<T>(fn: () => T): T;
+    /** `nabla.autograd.graph.savedTensorsHooks` for this runtime's tensors. */
+    savedTensorsHooks<H, T>(pack: SH.PackHook<H>, unpack: SH.UnpackHook<H>, fn: () => T, opts?: SH.SavedTensorsHooksOptions<H>): T;
+    /** `nabla.autograd.graph.currentSavedTensorsHooks` for this runtime. */
+    currentSavedTensorsHooks(): SH.SavedTensorsHooks | null;
+    /** `nabla.autograd.graph.withoutSavedTensorsHooks` for this runtime. */
+    withoutSavedTensorsHooks<T>(fn: () => T): T;
   }
 }
 
@@ -120,6 +127,15 @@ Object.assign(Runtime.prototype, {
   },
   outsideTidy<T>(this: Runtime, fn: () => T) {
     return L.outsideTidy(this, fn);
+  },
+  savedTensorsHooks<H, T>(this: Runtime, pack: SH.PackHook<H>, unpack: SH.UnpackHook<H>, fn: () => T, opts?: SH.SavedTensorsHooksOptions<H>) {
+    return SH.savedTensorsHooks(this, pack, unpack, fn, opts);
+  },
+  currentSavedTensorsHooks(this: Runtime) {
+    return SH.currentSavedTensorsHooks(this);
+  },
+  withoutSavedTensorsHooks<T>(this: Runtime, fn: () => T) {
+    return SH.withoutSavedTensorsHooks(this, fn);
   },
 });
 

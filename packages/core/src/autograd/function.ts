@@ -16,7 +16,7 @@
  */
 import { NablaError } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
-import { gradEdge, NULL_EDGE } from './edges.js';
+import { accumulatorOf, gradEdge, NULL_EDGE } from './edges.js';
 import { Node, SavedTensor, freedError, unpackSaved, type Edge, type MaybeGrad, type TensorMeta } from './node.js';
 import { aliasView } from '../ops/view.js';
 
@@ -24,7 +24,9 @@ import { aliasView } from '../ops/view.js';
 export class FunctionCtx {
   /** Per forward argument: whether its gradient is needed (false for non-tensors). */
   needsInputGrad: boolean[] = [];
-  /** @internal */ _saved: SavedTensor[] | null = null;
+  /** @internal */ _saved: (SavedTensor | null)[] | null = null;
+  /** @internal what forward passed to saveForBackward, saved once apply has wired the outputs */
+  _toSave: (Tensor | null)[] | null = null;
   /** @internal */ _dirty: Set<Tensor> = new Set();
   /** @internal */ _nonDiff: Set<Tensor> = new Set();
   /** @internal */ _materialize = true;
@@ -32,15 +34,20 @@ export class FunctionCtx {
   /** @internal */ _freed = false;
   [field: string]: unknown;
 
-  /** Saves tensors for backward (checked against later in-place changes). */
+  /**
+   * Saves tensors for backward (checked against later in-place changes). As in PyTorch they are
+   * saved when forward has returned, so saved outputs know their node (and saved-tensor hooks see
+   * them in their final state).
+   */
   saveForBackward(...tensors: (Tensor | null | undefined)[]): void {
-    this._saved = tensors.map((t) => (t ? new SavedTensor(t, 'saveForBackward') : (null as unknown as SavedTensor)));
+    this._toSave = tensors.map((t) => t ?? null);
   }
 
   /** The tensors given to `saveForBackward`, in order. */
   get savedTensors(): Tensor[] {
     if (this._freed) throw freedError(this._node!);
-    return (this._saved ?? []).map((s) => (s ? unpackSaved(s, this._node!) : (null as unknown as Tensor)));
+    if (this._saved === null) return (this._toSave ?? []) as Tensor[];
+    return this._saved.map((s) => (s ? unpackSaved(s, this._node!) : (null as unknown as Tensor)));
   }
 
   /** Declares inputs that forward modified in place (and returns). */
@@ -159,6 +166,12 @@ export class Function {
       o._outputNr = i;
       if (ctx._dirty.has(o)) o._ref.version++;
     });
+    if (ctx._toSave !== null) {
+      // A leaf saved without being an input still needs its accumulator, for a hook's unpacked copy.
+      for (const t of ctx._toSave) if (t !== null && t._requiresGrad && t._gradFn === null) accumulatorOf(t);
+      ctx._saved = ctx._toSave.map((t) => (t ? new SavedTensor(t, `${cls.name}.saveForBackward`) : null));
+      ctx._toSave = null;
+    }
     return (Array.isArray(raw) ? results : results[0]) as ReturnType<F['forward']>;
   }
 

@@ -6,6 +6,7 @@
 import type { DType } from '../dtype.js';
 import { NablaError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
+import { packSaved, releasePacked, unpackPacked, type Packed } from './saved-hooks.js';
 
 /** Where a gradient goes: the node that consumes it and which of its outputs it belongs to. */
 export type Edge = readonly [Node | null, number];
@@ -112,14 +113,20 @@ export abstract class Node {
 
 /**
  * A value an op saved for its backward, with the version it had then. It pins the tensor, so a
- * user's `dispose()` of it frees the storage only once the graph lets go of it too.
+ * user's `dispose()` of it frees the storage only once the graph lets go of it too. Under
+ * saved-tensor hooks (`saved-hooks.ts`) it keeps the hook's handle instead, and pins nothing.
  */
 export class SavedTensor {
   readonly version: number;
+  /** The saved tensor; null when a saved-tensor hook packed it (see `packed`). */
+  readonly tensor: Tensor | null;
+  /** @internal What a saved-tensor hook made of it (null: no hooks were in force). */
+  readonly packed: Packed | null;
   /** A live alias, made if the user disposed the saved tensor before backward. */
   private alias: Tensor | null = null;
 
-  constructor(readonly tensor: Tensor, op: string) {
+  /** `outputNr`: which output of the node being recorded `tensor` is (-1: an input or other). */
+  constructor(tensor: Tensor, op: string, outputNr = -1) {
     if (tensor._inference) {
       throw new NablaError(
         'Inference tensors cannot be saved for backward. To work around you can make a clone to get a normal tensor and use it in autograd.',
@@ -127,12 +134,24 @@ export class SavedTensor {
       );
     }
     this.version = tensor._ref.version;
-    tensor._pin();
+    const hooks = tensor.rt._savedHooks;
+    if (hooks === null) {
+      this.tensor = tensor;
+      this.packed = null;
+      tensor._pin();
+    } else {
+      this.tensor = null;
+      this.packed = packSaved(hooks, tensor, op, outputNr);
+    }
   }
 
   /** @internal The graph lets go: unpin, and free the alias made if the user disposed the tensor. */
   release(): void {
-    this.tensor._unpin();
+    if (this.packed !== null) {
+      releasePacked(this.packed);
+      return;
+    }
+    this.tensor!._unpin();
     if (this.alias !== null) {
       this.alias.dispose();
       this.alias = null;
@@ -141,7 +160,7 @@ export class SavedTensor {
 
   /** @internal */
   live(): Tensor {
-    const t = this.tensor;
+    const t = this.tensor!;
     if (!t._disposed) return t;
     if (this.alias === null) {
       t._ref.retain();
@@ -169,17 +188,33 @@ export function freedError(node: Node): NablaError {
   return new NablaError(FREED_MESSAGE, { op: node.name() });
 }
 
-/** Checks a saved tensor is still what was saved (PyTorch's version-counter check). */
+/**
+ * Checks a saved tensor is still what was saved (PyTorch's version-counter check) and returns it;
+ * a packed one is unpacked by its hook first, then checked against the original's counter.
+ */
 export function unpackSaved(s: SavedTensor, node: Node): Tensor {
-  const t = s.tensor;
+  const p = s.packed;
+  if (p !== null) {
+    const u = unpackPacked(p, node);
+    if (p.counter.version !== s.version) {
+      const owner = p.outputNr < 0 ? `output ${-1 - p.outputNr} of ${node.name()}` : p.gradFn ? `output ${p.outputNr} of ${p.gradFn.name()}` : 'a leaf';
+      throw versionError(p.dtype, p.shape, owner, p.counter.version, s.version, node);
+    }
+    return u;
+  }
+  const t = s.tensor!;
   if (t._ref.version !== s.version) {
     const owner = t._gradFn ? `output ${t._outputNr} of ${t._gradFn.name()}` : 'a leaf';
-    throw new NablaError(
-      `one of the variables needed for gradient computation has been modified by an inplace operation: ` +
-        `[${t.dtype} ${fmtShape(t.shape)}], which is ${owner}, is at version ${t._ref.version}; expected version ${s.version} instead. ` +
-        `Hint: the backtrace further above (enable anomaly detection) shows the operation that failed to compute its gradient.`,
-      { op: node.name() },
-    );
+    throw versionError(t.dtype, t.shape, owner, t._ref.version, s.version, node);
   }
   return s.live();
+}
+
+function versionError(dtype: string, shape: readonly number[], owner: string, now: number, saved: number, node: Node): NablaError {
+  return new NablaError(
+    `one of the variables needed for gradient computation has been modified by an inplace operation: ` +
+      `[${dtype} ${fmtShape(shape)}], which is ${owner}, is at version ${now}; expected version ${saved} instead. ` +
+      `Hint: the backtrace further above (enable anomaly detection) shows the operation that failed to compute its gradient.`,
+    { op: node.name() },
+  );
 }

@@ -205,7 +205,7 @@ export function record<A>(formula: GradFormula<A>, inputs: readonly Operand[], o
     }
   }
   const meta = outputs.map(metaOf);
-  const savedOutputs = opts.saveOutputs ? outputs.map((t) => new SavedTensor(t, formula.name)) : null;
+  const savedOutputs = opts.saveOutputs ? outputs.map((t, i) => new SavedTensor(t, formula.name, i)) : null;
   const node = new OpNode<A>(formula, next, meta, slots, savedOutputs, opts.attrs as A);
   const rt = outputs[0]!.rt;
   if (rt.gradMode.anomaly) node.stack = new Error(`forward of ${formula.name}`).stack ?? null;
@@ -238,7 +238,7 @@ export function recordOne<A>(
       if (slots !== null) slots[i] = typeof o === 'boolean' ? Number(o) : (o as number);
     }
   }
-  const savedOutputs = saveOutput ? [new SavedTensor(output, formula.name)] : null;
+  const savedOutputs = saveOutput ? [new SavedTensor(output, formula.name, 0)] : null;
   const node = new OpNode<A>(formula, next, [metaOf(output)], slots, savedOutputs, attrs);
   if (output.rt.gradMode.anomaly) node.stack = new Error(`forward of ${formula.name}`).stack ?? null;
   output._gradFn = node;

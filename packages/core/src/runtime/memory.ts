@@ -46,6 +46,8 @@ export class StorageRef {
 export interface DeviceMemory {
   numTensors: number;
   numBytes: number;
+  /** The most this device's `numBytes` has been since the runtime started or `resetPeakMemory()`. */
+  peakBytes: number;
 }
 
 export interface MemoryInfo {
@@ -87,7 +89,7 @@ export class MemoryTracker {
 
   private dev(device: string): DeviceMemory {
     let d = this.byDevice.get(device);
-    if (!d) this.byDevice.set(device, (d = { numTensors: 0, numBytes: 0 }));
+    if (!d) this.byDevice.set(device, (d = { numTensors: 0, numBytes: 0, peakBytes: 0 }));
     return d;
   }
 
@@ -96,7 +98,9 @@ export class MemoryTracker {
     if (backend.gcManaged && bytes < SMALL_STORAGE_BYTES) return new StorageRef(storage, backend, this, false);
     this.numBytes += bytes;
     if (this.numBytes > this.peakBytes) this.peakBytes = this.numBytes;
-    this.dev(backend.device).numBytes += bytes;
+    const d = this.dev(backend.device);
+    d.numBytes += bytes;
+    if (d.numBytes > d.peakBytes) d.peakBytes = d.numBytes;
     return new StorageRef(storage, backend, this, true);
   }
 
@@ -150,5 +154,6 @@ export class MemoryTracker {
 
   resetPeak(): void {
     this.peakBytes = this.numBytes;
+    for (const d of this.byDevice.values()) d.peakBytes = d.numBytes;
   }
 }

@@ -18,6 +18,7 @@ import { Rng } from './rng.js';
 import { satisfies } from './semver.js';
 import { VERSION } from '../version.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { SavedTensorsHooks } from '../autograd/saved-hooks.js';
 
 interface Installed {
   plugin: Plugin;
@@ -42,6 +43,11 @@ export class Runtime {
    * buffers for many steps). null when nobody is collecting.
    */
   _created: Tensor[] | null = null;
+  /**
+   * @internal The saved-tensor hook pair in force (autograd/saved-hooks.ts), read by every tensor
+   * saved for backward; null when none is (the pair of an enclosing scope is restored on exit).
+   */
+  _savedHooks: SavedTensorsHooks | null = null;
   readonly ops = new Map<string, NamedOp>();
   private readonly opOwner = new Map<string, string>();
   private readonly installed = new Map<string, Installed>();
