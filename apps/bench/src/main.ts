@@ -6,11 +6,12 @@
 import os from 'node:os';
 import { setup } from './devices.js';
 import { activationSuite } from './suites/activations.js';
+import { checkpointSuite } from './suites/checkpoint.js';
 import { kernelSuite } from './suites/kernels.js';
 import { overheadSuite } from './suites/overhead.js';
 import { tfjsVersion } from './peers/tfjs.js';
 
-const SUITES = ['overhead', 'kernels', 'activations'] as const;
+const SUITES = ['overhead', 'kernels', 'activations', 'checkpoint'] as const;
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
   if (run('overhead')) await overheadSuite(rt);
   if (run('kernels')) await kernelSuite(targets);
   if (run('activations')) await activationSuite(rt, devices);
+  if (run('checkpoint')) await checkpointSuite(rt, devices);
   for (const t of targets) if (t.rt !== rt) await t.rt.dispose();
   await rt.dispose();
 }

@@ -15,25 +15,25 @@ export function blockModel(rt: Runtime, device: string, batch: number, blocks = 
 }
 
 export interface Measured {
-  /** memory().peakBytes during the step, above numBytes before it. */
+  /** The device's memory().byDevice peakBytes during the step, above its numBytes before it. */
   peak: number;
   /** Copies of the parameters' gradients after the step. */
   grads: Tensor[];
 }
 
 /** One forward + backward in a tidy, with the gradients allocated beforehand and zeroed. */
-export function measureStep(rt: Runtime, model: nn.Module, forward: () => Tensor): Measured {
+export function measureStep(rt: Runtime, model: nn.Module, forward: () => Tensor, device = 'cpu'): Measured {
   const params = model.parameters();
   for (const p of params) {
     if (p.grad) p.grad.zero_();
     else p.grad = rt.outsideTidy(() => rt.zerosLike(p));
   }
-  const before = rt.memory().numBytes;
+  const before = rt.memory().byDevice[device]?.numBytes ?? 0;
   rt.resetPeakMemory();
   rt.tidy(() => {
     forward().sum().backward();
   });
-  const peak = rt.memory().peakBytes - before;
+  const peak = rt.memory().byDevice[device]!.peakBytes - before;
   const grads = params.map((p) => rt.outsideTidy(() => p.grad!.clone()));
   return { peak, grads };
 }
