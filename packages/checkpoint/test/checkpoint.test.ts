@@ -49,6 +49,23 @@ describe('checkpoint: gradients bit-identical to an unchecked run (float64)', ()
     params.forEach((p, i) => expectSame(p.grad, want[i]));
   });
 
+  it('a small CNN (conv, relu, max-pool, linear) with its conv block checkpointed', () => {
+    rt.manualSeed(2);
+    const opts = { runtime: rt, dtype: 'float64' } as never;
+    const conv = new nn.Conv2d(1, 3, 3, { ...(opts as object), padding: 1 } as never);
+    const pool = new nn.MaxPool2d(2);
+    const fc = new nn.Linear(3 * 3 * 3, 2, opts);
+    const features = (h: Tensor): Tensor => pool.call(conv.call(h).relu());
+    const head = (h: Tensor): Tensor => fc.call(h.flatten(1));
+    const params = [...conv.parameters(), ...fc.parameters()];
+    const x = hashed(rt, [2, 1, 6, 6], 4, { requiresGrad: true });
+    head(features(x)).square().sum().backward();
+    const want = [x.grad!, ...params.map((p) => p.grad!)];
+    for (const t of [x, ...params]) t.grad = null;
+    head(checkpoint(features, x)).square().sum().backward();
+    [x.grad!, ...params.map((p) => p.grad!)].forEach((g, i) => expectSame(g, want[i]));
+  });
+
   it('autograd.grad with inputs, and backward with inputs', () => {
     const { params, block } = mlp(5);
     const x = hashed(rt, [3, 6], 2, { requiresGrad: true });

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { NablaError, type Runtime, type Tensor } from '@nabla/core';
 import * as nn from '@nabla/nn';
-import { checkpoint, checkpointSequential, isRecomputing, policyFrom, saveMatmuls, saveNames, type SavedTensorInfo } from '../src/index.js';
+import { checkpoint, checkpointSequential, isRecomputing, policyFrom, saveMatmuls, saveNames, type SaveDecision, type SavedTensorInfo } from '../src/index.js';
 import { cpuRuntime, expectSame, hashed } from './helpers.js';
 
 let rt: Runtime;
@@ -47,7 +47,7 @@ describe('checkpoint policies', () => {
     w.grad = null;
     const seen: string[] = [];
     const c = counted(f);
-    const spy = (info: SavedTensorInfo): 'save' | undefined => {
+    const spy = (info: SavedTensorInfo): SaveDecision | undefined => {
       seen.push(info.op);
       return saveNames(['exp'])(info) ?? undefined;
     };
