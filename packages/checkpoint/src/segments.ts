@@ -7,8 +7,8 @@
  * The memory model. Backward visits segments last to first. While it is inside segment k, memory
  * holds what the segments before k keep since the forward (a checkpointed segment keeps its input,
  * a plain one everything it saved), plus segment k's own saved tensors (recomputed if it is
- * checkpointed, its input included), plus the working memory of one module (its largest tensors
- * and their gradients):
+ * checkpointed, its input included, and then everything the rerun of its modules leaves alive),
+ * plus the working memory of one module (its largest tensors and their gradients):
  *
  *   peak = max_k ( Σ_{j<k} kept_j + [ckpt_k]·in_k + S_k + T_k ),   kept_j = ckpt_j ? in_j : S_j
  *
@@ -28,6 +28,16 @@ export interface ModuleProfile {
   transientBytes: number;
   /** Its forward cost (any unit: the recompute of a plan is a sum of these). */
   cost: number;
+  /**
+   * Bytes its forward leaves alive (its output and what it did not free): what a rerun holds until
+   * the rerun ends, at least `savedBytes` (the default).
+   */
+  heldBytes?: number;
+}
+
+/** What a checkpointed module holds while its segment is rerun. */
+function rerunBytes(p: ModuleProfile): number {
+  return Math.max(p.savedBytes, p.heldBytes ?? 0);
 }
 
 /** Modules `start` (inclusive) to `end` (exclusive); checkpointed or run as usual. */
@@ -103,7 +113,7 @@ export function estimatePlan(profiles: readonly ModuleProfile[], segments: reado
     let transient = 0;
     let c = 0;
     for (let i = s.start; i < s.end; i++) {
-      saved += profiles[i]!.savedBytes;
+      saved += rerunBytes(profiles[i]!);
       transient = Math.max(transient, profiles[i]!.transientBytes);
       c += profiles[i]!.cost;
     }
@@ -149,7 +159,7 @@ function fronts(profiles: readonly ModuleProfile[], budget: number): State[] {
   const prefixSaved = [0];
   const prefixCost = [0];
   for (const p of profiles) {
-    prefixSaved.push(prefixSaved[prefixSaved.length - 1]! + p.savedBytes);
+    prefixSaved.push(prefixSaved[prefixSaved.length - 1]! + rerunBytes(p));
     prefixCost.push(prefixCost[prefixCost.length - 1]! + p.cost);
   }
   const dp: State[][] = Array.from({ length: n + 1 }, () => []);

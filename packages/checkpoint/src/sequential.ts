@@ -126,15 +126,15 @@ function bytesOf(t: Tensor): number {
 
 /**
  * One forward with autograd recording: per module, the bytes it saves (each tensor counted once,
- * for its first saver), its input's bytes, its working memory (twice the largest tensor it makes:
- * a value and its gradient) and its time. The gradients of the parameters it saves are
+ * for its first saver), what its forward leaves alive (held by a rerun until it ends), its input's bytes, its working memory (three times the largest tensor it makes:
+ * a value, its gradient and a temporary of the rerun) and its time. The gradients of the parameters it saves are
  * working memory of the whole backward, so they are added to every module's.
  */
 export function profile(list: readonly Step[], input: unknown, options: CheckpointOptions): ModuleProfile[] {
   const rt = runtimeOf([input], options);
   const seen = new Set<number>();
   const params = new Map<number, number>();
-  const profiles: ModuleProfile[] = list.map(() => ({ savedBytes: 0, inputBytes: 0, transientBytes: 0, cost: 0 }));
+  const profiles: ModuleProfile[] = list.map(() => ({ savedBytes: 0, inputBytes: 0, transientBytes: 0, cost: 0, heldBytes: 0 }));
   let current = 0;
   let largest = 0;
   const onCreate = (p: { bytes: number }): void => {
@@ -162,9 +162,18 @@ export function profile(list: readonly Step[], input: unknown, options: Checkpoi
           const t0 = performance.now();
           // One module at a time, freeing what it made but its output: the profile peaks no higher
           // than one module's working memory (nothing is saved: pack keeps nothing).
-          const y = rt.outsideTidy(() => rt.tidy(() => inModule(s.label, () => s.run(x))));
+          const dev = isTensor(x) ? x.device : null;
+          const live = (): number => (dev === null ? 0 : (rt.memory().byDevice[dev]?.numBytes ?? 0));
+          const y = rt.outsideTidy(() =>
+            rt.tidy(() => {
+              const before = live();
+              const out = inModule(s.label, () => s.run(x));
+              profiles[i]!.heldBytes = live() - before;
+              return out;
+            }),
+          );
           profiles[i]!.cost = Math.max(performance.now() - t0, 1e-3);
-          profiles[i]!.transientBytes = 2 * largest;
+          profiles[i]!.transientBytes = 3 * largest;
           if (x !== input && isTensor(x) && x !== y) x.dispose();
           x = y;
         });
