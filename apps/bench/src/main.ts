@@ -8,6 +8,7 @@ import { setup } from './devices.js';
 import { activationSuite } from './suites/activations.js';
 import { addmmSuite } from './suites/addmm.js';
 import { cpuSuite } from './suites/cpu.js';
+import { checkpointSuite } from './suites/checkpoint.js';
 import { kernelSuite } from './suites/kernels.js';
 import { overheadSuite } from './suites/overhead.js';
 import { hooksSuite } from './suites/hooks.js';
@@ -15,7 +16,7 @@ import { indexingSuite } from './suites/indexing.js';
 import { sortScanSuite } from './suites/sort-scan.js';
 import { tfjsVersion } from './peers/tfjs.js';
 
-const SUITES = ['cpu', 'overhead', 'kernels', 'addmm', 'activations', 'indexing', 'sort-scan', 'hooks'] as const;
+const SUITES = ['cpu', 'overhead', 'kernels', 'addmm', 'activations', 'indexing', 'sort-scan', 'hooks', 'checkpoint'] as const;
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
   if (run('indexing')) await indexingSuite(rt, devices);
   if (run('sort-scan')) await sortScanSuite(targets);
   if (run('hooks')) await hooksSuite(rt, devices);
+  if (run('checkpoint')) await checkpointSuite(rt, devices);
   for (const t of targets) if (t.rt !== rt) await t.rt.dispose();
   await rt.dispose();
 }

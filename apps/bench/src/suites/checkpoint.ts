@@ -1,0 +1,66 @@
+/**
+ * Gradient checkpointing: the issue's model, 16 blocks of Linear(128,512)+ReLU+Linear(512,128)
+ * at batch 4096 (NABLA_BENCH_CKPT_BATCH and NABLA_BENCH_CKPT_RUNS to change the batch and the timed runs), one training step (forward + backward)
+ * unchecked, with `checkpointSequential` at √n = 4 segments, with 'auto', and with a memory budget
+ * of 35% of the unchecked peak. Reported per device: the step's time and its ratio to the
+ * unchecked step (the recompute's cost), and the peak device memory above the step's start (the
+ * parameters' gradients are allocated beforehand, as in every step after the first).
+ */
+import { checkpointSequential, describePlan, sequentialPlan } from '@nabla/checkpoint';
+import type { Runtime, Tensor } from '@nabla/core';
+import * as nn from '@nabla/nn';
+import { settle } from '../devices.js';
+import { fmt, printTable, time } from '../timing.js';
+
+function model(rt: Runtime, device: string): nn.Sequential {
+  rt.manualSeed(42);
+  const blocks = Array.from({ length: 16 }, () => new nn.Sequential(new nn.Linear(128, 512, { runtime: rt }), new nn.ReLU(), new nn.Linear(512, 128, { runtime: rt })));
+  const m = new nn.Sequential(...blocks);
+  if (device !== 'cpu') m.to(device);
+  return m;
+}
+
+export async function checkpointSuite(rt: Runtime, devices: string[]): Promise<Record<string, number>> {
+  const batch = Number(process.env.NABLA_BENCH_CKPT_BATCH ?? 4096);
+  const rows: string[][] = [];
+  const ratios: Record<string, number> = {};
+  for (const device of devices) {
+    const m = model(rt, device);
+    const x = rt.randn([batch, 128], { device });
+    for (const p of m.parameters()) p.grad = rt.zerosLike(p);
+    const step = async (forward: () => Tensor): Promise<number> => {
+      const before = rt.memory().byDevice[device]?.numBytes ?? 0;
+      rt.resetPeakMemory();
+      rt.tidy(() => forward().sum().backward());
+      await settle(rt, device);
+      return rt.memory().byDevice[device]!.peakBytes - before;
+    };
+    const plainPeak = await step(() => m.call(x));
+    const budget = Math.round(plainPeak * 0.35);
+    const modes: [string, () => Tensor][] = [
+      ['unchecked', () => m.call(x)],
+      ['4 segments (√n)', () => checkpointSequential(m, 4, x)],
+      ["'auto'", () => checkpointSequential(m, 'auto', x)],
+      [`budget 35%`, () => checkpointSequential(m, { memoryBudget: budget }, x)],
+    ];
+    let plainMs = NaN;
+    for (const [name, fwd] of modes) {
+      // A step at batch 4096 takes seconds: one warm-up (it makes the plan), then the median of 3.
+      const peak = await step(fwd);
+      const t = await time(() => step(fwd), { warmup: 0, runs: Number(process.env.NABLA_BENCH_CKPT_RUNS ?? 3), minMs: 0 });
+      if (name === 'unchecked') plainMs = t.ms;
+      const plan = name === 'unchecked' ? '' : name.startsWith('4') ? describePlan(sequentialPlan(m, 4, x).segments) : describePlan(sequentialPlan(m, name === "'auto'" ? 'auto' : { memoryBudget: budget }, x).segments);
+      rows.push([name, device, fmt(t.ms), `${fmt(t.ms / plainMs)}×`, fmt(peak / 2 ** 20), `${fmt((100 * peak) / plainPeak, 0)}%`, plan]);
+      ratios[`${name} ${device} time`] = t.ms / plainMs;
+      ratios[`${name} ${device} peak`] = peak / plainPeak;
+    }
+    for (const p of m.parameters()) p.grad = null;
+    x.dispose();
+  }
+  printTable(
+    `Checkpointing: 16 × (Linear(128,512)+ReLU+Linear(512,128)), batch ${batch}, one forward+backward (time ratio: the recompute's cost; peak above the step's start)`,
+    ['mode', 'device', 'step ms', 'vs unchecked', 'peak MiB', 'of unchecked', 'plan (* = checkpointed)'],
+    rows,
+  );
+  return ratios;
+}

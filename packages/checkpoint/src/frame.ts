@@ -1,0 +1,431 @@
+/**
+ * One checkpointed call: PyTorch's non-reentrant design on core's saved-tensor hooks.
+ *
+ * Forward runs `fn` as usual (so its outputs are ordinary graph tensors: `autograd.grad`, `inputs`,
+ * `createGraph` and nesting need nothing special) under a pack hook that keeps, per saved tensor,
+ * only a handle, its metadata and a decision. Backward's first unpack of a dropped tensor reruns
+ * `fn` (same inputs, same RNG state, grad on) under a second pack hook that refills the handles in
+ * save order and stops the rerun as soon as every handle still held has its tensor again. Each
+ * recomputed tensor goes when the graph lets go of its handle (after the node that needed it ran).
+ *
+ *   forward:   fn(args) ──pack──► handle #i (+ shape/dtype/device/op)        nothing kept
+ *   backward:  unpack #i ─► rerun fn ──pack──► value #0..#k, stop when all held handles are full
+ *
+ * The rerun checks it saves the same shapes, dtypes and devices as the first run and names the op
+ * where it does not. Nothing here reads tensor values, so asynchronous devices never sync.
+ */
+import { NablaError, Tensor, bytesPerElement, fmtShape, type DType, type Runtime, type SavedTensorsHooks } from '@nabla/core';
+import { checkDecision, type CheckpointPolicy, type SaveDecision, type SavedTensorInfo } from './policy.js';
+import { currentModule, duringRecompute } from './state.js';
+
+export interface CheckpointOptions {
+  /**
+   * Restore the runtime's RNG state for the rerun, so that dropout draws the same mask (default
+   * true). Nabla has one RNG per runtime for every device, so this covers CPU and GPU alike.
+   */
+  preserveRngState?: boolean;
+  /** Per saved tensor: 'save', 'recompute' (default) or 'offload' (see policy.ts). */
+  policy?: CheckpointPolicy | null;
+  /** Record both runs' op lists and show them side by side when the rerun differs. */
+  debug?: boolean;
+  /** The segment's name in errors and warnings (default: the function's name). */
+  name?: string;
+  /** The runtime, when no argument is a tensor (default: the first tensor argument's). */
+  runtime?: Runtime;
+}
+
+export const OPTION_KEYS = ['preserveRngState', 'policy', 'debug', 'name', 'runtime'] as const;
+
+interface Meta {
+  shape: readonly number[];
+  dtype: DType;
+  device: string;
+  op: string;
+}
+
+type Decision = SaveDecision | 'input';
+
+interface Entry {
+  meta: Meta;
+  decision: Decision;
+  /** The saved tensor's id in the first run (entries of one tensor share a 'save' alias). */
+  tensorId: number;
+  /** Which input ('input'). */
+  input: number;
+  /** Made before the segment began (a parameter, a captured tensor): keeping it costs nothing. */
+  outside: boolean;
+  /** The kept alias ('save'), host copy ('offload') or recomputed tensor ('recompute'). */
+  value: Tensor | null;
+  /** The graph still holds the handle. */
+  live: boolean;
+}
+
+/** What the graph keeps of a saved tensor. */
+class Handle {
+  constructor(
+    readonly frame: Frame,
+    readonly index: number,
+  ) {}
+}
+
+/** What the rerun's own (never backwarded) graph keeps: nothing. */
+const RERUN_HANDLE = Object.freeze({ rerun: true });
+/** Thrown by the rerun's pack hook once every needed tensor exists again. */
+const STOP = Object.freeze({ stopRecompute: true });
+
+interface InputSlot {
+  /** An alias that keeps the input's storage (no enclosing hooks, or they kept the tensor itself). */
+  alias: Tensor | null;
+  /** The enclosing pack hooks (a checkpoint around this one) and their handle. */
+  outer: SavedTensorsHooks | null;
+  handle: unknown;
+  requiresGrad: boolean;
+  tensor: Tensor;
+}
+
+let segmentCount = 0;
+const warned = new WeakSet<object>();
+
+function sameMeta(a: Meta, b: Meta): boolean {
+  return a.dtype === b.dtype && a.device === b.device && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
+}
+
+function fmtMeta(m: Meta): string {
+  return `${m.dtype} ${fmtShape(m.shape)} on ${m.device}`;
+}
+
+export class Frame {
+  readonly name: string;
+  private readonly entries: Entry[] = [];
+  private readonly inputs: (InputSlot | null)[] = [];
+  private readonly aliases = new Map<number, { t: Tensor; refs: number }>();
+  private rng: number[] | null = null;
+  private startId = 0;
+  private live = 0;
+  private forwardDone = false;
+  private finished = false;
+  private recomputing = false;
+  private lastOp = '(none)';
+  private firstOps: string[] | null = null;
+
+  constructor(
+    readonly rt: Runtime,
+    private readonly fn: (...args: never[]) => unknown,
+    private readonly args: readonly unknown[],
+    private readonly opts: CheckpointOptions,
+  ) {
+    this.name = opts.name ?? (fn.name && fn.name !== 'anonymous' ? fn.name : `checkpoint #${++segmentCount}`);
+  }
+
+  /** The forward: runs `fn` with its saved tensors replaced by handles. */
+  run(): unknown {
+    const rt = this.rt;
+    this.saveInputs();
+    if (this.opts.preserveRngState !== false) this.rng = rt.getRngState();
+    if (this.opts.debug) this.firstOps = [];
+    const stopListening = this.listen(this.firstOps);
+    // Tensor ids only grow: the first tensor made inside marks where the segment's own tensors begin.
+    this.startId = Infinity;
+    const onCreate = (p: { id: number }): void => {
+      this.startId = p.id;
+      rt.events.off('tensor:create', onCreate);
+    };
+    rt.events.on('tensor:create', onCreate);
+    let out: unknown;
+    try {
+      out = rt.tidy(() => rt.savedTensorsHooks(this.pack, this.unpack, () => this.fn(...(this.args as never[])), { release: this.release }));
+    } catch (e) {
+      this.abandon();
+      throw e;
+    } finally {
+      stopListening();
+      rt.events.off('tensor:create', onCreate);
+    }
+    this.forwardDone = true;
+    this.shareSaved();
+    this.warnIfUseless();
+    if (this.live === 0) this.finish();
+    return out;
+  }
+
+  // ---- forward
+
+  private saveInputs(): void {
+    const rt = this.rt;
+    const outer = rt.currentSavedTensorsHooks();
+    rt.outsideTidy(() =>
+      rt.noGrad(() => {
+        for (const a of this.args) {
+          if (!isTensor(a)) {
+            this.inputs.push(null);
+            continue;
+          }
+          // Through an enclosing checkpoint's hooks, so that it may drop (and recompute) this
+          // segment's input too; otherwise an alias keeps the storage until backward is done.
+          const handle = outer !== null ? outer.pack(a) : a;
+          const slot: InputSlot = { alias: null, outer: null, handle: null, requiresGrad: a.requiresGrad, tensor: a };
+          if (outer !== null && handle !== a) {
+            slot.outer = outer;
+            slot.handle = handle;
+          } else slot.alias = a.detach();
+          this.inputs.push(slot);
+        }
+      }),
+    );
+  }
+
+  private listen(ops: string[] | null): () => void {
+    const events = this.rt.events;
+    const fn = (p: { op: string }): void => {
+      this.lastOp = p.op;
+      ops?.push(p.op);
+    };
+    events.on('op:dispatch', fn);
+    return () => void events.off('op:dispatch', fn);
+  }
+
+  private readonly pack = (t: Tensor): Handle => {
+    const index = this.entries.length;
+    const meta: Meta = { shape: t.shape, dtype: t.dtype, device: t.device, op: this.lastOp };
+    const input = this.inputs.findIndex((s) => s !== null && s.tensor === t);
+    const outside = t.id < this.startId;
+    let decision: Decision;
+    if (input >= 0) decision = 'input';
+    else if (outside) decision = 'save';
+    else decision = this.decide(t, meta);
+    if (decision === 'offload' && t.device === 'cpu') decision = 'save'; // already in host memory
+    const e: Entry = { meta, decision, tensorId: t.id, input, outside, value: null, live: true };
+    if (decision === 'save') e.value = this.keepAlias(t);
+    else if (decision === 'offload') e.value = t.to('cpu');
+    this.entries.push(e);
+    this.live++;
+    return new Handle(this, index);
+  };
+
+  private decide(t: Tensor, meta: Meta): SaveDecision {
+    const policy = this.opts.policy;
+    if (!policy) return 'recompute';
+    const info: SavedTensorInfo = {
+      op: meta.op,
+      producer: t.gradFn?.name() ?? null,
+      module: currentModule(),
+      shape: meta.shape,
+      dtype: meta.dtype,
+      device: meta.device,
+      bytes: t.numel() * bytesPerElement(t.dtype),
+    };
+    const d = policy(info);
+    return d === undefined || d === null ? 'recompute' : checkDecision(d, 'checkpoint');
+  }
+
+  private keepAlias(t: Tensor): Tensor {
+    const a = this.aliases.get(t.id);
+    if (a) {
+      a.refs++;
+      return a.t;
+    }
+    const alias = this.rt.outsideTidy(() => this.rt.noGrad(() => t.detach()));
+    this.aliases.set(t.id, { t: alias, refs: 1 });
+    return alias;
+  }
+
+  /** A tensor saved once by a 'save' decision is kept for every op that saved it. */
+  private shareSaved(): void {
+    for (const e of this.entries) {
+      if (e.decision !== 'recompute') continue;
+      const a = this.aliases.get(e.tensorId);
+      if (!a) continue;
+      a.refs++;
+      e.decision = 'save';
+      e.value = a.t;
+    }
+  }
+
+  private warnIfUseless(): void {
+    if (this.entries.length === 0 || this.entries.some((e) => !e.outside && e.decision !== 'input')) return;
+    if (warned.has(this.fn)) return;
+    warned.add(this.fn);
+    console.warn(
+      `@nabla/checkpoint: checkpoint '${this.name}' saves nothing: every tensor it would save for backward is one of its inputs or ` +
+        `was made before it (parameters), which are kept anyway. It frees no memory and only adds a recompute; ` +
+        `checkpoint a longer segment (several layers) or call the function directly.`,
+    );
+  }
+
+  // ---- backward
+
+  private readonly unpack = (h: unknown): Tensor => {
+    if (!(h instanceof Handle) || h.frame !== this) {
+      throw new NablaError(`checkpoint '${this.name}': unpack got a handle that is not this checkpoint's`, { op: 'checkpoint' });
+    }
+    const e = this.entries[h.index]!;
+    if (!e.live) throw new NablaError(`checkpoint '${this.name}': saved tensor #${h.index} was already released`, { op: 'checkpoint' });
+    switch (e.decision) {
+      case 'input':
+        return this.inputValue(e.input);
+      case 'save':
+        return e.value!;
+      case 'offload':
+        return e.value!.to(e.meta.device);
+      case 'recompute':
+        if (e.value === null) this.recompute();
+        return e.value!;
+    }
+  };
+
+  private readonly release = (h: unknown): void => {
+    if (!(h instanceof Handle)) return;
+    const e = this.entries[h.index]!;
+    if (!e.live) return;
+    e.live = false;
+    this.drop(e);
+    if (--this.live === 0 && this.forwardDone) this.finish();
+  };
+
+  private drop(e: Entry): void {
+    const v = e.value;
+    e.value = null;
+    if (v === null) return;
+    if (e.decision === 'save') {
+      const a = this.aliases.get(e.tensorId)!;
+      if (--a.refs === 0) {
+        this.aliases.delete(e.tensorId);
+        a.t.dispose();
+      }
+    } else v.dispose();
+  }
+
+  private inputValue(k: number): Tensor {
+    const s = this.inputs[k]!;
+    return s.alias ?? s.outer!.unpack(s.handle);
+  }
+
+  /** The graph let go of every handle: the inputs need not be kept any more. */
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    for (const s of this.inputs) {
+      if (s === null) continue;
+      s.alias?.dispose();
+      if (s.outer !== null) s.outer.release?.(s.handle);
+    }
+  }
+
+  /** The forward failed: nothing of this call stays allocated. */
+  private abandon(): void {
+    for (const e of this.entries) {
+      if (e.live) this.drop(e);
+      e.live = false;
+    }
+    this.live = 0;
+    this.finish();
+  }
+
+  /** Reruns `fn` to refill the handles the graph still holds, stopping once they are all full. */
+  private recompute(): void {
+    if (this.recomputing) {
+      throw new NablaError(
+        `checkpoint '${this.name}': a tensor of this segment was needed while the segment itself was being recomputed ` +
+          `(does the function call backward on its own outputs?)`,
+        { op: 'checkpoint' },
+      );
+    }
+    const needed = new Set<number>();
+    this.entries.forEach((e, i) => {
+      if (e.decision === 'recompute' && e.live && e.value === null) needed.add(i);
+    });
+    if (needed.size === 0) return;
+    const rt = this.rt;
+    const rerun: Meta[] = [];
+    const rerunOps: string[] | null = this.firstOps ? [] : null;
+    let remaining = needed.size;
+    const pack = (t: Tensor): unknown => {
+      const i = rerun.length;
+      const meta: Meta = { shape: t.shape, dtype: t.dtype, device: t.device, op: this.lastOp };
+      rerun.push(meta);
+      const first = this.entries[i];
+      if (first === undefined || !sameMeta(first.meta, meta)) throw this.mismatch(i, rerun, rerunOps);
+      if (needed.has(i)) {
+        first.value = t.detach();
+        if (--remaining === 0) throw STOP;
+      }
+      return RERUN_HANDLE;
+    };
+    const unpack = (): Tensor => {
+      throw new NablaError(`checkpoint '${this.name}': the graph of a recompute is not for backward`, { op: 'checkpoint' });
+    };
+    this.recomputing = true;
+    const stopListening = this.listen(rerunOps);
+    const rngNow = this.rng ? rt.getRngState() : null;
+    try {
+      rt.outsideTidy(() =>
+        rt.tidy(() => {
+          const args = this.args.map((a, k) => {
+            const slot = this.inputs[k];
+            if (!slot) return a;
+            const d = rt.noGrad(() => this.inputValue(k).detach());
+            if (slot.requiresGrad) d.requiresGrad = true;
+            return d;
+          });
+          if (this.rng) rt.setRngState(this.rng);
+          try {
+            duringRecompute(() => rt.enableGrad(() => rt.savedTensorsHooks(pack, unpack, () => this.fn(...(args as never[])))));
+          } catch (e) {
+            if (e !== STOP) throw e;
+          }
+        }),
+      );
+    } catch (e) {
+      for (const i of needed) {
+        const en = this.entries[i]!;
+        en.value?.dispose();
+        en.value = null;
+      }
+      throw e;
+    } finally {
+      if (rngNow) rt.setRngState(rngNow);
+      stopListening();
+      this.recomputing = false;
+    }
+    if (remaining > 0) throw this.mismatch(rerun.length, rerun, rerunOps);
+  }
+
+  private mismatch(i: number, rerun: readonly Meta[], rerunOps: string[] | null): NablaError {
+    const first = this.entries[i]?.meta;
+    const got = rerun[i];
+    let what: string;
+    if (first && got) {
+      what = `tensor #${i} it saved for op '${got.op}' is ${fmtMeta(got)}, but the first run saved ${fmtMeta(first)} there (for op '${first.op}')`;
+    } else if (got) {
+      what = `it saved more tensors than the first run (${this.entries.length}); the extra tensor #${i} is ${fmtMeta(got)} for op '${got.op}'`;
+    } else {
+      what = `it saved only ${i} tensors where the first run saved ${this.entries.length}; the first missing one is #${i}, ${fmtMeta(first!)} for op '${first!.op}'`;
+    }
+    let msg =
+      `checkpoint '${this.name}': the recompute differs from the first run: ${what}. ` +
+      `The function must run the same ops on the same shapes when it is rerun in backward: keep preserveRngState on, ` +
+      `and do not branch on tensor values or on state that changes between the runs.`;
+    if (this.firstOps && rerunOps) msg += `\n${sideBySide(this.entries.map((e) => e.meta), rerun, this.firstOps, rerunOps)}`;
+    else msg += ` Pass { debug: true } to see both runs' op lists side by side.`;
+    return new NablaError(msg, { op: 'checkpoint' });
+  }
+}
+
+function sideBySide(first: readonly Meta[], rerun: readonly Meta[], firstOps: readonly string[], rerunOps: readonly string[]): string {
+  const rows: [string, string][] = [['first run', 'recompute']];
+  const n = Math.max(firstOps.length, rerunOps.length);
+  for (let i = 0; i < n; i++) rows.push([firstOps[i] ?? '', rerunOps[i] ?? '']);
+  rows.push(['-- saved tensors --', '']);
+  const m = Math.max(first.length, rerun.length);
+  for (let i = 0; i < m; i++) {
+    const a = first[i];
+    const b = rerun[i];
+    rows.push([a ? `#${i} ${a.op}: ${fmtMeta(a)}` : '', b ? `#${i} ${b.op}: ${fmtMeta(b)}` : '']);
+  }
+  const w = Math.max(...rows.map((r) => r[0].length));
+  return rows.map(([a, b]) => `  ${a.padEnd(w)} | ${b}${a !== b && b !== '' && a !== '' && !a.startsWith('--') ? '   <--' : ''}`).join('\n');
+}
+
+export function isTensor(x: unknown): x is Tensor {
+  return x instanceof Tensor;
+}
