@@ -17,7 +17,7 @@ import type { Plugin } from './runtime/plugin.js';
 import type { MemoryInfo } from './runtime/memory.js';
 import type { TypedArray } from './dtype.js';
 import type { NestedData, TensorDataOptions, TensorOptions } from './tensor/create.js';
-import type { Tensor } from './tensor/tensor.js';
+import { Tensor as TensorClass, type Tensor } from './tensor/tensor.js';
 import type { ShapeLike } from './api/factories.js';
 import * as api from './autograd/api.js';
 import * as functional from './autograd/functional.js';
@@ -107,9 +107,11 @@ export const tensor = (data: NestedData | TypedArray, opts?: TensorDataOptions):
 export const zeros = (shape: ShapeLike, opts?: TensorOptions): Tensor => defaultRuntime().zeros(shape, opts);
 export const ones = (shape: ShapeLike, opts?: TensorOptions): Tensor => defaultRuntime().ones(shape, opts);
 export const full = (shape: ShapeLike, value: number | boolean, opts?: TensorOptions): Tensor => defaultRuntime().full(shape, value, opts);
-export const zerosLike = (t: Tensor, opts?: TensorOptions): Tensor => t.rt.zerosLike(t, opts);
-export const onesLike = (t: Tensor, opts?: TensorOptions): Tensor => t.rt.onesLike(t, opts);
-export const fullLike = (t: Tensor, value: number, opts?: TensorOptions): Tensor => t.rt.fullLike(t, value, opts);
+/** The runtime of `t`, or the default one when `t` is not a tensor (the op then says so). */
+const rtOf = (t: unknown): Runtime => (t instanceof TensorClass ? t.rt : defaultRuntime());
+export const zerosLike = (t: Tensor, opts?: TensorOptions): Tensor => rtOf(t).zerosLike(t, opts);
+export const onesLike = (t: Tensor, opts?: TensorOptions): Tensor => rtOf(t).onesLike(t, opts);
+export const fullLike = (t: Tensor, value: number, opts?: TensorOptions): Tensor => rtOf(t).fullLike(t, value, opts);
 export const rand = (shape: ShapeLike, opts?: TensorOptions): Tensor => defaultRuntime().rand(shape, opts);
 export const randn = (shape: ShapeLike, opts?: TensorOptions): Tensor => defaultRuntime().randn(shape, opts);
 export const arange = (...args: (number | TensorOptions | null | undefined)[]): Tensor => defaultRuntime().arange(...args);

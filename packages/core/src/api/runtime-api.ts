@@ -10,6 +10,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import * as F from './factories.js';
 import * as L from '../tensor/tidy.js';
 import type { ShapeLike } from './factories.js';
+import { checkRngState, checkSeed } from '../validate/rng.js';
 
 declare module '../runtime/runtime.js' {
   interface Runtime {
@@ -80,13 +81,13 @@ Object.assign(Runtime.prototype, {
     return F.eye(this, n, m, opts);
   },
   manualSeed(this: Runtime, seed: number) {
-    this.rng.seed(seed);
+    this.rng.seed(checkSeed('manualSeed', seed));
   },
   getRngState(this: Runtime) {
     return this.rng.getState();
   },
   setRngState(this: Runtime, state: readonly number[]) {
-    this.rng.setState(state);
+    this.rng.setState(checkRngState('setRngState', state));
   },
   noGrad<T>(this: Runtime, fn: () => T) {
     return GM.noGrad(this, fn);

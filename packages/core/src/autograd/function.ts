@@ -162,11 +162,13 @@ export class Function {
     return (Array.isArray(raw) ? results : results[0]) as ReturnType<F['forward']>;
   }
 
-  static forward(_ctx: FunctionCtx, ..._args: unknown[]): unknown {
-    throw new NablaError('Function.forward must be overridden');
+  static forward(this: unknown, _ctx: FunctionCtx, ..._args: unknown[]): unknown {
+    const name = typeof this === 'function' && this.name ? this.name : 'Function';
+    throw new NablaError(`${name}.forward must be overridden (a subclass of Function defines static forward(ctx, ...inputs))`, { op: `${name}.forward` });
   }
 
-  static backward(_ctx: FunctionCtx, ..._grads: MaybeGrad[]): unknown {
-    throw new NablaError('Function.backward must be overridden');
+  static backward(this: unknown, _ctx: FunctionCtx, ..._grads: MaybeGrad[]): unknown {
+    const name = typeof this === 'function' && this.name ? this.name : 'Function';
+    throw new NablaError(`${name}.backward must be overridden (a subclass of Function defines static backward(ctx, ...gradOutputs))`, { op: `${name}.backward` });
   }
 }

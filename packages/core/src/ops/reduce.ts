@@ -8,6 +8,7 @@ import { isFloating, type DType } from '../dtype.js';
 import { NablaError } from '../errors.js';
 import type { MaybeGrad } from '../autograd/node.js';
 import { normalizeAxes, normalizeDim } from '../shape.js';
+import { fmtValue } from '../validate/format.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { alias, emptyOn, grad, needsGrad, record, runKernel, zerosOf } from './dispatch.js';
 import { runElementwise } from './elementwise/define.js';
@@ -362,8 +363,13 @@ const normGrad = grad<NormAttr>('LinalgVectorNormBackward0', (g, n) => {
   return [where(norm.eq(0), 0, gr.mul(x).mul(x.abs().pow(p - 2)).div(norm.pow(p - 1)))];
 });
 
-export function norm(x: Tensor, p: number | null | undefined = 2, dim?: Dims, keepdim?: boolean | null): Tensor {
+export function norm(x: Tensor, p: number | 'fro' | null | undefined = 2, dim?: Dims, keepdim?: boolean | null): Tensor {
   x._alive('norm');
+  // PyTorch's 'fro' is the 2-norm over the given dims (or all); 'nuc' needs an SVD Nabla lacks.
+  if (p === 'fro') p = 2;
+  else if (p !== null && p !== undefined && typeof p !== 'number') {
+    throw new NablaError(`p must be a number or 'fro', got ${fmtValue(p)}`, { op: 'norm' });
+  }
   if (!isFloating(x.dtype)) throw new NablaError(`norm(): input dtype should be floating point, got ${x.dtype}`, { op: 'norm' });
   const pp = p ?? 2;
   const a: NormAttr = { ...attrsFor(x, dim, keepdim, 'norm'), p: pp };
