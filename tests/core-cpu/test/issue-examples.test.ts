@@ -116,6 +116,22 @@ describe('nothing left allocated after an error', () => {
     refused('tensor', () => rt.tensor([1, 2], { dtype: 'int32', requiresGrad: true }));
   });
 
+  it('a failed backward frees the gradients it made; autograd.grad with an unused input frees the one it computed', () => {
+    const w = rt.ones([2, 3], { requiresGrad: true });
+    const u = rt.ones([2], { requiresGrad: true });
+    const s = w.mul(2).sum();
+    refused('grad', () => nabla.autograd.grad(s, [w, u], { retainGraph: true }));
+    const plain = rt.ones([2]);
+    refused('grad', () => nabla.autograd.grad(s, [w, plain], { retainGraph: true }));
+    // A backward that fails inside the graph (its saved tensors were freed by the first one).
+    const y = w.mul(w).sum();
+    y.backward();
+    w.grad!.dispose();
+    w.grad = null;
+    refused('MulBackward0', () => y.backward());
+    expect(w.grad).toBe(null);
+  });
+
   it('a failed 1-D matmul leaves no view', () => {
     const a = rt.ones([2]);
     const b = rt.ones([3, 3]);

@@ -5,7 +5,7 @@
  * suite runs the same cases.
  */
 import * as fc from 'fast-check';
-import { NablaError, type Runtime, type Tensor } from '@nabla/core';
+import { autograd, NablaError, type Runtime, type Tensor } from '@nabla/core';
 
 /** Values no shape argument may accept (each fails as a shape, whatever the tensor). */
 const badShapes: unknown[] = [[1.5, 4], [NaN, 2], [-2], [Infinity], 'a', {}, [Symbol('s')], [2n], [1e6, 1e6], [[1]], true, [undefined, 'x']];
@@ -32,11 +32,17 @@ export interface Fixtures {
   m33: Tensor;
   /** a view: x.select(0, 0) */
   row: Tensor;
+  /** a leaf that requires grad, a scalar and a non-scalar made from it (graphs kept), an unused leaf */
+  w: Tensor;
+  ws: Tensor;
+  wy: Tensor;
+  u: Tensor;
 }
 
 export function fixtures(rt: Runtime, device: string): Fixtures {
   const x = rt.tensor([[1, -2, 3], [4, 5, -6]], { device });
-  return { x, b: x.gt(0), m3: rt.ones([3, 2, 2], { device }), m5: rt.ones([5, 2, 7], { device }), v2: rt.ones([2], { device }), m33: rt.ones([3, 3], { device }), row: x.select(0, 0) };
+  const w = rt.ones([2, 3], { device, requiresGrad: true });
+  return { x, b: x.gt(0), m3: rt.ones([3, 2, 2], { device }), m5: rt.ones([5, 2, 7], { device }), v2: rt.ones([2], { device }), m33: rt.ones([3, 3], { device }), row: x.select(0, 0), w, ws: w.mul(2).sum(), wy: w.mul(3), u: rt.ones([2], { device, requiresGrad: true }) };
 }
 
 type Call = (rt: Runtime, device: string, x: Tensor, bad: never, f: Fixtures) => unknown;
@@ -92,6 +98,10 @@ export const CASES: readonly Case[] = [
   { op: 'floor', pool: [0], call: (_rt, _dev, _x, _b, f) => f.b.floor() },
   { op: 'softmax', pool: [0, 1], call: (_rt, _dev, _x, b, f) => f.b.softmax(b) },
   { op: 'detach_', pool: [0], call: (_rt, _dev, _x, _b, f) => f.row.detach_() },
+  { op: 'backward', pool: [null, undefined], call: (_rt, _dev, _x, b, f) => f.wy.backward(b) },
+  { op: 'backward', pool: [0], call: (_rt, _dev, _x, _b, f) => f.wy.backward(f.v2) },
+  { op: 'grad', pool: [0], call: (_rt, _dev, _x, _b, f) => autograd.grad(f.ws, [f.w, f.u], { retainGraph: true }) },
+  { op: 'grad', pool: [0], call: (_rt, _dev, _x, _b, f) => autograd.grad(f.ws, [f.w, f.v2], { retainGraph: true }) },
   { op: 'matmul', pool: ['batch', 'vector'], call: (_rt, _dev, _x, b, f) => (b === 'batch' ? f.m3.matmul(f.m5) : f.v2.matmul(f.m33)) },
 ];
 
