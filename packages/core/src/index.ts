@@ -48,6 +48,12 @@ export type { FunctionalOptions } from './autograd/functional.js';
 export { defineElementwise, runElementwise, specForElementwise, type ElementwiseOpDef, type ElementwiseGrad } from './ops/elementwise/define.js';
 export { record, grad as gradFormula, needsGrad } from './ops/dispatch.js';
 export * from './ops/functions.js';
+// By name, so they take precedence over the unchecked ones of the line above.
+export {
+  sum, mean, prod, amax, amin, max, min, logsumexp, std, var, norm, argmax, argmin, clamp, maskedFill, matmul, mm, bmm, dot, outer,
+  reshape, view, flatten, squeeze, unsqueeze, transpose, permute, expand, t, narrow, select, indexSelect, gather, scatterAdd,
+  softmax, logSoftmax, clone, contiguous, detach, to,
+} from './api/tensor-first.js';
 
 let current: Runtime | null = null;
 

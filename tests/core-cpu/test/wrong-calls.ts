@@ -6,6 +6,7 @@
  */
 import * as fc from 'fast-check';
 import { autograd, NablaError, type Runtime, type Tensor } from '@nabla/core';
+import * as nabla from '@nabla/core';
 
 /** Values no shape argument may accept (each fails as a shape, whatever the tensor). */
 const badShapes: unknown[] = [[1.5, 4], [NaN, 2], [-2], [Infinity], 'a', {}, [Symbol('s')], [2n], [1e6, 1e6], [[1]], true, [undefined, 'x']];
@@ -55,6 +56,14 @@ interface Case {
 
 const d = (device: string) => ({ device });
 
+/** Module functions whose first argument must be a tensor (or, for elementwise ones, some argument). */
+const TENSOR_FIRST = [
+  'sum', 'mean', 'prod', 'amax', 'amin', 'max', 'min', 'logsumexp', 'std', 'var', 'norm', 'argmax', 'argmin', 'clamp', 'maskedFill',
+  'matmul', 'mm', 'bmm', 'dot', 'outer', 'reshape', 'view', 'flatten', 'squeeze', 'unsqueeze', 'transpose', 'permute', 'expand', 't',
+  'narrow', 'select', 'indexSelect', 'gather', 'scatterAdd', 'softmax', 'logSoftmax', 'clone', 'contiguous', 'detach', 'to',
+  'neg', 'abs', 'exp', 'relu', 'sigmoid', 'add', 'mul', 'sub', 'pow', 'maximum', 'eq',
+] as const;
+
 /** Every public function, with the argument that gets the wrong value. */
 export const CASES: readonly Case[] = [
   { op: 'zeros', pool: badShapes, call: (rt, dev, _x, b) => rt.zeros(b, d(dev)) },
@@ -102,6 +111,9 @@ export const CASES: readonly Case[] = [
   { op: 'backward', pool: [0], call: (_rt, _dev, _x, _b, f) => f.wy.backward(f.v2) },
   { op: 'grad', pool: [0], call: (_rt, _dev, _x, _b, f) => autograd.grad(f.ws, [f.w, f.u], { retainGraph: true }) },
   { op: 'grad', pool: [0], call: (_rt, _dev, _x, _b, f) => autograd.grad(f.ws, [f.w, f.v2], { retainGraph: true }) },
+  ...TENSOR_FIRST.map(
+    (op): Case => ({ op, pool: [3, 'a', null, undefined, {}, [1, 2]], call: (_rt, _dev, _x, b) => (nabla as unknown as Record<string, (...a: unknown[]) => unknown>)[op]!(b, 1) }),
+  ),
   { op: 'matmul', pool: ['batch', 'vector'], call: (_rt, _dev, _x, b, f) => (b === 'batch' ? f.m3.matmul(f.m5) : f.v2.matmul(f.m33)) },
 ];
 
