@@ -38,12 +38,15 @@ export interface Fixtures {
   ws: Tensor;
   wy: Tensor;
   u: Tensor;
+  /** int32 indices out of range for x: [5] and [[0, 9, 0]] */
+  i5: Tensor;
+  i9: Tensor;
 }
 
 export function fixtures(rt: Runtime, device: string): Fixtures {
   const x = rt.tensor([[1, -2, 3], [4, 5, -6]], { device });
   const w = rt.ones([2, 3], { device, requiresGrad: true });
-  return { x, b: x.gt(0), m3: rt.ones([3, 2, 2], { device }), m5: rt.ones([5, 2, 7], { device }), v2: rt.ones([2], { device }), m33: rt.ones([3, 3], { device }), row: x.select(0, 0), w, ws: w.mul(2).sum(), wy: w.mul(3), u: rt.ones([2], { device, requiresGrad: true }) };
+  return { x, b: x.gt(0), m3: rt.ones([3, 2, 2], { device }), m5: rt.ones([5, 2, 7], { device }), v2: rt.ones([2], { device }), m33: rt.ones([3, 3], { device }), row: x.select(0, 0), w, ws: w.mul(2).sum(), wy: w.mul(3), u: rt.ones([2], { device, requiresGrad: true }), i5: rt.tensor([5], { device, dtype: 'int32' }), i9: rt.tensor([[0, 9, 0]], { device, dtype: 'int32' }) };
 }
 
 type Call = (rt: Runtime, device: string, x: Tensor, bad: never, f: Fixtures) => unknown;
@@ -114,6 +117,10 @@ export const CASES: readonly Case[] = [
   ...TENSOR_FIRST.map(
     (op): Case => ({ op, pool: [3, 'a', null, undefined, {}, [1, 2]], call: (_rt, _dev, _x, b) => (nabla as unknown as Record<string, (...a: unknown[]) => unknown>)[op]!(b, 1) }),
   ),
+  { op: 'indexSelect', pool: [0, 1, -1], call: (_rt, _dev, x, b: number, f) => x.indexSelect(b, f.i5) },
+  { op: 'gather', pool: [0], call: (_rt, _dev, x, _b, f) => x.gather(0, f.i9) },
+  { op: 'registerHook', pool: badFns.filter((v) => v !== undefined && v !== null), call: (_rt, _dev, _x, b, f) => f.w.registerHook(b) },
+  { op: 'sum', pool: ['a', 1, {}, [true]], call: (_rt, _dev, x, b) => x.sum(0, b) },
   { op: 'matmul', pool: ['batch', 'vector'], call: (_rt, _dev, _x, b, f) => (b === 'batch' ? f.m3.matmul(f.m5) : f.v2.matmul(f.m33)) },
 ];
 

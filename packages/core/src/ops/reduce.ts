@@ -9,6 +9,7 @@ import { NablaError } from '../errors.js';
 import type { MaybeGrad } from '../autograd/node.js';
 import { normalizeAxes, normalizeDim } from '../shape.js';
 import { fmtValue } from '../validate/format.js';
+import { checkFlag } from '../validate/scalar.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { alias, emptyOn, grad, needsGrad, record, runKernel, zerosOf } from './dispatch.js';
 import { runElementwise } from './elementwise/define.js';
@@ -64,7 +65,7 @@ function countOf(shape: readonly number[], axes: readonly number[]): number {
 }
 
 function attrsFor(x: Tensor, dim: Dims, keepdim: boolean | null | undefined, op: string): ReduceAttr {
-  return { inShape: x.shape, axes: normalizeAxes(dim, x.ndim, op), keepdim: !!keepdim };
+  return { inShape: x.shape, axes: normalizeAxes(dim, x.ndim, op), keepdim: checkFlag(op, 'keepdim', keepdim) };
 }
 
 function noDim(dim: Dims): boolean {
