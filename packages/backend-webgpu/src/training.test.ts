@@ -25,6 +25,8 @@ async function collectGarbage(): Promise<void> {
   }
 }
 
+const STEPS = 500;
+
 describe.skipIf(!adapter.ok)('training an MLP on webgpu', () => {
   let rt: Runtime;
   beforeAll(async () => {
@@ -60,15 +62,15 @@ describe.skipIf(!adapter.ok)('training an MLP on webgpu', () => {
     });
   }
 
-  it('1,000 steps keep device memory flat and the buffer pool bounded', async () => {
+  it('500 steps keep device memory flat and the buffer pool bounded', async () => {
     const be = rt.backend('webgpu') as WebGpuBackend;
     const x = rt.tensor(Float32Array.from(randoms(64 * 10, 200, -1, 1)), { device: 'webgpu', shape: [64, 10] });
     const y = x.narrow(1, 0, 2).mul(x.narrow(1, 2, 2)).sin();
     const net = mlp(rt, 'webgpu', [10, 32, 2], 'tanh', 11);
     const snapshots: Record<number, { numBytes: number; pooled: number; buffers: number; loss: number }> = {};
-    for (let step = 1; step <= 1000; step++) {
+    for (let step = 1; step <= STEPS; step++) {
       const loss = net.step(x, y, 0.05);
-      if (step === 1 || step === 100 || step === 1000) {
+      if (step === 1 || step === 100 || step === STEPS) {
         const l = await loss.itemAsync();
         loss.dispose();
         // The engine frees the gradients it made as it goes, so no garbage collection is needed
@@ -81,9 +83,11 @@ describe.skipIf(!adapter.ok)('training an MLP on webgpu', () => {
       } else loss.dispose();
     }
     console.log('[leak test] step → webgpu bytes / pooled bytes / GPU buffers / loss:', JSON.stringify(snapshots));
-    expect(snapshots[1000]!.numBytes).toBe(snapshots[100]!.numBytes);
-    expect(snapshots[1000]!.buffers).toBeLessThanOrEqual(snapshots[100]!.buffers);
-    expect(snapshots[1000]!.pooled).toBeLessThan(1 << 20);
-    expect(snapshots[1000]!.loss).toBeLessThan(snapshots[1]!.loss);
-  });
+    expect(snapshots[STEPS]!.numBytes).toBe(snapshots[100]!.numBytes);
+    expect(snapshots[STEPS]!.buffers).toBeLessThanOrEqual(snapshots[100]!.buffers);
+    expect(snapshots[STEPS]!.pooled).toBeLessThan(1 << 20);
+    expect(snapshots[STEPS]!.loss).toBeLessThan(snapshots[1]!.loss);
+    // A software adapter on two busy cores runs a step in ~0.1 s: 500 steps show the same
+    // plateau as 1,000 (it is reached by step 100) in half the time, with room to spare.
+  }, 600_000);
 });

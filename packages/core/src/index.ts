@@ -56,6 +56,12 @@ export { record, grad as gradFormula, needsGrad } from './ops/dispatch.js';
 export * from './ops/functions.js';
 export * from './ops/functions-everyday.js';
 export * from './ops/indexing-methods.js';
+// By name, so they take precedence over the unchecked ones of the line above.
+export {
+  sum, mean, prod, amax, amin, max, min, logsumexp, std, var, norm, argmax, argmin, clamp, maskedFill, matmul, mm, bmm, dot, outer,
+  reshape, view, flatten, squeeze, unsqueeze, transpose, permute, expand, t, narrow, select, indexSelect, gather, scatterAdd,
+  softmax, logSoftmax, clone, contiguous, detach, to,
+} from './api/tensor-first.js';
 
 let current: Runtime | null = null;
 
@@ -115,11 +121,11 @@ export const tensor = (data: NestedData | TypedArray, opts?: TensorDataOptions):
 export const zeros = (shape: ShapeLike, opts?: TensorOptions): Tensor => defaultRuntime().zeros(shape, opts);
 export const ones = (shape: ShapeLike, opts?: TensorOptions): Tensor => defaultRuntime().ones(shape, opts);
 export const full = (shape: ShapeLike, value: number | boolean, opts?: TensorOptions): Tensor => defaultRuntime().full(shape, value, opts);
-export const zerosLike = (t: Tensor, opts?: TensorOptions): Tensor => t.rt.zerosLike(t, opts);
-export const onesLike = (t: Tensor, opts?: TensorOptions): Tensor => t.rt.onesLike(t, opts);
-export const fullLike = (t: Tensor, value: number, opts?: TensorOptions): Tensor => t.rt.fullLike(t, value, opts);
 /** t's runtime; for a non-tensor the default one, whose factory then says what was wrong. */
-const likeRuntime = (t: Tensor): Runtime => (t instanceof TensorClass ? t.rt : defaultRuntime());
+const likeRuntime = (t: unknown): Runtime => (t instanceof TensorClass ? t.rt : defaultRuntime());
+export const zerosLike = (t: Tensor, opts?: TensorOptions): Tensor => likeRuntime(t).zerosLike(t, opts);
+export const onesLike = (t: Tensor, opts?: TensorOptions): Tensor => likeRuntime(t).onesLike(t, opts);
+export const fullLike = (t: Tensor, value: number, opts?: TensorOptions): Tensor => likeRuntime(t).fullLike(t, value, opts);
 /** Uniform [0, 1) numbers shaped like t. @example nabla.randLike(x, { dtype: 'float64' }); */
 export const randLike = (t: Tensor, opts?: TensorOptions): Tensor => likeRuntime(t).randLike(t, opts);
 /** Standard normal numbers shaped like t. @example nabla.randnLike(w).mul(0.01); */

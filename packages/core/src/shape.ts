@@ -1,5 +1,6 @@
 /** Shape arithmetic shared by every op: broadcasting, dims, strides. Pure functions on arrays. */
 import { NablaError, fmtShape } from './errors.js';
+import { fmtValue } from './validate/format.js';
 
 export type Shape = readonly number[];
 
@@ -63,6 +64,7 @@ export function normalizeDim(dim: number, ndim: number, op?: string): number {
   const lo = ndim === 0 ? -1 : -ndim;
   const hi = ndim === 0 ? 0 : ndim - 1;
   if (!Number.isInteger(dim) || dim < lo || dim > hi) {
+    if (typeof dim !== 'number' || !Number.isInteger(dim)) throw new NablaError(`dim must be an integer, got ${fmtValue(dim)}`, { op });
     throw new NablaError(`Dimension out of range (expected to be in range of [${lo}, ${hi}], but got ${dim})`, { op });
   }
   return dim < 0 ? dim + Math.max(ndim, 1) : dim;
@@ -71,6 +73,7 @@ export function normalizeDim(dim: number, ndim: number, op?: string): number {
 /** Normalizes `dim?: number | number[]` for reductions: sorted unique axes; all axes when omitted. */
 export function normalizeAxes(dim: number | readonly number[] | null | undefined, ndim: number, op?: string): number[] {
   if (dim === undefined || dim === null) return Array.from({ length: ndim }, (_, i) => i);
+  if (typeof dim !== 'number' && !Array.isArray(dim)) throw new NablaError(`dim must be an integer or a list of integers, got ${fmtValue(dim)}`, { op });
   const list = typeof dim === 'number' ? [dim] : dim;
   if (list.length === 0) return Array.from({ length: ndim }, (_, i) => i);
   if (ndim === 0) {
@@ -140,7 +143,7 @@ export function inferShape(requested: readonly number[], numel: number, op?: str
       if (infer >= 0) throw new NablaError('only one dimension can be inferred', { op });
       infer = i;
     } else if (!Number.isInteger(d) || d < 0) {
-      throw new NablaError(`invalid shape dimension ${d} in ${fmtShape(requested)}`, { op });
+      throw new NablaError(`invalid shape dimension ${fmtValue(d)} in ${fmtValue(requested)}`, { op });
     } else known *= d;
   }
   const out = requested.slice();

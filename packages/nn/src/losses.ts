@@ -48,6 +48,18 @@ function reduce(loss: Tensor, reduction: Reduction): Tensor {
   return reduction === 'sum' ? loss.sum() : loss.mean();
 }
 
+/** Runs a step of `op` so that its error names `op` (the loss the user called), not the inner op. */
+function inOp<T>(op: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof NablaError && e.op !== undefined && e.op !== op) {
+      throw new NablaError(e.message.slice(e.op.length + 2), { op, cause: e });
+    }
+    throw e;
+  }
+}
+
 function checkTensor(x: unknown, what: string, op: string): asserts x is Tensor {
   if (!(x instanceof Tensor)) throw new NablaError(`${what} must be a Tensor, got ${x === null ? 'null' : typeof x}`, { op });
 }
@@ -73,7 +85,7 @@ export function mseLoss(input: Tensor, target: Tensor, opts: ReductionOptions = 
   checkTensor(input, 'input', op);
   checkTensor(target, 'target', op);
   const reduction = reductionOf(opts.reduction, op);
-  return scoped(input.rt, () => reduce(input.sub(target).square(), reduction));
+  return scoped(input.rt, () => reduce(inOp(op, () => input.sub(target)).square(), reduction));
 }
 
 /**
@@ -87,7 +99,7 @@ export function l1Loss(input: Tensor, target: Tensor, opts: ReductionOptions = {
   checkTensor(input, 'input', op);
   checkTensor(target, 'target', op);
   const reduction = reductionOf(opts.reduction, op);
-  return scoped(input.rt, () => reduce(input.sub(target).abs(), reduction));
+  return scoped(input.rt, () => reduce(inOp(op, () => input.sub(target)).abs(), reduction));
 }
 
 /** Checks the class indices where they can be read synchronously (not on asynchronous devices). */

@@ -89,3 +89,21 @@ describe('losses check their targets', () => {
     expect(errorOf(() => nn.binaryCrossEntropyWithLogits(logits, rt.zeros([3]))).message).toMatch(/Target size \(\[3\]\) must be the same as input size \(\[3, 4\]\)/);
   });
 });
+
+describe('a loss of shapes that do not broadcast', () => {
+  it('names the loss the user called (not sub) and both shapes, leaving nothing behind', () => {
+    const a = rt.ones([2, 3]);
+    const b = rt.ones([4]);
+    const before = rt.memory();
+    for (const [name, fn] of [['mseLoss', nn.mseLoss], ['l1Loss', nn.l1Loss]] as const) {
+      const e = errorOf(() => fn(a, b));
+      expect(e.op).toBe(name);
+      expect(e.message).toMatch(new RegExp(`^${name}: The size of tensor a \\(3\\) must match the size of tensor b \\(4\\)`));
+      expect(e.message).toContain('[2, 3]');
+      expect(e.message).toContain('[4]');
+    }
+    expect([rt.memory().numTensors, rt.memory().numBytes]).toEqual([before.numTensors, before.numBytes]);
+    a.dispose();
+    b.dispose();
+  });
+});

@@ -105,7 +105,9 @@ describe('tidy', () => {
       const a = w.mul(2);
       const b = a.square();
       a.dispose();
-      b.sum().backward();
+      const s = b.sum();
+      s.backward();
+      s.dispose();
       b.dispose();
       w.grad!.dispose();
       w.grad = null;

@@ -6,21 +6,25 @@ import { numelOf } from '../shape.js';
 import { finish, fromTypedArray, tensorFrom, type NestedData, type TensorDataOptions, type TensorOptions } from '../tensor/create.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { emptyOn } from '../ops/dispatch.js';
+import { checkNumel, checkScalar, checkShape, checkSize, checkTensor, fmtValue } from '../validate/index.js';
 import { setZerosFactory } from '../autograd/engine.js';
 
 export type ShapeLike = number | readonly number[];
 
 function shapeOf(s: ShapeLike, op: string): number[] {
-  const shape = typeof s === 'number' ? [s] : Array.isArray(s) ? s.slice() : null;
-  if (shape === null || shape.some((d) => !Number.isInteger(d) || d < 0)) {
-    throw new NablaError(`invalid shape ${JSON.stringify(s)}: expected non-negative integers`, { op });
-  }
-  return shape;
+  return checkShape(op, s);
 }
 
+/** The dtype asked for, and — before anything is allocated — whether it may require grad. */
 function dtypeOf(opts: TensorOptions | undefined, fallback: DType, op: string): DType {
+  if (opts !== undefined && opts !== null && typeof opts !== 'object') {
+    throw new NablaError(`options must be an object like { dtype, device, requiresGrad }, got ${fmtValue(opts)}`, { op });
+  }
   const d = opts?.dtype ?? fallback;
-  if (!isDType(d)) throw new NablaError(`unknown dtype ${String(d)} (expected float32, float64, int32 or bool)`, { op });
+  if (!isDType(d)) throw new NablaError(`unknown dtype ${fmtValue(d)} (expected float32, float64, int32 or bool)`, { op });
+  if (opts?.requiresGrad === true && d !== 'float32' && d !== 'float64') {
+    throw new NablaError(`only Tensors of floating point dtype can require gradients (got ${d})`, { op });
+  }
   return d;
 }
 
@@ -51,7 +55,8 @@ export function ones(rt: Runtime, shape: ShapeLike, opts?: TensorOptions): Tenso
 
 export function full(rt: Runtime, shape: ShapeLike, value: number | boolean, opts?: TensorOptions): Tensor {
   const fallback: DType = typeof value === 'boolean' ? 'bool' : 'float32';
-  return filled(rt, shapeOf(shape, 'full'), Number(value), opts, dtypeOf(opts, fallback, 'full'), 'full');
+  const v = checkScalar('full', 'fill_value', value);
+  return filled(rt, shapeOf(shape, 'full'), v, opts, dtypeOf(opts, fallback, 'full'), 'full');
 }
 
 function likeOpts(t: Tensor, opts?: TensorOptions): TensorOptions {
@@ -59,40 +64,48 @@ function likeOpts(t: Tensor, opts?: TensorOptions): TensorOptions {
 }
 
 export function zerosLike(rt: Runtime, t: Tensor, opts?: TensorOptions): Tensor {
+  checkTensor('zerosLike', 'input', t);
   return zeros(rt, t.shape, likeOpts(t, opts));
 }
 
 export function onesLike(rt: Runtime, t: Tensor, opts?: TensorOptions): Tensor {
+  checkTensor('onesLike', 'input', t);
   return ones(rt, t.shape, likeOpts(t, opts));
 }
 
 export function fullLike(rt: Runtime, t: Tensor, value: number, opts?: TensorOptions): Tensor {
+  checkTensor('fullLike', 'input', t);
   return full(rt, t.shape, value, likeOpts(t, opts));
 }
 
 /** Splits `(a, b?, c?, opts?)` where the options object may come early (`arange(5, { dtype })`). */
-function numbersThenOpts(args: readonly unknown[]): { nums: number[]; opts: TensorOptions | undefined } {
+function numbersThenOpts(args: readonly unknown[], op: string): { nums: number[]; opts: TensorOptions | undefined } {
   const nums: number[] = [];
   let opts: TensorOptions | undefined;
   for (const a of args) {
     if (typeof a === 'number') nums.push(a);
-    else if (a !== null && typeof a === 'object') opts = a as TensorOptions;
+    else if (a !== null && typeof a === 'object' && !Array.isArray(a)) opts = a as TensorOptions;
+    else if (a !== undefined && a !== null) throw new NablaError(`expected numbers (start, end, step) and options, got ${fmtValue(a)}`, { op });
   }
+  if (nums.length > 3) throw new NablaError(`takes at most 3 numbers (start, end, step), got ${nums.length}`, { op });
   return { nums, opts };
 }
 
 export function arange(rt: Runtime, ...args: (number | TensorOptions | null | undefined)[]): Tensor {
   const op = 'arange';
-  const { nums, opts } = numbersThenOpts(args);
+  const { nums, opts } = numbersThenOpts(args, op);
   let [start, end, step] = [0, 0, 1];
   if (nums.length === 1) end = nums[0]!;
   else if (nums.length >= 2) [start, end, step] = [nums[0]!, nums[1]!, nums[2] ?? 1];
   else throw new NablaError('arange needs at least an end', { op });
+  for (const [what, v] of [['start', start], ['end', end], ['step', step]] as const) {
+    if (!Number.isFinite(v)) throw new NablaError(`${what} must be a finite number, got ${fmtValue(v)}`, { op });
+  }
   if (step === 0) throw new NablaError('step must be nonzero', { op });
   if ((end - start) / step < 0) {
     throw new NablaError(`upper bound and larger bound inconsistent with step sign (start ${start}, end ${end}, step ${step})`, { op });
   }
-  const n = Math.ceil((end - start) / step);
+  const n = checkSize(op, `the number of elements (start ${start}, end ${end}, step ${step})`, Math.ceil((end - start) / step));
   const dtype = dtypeOf(opts, nums.every(Number.isInteger) ? 'int32' : 'float32', op);
   const data = allocTypedArray(dtype, n);
   for (let i = 0; i < n; i++) data[i] = start + i * step;
@@ -101,7 +114,9 @@ export function arange(rt: Runtime, ...args: (number | TensorOptions | null | un
 
 export function linspace(rt: Runtime, start: number, end: number, steps: number, opts?: TensorOptions): Tensor {
   const op = 'linspace';
-  if (!Number.isInteger(steps) || steps < 0) throw new NablaError(`number of steps must be non-negative (got ${steps})`, { op });
+  checkScalar(op, 'start', start);
+  checkScalar(op, 'end', end);
+  checkSize(op, 'number of steps', steps);
   const dtype = dtypeOf(opts, 'float32', op);
   const data = allocTypedArray(dtype, steps);
   if (steps === 1) data[0] = start;
@@ -120,6 +135,10 @@ export function eye(rt: Runtime, n: number, m?: number | TensorOptions | null, o
   let o = opts;
   if (typeof m === 'number') cols = m;
   else if (m !== null && typeof m === 'object') o = m;
+  else if (m !== undefined && m !== null) throw new NablaError(`m must be a number of columns or options, got ${fmtValue(m)}`, { op });
+  checkSize(op, 'n', n);
+  checkSize(op, 'm', cols);
+  checkNumel(op, [n, cols]);
   const dtype = dtypeOf(o, 'float32', op);
   const data = allocTypedArray(dtype, n * cols);
   for (let i = 0; i < Math.min(n, cols); i++) data[i * cols + i] = 1;

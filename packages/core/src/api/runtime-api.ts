@@ -12,6 +12,7 @@ import * as FL from './factories-like.js';
 import * as L from '../tensor/tidy.js';
 import * as SH from '../autograd/saved-hooks.js';
 import type { ShapeLike } from './factories.js';
+import { checkRngState, checkSeed } from '../validate/rng.js';
 
 declare module '../runtime/runtime.js' {
   interface Runtime {
@@ -102,13 +103,13 @@ Object.assign(Runtime.prototype, {
     return F.eye(this, n, m, opts);
   },
   manualSeed(this: Runtime, seed: number) {
-    this.rng.seed(seed);
+    this.rng.seed(checkSeed('manualSeed', seed));
   },
   getRngState(this: Runtime) {
     return this.rng.getState();
   },
   setRngState(this: Runtime, state: readonly number[]) {
-    this.rng.setState(state);
+    this.rng.setState(checkRngState('setRngState', state));
   },
   noGrad<T>(this: Runtime, fn: () => T) {
     return GM.noGrad(this, fn);

@@ -1,5 +1,6 @@
 /** `autograd.backward`, `autograd.grad` and the autograd methods of Tensor. */
 import { NablaError } from '../errors.js';
+import { checkCallback } from '../validate/callback.js';
 import { Tensor } from '../tensor/tensor.js';
 import { accumulatorOf } from './edges.js';
 import { runEngine } from './engine.js';
@@ -131,6 +132,7 @@ Object.assign(Tensor.prototype, {
   },
   registerHook(this: Tensor, fn: GradHook): RemovableHandle {
     this._alive('registerHook');
+    checkCallback('registerHook', fn, 'hook');
     if (!this.requiresGrad) {
       throw new NablaError("cannot register a hook on a tensor that doesn't require gradient", { op: 'registerHook' });
     }
@@ -139,6 +141,7 @@ Object.assign(Tensor.prototype, {
   },
   registerPostAccumulateGradHook(this: Tensor, fn: PostAccumulateGradHook): RemovableHandle {
     this._alive('registerPostAccumulateGradHook');
+    checkCallback('registerPostAccumulateGradHook', fn, 'hook');
     if (!this.isLeaf || !this.requiresGrad) {
       throw new NablaError('post accumulate grad hooks cannot be registered on non-leaf tensors or tensors that do not require grad', {
         op: 'registerPostAccumulateGradHook',

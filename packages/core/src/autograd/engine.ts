@@ -188,30 +188,6 @@ function runPass(rt: Runtime, req: EngineRequest, pass: number, nested: boolean,
     }
     return e;
   });
-  const implicitRoots: Tensor[] = [];
-  const rootGrads = roots.map((t, i) => {
-    const g = req.rootGrads[i];
-    if (g === null || g === undefined) {
-      if (t.numel() !== 1) {
-        throw new NablaError(`grad can be implicitly created only for scalar outputs (output ${i} has shape ${fmtShape(t.shape)})`, { op: 'backward' });
-      }
-      const one = makeZeros(rt, { shape: t.shape, dtype: t.dtype, device: t.device }).add_(1);
-      implicitRoots.push(one);
-      return one;
-    }
-    if (!(g instanceof Tensor)) throw new NablaError(`gradient ${i} must be a Tensor`, { op: 'backward' });
-    if (!sameShape(g.shape, t.shape)) {
-      throw new NablaError(
-        `Mismatch in shape: grad_output[${i}] has a shape of ${fmtShape(g.shape)} and output[${i}] has a shape of ${fmtShape(t.shape)}.`,
-        { op: 'backward' },
-      );
-    }
-    if (g.device !== t.device) {
-      throw new NablaError(`gradient ${i} is on ${g.device} but output ${i} is on ${t.device}`, { op: 'backward' });
-    }
-    return g.dtype === t.dtype ? g : g.to(t.dtype);
-  });
-
   // Where to capture gradients of the requested inputs.
   const captures = new Map<Node, { nr: number; j: number }[]>();
   const wantedLeaves = new Set<Node>();
@@ -225,6 +201,43 @@ function runPass(rt: Runtime, req: EngineRequest, pass: number, nested: boolean,
       if (!list) captures.set(node!, (list = []));
       list.push({ nr, j });
     });
+  }
+
+  const implicitRoots: Tensor[] = [];
+  // What the checks below make (implicit ones, dtype casts) goes if a later root fails them.
+  const madeHere: Tensor[] = [];
+  let rootGrads: Tensor[];
+  try {
+    rootGrads = roots.map((t, i) => rootGradOf(t, i));
+  } catch (e) {
+    for (const t of madeHere) t.dispose();
+    throw e;
+  }
+  function rootGradOf(t: Tensor, i: number): Tensor {
+    const g = req.rootGrads[i];
+    if (g === null || g === undefined) {
+      if (t.numel() !== 1) {
+        throw new NablaError(`grad can be implicitly created only for scalar outputs (output ${i} has shape ${fmtShape(t.shape)})`, { op: 'backward' });
+      }
+      const one = makeZeros(rt, { shape: t.shape, dtype: t.dtype, device: t.device }).add_(1);
+      implicitRoots.push(one);
+      madeHere.push(one);
+      return one;
+    }
+    if (!(g instanceof Tensor)) throw new NablaError(`gradient ${i} must be a Tensor`, { op: 'backward' });
+    if (!sameShape(g.shape, t.shape)) {
+      throw new NablaError(
+        `Mismatch in shape: grad_output[${i}] has a shape of ${fmtShape(g.shape)} and output[${i}] has a shape of ${fmtShape(t.shape)}.`,
+        { op: 'backward' },
+      );
+    }
+    if (g.device !== t.device) {
+      throw new NablaError(`gradient ${i} is on ${g.device} but output ${i} is on ${t.device}`, { op: 'backward' });
+    }
+    if (g.dtype === t.dtype) return g;
+    const cast = g.to(t.dtype);
+    madeHere.push(cast);
+    return cast;
   }
 
   // Discover the graph (iteratively) in DFS post-order, claiming each node for this pass.
@@ -420,6 +433,10 @@ function runPass(rt: Runtime, req: EngineRequest, pass: number, nested: boolean,
         reclaim.settle(node instanceof OpNode);
         if (consumed) for (const g of consumed) reclaim.release(g);
       }
+    } catch (e) {
+      // Nothing will consume the gradients still buffered, and the caller receives none.
+      reclaim.abort();
+      throw e;
     } finally {
       reclaim.end();
     }
@@ -428,6 +445,7 @@ function runPass(rt: Runtime, req: EngineRequest, pass: number, nested: boolean,
   if (events.watching['backward:end']) events.emit('backward:end', { nodes: executed });
 
   if (inputs && !req.allowUnused && !req.accumulate && reached.some((r) => !r)) {
+    for (const g of captured) reclaim.discard(g);
     throw new NablaError(
       'One of the differentiated Tensors appears to not have been used in the graph. Set allowUnused: true if this is the desired behavior.',
       { op: 'grad' },

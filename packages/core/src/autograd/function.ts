@@ -168,8 +168,12 @@ export class Function {
     return applyFunction(this as FunctionClass, args);
   }
 
-  static forward(..._args: unknown[]): unknown {
-    throw new NablaError('You must implement the forward function for custom autograd.Function.');
+  static forward(this: unknown, ..._args: unknown[]): unknown {
+    const name = typeof this === 'function' && this.name ? this.name : 'Function';
+    throw new NablaError(
+      `${name}.forward must be overridden: You must implement the forward function for custom autograd.Function (static forward(ctx, ...inputs), or forward(...inputs) with setupContext).`,
+      { op: `${name}.forward` },
+    );
   }
 
   /**
@@ -180,7 +184,7 @@ export class Function {
 
   static backward(this: { name: string }, _ctx: FunctionCtx, ..._grads: MaybeGrad[]): unknown {
     throw new NablaError(
-      `${this.name}: You must implement either the backward or vjp method for your custom autograd.Function to use it with backward mode AD (static backward(ctx, ...grads) on ${this.name}).`,
+      `${this.name}: You must implement either the backward or vjp method for your custom autograd.Function to use it with backward mode AD (${this.name}.backward must be overridden: static backward(ctx, ...grads)).`,
       { op: `${this.name}Backward` },
     );
   }

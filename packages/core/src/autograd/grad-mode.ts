@@ -1,11 +1,14 @@
 /** Grad-mode context functions, bound to a runtime. */
 import type { Runtime } from '../runtime/runtime.js';
+import { checkCallback } from '../validate/callback.js';
 
 export function noGrad<T>(rt: Runtime, fn: () => T): T {
+  checkCallback('noGrad', fn);
   return rt.gradMode.run(false, rt.gradMode.inference, fn);
 }
 
 export function enableGrad<T>(rt: Runtime, fn: () => T): T {
+  checkCallback('enableGrad', fn);
   return rt.gradMode.run(true, rt.gradMode.inference, fn);
 }
 
@@ -23,10 +26,12 @@ export function setGradEnabled<T>(rt: Runtime, flag: boolean, fn?: () => T): T |
 
 /** No graph, and every tensor made inside is an inference tensor that can never enter autograd. */
 export function inferenceMode<T>(rt: Runtime, fn: () => T): T {
+  checkCallback('inferenceMode', fn);
   return rt.gradMode.run(false, true, fn);
 }
 
 export function detectAnomaly<T>(rt: Runtime, fn: () => T): T {
+  checkCallback('detectAnomaly', fn);
   const prev = rt.gradMode.anomaly;
   rt.gradMode.anomaly = true;
   try {

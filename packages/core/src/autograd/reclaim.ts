@@ -106,6 +106,25 @@ export class Reclaimer {
     for (const t of this.owned) if (!t.isDisposed) outer.push(t);
   }
 
+  /**
+   * The pass failed: what it made and no user code saw (buffered gradients, temporaries, the
+   * implicit root gradient) is freed now, as nothing will consume it.
+   */
+  abort(): void {
+    if (!this.enabled) return;
+    for (const t of this.made) this.owned.add(t);
+    this.made = [];
+    for (const t of this.owned) if (!this.escaped.has(t)) t.dispose();
+    this.owned.clear();
+  }
+
+  /** A gradient meant for the caller, who will not receive it (the call fails): freed if the pass made it. */
+  discard(t: Tensor | null | undefined): void {
+    if (!this.enabled || !t || !this.owned.has(t)) return;
+    this.owned.delete(t);
+    t.dispose();
+  }
+
   private free(t: Tensor): void {
     if (this.owned.has(t) && !this.escaped.has(t)) {
       this.owned.delete(t);

@@ -80,7 +80,7 @@ export const logsumexp = (x: Tensor, dim?: Dims, keepdim?: boolean | null): Tens
 const variance = (x: Tensor, dim?: Dims | VarOptions, opts?: VarOptions): Tensor => x.var(dim, opts);
 export { variance as var };
 export const std = (x: Tensor, dim?: Dims | VarOptions, opts?: VarOptions): Tensor => x.std(dim, opts);
-export const norm = (x: Tensor, p?: number | null, dim?: Dims, keepdim?: boolean | null): Tensor => x.norm(p, dim, keepdim);
+export const norm = (x: Tensor, p?: number | 'fro' | null, dim?: Dims, keepdim?: boolean | null): Tensor => x.norm(p, dim, keepdim);
 export const argmax = (x: Tensor, dim?: number | null, keepdim?: boolean | null): Tensor => x.argmax(dim, keepdim);
 export const argmin = (x: Tensor, dim?: number | null, keepdim?: boolean | null): Tensor => x.argmin(dim, keepdim);
 

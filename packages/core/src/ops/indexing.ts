@@ -28,6 +28,16 @@ const gatherGrad = grad<GatherAttr>('GatherBackward0', (g, n) => {
   return [scatterAdd(z, n.attrs.dim, idx, g[0]!), null];
 });
 
+/** Runs a kernel that may refuse its input (an index out of range); the tensors made for it go then. */
+function orRelease(made: readonly Tensor[], run: () => void): void {
+  try {
+    run();
+  } catch (e) {
+    for (const t of made) t.dispose();
+    throw e;
+  }
+}
+
 export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   const op = 'gather';
   firstTensor(op, [x, index]);
@@ -42,7 +52,7 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
     }
   }
   const out = emptyOn(x.rt, x._ref.backend, x.dtype, index.shape);
-  runKernel('gather', x, op, { reads: [x, index], writes: [out] }, (k) => k(out._view(), x._view(), d, index._view()));
+  orRelease([out], () => runKernel('gather', x, op, { reads: [x, index], writes: [out] }, (k) => k(out._view(), x._view(), d, index._view())));
   if (needsGrad(x.rt, [x])) record(gatherGrad, [x, index], [out], { attrs: { dim: d, inShape: x.shape }, saveInputs: [false, true] });
   return out;
 }
@@ -68,7 +78,9 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
   }
   const out = copyContiguous(x);
   const srcView = src.shape.every((s, i) => s === index.shape[i]) ? src : narrowTo(src, index.shape);
-  runKernel('scatterAdd', out, op, { reads: [index, srcView], writes: [out] }, (k) => k(out._view(), d, index._view(), srcView._view()));
+  orRelease(srcView !== src ? [out, srcView] : [out], () =>
+    runKernel('scatterAdd', out, op, { reads: [index, srcView], writes: [out] }, (k) => k(out._view(), d, index._view(), srcView._view())),
+  );
   if (srcView !== src) srcView.dispose();
   if (needsGrad(x.rt, [x, src])) record(scatterAddGrad, [x, index, src], [out], { attrs: { dim: d, srcShape: src.shape }, saveInputs: [false, true, false] });
   return out;
@@ -113,7 +125,8 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const src = x.ndim === 0 ? x.reshape([1]) : x;
   const full = expandedIndex(src, d, flatIndex);
   const out = emptyOn(x.rt, x._ref.backend, x.dtype, full.shape);
-  runKernel('gather', x, op, { reads: [src, full], writes: [out] }, (k) => k(out._view(), src._view(), d, full._view()));
+  const made = [out, full, ...(src !== x ? [src] : []), ...(flatIndex !== index ? [flatIndex] : [])];
+  orRelease(made, () => runKernel('gather', x, op, { reads: [src, full], writes: [out] }, (k) => k(out._view(), src._view(), d, full._view())));
   full.dispose();
   const result = x.ndim === 0 ? out.reshape([]) : out;
   if (needsGrad(x.rt, [x])) record(indexSelectGrad, [x, flatIndex], [result], { attrs: { dim: d, inShape: x.shape }, saveInputs: [false, true] });

@@ -172,7 +172,8 @@ export function requiresGrad_(t: Tensor, flag = true): Tensor {
 
 export function detach_(t: Tensor): Tensor {
   t._alive('detach_');
-  if (t._base !== null && t._gradFn !== null) {
+  // PyTorch refuses every view, not only those with a history: the base would silently share it.
+  if (t._base !== null) {
     throw new NablaError("Can't detach views in-place. Use detach() instead.", { op: 'detach_' });
   }
   t._gradFn = null;

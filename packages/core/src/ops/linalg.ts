@@ -3,12 +3,15 @@
  * matmul (with NumPy broadcasting of batch dims) are built on it with views, so transposes and
  * broadcast batches cost no copies.
  */
+import { checkTensor } from '../validate/tensor.js';
 import { NablaError, fmtShape } from '../errors.js';
 import { broadcastShapes } from '../shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { alias, emptyOn, firstTensor, grad, needsGrad, record, runKernel } from './dispatch.js';
 
 function checkPair(op: string, a: Tensor, b: Tensor): void {
+  checkTensor(op, 'input', a);
+  checkTensor(op, 'other', b);
   firstTensor(op, [a, b]);
   if (a.dtype !== b.dtype) {
     throw new NablaError(`expected both tensors to have the same dtype, but got ${a.dtype} and ${b.dtype}`, { op });
@@ -121,6 +124,31 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 0 || b.ndim === 0) {
     throw new NablaError(`both arguments to matmul need to be at least 1D, but they are ${a.ndim}D and ${b.ndim}D`, { op });
   }
+  // Checked here, before any view is made, so the message names matmul and the user's shapes.
+  const K = a.shape[a.ndim - 1]!;
+  const K2 = b.ndim === 1 ? b.shape[0]! : b.shape[b.ndim - 2]!;
+  if (K !== K2) {
+    const M = a.ndim === 1 ? 1 : a.shape[a.ndim - 2]!;
+    const N = b.ndim === 1 ? 1 : b.shape[b.ndim - 1]!;
+    throw new NablaError(
+      a.ndim === 1 && b.ndim === 1
+        ? `inconsistent tensor size, expected tensor ${fmtShape(a.shape)} and src ${fmtShape(b.shape)} to have the same number of elements, but got ${K} and ${K2} elements respectively`
+        : `mat1 and mat2 shapes cannot be multiplied (${M}x${K} and ${K2}x${N}` +
+            (a.ndim === 2 && b.ndim === 2 ? ')' : `; operands ${fmtShape(a.shape)} and ${fmtShape(b.shape)})`),
+      { op },
+    );
+  }
+  if (a.ndim > 2 || b.ndim > 2) {
+    try {
+      broadcastShapes(a.shape.slice(0, Math.max(0, a.ndim - 2)), b.shape.slice(0, Math.max(0, b.ndim - 2)), op);
+    } catch {
+      throw new NablaError(
+        `the batch dimensions of ${fmtShape(a.shape)} and ${fmtShape(b.shape)} cannot be broadcast ` +
+          `(${fmtShape(a.shape.slice(0, -2))} and ${fmtShape(b.shape.slice(0, -2))})`,
+        { op },
+      );
+    }
+  }
   if (a.ndim === 1 && b.ndim === 1) return dot(a, b);
   if (a.ndim === 2 && b.ndim === 2) return mm(a, b);
   if (a.ndim === 1 && b.ndim === 2) return mm(a.unsqueeze(0), b).squeeze(0);
@@ -128,15 +156,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const a2 = a.ndim === 1 ? a.unsqueeze(0) : a;
   const b2 = b.ndim === 1 ? b.unsqueeze(1) : b;
   const M = a2.shape[a2.ndim - 2]!;
-  const K = a2.shape[a2.ndim - 1]!;
-  const K2 = b2.shape[b2.ndim - 2]!;
   const N = b2.shape[b2.ndim - 1]!;
-  if (K !== K2) {
-    throw new NablaError(
-      `mat1 and mat2 shapes cannot be multiplied (${M}x${K} and ${K2}x${N}; operands ${fmtShape(a.shape)} and ${fmtShape(b.shape)})`,
-      { op },
-    );
-  }
   const batch = broadcastShapes(a2.shape.slice(0, -2), b2.shape.slice(0, -2), op);
   const B = batch.reduce((p, d) => p * d, 1);
   const a3 = a2.expand([...batch, M, K]).reshape([B, M, K]);

@@ -18,6 +18,7 @@ import type { Dims, ValuesIndices, VarOptions } from './reduce.js';
 import { logSoftmax, softmax } from './softmax.js';
 import * as V from './view.js';
 import { to, toAsync } from './convert.js';
+import { checkOptionalScalar, checkScalar } from '../validate/scalar.js';
 
 type ShapeArg = number | readonly number[];
 
@@ -80,7 +81,7 @@ declare module '../tensor/tensor.js' {
     logsumexp(dim?: Dims, keepdim?: boolean | null): Tensor;
     var(dim?: Dims | VarOptions, opts?: VarOptions): Tensor;
     std(dim?: Dims | VarOptions, opts?: VarOptions): Tensor;
-    norm(p?: number | null, dim?: Dims, keepdim?: boolean | null): Tensor;
+    norm(p?: number | 'fro' | null, dim?: Dims, keepdim?: boolean | null): Tensor;
     argmax(dim?: number | null, keepdim?: boolean | null): Tensor;
     argmin(dim?: number | null, keepdim?: boolean | null): Tensor;
 
@@ -133,10 +134,10 @@ declare module '../tensor/tensor.js' {
 }
 
 function clampParams(min: number | null | undefined, max: number | null | undefined, op: string): [number, number] {
-  if ((min === undefined || min === null) && (max === undefined || max === null)) {
-    throw new NablaError("At least one of 'min' or 'max' must not be None", { op });
-  }
-  return [min ?? -Infinity, max ?? Infinity];
+  const lo = checkOptionalScalar(op, 'min', min);
+  const hi = checkOptionalScalar(op, 'max', max);
+  if (lo === null && hi === null) throw new NablaError("At least one of 'min' or 'max' must not be None", { op });
+  return [lo ?? -Infinity, hi ?? Infinity];
 }
 
 const proto = Tensor.prototype as unknown as Record<string, unknown>;
@@ -180,7 +181,7 @@ Object.assign(proto, {
     return inplaceElementwise('copy_', copyFrom, this, [src]);
   },
   fill_(this: Tensor, value: number | boolean) {
-    return inplaceElementwise('fill_', fillWith, this, [], [Number(value)]);
+    return inplaceElementwise('fill_', fillWith, this, [], [checkScalar('fill_', 'value', value)]);
   },
   zero_(this: Tensor) {
     return inplaceElementwise('zero_', zeroFill, this, []);
@@ -222,7 +223,7 @@ Object.assign(proto, {
   std(this: Tensor, dim?: Dims | VarOptions, opts?: VarOptions) {
     return R.std(this, dim, opts);
   },
-  norm(this: Tensor, p?: number | null, dim?: Dims, keepdim?: boolean) {
+  norm(this: Tensor, p?: number | 'fro' | null, dim?: Dims, keepdim?: boolean) {
     return R.norm(this, p, dim, keepdim);
   },
   argmax(this: Tensor, dim?: number | null, keepdim?: boolean) {

@@ -8,6 +8,8 @@ import { isFloating, type DType } from '../dtype.js';
 import { NablaError } from '../errors.js';
 import type { MaybeGrad } from '../autograd/node.js';
 import { normalizeAxes, normalizeDim } from '../shape.js';
+import { fmtValue } from '../validate/format.js';
+import { checkFlag } from '../validate/scalar.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { alias, emptyOn, grad, needsGrad, record, runKernel, zerosOf } from './dispatch.js';
 import { runElementwise } from './elementwise/define.js';
@@ -63,7 +65,7 @@ function countOf(shape: readonly number[], axes: readonly number[]): number {
 }
 
 function attrsFor(x: Tensor, dim: Dims, keepdim: boolean | null | undefined, op: string): ReduceAttr {
-  return { inShape: x.shape, axes: normalizeAxes(dim, x.ndim, op), keepdim: !!keepdim };
+  return { inShape: x.shape, axes: normalizeAxes(dim, x.ndim, op), keepdim: checkFlag(op, 'keepdim', keepdim) };
 }
 
 function noDim(dim: Dims): boolean {
@@ -378,8 +380,13 @@ const normGrad = grad<NormAttr>('LinalgVectorNormBackward0', (g, n) => {
   return [scaled.mul(scale)];
 });
 
-export function norm(x: Tensor, p: number | null | undefined = 2, dim?: Dims, keepdim?: boolean | null): Tensor {
+export function norm(x: Tensor, p: number | 'fro' | null | undefined = 2, dim?: Dims, keepdim?: boolean | null): Tensor {
   x._alive('norm');
+  // PyTorch's 'fro' is the 2-norm over the given dims (or all); 'nuc' needs an SVD Nabla lacks.
+  if (p === 'fro') p = 2;
+  else if (p !== null && p !== undefined && typeof p !== 'number') {
+    throw new NablaError(`p must be a number or 'fro', got ${fmtValue(p)}`, { op: 'norm' });
+  }
   if (!isFloating(x.dtype)) throw new NablaError(`norm(): input dtype should be floating point, got ${x.dtype}`, { op: 'norm' });
   const pp = p ?? 2;
   const a: NormAttr = { ...attrsFor(x, dim, keepdim, 'norm'), p: pp };

@@ -3,8 +3,9 @@
  * are composed stably here (subtract the row max). Gradients reuse the saved output *with its
  * graph*, which keeps second derivatives right (unlike saving a detached copy).
  */
-import { isFloating, toFloating } from '../dtype.js';
-import { NablaError } from '../errors.js';
+import { isFloating } from '../dtype.js';
+import { checkSingleDim } from '../validate/dim.js';
+import { NablaError, fmtShape } from '../errors.js';
 import { normalizeDim } from '../shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { emptyOn, grad, needsGrad, record, runKernel } from './dispatch.js';
@@ -29,9 +30,11 @@ const logSoftmaxGrad = grad<DimAttr>('LogSoftmaxBackward0', (g, n) => {
 function prepare(x: Tensor, dim: number | null | undefined, op: string): { src: Tensor; d: number } {
   x._alive(op);
   if (dim === undefined || dim === null) throw new NablaError('dim is required (softmax over which dimension?)', { op });
-  const d = x.ndim === 0 ? (normalizeDim(dim, 0, op), 0) : normalizeDim(dim, x.ndim, op);
-  const src = isFloating(x.dtype) ? x : x.to(toFloating(x.dtype));
-  return { src, d };
+  const d = x.ndim === 0 ? (normalizeDim(checkSingleDim(op, dim), 0, op), 0) : normalizeDim(checkSingleDim(op, dim), x.ndim, op);
+  if (!isFloating(x.dtype)) {
+    throw new NablaError(`"${op}" not implemented for '${x.dtype}' (shape ${fmtShape(x.shape)}); cast first, e.g. x.to('float32').${op}(${dim})`, { op });
+  }
+  return { src: x, d };
 }
 
 function composite(src: Tensor, d: number, log: boolean): Tensor {

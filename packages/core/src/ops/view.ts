@@ -5,7 +5,8 @@
  */
 import { NablaError, fmtShape } from '../errors.js';
 import type { MaybeGrad } from '../autograd/node.js';
-import { contiguousStrides, inferShape, isContiguous, normalizeDim, shapeArgs, viewStrides } from '../shape.js';
+import { contiguousStrides, inferShape, isContiguous, normalizeDim, viewStrides } from '../shape.js';
+import { checkShapeArgs } from '../validate/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { alias, emptyOn, grad, needsGrad, record } from './dispatch.js';
 import { identity } from './elementwise/table.js';
@@ -44,7 +45,7 @@ const unsafeViewGrad = grad<ShapeAttr>('UnsafeViewBackward0', (g, n) => [g[0]!.r
 
 export function view(x: Tensor, ...args: (number | readonly number[])[]): Tensor {
   x._alive('view');
-  const shape = inferShape(shapeArgs(args), x.numel(), 'view');
+  const shape = inferShape(checkShapeArgs('view', args, true), x.numel(), 'view');
   const strides = viewStrides(x.shape, x._strides, shape);
   if (strides === null) {
     throw new NablaError(
@@ -58,7 +59,7 @@ export function view(x: Tensor, ...args: (number | readonly number[])[]): Tensor
 
 export function reshape(x: Tensor, ...args: (number | readonly number[])[]): Tensor {
   x._alive('reshape');
-  const shape = inferShape(shapeArgs(args), x.numel(), 'reshape');
+  const shape = inferShape(checkShapeArgs('reshape', args, true), x.numel(), 'reshape');
   const strides = viewStrides(x.shape, x._strides, shape);
   if (strides !== null) return makeView(x, shape, strides, x._offset, viewGrad, { inShape: x.shape }, (t) => t.reshape(shape));
   // Needs a copy: clone to contiguous, then view it (PyTorch's _unsafe_view).
@@ -143,7 +144,7 @@ const permuteGrad = grad<{ inverse: number[] }>('PermuteBackward0', (g, n) => [g
 
 export function permute(x: Tensor, ...args: (number | readonly number[])[]): Tensor {
   x._alive('permute');
-  const dims = shapeArgs(args).map((d) => normalizeDim(d, x.ndim, 'permute'));
+  const dims = flatArgs(args).map((d) => normalizeDim(d as number, x.ndim, 'permute'));
   if (dims.length !== x.ndim || new Set(dims).size !== dims.length) {
     throw new NablaError(
       `permute(sparse_coo): number of dimensions in the tensor input does not match the length of the desired ordering of dimensions ` +
@@ -168,7 +169,7 @@ const expandGrad = grad<ShapeAttr>('ExpandBackward0', (g, n) => [sumTo(g[0]!, n.
 
 export function expand(x: Tensor, ...args: (number | readonly number[])[]): Tensor {
   x._alive('expand');
-  const req = shapeArgs(args);
+  const req = checkShapeArgs('expand', args, true);
   if (req.length < x.ndim) {
     throw new NablaError(
       `the number of sizes provided (${req.length}) must be greater or equal to the number of dimensions in the tensor (${x.ndim})`,
@@ -354,3 +355,15 @@ Tensor._refreshView = (v: Tensor): void => {
   v._outputNr = regenerated._outputNr;
   regenerated.dispose();
 };
+
+/** `permute(1, 0)` or `permute([1, 0])`: the dims as given (normalizeDim checks each). */
+function flatArgs(args: readonly unknown[]): unknown[] {
+  if (args.length === 1 && Array.isArray(args[0])) return (args[0] as unknown[]).slice();
+  const out: unknown[] = [];
+  for (const a of args) {
+    if (a === undefined || a === null) continue;
+    if (Array.isArray(a)) out.push(...(a as unknown[]));
+    else out.push(a);
+  }
+  return out;
+}

@@ -8,6 +8,7 @@ import { NablaError, fmtShape } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { contiguousStrides, numelOf } from '../shape.js';
 import { Tensor } from './tensor.js';
+import { checkShape } from '../validate/shape.js';
 
 export interface TensorOptions {
   dtype?: DType | null;
@@ -35,13 +36,25 @@ export function fromTypedArray(rt: Runtime, device: string, dtype: DType, shape:
     throw new NablaError(`data has ${data.length} elements but shape ${fmtShape(shape)} needs ${n}`, { op });
   }
   const storage = backend.allocate(dtype, n);
-  if (n > 0) backend.write(storage, data, 0);
+  try {
+    if (n > 0) backend.write(storage, data, 0);
+  } catch (e) {
+    backend.release(storage);
+    throw e;
+  }
   const ref = rt.memoryTracker.allocate(backend, storage);
   return new Tensor(rt, ref, shape.slice(), contiguousStrides(shape), 0, dtype);
 }
 
 export function finish(t: Tensor, opts: TensorOptions | undefined, op: string): Tensor {
-  if (opts?.requiresGrad) t._setRequiresGrad(true, op);
+  if (opts?.requiresGrad) {
+    try {
+      t._setRequiresGrad(true, op);
+    } catch (e) {
+      t.dispose();
+      throw e;
+    }
+  }
   if (t.rt.gradMode.inference) t._inference = true;
   return t;
 }
@@ -98,14 +111,14 @@ export function tensorFrom(rt: Runtime, data: NestedData | TypedArray, opts?: Te
     const own = dtypeOfTypedArray(data);
     if (own === null) throw new NablaError('unsupported TypedArray type (use Float32Array, Float64Array, Int32Array or Uint8Array)', { op });
     dtype = opts?.dtype ?? own;
-    shape = opts?.shape ?? [data.length];
+    shape = opts?.shape != null ? checkShape(op, opts.shape) : [data.length];
     typed = own === dtype ? (data as TypedArray).slice() : (typedArrayCtor(dtype) as unknown as { from(a: ArrayLike<number>): TypedArray }).from(data as ArrayLike<number>);
   } else {
     // A tensor as the whole data is copied (PyTorch's torch.tensor(t), without its graph).
     const nested = data instanceof Tensor && data.ndim > 0 ? (data.tolist() as NestedData) : (data as NestedData);
     const { shape: s, flat, bool, dtype: inferred } = inferNested(nested, op);
     dtype = opts?.dtype ?? inferred ?? (bool && flat.length > 0 ? 'bool' : 'float32');
-    shape = opts?.shape ?? s;
+    shape = opts?.shape != null ? checkShape(op, opts.shape) : s;
     typed = allocTypedArray(dtype, flat.length);
     if (dtype === 'bool') for (let i = 0; i < flat.length; i++) typed[i] = flat[i] !== 0 ? 1 : 0;
     else typed.set(flat);

@@ -29,8 +29,10 @@ export class Tensor {
   readonly device: string;
 
   /** @internal */ _ref: StorageRef;
-  /** @internal null for small storages the garbage collector owns (see `Backend.gcManaged`) */
-  _holder: Holder | null;
+  /** @internal this tensor's claim on `_ref`, as memory accounting sees it */
+  _holder: Holder;
+  /** @internal what the finalizer watches in this tensor's place (runtime/memory.ts) */
+  _gcKey: object | null = null;
   /** @internal */ _strides: readonly number[];
   /** @internal */ _offset: number;
   /** @internal requires_grad of a leaf. Non-leaves require grad through their gradFn. */
@@ -68,10 +70,7 @@ export class Tensor {
     this._offset = offset;
     this.dtype = dtype;
     this.device = ref.backend.device;
-    if (ref.tracked) {
-      this._holder = { ref, device: this.device, counted: true, released: false };
-      rt.memoryTracker.track(this, this._holder);
-    } else this._holder = null;
+    this._holder = rt.memoryTracker.track(this, ref);
     if (rt.gradMode.inference) this._inference = true;
     if (rt._created !== null) rt._created.push(this);
     if (rt.events.watching['tensor:create']) {
@@ -271,14 +270,9 @@ export class Tensor {
   dispose(): void {
     if (this._disposed) return;
     this._disposed = true;
-    const h = this._holder;
-    if (h === null) {
-      if (this._pins === 0) this._ref.release();
-    } else {
-      const tracker = this.rt.memoryTracker;
-      tracker.uncount(h);
-      if (this._pins === 0) tracker.releaseHolder(h);
-    }
+    const tracker = this.rt.memoryTracker;
+    tracker.uncount(this._holder);
+    if (this._pins === 0) tracker.releaseHolder(this._holder, this._ref);
     if (this.rt.events.watching['tensor:dispose']) this.rt.events.emit('tensor:dispose', { id: this.id });
   }
 
@@ -297,8 +291,7 @@ export class Tensor {
 
   _unpin(): void {
     if (--this._pins === 0 && this._disposed) {
-      if (this._holder === null) this._ref.release();
-      else this.rt.memoryTracker.releaseHolder(this._holder);
+      this.rt.memoryTracker.releaseHolder(this._holder, this._ref);
     }
   }
 

@@ -60,6 +60,11 @@ export interface ElementwiseOpDef {
   readonly dtype: DTypeRule;
   /** Float inputs only (PyTorch refuses e.g. `sigmoid` of nothing; most ops promote ints instead). */
   readonly floatOnly?: boolean;
+  /**
+   * PyTorch refuses bool tensor operands (`-b`, `b - b`, `b.abs()`): the message, given how many
+   * tensor operands are bool and whether every tensor operand is.
+   */
+  readonly boolError?: (bools: number, allBool: boolean) => string;
   /** Absent: the op is not differentiable (comparisons, rounding gives zeros through `zeroGrad`). */
   readonly grad?: ElementwiseGrad;
 }
@@ -223,6 +228,18 @@ export function outDtypeOf(def: ElementwiseOpDef, promoted: DType): DType {
   return def.dtype === 'bool' ? 'bool' : def.dtype === 'float' ? toFloating(promoted) : promoted;
 }
 
+function checkBool(def: ElementwiseOpDef, operands: readonly Operand[]): void {
+  let bools = 0;
+  let tensors = 0;
+  for (const o of operands) {
+    if (o instanceof Tensor) {
+      tensors++;
+      if (o.dtype === 'bool') bools++;
+    }
+  }
+  if (bools > 0) throw new NablaError(def.boolError!(bools, bools === tensors && operands.length > 1 && tensors === operands.length), { op: def.name });
+}
+
 /**
  * Runs `def` on `operands`, writing into `out` if given (in-place ops; `out` must already have the
  * broadcast shape), else into a new tensor. Records the gradient node when needed.
@@ -233,6 +250,7 @@ export function runElementwise(def: ElementwiseOpDef, operands: readonly Operand
   if (def.arity !== operands.length) {
     throw new NablaError(`expects ${def.arity} operand(s), got ${operands.length}`, { op: def.name });
   }
+  if (def.boolError !== undefined) checkBool(def, operands);
   const promoted = promote(operands);
   if (def.floatOnly && !isFloating(promoted)) {
     throw new NablaError(`expects floating point inputs, got ${promoted}`, { op: def.name });

@@ -20,12 +20,27 @@ const zeros = (g: Tensor): MaybeGrad[] => [g.mul(0)];
 /** PyTorch's `Tensor | number` operand of a saved input, typed for formulas. */
 const inp = (n: N, i: number): Tensor | number => n.input(i);
 
-function unary(name: string, expr: (a: E.E) => E.E, grad: ElementwiseOpDef['grad'], opts: { dtype?: 'float' | 'promote' } = {}): ElementwiseOpDef {
-  return defineElementwise({ name, arity: 1, expr: expr(x), dtype: opts.dtype ?? 'float', ...(grad ? { grad } : {}) });
+function unary(
+  name: string,
+  expr: (a: E.E) => E.E,
+  grad: ElementwiseOpDef['grad'],
+  opts: { dtype?: 'float' | 'promote'; boolError?: ElementwiseOpDef['boolError'] } = {},
+): ElementwiseOpDef {
+  return defineElementwise({ name, arity: 1, expr: expr(x), dtype: opts.dtype ?? 'float', ...(grad ? { grad } : {}), ...(opts.boolError ? { boolError: opts.boolError } : {}) });
 }
 
-export const neg = unary('neg', E.neg, { name: 'NegBackward0', save: 'none', backward: (g) => [g.neg()] }, { dtype: 'promote' });
-export const abs = unary('abs', E.abs, { name: 'AbsBackward0', save: 'inputs', backward: (g, n) => [g.mul(n.tensor(0).sign())] }, { dtype: 'promote' });
+/** PyTorch's "not implemented for 'Bool'" of ops that have no bool kernel. */
+const noBoolKernel = (name: string) => (): string => `"${name}" not implemented for 'Bool'`;
+
+export const neg = unary('neg', E.neg, { name: 'NegBackward0', save: 'none', backward: (g) => [g.neg()] }, {
+  dtype: 'promote',
+  boolError: () =>
+    'Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.',
+});
+export const abs = unary('abs', E.abs, { name: 'AbsBackward0', save: 'inputs', backward: (g, n) => [g.mul(n.tensor(0).sign())] }, {
+  dtype: 'promote',
+  boolError: noBoolKernel('abs'),
+});
 export const sqrt = unary('sqrt', E.sqrt, { name: 'SqrtBackward0', save: 'output', backward: (g, n) => [g.div(n.output().mul(2))] });
 export const rsqrt = unary('rsqrt', E.rsqrt, {
   name: 'RsqrtBackward0',
@@ -82,7 +97,7 @@ export const relu = unary('relu', E.relu, {
   name: 'ReluBackward0',
   save: 'output',
   backward: (g, n) => [runElementwise(thresholdBackward, [g, n.output()], [0])],
-}, { dtype: 'promote' });
+}, { dtype: 'promote', boolError: () => 'Boolean inputs not supported for relu' });
 export const sign = unary('sign', E.sign, { name: 'SignBackward0', save: 'none', backward: zeros }, { dtype: 'promote' });
 export const reciprocal = unary('reciprocal', E.reciprocal, {
   name: 'ReciprocalBackward0',
@@ -94,10 +109,10 @@ export const square = unary('square', E.square, {
   save: 'inputs',
   backward: (g, n) => [g.mul(n.tensor(0).mul(2))],
 }, { dtype: 'promote' });
-export const round = unary('round', E.round, { name: 'RoundBackward0', save: 'none', backward: zeros }, { dtype: 'promote' });
-export const floor = unary('floor', E.floor, { name: 'FloorBackward0', save: 'none', backward: zeros }, { dtype: 'promote' });
-export const ceil = unary('ceil', E.ceil, { name: 'CeilBackward0', save: 'none', backward: zeros }, { dtype: 'promote' });
-export const trunc = unary('trunc', E.trunc, { name: 'TruncBackward0', save: 'none', backward: zeros }, { dtype: 'promote' });
+export const round = unary('round', E.round, { name: 'RoundBackward0', save: 'none', backward: zeros }, { dtype: 'promote', boolError: noBoolKernel('round') });
+export const floor = unary('floor', E.floor, { name: 'FloorBackward0', save: 'none', backward: zeros }, { dtype: 'promote', boolError: noBoolKernel('floor') });
+export const ceil = unary('ceil', E.ceil, { name: 'CeilBackward0', save: 'none', backward: zeros }, { dtype: 'promote', boolError: noBoolKernel('ceil') });
+export const trunc = unary('trunc', E.trunc, { name: 'TruncBackward0', save: 'none', backward: zeros }, { dtype: 'promote', boolError: noBoolKernel('trunc') });
 
 export const add = defineElementwise({
   name: 'add',
@@ -110,6 +125,10 @@ export const sub = defineElementwise({
   arity: 2,
   expr: E.sub(x, y),
   grad: { name: 'SubBackward0', save: 'none', backward: (g, n) => [g, n.needs(1) ? g.neg() : null] },
+  boolError: (_, allBool) =>
+    allBool
+      ? 'Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or `logical_xor()` operator instead.'
+      : 'Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.',
 });
 export const mul = defineElementwise({
   name: 'mul',
@@ -158,7 +177,8 @@ export const pow = defineElementwise({
       }
       if (n.needs(1)) {
         const tb = b as Tensor;
-        if (typeof a === 'number') gb = g.mul(runElementwise(pow, [a, tb]).mul(Math.log(a)));
+        // PyTorch masks 0^b (b >= 0) to a zero gradient instead of 0 * log(0) = NaN.
+        if (typeof a === 'number') gb = a === 0 ? where(tb.ge(0), 0, g.mul(runElementwise(pow, [a, tb]).mul(-Infinity))) : g.mul(runElementwise(pow, [a, tb]).mul(Math.log(a)));
         else {
           // PyTorch masks 0^b (b >= 0) to a zero gradient instead of 0 * log(0) = NaN.
           const mask = a.eq(0).logicalAnd(tb.ge(0));
