@@ -73,7 +73,8 @@ describe('toDot', () => {
     scopes.remove();
     const g = buildGraph(out, { params: model.namedParameters(), collapse: scopes });
     const boxes = g.nodes.filter((n) => n.kind === 'module').map((n) => n.label);
-    expect(boxes).toEqual(['4\n3 nodes', '3\n1 node', '2\n3 nodes', '1\n1 node', '0\n3 nodes']);
+    // Each Linear is AddmmBackward0 over TBackward0 of its weight, as in PyTorch.
+    expect(boxes).toEqual(['4\n2 nodes', '3\n1 node', '2\n2 nodes', '1\n1 node', '0\n2 nodes']);
     expect(g.nodes.filter((n) => n.kind === 'param').length).toBe(6);
     const html = toGraphHTML(out, { params: model.namedParameters(), collapse: scopes });
     expect(html).toContain('collapse by module');
