@@ -345,6 +345,18 @@ function errorText(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message.split('\n')[0]}` : String(e);
 }
 
+/** The error that reading a step's result raises, or null when it reads fine. */
+async function readError(it: Interpreter, s: JsonObj): Promise<Error | null> {
+  const out = typeof s.out === 'string' ? it.env.get(s.out) : undefined;
+  if (!(out instanceof nabla.Tensor)) return null;
+  try {
+    await out.data();
+    return null;
+  } catch (e) {
+    return e instanceof Error ? e : new Error(String(e));
+  }
+}
+
 /** Runs one case on `device` (already prepared) and says whether every expectation held. */
 export async function runCase(c: Case, device: Device): Promise<CaseResult> {
   const base = { id: c.id, category: c.category };
@@ -371,7 +383,17 @@ export async function runCase(c: Case, device: Device): Promise<CaseResult> {
       }
       break;
     }
-    if (err?.step === i) return fail(`step ${i} (${String(c.steps[i]!.op)}) did not throw; PyTorch: "${err.message}"`);
+    if (err?.step === i) {
+      // An asynchronous device checks data-dependent things (an index out of range) in its kernel and
+      // reports them at the next read, as CUDA does: the error must then come from reading the result.
+      const deferred = device !== 'cpu' ? await readError(it, c.steps[i]!) : null;
+      if (!deferred) return fail(`step ${i} (${String(c.steps[i]!.op)}) did not throw; PyTorch: "${err.message}"`);
+      if (deferred instanceof TypeError) return fail(`reading step ${i}'s result threw ${errorText(deferred)}`);
+      if (err.contains && !deferred.message.includes(err.contains)) {
+        return fail(`reading step ${i}'s result threw "${deferred.message}", which lacks PyTorch's "${err.contains}"`);
+      }
+      break;
+    }
   }
   for (const [key, exp] of Object.entries(c.expect)) {
     let problem: string | null;
