@@ -375,7 +375,7 @@ export async function runCase(c: Case, device: Device): Promise<CaseResult> {
       it.step(c.steps[i]!);
     } catch (e) {
       if (err?.step !== i) return fail(`step ${i} (${String(c.steps[i]!.op)}) threw ${errorText(e)}`);
-      if (e instanceof TypeError || !(e instanceof Error)) {
+      if (!(e instanceof nabla.NablaError)) {
         return fail(`step ${i} threw ${errorText(e)}, expected a NablaError like PyTorch's "${err.message}"`);
       }
       if (err.contains && !e.message.includes(err.contains)) {
@@ -388,7 +388,7 @@ export async function runCase(c: Case, device: Device): Promise<CaseResult> {
       // reports them at the next read, as CUDA does: the error must then come from reading the result.
       const deferred = device !== 'cpu' ? await readError(it, c.steps[i]!) : null;
       if (!deferred) return fail(`step ${i} (${String(c.steps[i]!.op)}) did not throw; PyTorch: "${err.message}"`);
-      if (deferred instanceof TypeError) return fail(`reading step ${i}'s result threw ${errorText(deferred)}`);
+      if (!(deferred instanceof nabla.NablaError)) return fail(`reading step ${i}'s result threw ${errorText(deferred)}`);
       if (err.contains && !deferred.message.includes(err.contains)) {
         return fail(`reading step ${i}'s result threw "${deferred.message}", which lacks PyTorch's "${err.contains}"`);
       }
