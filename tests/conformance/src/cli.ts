@@ -31,9 +31,11 @@ const file = loadCases(opts.cases);
 const cases = selectCases(file.cases, opts);
 const ready = await prepareDevice(opts.device);
 if (!ready.ok) {
-  console.log(`conformance: SKIPPED on ${opts.device}: ${ready.reason}`);
-  console.log('0 passed, 0 failed');
-  process.exit(0);
+  // NABLA_REQUIRE_WEBGPU=1 (CI, where a software adapter is installed) makes a missing adapter a failure.
+  const required = process.env.NABLA_REQUIRE_WEBGPU === '1';
+  console.log(`conformance: ${required ? 'FAILED' : 'SKIPPED'} on ${opts.device}: ${ready.reason}`);
+  console.log(required ? '0 passed, 1 failed' : '0 passed, 0 failed');
+  process.exit(required ? 1 : 0);
 }
 console.log(`conformance: ${cases.length} cases recorded with PyTorch ${file.generator.torch}, on ${opts.device} (${ready.description})`);
 const started = Date.now();
