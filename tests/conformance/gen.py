@@ -1127,9 +1127,12 @@ def main():
     doc = {"format": "nabla-conformance/1",
            "generator": {"script": "tests/conformance/gen.py", "torch": torch.__version__, "seed": SEED},
            "cases": CASES}
+    # one case per line, so that a change to gen.py shows as a readable diff of the cases it touched
+    head = json.dumps({k: v for k, v in doc.items() if k != "cases"}, separators=(",", ":"))[:-1]
     with open(os.path.join(HERE, "cases.json"), "w") as f:
-        json.dump(doc, f, separators=(",", ":"))
-        f.write("\n")
+        f.write(head + ',"cases":[\n')
+        f.write(",\n".join(json.dumps(c, separators=(",", ":")) for c in CASES))
+        f.write("\n]}\n")
     f64 = sum(1 for c in CASES if c.get("float64Only"))
     print(f"wrote {len(CASES)} cases ({f64} float64-only) to cases.json")
 
