@@ -1063,6 +1063,75 @@ for k in range(60):
     random_program(k, True)
 
 
+def mixed_program(k):
+    """A longer random program over one [2, 3] and one [3] input that mixes families: softmax,
+    reductions over a dim, matmul, where, clamp, pow, views. Values and first gradients."""
+    inputs = {"a": inp([2, 3], -1, 1), "b": inp([3], -1, 1)}
+    live = {"a": [2, 3], "b": [3]}
+    steps = []
+    for n in range(1, rng.randint(4, 8) + 1):
+        out, names = f"t{n}", list(live)
+        src = rng.choice(names)
+        shp = live[src]
+        kind = rng.choice(["softmax", "logSoftmax", "reduce", "matmul", "where", "clamp", "pow", "view", "binary",
+                           "unary"])
+        if kind in ("softmax", "logSoftmax") and shp:
+            steps.append(m(kind, out, src, -1))
+        elif kind == "reduce" and shp:
+            op = rng.choice(["sum", "mean", "amax", "logsumexp", "norm", "var"])
+            if op == "norm":
+                steps.append(m("norm", out, src, 2, -1, True))
+            elif op == "var":
+                if shp[-1] < 2:
+                    continue
+                steps.append(m("var", out, src, -1, kwargs={"correction": 1, "keepdim": True}))
+            else:
+                steps.append(m(op, out, src, -1, True))
+            shp = shp[:-1] + [1]
+        elif kind == "matmul" and len(shp) == 2:
+            steps.append(m("t", out + "t", src))
+            steps.append(m("matmul", out, src, out + "t"))
+            live[out + "t"] = shp[::-1]
+            shp = [shp[0], shp[0]]
+        elif kind == "matmul" and len(shp) == 1:
+            steps.append(m("outer", out, src, src))
+            shp = [shp[0], shp[0]]
+        elif kind == "where":
+            other = rng.choice(names)
+            try:
+                shp = bshape(shp, live[other])
+            except RuntimeError:
+                continue
+            steps.append(m("gt", out + "c", src, 0))
+            steps.append(fn("where", out, out + "c", src, other))  # the bool mask stays out of `live`
+        elif kind == "clamp":
+            steps.append(m("clamp", out, src, -0.5, 0.6))
+        elif kind == "pow":
+            steps.append(m("pow", out, src, rng.choice([2, 3])))
+        elif kind == "view" and len(shp) == 2:
+            steps.append(m("reshape", out, src, [shp[0] * shp[1]]))
+            shp = [shp[0] * shp[1]]
+        elif kind == "binary":
+            other = rng.choice(names)
+            try:
+                shp = bshape(shp, live[other])
+            except RuntimeError:
+                continue
+            steps.append(m(rng.choice(BIN), out, src, other))
+        else:
+            steps.append(m(rng.choice(["tanh", "sigmoid", "sin", "neg"]), out, src))
+        live[out] = shp
+    last = list(live)[-1]
+    steps += [m("sum", "la", "a"), m("sum", "lb", "b"), m("mul", "u", last, "la"), m("add", "z", "u", "lb")]
+    inputs["W"] = const(live[last])
+    steps += [m("mul", "zw", "z", "W"), m("sum", "s", "zw"), backward("s")]
+    case(f"random-mixed/{k:03d}", inputs, steps, helpers=["W", "zw"])
+
+
+for k in range(80):
+    mixed_program(k)
+
+
 # ---------------------------------------------------------------------------------------------
 # Record
 

@@ -14,7 +14,7 @@ describe('conformance with PyTorch on cpu', () => {
     const categories = [...byCategory().keys()];
     for (const family of ['ops-arith', 'ops-compare', 'ops-where', 'ops-reduce', 'ops-linalg', 'ops-shape', 'indexing',
       'ops-softmax', 'ops-inplace', 'views', 'grad-modes', 'autograd', 'errors', 'gradfn', 'activations',
-      'activations-ref', 'double-backward', 'higher-order', 'factories', 'random', 'random-2nd']) {
+      'activations-ref', 'double-backward', 'higher-order', 'factories', 'random', 'random-2nd', 'random-mixed']) {
       expect(categories).toContain(family);
     }
   });
