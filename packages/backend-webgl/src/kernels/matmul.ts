@@ -6,7 +6,7 @@
  * `loopMaxIterations` set from the tile length (rounded up to a power of two, at least 16) and a
  * K below TILE_K that needs a longer loop compiles a kernel with a larger bound.
  */
-import { checkBmmShapes, isContiguous, numelOf, type View } from '@nabla/core';
+import { checkBmmShapes, isContiguous, type View } from '@nabla/core';
 import type { GlStorage } from '../storage.js';
 import { loopBound, viewOf, type KernelContext } from './context.js';
 
@@ -57,7 +57,6 @@ export function bmm(ctx: KernelContext, out: View, a: View, b: View): void {
   } finally {
     if (!direct) ctx.release(target);
   }
-  void numelOf;
 }
 
 function tex(v: View) {
