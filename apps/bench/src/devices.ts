@@ -32,6 +32,7 @@ export async function setup(): Promise<Devices> {
   const devices = ['cpu'];
   const targets: Target[] = [{ rt, device: 'cpu', label: 'cpu' }];
   const notes = [`cpu: ${rt.backend('cpu').describe()}`];
+  await addWebgl(rt, devices, targets, notes);
   if (process.env.NABLA_BENCH_DEVICES && !process.env.NABLA_BENCH_DEVICES.split(',').includes('webgpu')) {
     return { rt, devices, targets, notes };
   }
@@ -59,6 +60,29 @@ export async function setup(): Promise<Devices> {
     }
   }
   return { rt, devices, targets, notes };
+}
+
+type WebglModule = {
+  webglBackend: () => Parameters<Runtime['use']>[0];
+  backendInfo: (rt: Runtime) => { renderer: string; kernelClass: string };
+};
+
+/**
+ * The webgl device (gpu.js on headless-gl; needs the optional native `gl` build and an X server,
+ * e.g. `xvfb-run -a npm run bench`). Skipped with the reason when it cannot start.
+ */
+async function addWebgl(rt: Runtime, devices: string[], targets: Target[], notes: string[]): Promise<void> {
+  if (process.env.NABLA_BENCH_DEVICES && !process.env.NABLA_BENCH_DEVICES.split(',').includes('webgl')) return;
+  try {
+    const mod = (await import('@nabla/backend-webgl' as string)) as WebglModule;
+    await rt.use(mod.webglBackend());
+    devices.push('webgl');
+    const info = mod.backendInfo(rt);
+    targets.push({ rt, device: 'webgl', label: `webgl (${info.renderer.split(' (')[0]})` });
+    notes.push(`webgl: ${rt.backend('webgl').describe()}`);
+  } catch (e) {
+    notes.push(`webgl: not measured (${(e as Error).message.split('\n')[0]})`);
+  }
 }
 
 /** "swiftshader", "llvmpipe", ...: the adapter's short name from the backend's description. */
