@@ -49,6 +49,12 @@ export interface StateDictOptions {
   prefix?: string;
   /** Return the parameters themselves instead of detached aliases. */
   keepVars?: boolean;
+  /**
+   * Name keys as PyTorch does (`running_mean`, `num_batches_tracked`) instead of Nabla's camelCase
+   * (`runningMean`), so `nn.save(model.stateDict({ pytorchNames: true }))` loads with
+   * `load_state_dict` in Python. `loadStateDict` accepts either spelling.
+   */
+  pytorchNames?: boolean;
 }
 
 export interface LoadStateDictOptions {
@@ -477,9 +483,10 @@ export class Module {
   stateDict(opts: StateDictOptions = {}): StateDict {
     const out: StateDict = {};
     const keep = !!opts.keepVars;
+    const key = opts.pytorchNames ? snakeCase : (n: string): string => n;
     const walk = (m: Module, prefix: string): void => {
-      for (const [name, p] of m._parameters) if (p) out[prefix + name] = keep ? p : p.detach();
-      for (const [name, b] of m._buffers) if (b && !m._nonPersistent.has(name)) out[prefix + name] = keep ? b : b.detach();
+      for (const [name, p] of m._parameters) if (p) out[prefix + key(name)] = keep ? p : p.detach();
+      for (const [name, b] of m._buffers) if (b && !m._nonPersistent.has(name)) out[prefix + key(name)] = keep ? b : b.detach();
       for (const [name, c] of m._modules) if (c) walk(c, `${prefix}${name}.`);
     };
     walk(this, opts.prefix ?? '');
@@ -502,7 +509,10 @@ export class Module {
       const own: [string, Tensor | null][] = [...m._parameters, ...[...m._buffers].filter(([n]) => !m._nonPersistent.has(n))];
       for (const [name, t] of own) {
         if (t === null) continue;
-        const key = prefix + name;
+        // PyTorch's snake_case spelling of a camelCase name (running_mean) is accepted too.
+        const camel = prefix + name;
+        const snake = prefix + snakeCase(name);
+        const key = !entries.has(camel) && entries.has(snake) ? snake : camel;
         expected.add(key);
         const v = entries.get(key);
         if (v === undefined) {
@@ -673,4 +683,9 @@ export function zeroGrads(params: Iterable<Tensor>, setToNone: boolean): void {
     if (own !== g) p.grad = own;
     p.rt.noGrad(() => own.zero_());
   }
+}
+
+/** `runningMean` → `running_mean`: PyTorch's spelling of a state-dict name. */
+function snakeCase(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }

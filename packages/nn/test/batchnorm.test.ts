@@ -37,6 +37,7 @@ describe('BatchNorm against PyTorch 1.13', () => {
         });
       }
       expect(Object.keys(m.stateDict())).toEqual(c.stateDictKeys.map((k) => CAMEL[k] ?? k));
+      expect(Object.keys(m.stateDict({ pytorchNames: true }))).toEqual(c.stateDictKeys);
       c.steps.forEach((s, step) => {
         const x = hashed(rt, c.shape, 100 + step, { scale: 3, shift: 0.5, requiresGrad: true });
         m.zeroGrad();
@@ -85,5 +86,21 @@ describe('BatchNorm', () => {
     expect(() => bn1.call(rt.zeros([1, 3]))).toThrow(/Expected more than 1 value per channel when training, got input size \[1, 3\]/);
     expect(() => new nn.BatchNorm2d(3, { runtime: rt }).call(rt.zeros([2, 3, 4]))).toThrow(/expected 4D input \(got 3D input\)/);
     expect(() => new nn.BatchNorm2d(3, { runtime: rt }).call(rt.zeros([2, 4, 2, 2]))).toThrow(/running_mean should contain 4 elements not 3/);
+  });
+});
+
+describe("PyTorch's state-dict names", () => {
+  it('a BatchNorm state dict keyed as PyTorch writes it (running_mean, ...) loads, and gives the same eval outputs', () => {
+    const a = new nn.BatchNorm1d(3, { runtime: rt, dtype: 'float64' });
+    a.call(hashed(rt, [8, 3], 7, { scale: 4, shift: 1 })); // running stats move away from 0 / 1
+    a.eval();
+    const sd = a.stateDict({ pytorchNames: true });
+    expect(Object.keys(sd)).toEqual(['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked']);
+    const b = new nn.BatchNorm1d(3, { runtime: rt, dtype: 'float64' });
+    expect(b.loadStateDict(sd)).toEqual({ missingKeys: [], unexpectedKeys: [] });
+    b.eval();
+    const x = hashed(rt, [4, 3], 9);
+    expect(values(b.call(x))).toEqual(values(a.call(x)));
+    expect(values(b.runningMean!)).toEqual(values(a.runningMean!));
   });
 });
