@@ -5,8 +5,8 @@
  */
 import type { Runtime } from '@nabla/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FLOAT64_ONLY, loadFixtures, replay } from './test-utils/everyday-fixtures.js';
-import { gpuRuntime, probe } from './test-utils/setup.js';
+import { FLOAT64_ONLY, loadFixtures, replay } from '../../../tests/core-cpu/test/helpers/everyday-fixtures.js';
+import { gpuRuntime, probe } from '../src/test-utils/setup.js';
 
 const adapter = await probe();
 const fx = loadFixtures();
