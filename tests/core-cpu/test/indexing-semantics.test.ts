@@ -146,13 +146,14 @@ describe('memory', () => {
     const w = rt.randn([40, 40], { requiresGrad: true });
     const before = rt.memory();
     for (let i = 0; i < 5; i++) {
-      rt.noGrad(() => {
+      // In a tidy: the masks made here (x.gt(2), ...) are the test's temporaries, counted until freed.
+      rt.tidy(() => rt.noGrad(() => {
         x.indexPut_([':', [0, 3]], 1);
         x.indexPut_([x.gt(2)], 0);
         x.index(['1:', [1, 2]]).dispose();
         x.maskedSelect(x.gt(0)).dispose();
         einsum('ij,jk->ik', x, x).dispose();
-      });
+      }));
       rt.tidy(() => {
         const y = w.mul(1);
         y.indexPut_([[0, 1]], 0);
@@ -237,10 +238,13 @@ describe('errors', () => {
     const big = rt.zeros([64, 64]);
     const all = rt.ones([64, 64], { dtype: 'bool' });
     const rows = rt.ones([3, 64]);
+    // The test's own index tensors exist before counting: memory() counts small CPU tensors too.
+    const i01 = idx([0, 1]);
+    const i064 = idx([0, 64]);
     const before = rt.memory().numTensors;
     const cases: [string, () => unknown][] = [
-      ['indexPut_ value shape', () => big.indexPut_([idx([0, 1])], rows)],
-      ['index out of range', () => big.index([':', idx([0, 64])])],
+      ['indexPut_ value shape', () => big.indexPut_([i01], rows)],
+      ['index out of range', () => big.index([':', i064])],
       ['index shapes', () => big.index([[0, 1], [0, 1, 2]])],
       ['maskedScatter_ source', () => big.maskedScatter_(all, rows)],
     ];
