@@ -1,4 +1,4 @@
-import { defaultRuntime, type KernelName, type KernelSignatures, type Plugin, type PluginContextBase, type Runtime } from '@nabla/core';
+import { defaultRuntime, registerKernels, type Plugin, type PluginContextBase, type Runtime } from '@nabla/core';
 import { KERNEL_DTYPES, WebGLBackend, type WebGLBackendInfo, type WebGLBackendOptions } from './backend.js';
 
 export const PLUGIN_NAME = '@nabla/backend-webgl';
@@ -31,18 +31,13 @@ export function webglBackend(options: WebGLBackendOptions = {}): Plugin {
       const backend = await WebGLBackend.create(options);
       try {
         ctx.registerBackend(backend);
-        for (const name of Object.keys(KERNEL_DTYPES) as KernelName[]) registerOne(ctx, backend, name);
+        registerKernels(ctx, { device: backend.device, kernels: backend.kernels, dtypes: KERNEL_DTYPES });
       } catch (e) {
         backend.dispose();
         throw e;
       }
     },
   };
-}
-
-function registerOne<K extends KernelName>(ctx: PluginContextBase, backend: WebGLBackend, name: K): void {
-  const kernel: KernelSignatures[K] = backend.kernels[name];
-  ctx.registerKernel({ name, device: backend.device, dtypes: KERNEL_DTYPES[name], kernel });
 }
 
 /**

@@ -38,7 +38,8 @@ export class Rng {
   }
 
   getState(): number[] {
-    return [this.s0, this.s1, this.s2, this.s3, this.spare === null ? NaN : this.spare];
+    // Unsigned words: xorshift leaves them signed, and a state should read the same however it was reached.
+    return [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0, this.spare === null ? NaN : this.spare];
   }
 
   setState(state: readonly number[]): void {
