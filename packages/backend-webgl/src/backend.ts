@@ -11,7 +11,7 @@ import {
   type ElementwiseSpec,
   type Expr,
   type KernelName,
-  type KernelTable,
+  type KernelSignatures,
   type Storage,
   type TypedArray,
   type View,
@@ -22,10 +22,12 @@ import { compileExpr, type GlslFunction } from './glsl/expr.js';
 import type { GpuTexture } from './gpujs.js';
 import { copySpec } from './kernels/copy.js';
 import type { KernelContext } from './kernels/context.js';
-import { gather, scatterAdd } from './kernels/gather.js';
-import { bmm } from './kernels/matmul.js';
+import { gather, scatter, scatterAdd } from './kernels/gather.js';
+import { addmm, bmm } from './kernels/matmul.js';
 import { argReduce, reduce } from './kernels/reduce.js';
+import { scan } from './kernels/scan.js';
 import { softmaxAlong } from './kernels/softmax.js';
+import { sort } from './kernels/sort.js';
 import { geometryArgs, mapGeometry, mappedSource } from './mapped.js';
 import { probeFloatTextures } from './probe.js';
 import { GlStorage } from './storage.js';
@@ -41,11 +43,10 @@ export interface WebGLBackendInfo extends DeviceInfo {
 }
 
 /**
- * The dtypes each structured kernel is registered for. Partial: kernels that core added after this
- * backend was written (sort, cumsum, cumprod, scatter) are not here yet, so those ops raise core's
- * "no kernel" error on webgl; addmm has none either, and core composes it from bmm.
+ * The dtypes each structured kernel is registered for: every kernel of core's contract (the type
+ * says so: a kernel core adds later fails to compile here until it has an entry).
  */
-export const KERNEL_DTYPES: { readonly [K in KernelName]?: readonly DType[] } = {
+export const KERNEL_DTYPES: { readonly [K in KernelName]: readonly DType[] } = {
   sum: ['float32', 'int32', 'bool'],
   prod: ['float32', 'int32', 'bool'],
   max: ['float32', 'int32', 'bool'],
@@ -53,17 +54,22 @@ export const KERNEL_DTYPES: { readonly [K in KernelName]?: readonly DType[] } = 
   argmax: ['float32', 'int32'],
   argmin: ['float32', 'int32'],
   bmm: ['float32', 'int32'],
+  addmm: ['float32', 'int32'],
   gather: ['float32', 'int32', 'bool'],
-  scatterAdd: ['float32', 'int32'],
+  scatterAdd: ['float32', 'int32', 'bool'],
+  scatter: ['float32', 'int32', 'bool'],
   softmax: ['float32'],
   logSoftmax: ['float32'],
+  sort: ['float32', 'int32', 'bool'],
+  cumsum: ['float32', 'int32', 'bool'],
+  cumprod: ['float32', 'int32', 'bool'],
 };
 
 export class WebGLBackend implements Backend {
   readonly device = 'webgl';
   readonly dtypes: readonly DType[] = WEBGL_DTYPES;
   readonly readsSync = true;
-  readonly kernels: KernelTable;
+  readonly kernels: KernelSignatures;
   private readonly ctx: KernelContext;
   private readonly compiled = new Map<string, GlslFunction>();
 
@@ -90,10 +96,15 @@ export class WebGLBackend implements Backend {
       argmax: (out, x, axes) => argReduce(c, 'argmax', out, x, axes),
       argmin: (out, x, axes) => argReduce(c, 'argmin', out, x, axes),
       bmm: (out, a, b) => bmm(c, out, a, b),
+      addmm: (out, bias, a, b, beta, alpha) => addmm(c, out, bias, a, b, beta, alpha),
       gather: (out, x, dim, index) => gather(c, out, x, dim, index),
       scatterAdd: (out, dim, index, src) => scatterAdd(c, out, dim, index, src),
+      scatter: (out, dim, index, src) => scatter(c, out, dim, index, src),
       softmax: (out, x, dim) => softmaxAlong(c, 'softmax', out, x, dim),
       logSoftmax: (out, x, dim) => softmaxAlong(c, 'logSoftmax', out, x, dim),
+      sort: (values, indices, x, dim, descending) => sort(c, values, indices, x, dim, descending),
+      cumsum: (out, x, dim, reverse) => scan(c, 'cumsum', out, x, dim, reverse),
+      cumprod: (out, x, dim, reverse) => scan(c, 'cumprod', out, x, dim, reverse),
     };
   }
 

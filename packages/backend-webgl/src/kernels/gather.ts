@@ -1,7 +1,8 @@
 /**
- * gather, and scatterAdd written gather-style (fragment shaders cannot scatter): each output
+ * gather, and scatterAdd / scatter written gather-style (fragment shaders cannot scatter): each output
  * element loops over the index entries along `dim` that could land on it and adds the sources
- * whose index equals its own coordinate, in index order (deterministic, no atomics). The loop
+ * whose index equals its own coordinate, in index order (deterministic, no atomics); scatter keeps
+ * the last such source instead, as PyTorch's CPU kernel does. The loop
  * bound is compiled from `index.shape[dim]` (`loopMaxIterations`, see matmul.ts).
  *
  * Indices are validated on the host first: a shader cannot throw, and a wrong index must be an
@@ -42,16 +43,26 @@ export function gather(ctx: KernelContext, out: View, x: View, dim: number, inde
 }
 
 export function scatterAdd(ctx: KernelContext, out: View, dim: number, index: View, src: View): void {
+  scatterAlong(ctx, 'scatterAdd', out, dim, index, src);
+}
+
+/** scatter: of the sources whose index hits an output element, the last in index order wins. */
+export function scatter(ctx: KernelContext, out: View, dim: number, index: View, src: View): void {
+  scatterAlong(ctx, 'scatter', out, dim, index, src);
+}
+
+function scatterAlong(ctx: KernelContext, op: 'scatterAdd' | 'scatter', out: View, dim: number, index: View, src: View): void {
   if (numelOf(out.shape) === 0 || numelOf(index.shape) === 0) return;
-  checkIndex(ctx, 'scatterAdd', index, dim, out.shape[dim]!);
+  checkIndex(ctx, op, index, dim, out.shape[dim]!);
   const nd = index.shape[dim]!;
   // Operands are addressed in out's geometry with the dim's stride 0; the loop walks the dim.
   const is = index.strides.map((s, d) => (d === dim ? 0 : s));
   const ss = src.strides.map((s, d) => (d === dim ? 0 : s));
-  const g = mapGeometry('scatterAdd', out, [is, ss], true);
+  const g = mapGeometry(op, out, [is, ss], true);
   const R = g.shape.length;
   const dpos = g.order.indexOf(dim);
   const bound = loopBound(nd);
+  const bool = op === 'scatterAdd' && out.dtype === 'bool';
   const ish = g.order.map((d, k) => `ish${k}`);
   const conds = g.order.map((d, k) => (k === dpos ? null : `i${k} < ish${k}`)).filter((c): c is string => c !== null);
   const body = [
@@ -59,24 +70,26 @@ export function scatterAdd(ctx: KernelContext, out: View, dim: number, index: Vi
     ...(conds.length > 0 ? [`if (${conds.join(' && ')}) {`] : ['{']),
     `  for (let t = 0; t < nd; t++) {`,
     `    if (xi[a0 + t * isd] === i${dpos}) {`,
-    `      acc = acc + src[a1 + t * ssd];`,
+    op === 'scatter' ? '      acc = src[a1 + t * ssd];' : '      acc = acc + src[a1 + t * ssd];',
     '    }',
     '  }',
     '}',
+    // bool addition is logical or (values are 0/1, so a sum above 1 is true)
+    ...(bool ? ['if (acc > 1.0) {', '  acc = 1.0;', '}'] : []),
     'return acc;',
   ];
-  const sc = ctx.dev.kernel(`scatterAdd:${R}:${dpos}:${bound}`, () => ({
+  const sc = ctx.dev.kernel(`${op}:${R}:${dpos}:${bound}:${bool}`, () => ({
     source: mappedSource(R, ['xi', 'src'], 2, ['isd', 'ssd', 'nd', ...ish], body),
     loopMaxIterations: bound,
   }));
   const s = out.storage as GlStorage;
   const ishVals = g.order.map((d) => index.shape[d]!);
-  ctx.runInto(s, 'scatterAdd', (cls) =>
+  ctx.runInto(s, op, (cls) =>
     ctx.dev.run(
       sc,
       cls,
       [s.tex, tex(index), tex(src), index.strides[dim]!, src.strides[dim]!, nd, ...ishVals, ...geometryArgs(out, g, [index.offset, src.offset])],
-      'scatterAdd',
+      op,
     ),
   );
 }
