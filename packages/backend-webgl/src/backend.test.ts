@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendInfo } from './plugin.js';
 import { WebGLBackend } from './backend.js';
 import { INT32_EXACT_LIMIT } from './dtypes.js';
+import { gpu } from './gpujs.js';
 import { glRuntime, probe } from './test-utils/setup.js';
 
 const gl = await probe();
@@ -120,6 +121,35 @@ describe.skipIf(!gl.ok)('the webgl device', () => {
 describe.skipIf(!gl.ok)('refusals', () => {
   it('refuses to install when gpu.js would run its CPU kernel instead of GL', async () => {
     await expect(WebGLBackend.create({ mode: 'cpu' })).rejects.toThrow(/CPUKernel, not on a GL kernel/);
+  });
+
+  it('fails an op, naming the kernel class, when gpu.js falls back to its CPU kernel at run time; recovers after', async () => {
+    const rt = await glRuntime();
+    const proto = gpu.HeadlessGLKernel.prototype as unknown as { run: (...a: unknown[]) => unknown; requestFallback(args: unknown, reason: string): unknown };
+    const run = proto.run;
+    const warn = console.warn;
+    try {
+      const x = rt.tensor([0.5, 1, 2], { device: 'webgl' });
+      // The trap gpu.js sets: a GL kernel that cannot run asks for its CPU kernel and swaps itself out.
+      proto.run = function (this: typeof proto, ...args: unknown[]) {
+        return this.requestFallback(args, 'injected by the test');
+      };
+      console.warn = () => {}; // gpu.js says "Falling back to CPU"
+      // sin's kernel calls a GLSL native function: its CPU replacement fails to build.
+      expect(() => x.sin().dataSync()).toThrow(/gpu.js fell back from its HeadlessGLKernel to its CPU kernel for 'sin' \(injected by the test\); the webgl device refuses/);
+      // The upload kernel is plain JS: its CPU replacement builds, runs, and is caught by its class.
+      expect(() => rt.tensor([1, 2, 3], { device: 'webgl' })).toThrow(/gpu.js ran kernel 'write' on its CPUKernel, not on a GL kernel \(injected by the test\)/);
+      proto.run = run;
+      console.warn = warn;
+      // The swapped kernels are forgotten: the next calls compile GL kernels and run there.
+      x.sin().dataSync().forEach((v, i) => expect(v).toBeCloseTo(Math.sin([0.5, 1, 2][i]!), 5));
+      expect(Array.from(x.cumsum(0).dataSync())).toEqual([0.5, 1.5, 3.5]);
+      expect(backendInfo(rt).kernelClass).toBe('HeadlessGLKernel');
+    } finally {
+      proto.run = run;
+      console.warn = warn;
+      await rt.dispose();
+    }
   });
 
   it('refuses to install on gpu.js WebAssembly kernels', async () => {

@@ -188,7 +188,14 @@ export class GlDevice {
       }
       k.texture = out;
       k._textureSwitched = true;
-      const r = sc(...args);
+      let r: unknown;
+      try {
+        r = sc(...args);
+      } catch (e) {
+        // A fallback kernel (CPU) may throw on the GL textures it is handed: say what happened.
+        if (!isGlKernel(sc.kernel) || sc.kernel.fallbackRequested) this.checkGl(sc, what, e);
+        throw e;
+      }
       k = sc.kernel;
       this.checkGl(sc, what);
       if (r !== out) throw new Error(`webgl: gpu.js kernel '${what}' rendered into a texture the backend did not give it`);
@@ -199,13 +206,16 @@ export class GlDevice {
     }
   }
 
-  private checkGl(sc: KernelShortcut, what: string): void {
+  private checkGl(sc: KernelShortcut, what: string, cause?: unknown): void {
     const k = sc.kernel;
-    if (!isGlKernel(k)) {
+    if (!isGlKernel(k) || k.fallbackRequested) {
+      // gpu.js swaps the kernel for good: forget it, so the next call compiles a GL kernel again.
+      for (const [key, v] of this.kernels) if (v === sc) this.kernels.delete(key);
       const why = sc.fallbackReason ?? k.fallbackReason;
+      const ran = isGlKernel(k) ? `fell back from its ${k.constructor.name} to its CPU kernel for '${what}'` : `ran kernel '${what}' on its ${k.constructor.name}, not on a GL kernel`;
       throw new Error(
-        `webgl: gpu.js ran kernel '${what}' on its ${k.constructor.name}, not on a GL kernel` +
-          `${why ? ` (${why})` : ''}; the webgl device refuses to run on a CPU or WebAssembly fallback`,
+        `webgl: gpu.js ${ran}${why ? ` (${why})` : ''}; the webgl device refuses to run on a CPU or WebAssembly fallback`,
+        cause === undefined ? undefined : { cause },
       );
     }
     this.lastKernelClass = k.constructor.name;

@@ -42,6 +42,8 @@ export interface GpuKernel {
   _setupOutputTexture(): void;
   destroy(removeCanvasReferences?: boolean): void;
   fallbackReason?: string;
+  /** Set by gpu.js when the kernel asked for its CPU replacement (before the swap, which may fail). */
+  fallbackRequested?: boolean;
 }
 
 /** What `gpu.createKernel` returns: a callable that also exposes the kernel that runs. */
