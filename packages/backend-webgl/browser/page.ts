@@ -59,6 +59,23 @@ async function run(): Promise<PageReport> {
     const [g] = autograd.grad(x.matmul(w).sigmoid().logSoftmax(1).sum(), [x]);
     return g!;
   });
+  await close('sort values and indices, stable with ties and NaN, descending, along dim 0', (d) => {
+    const t = rt.tensor(a.map((v, i) => (i % 17 === 0 ? NaN : Math.round(v * 4) / 4)), { device: d, shape: [20, 12] });
+    const s = t.sort(0, true);
+    return s.values.add(s.indices.to('float32').mul(1000));
+  });
+  await close('topk', (d) => rt.tensor(a, { device: d, shape: [12, 20] }).topk(3).values);
+  await close('cumsum and cumprod (and their reverse scans in the gradient)', (d) => {
+    const x = rt.tensor(a.map((v) => 1 + v / 10), { device: d, shape: [12, 20], requiresGrad: true });
+    const [g] = autograd.grad(x.cumsum(1).add(x.t().cumprod(1).t()).mul(x).sum(), [x]);
+    return g!;
+  });
+  await close('scatter (the last wins) and scatterAdd', (d) => {
+    const idx = rt.tensor([[0, 2, 2], [1, 2, 0], [2, 2, 2]], { device: d, dtype: 'int32' });
+    const src = rt.tensor(a.slice(0, 9), { device: d, shape: [3, 3] });
+    return rt.zeros([3, 3], { device: d }).scatter(0, idx, src).add(rt.zeros([3, 3], { device: d }).scatterAdd(0, idx, src));
+  });
+  await close('addmm', (d) => rt.tensor(b.slice(0, 9), { device: d }).addmm(rt.tensor(a, { device: d, shape: [20, 12] }).t(), rt.tensor(b, { device: d, shape: [20, 9] }), { beta: 0.5, alpha: 2 }));
   await close('training steps', (d) => {
     const x = rt.tensor(a, { device: d, shape: [12, 20] });
     const w = rt.tensor(b, { device: d, shape: [20, 9], requiresGrad: true });
