@@ -13,3 +13,4 @@
 export { checkBackend, type CheckOptions, type CheckReport, type CaseFailure } from './check.js';
 export { CASES, type OpCase, type InputSpec } from './cases.js';
 export { DEFAULT_TOLERANCES, firstMismatch, type Tolerance } from './tolerance.js';
+export { randoms } from './random.js';

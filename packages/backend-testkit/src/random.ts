@@ -23,3 +23,24 @@ export function generator(seed: number): () => number {
 export function uniform(next: () => number, n: number, lo: number, hi: number): number[] {
   return Array.from({ length: n }, () => Math.round((lo + (hi - lo) * next()) * 1024) / 1024);
 }
+
+/**
+ * `n` numbers uniform in [lo, hi) from an xorshift32 stream seeded with `seed` (not rounded):
+ * plain seeded data for a backend's own tests, in Node and in a bundled browser page alike. The
+ * repository's WebGPU and WebGL suites draw their inputs from it.
+ *
+ * @example
+ * import { randoms } from '@nabla/backend-testkit';
+ * const x = rt.tensor(randoms(12, 1), { shape: [3, 4], device: 'webgl' }); // same numbers every run
+ */
+export function randoms(n: number, seed: number, lo = -1, hi = 1): number[] {
+  let s = seed >>> 0 || 1;
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    s = (s ^ (s << 13)) >>> 0;
+    s = (s ^ (s >>> 17)) >>> 0;
+    s = (s ^ (s << 5)) >>> 0;
+    out[i] = lo + (s / 4294967296) * (hi - lo);
+  }
+  return out;
+}

@@ -5,8 +5,8 @@
  */
 import { autograd, createRuntime, type Runtime, type Tensor } from '@nabla/core';
 import { cpuBackend } from '@nabla/backend-cpu';
+import { randoms } from '@nabla/backend-testkit';
 import { backendInfo, webglBackend } from '../src/index.js';
-import { randoms } from '../src/test-utils/numbers.js';
 
 export interface PageReport {
   ok: boolean;

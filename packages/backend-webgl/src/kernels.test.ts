@@ -5,11 +5,11 @@
  */
 import { createRuntime, type Runtime } from '@nabla/core';
 import { cpuBackend } from '@nabla/backend-cpu';
+import { randoms } from '@nabla/backend-testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gpu } from './gpujs.js';
 import { GROUP } from './kernels/reduce.js';
 import { webglBackend } from './plugin.js';
-import { randoms } from './test-utils/numbers.js';
 import { probe } from './test-utils/setup.js';
 
 const gl = await probe();

@@ -5,10 +5,10 @@
 import { autograd, cat, createRuntime, stack, where, type Runtime, type Tensor } from '@nabla/core';
 import { cpuBackend } from '@nabla/backend-cpu';
 import * as act from '@nabla/activations';
+import { randoms } from '@nabla/backend-testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webglBackend } from './plugin.js';
 import { probe } from './test-utils/setup.js';
-import { randoms } from './test-utils/numbers.js';
 
 const gl = await probe();
 
