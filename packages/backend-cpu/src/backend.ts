@@ -76,7 +76,8 @@ export class CpuBackend implements Backend {
   readonly readsSync = true;
   /** Typed arrays are JS memory: core may leave small ones to the garbage collector. */
   readonly gcManaged = true;
-  readonly kernels: KernelSignatures;
+  /** Every structured kernel, the optional ones included. */
+  readonly kernels: Required<KernelSignatures>;
   private readonly pool: BufferPool;
   private readonly scratch = new Scratch();
   private readonly compiler = new ElementwiseCompiler();

@@ -1,4 +1,4 @@
-import type { KernelName, KernelSignatures, Plugin, PluginContextBase } from '@nabla/core';
+import { registerKernels, type Plugin, type PluginContextBase } from '@nabla/core';
 import { CpuBackend, KERNEL_DTYPES, type CpuBackendOptions } from './backend.js';
 
 export const PLUGIN_NAME = '@nabla/backend-cpu';
@@ -17,12 +17,7 @@ export function cpuBackend(options: CpuBackendOptions = {}): Plugin {
       const backend = new CpuBackend(options);
       await backend.init();
       ctx.registerBackend(backend);
-      for (const name of Object.keys(KERNEL_DTYPES) as KernelName[]) registerOne(ctx, backend, name);
+      registerKernels(ctx, { device: backend.device, kernels: backend.kernels, dtypes: KERNEL_DTYPES });
     },
   };
-}
-
-function registerOne<K extends KernelName>(ctx: PluginContextBase, backend: CpuBackend, name: K): void {
-  const kernel: KernelSignatures[K] = backend.kernels[name];
-  ctx.registerKernel({ name, device: backend.device, dtypes: KERNEL_DTYPES[name], kernel });
 }

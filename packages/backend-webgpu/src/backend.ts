@@ -62,7 +62,8 @@ export class WebGpuBackend implements Backend {
   readonly device = 'webgpu';
   readonly dtypes: readonly DType[] = WEBGPU_DTYPES;
   readonly readsSync = false;
-  readonly kernels: KernelSignatures;
+  /** Every structured kernel, the optional ones included. */
+  readonly kernels: Required<KernelSignatures>;
   readonly dispatcher: Dispatcher;
   readonly gpuDevice: GPUDevice;
   readonly adapterDescription: string;

@@ -1,4 +1,4 @@
-import type { KernelName, KernelSignatures, Plugin, PluginContextBase } from '@nabla/core';
+import { registerKernels, type Plugin, type PluginContextBase } from '@nabla/core';
 import { KERNEL_DTYPES, WebGpuBackend, type WebGpuBackendOptions } from './backend.js';
 
 export const PLUGIN_NAME = '@nabla/backend-webgpu';
@@ -18,16 +18,11 @@ export function webgpuBackend(options: WebGpuBackendOptions = {}): Plugin {
       const backend = await WebGpuBackend.create(options);
       try {
         ctx.registerBackend(backend);
-        for (const name of Object.keys(KERNEL_DTYPES) as KernelName[]) registerOne(ctx, backend, name);
+        registerKernels(ctx, { device: backend.device, kernels: backend.kernels, dtypes: KERNEL_DTYPES });
       } catch (e) {
         backend.dispose();
         throw e;
       }
     },
   };
-}
-
-function registerOne<K extends KernelName>(ctx: PluginContextBase, backend: WebGpuBackend, name: K): void {
-  const kernel: KernelSignatures[K] = backend.kernels[name];
-  ctx.registerKernel({ name, device: backend.device, dtypes: KERNEL_DTYPES[name], kernel });
 }

@@ -38,6 +38,11 @@ export { registerKernels, type KernelTable, type KernelTableRegistration } from 
 export type { MemoryInfo, DeviceMemory } from './runtime/memory.js';
 export { Runtime } from './runtime/runtime.js';
 export { EventBus, type NablaEvents, type NablaEventName } from './runtime/events.js';
+export { RUNTIME, BACKEND_REGISTRY, KERNEL_REGISTRY, EVENTS, GRAD_MODE, MEMORY, RNG, type Token } from './runtime/tokens.js';
+export type { BackendRegistry, KernelRegistry } from './runtime/registries.js';
+export type { GradMode } from './runtime/grad-mode.js';
+export type { MemoryTracker } from './runtime/memory.js';
+export type { Rng, RngState } from './runtime/rng.js';
 export { Tensor, type NestedArray } from './tensor/tensor.js';
 export type { NestedData, TensorDataOptions, TensorOptions } from './tensor/create.js';
 export type { ShapeLike } from './api/factories.js';

@@ -2,12 +2,10 @@
  * Saved-tensor presets over core's `savedTensorsHooks` (PyTorch's `torch.autograd.graph.save_on_cpu`
  * and friends).
  */
-import { NablaError, defaultRuntime, type Runtime, type Tensor } from '@nabla/core';
+import { NablaError, Tensor, defaultRuntime, type Runtime } from '@nabla/core';
 
 interface HostCopy {
-  /** The original, kept as is (leaves that require grad: parameters, which live on anyway). */
-  keep: Tensor | null;
-  copy: Tensor | null;
+  copy: Tensor;
   device: string;
 }
 
@@ -29,11 +27,13 @@ interface HostCopy {
 export function saveOnCpu<T>(fn: () => T, opts: { runtime?: Runtime } = {}): T {
   const rt = opts.runtime ?? defaultRuntime();
   rt.backend('cpu', 'saveOnCpu');
-  return rt.savedTensorsHooks<HostCopy, T>(
-    (t) => (t.isLeaf && t.requiresGrad) || t.device === 'cpu' ? { keep: t, copy: null, device: t.device } : { keep: null, copy: t.to('cpu'), device: t.device },
-    (h) => h.keep ?? h.copy!.to(h.device),
+  // A tensor kept as it is goes back to core as the handle itself, so core pins it as it pins saved
+  // tensors without hooks: the code that made it may dispose it (losses free their temporaries).
+  return rt.savedTensorsHooks<Tensor | HostCopy, T>(
+    (t) => ((t.isLeaf && t.requiresGrad) || t.device === 'cpu' ? t : { copy: t.to('cpu'), device: t.device }),
+    (h) => (h instanceof Tensor ? h : h.copy.to(h.device)),
     fn,
-    { release: (h) => h.copy?.dispose() },
+    { release: (h) => void (h instanceof Tensor ? undefined : h.copy.dispose()) },
   );
 }
 

@@ -1,6 +1,6 @@
 /** addmm: one node (AddmmBackward0), PyTorch's beta/alpha, gradcheck/gradgradcheck and errors. Values vs PyTorch: parity-gradients.test.ts. */
 import * as nabla from '@nabla/core';
-import { createRuntime, NablaError, type KernelName, type KernelSignatures, type Plugin, type PluginContextBase, type Tensor } from '@nabla/core';
+import { createRuntime, NablaError, registerKernels, type Plugin, type PluginContextBase, type Tensor } from '@nabla/core';
 import { cpuBackend, CpuBackend, KERNEL_DTYPES } from '@nabla/backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 
@@ -61,11 +61,8 @@ function cpuWithoutAddmm(): Plugin {
     install(ctx: PluginContextBase) {
       const be = new CpuBackend();
       ctx.registerBackend(be);
-      const register = <K extends KernelName>(name: K): void => {
-        const kernel: KernelSignatures[K] = be.kernels[name];
-        ctx.registerKernel({ name, device: be.device, dtypes: KERNEL_DTYPES[name], kernel });
-      };
-      for (const name of Object.keys(KERNEL_DTYPES) as KernelName[]) if (name !== 'addmm') register(name);
+      const { addmm: _, ...kernels } = be.kernels;
+      registerKernels(ctx, { device: be.device, kernels, dtypes: KERNEL_DTYPES });
     },
   };
 }

@@ -4,7 +4,7 @@
  * from it to the CPU return at once; CPU work on them is queued behind the copy in program order
  * (ops/deferred.ts), and gradients flow back across the devices.
  */
-import { createRuntime, NablaError, type Backend, type KernelName, type KernelSignatures, type Plugin, type Runtime } from '@nabla/core';
+import { createRuntime, NablaError, registerKernels, type Backend, type Plugin, type Runtime } from '@nabla/core';
 import { cpuBackend, CpuBackend, KERNEL_DTYPES } from '@nabla/backend-cpu';
 import { describe, expect, it } from 'vitest';
 
@@ -37,11 +37,7 @@ function slowBackend(delayMs = 5): Plugin {
         synchronize: () => Promise.resolve(),
       };
       ctx.registerBackend(backend);
-      const register = <K extends KernelName>(name: K): void => {
-        const kernel: KernelSignatures[K] = cpu.kernels[name];
-        ctx.registerKernel({ name, device: 'slow', dtypes: KERNEL_DTYPES[name], kernel });
-      };
-      for (const name of Object.keys(KERNEL_DTYPES) as KernelName[]) register(name);
+      registerKernels(ctx, { device: 'slow', kernels: cpu.kernels, dtypes: KERNEL_DTYPES });
     },
   };
 }

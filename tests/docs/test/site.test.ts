@@ -43,10 +43,10 @@ describe('the docs site', () => {
       await page.goto(pathToFileURL(join(out, 'index.html')).href);
       expect(await page.title()).toMatch(/Nabla/);
       const links = await page.$$eval('a', (as) => as.map((a) => a.textContent?.trim() ?? ''));
-      for (const guide of ['Getting started', 'Autograd', 'Devices and memory', 'Writing a backend', 'Writing a plugin', 'Performance']) {
+      for (const guide of ['Getting started', 'Autograd', 'Devices and memory', 'Writing a backend', 'Writing a plugin', 'Performance', 'Introspection with hooks', 'Gradient checkpointing', 'The WebGL device']) {
         expect(links, `a link to the "${guide}" guide`).toContain(guide);
       }
-      for (const pkg of ['core', 'backend-cpu', 'backend-webgpu', 'nn', 'backend-testkit']) {
+      for (const pkg of ['core', 'backend-cpu', 'backend-webgpu', 'backend-webgl', 'nn', 'hooks', 'checkpoint', 'backend-testkit']) {
         expect(links, `a link to @nabla/${pkg}'s reference`).toContain(pkg);
       }
       for (const name of ['Tensor', 'gradcheck', 'checkBackend', 'Linear']) expect(links, `a link to ${name}`).toContain(name);

@@ -60,7 +60,11 @@ export interface ElementwiseSpec {
  */
 export type ElementwiseKernel = (out: View, inputs: readonly View[], params: readonly number[]) => void;
 
-/** The structured kernels a backend registers, by name. */
+/**
+ * The structured kernels a backend registers, by name. `addmm`, `softmax` and `logSoftmax` are
+ * optional (core composes them from the others), so a backend's full table can be typed as
+ * `KernelSignatures` as it is; `registerKernels` registers such a table in one call.
+ */
 export interface KernelSignatures {
   /**
    * Reductions over `axes` (sorted, unique, non-empty). `out.shape` is `x.shape` with every reduced
@@ -80,16 +84,19 @@ export interface KernelSignatures {
    * stride 0) added in the product's epilogue. With beta = 0 the bias is not read. Core composes
    * addmm from `bmm` on a backend that does not register it.
    */
-  addmm: (out: View, bias: View, a: View, b: View, beta: number, alpha: number) => void;
+  addmm?: (out: View, bias: View, a: View, b: View, beta: number, alpha: number) => void;
   /** out[..., i, ...] = x[..., index[..., i, ...], ...] along `dim`; `index` (int32) has out's shape. */
   gather: (out: View, x: View, dim: number, index: View) => void;
   /** out[..., index[..., i, ...], ...] += src[..., i, ...] along `dim`; `index` has src's shape. */
   scatterAdd: (out: View, dim: number, index: View, src: View) => void;
   /** out[..., index[..., i, ...], ...] = src[..., i, ...] along `dim`; of duplicates the last in index order wins. */
   scatter: (out: View, dim: number, index: View, src: View) => void;
-  /** Numerically stable softmax / log-softmax along `dim`; out and x have the same shape. */
-  softmax: (out: View, x: View, dim: number) => void;
-  logSoftmax: (out: View, x: View, dim: number) => void;
+  /**
+   * Numerically stable softmax / log-softmax along `dim`; out and x have the same shape. Optional:
+   * core composes them from `max`, `sum` and elementwise kernels on a backend without them.
+   */
+  softmax?: (out: View, x: View, dim: number) => void;
+  logSoftmax?: (out: View, x: View, dim: number) => void;
   /**
    * Sorts each row of `x` along `dim` into `values` (x's dtype) and `indices` (int32 positions in
    * the row), both of x's shape. The sort is stable — equal values keep their order, ascending and
@@ -106,6 +113,15 @@ export interface KernelSignatures {
 }
 
 export type KernelName = keyof KernelSignatures;
+
+/**
+ * The function registered for kernel `K`: its signature with the optionality taken off (a
+ * registration always carries a kernel; leaving an optional one out means not registering it).
+ *
+ * @example
+ * const sum: StructuredKernel<'sum'> = (out, x, axes) => { ... };
+ */
+export type StructuredKernel<K extends KernelName> = NonNullable<KernelSignatures[K]>;
 
 export interface Backend {
   /** The device name tensors carry (`'cpu'`, `'webgpu'`). */

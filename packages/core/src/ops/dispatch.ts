@@ -4,7 +4,7 @@
  * record a graph node. Every op goes through the helpers here; none of them reads tensor values,
  * so asynchronous backends work unchanged.
  */
-import type { Backend, KernelName, KernelSignatures, View } from '../backend/types.js';
+import type { Backend, KernelName, StructuredKernel, View } from '../backend/types.js';
 import { resultType, type DType, type PromotionOperand } from '../dtype.js';
 import { NablaError, fmtShape } from '../errors.js';
 import { gradEdge, NULL_EDGE } from '../autograd/edges.js';
@@ -124,7 +124,7 @@ export function broadcastView(t: Tensor, shape: readonly number[]): View {
 }
 
 /** A structured kernel of the tensor's device, or an error naming what is missing. */
-export function kernel<K extends KernelName>(name: K, t: Tensor, dtype: DType = t.dtype, op: string = name): KernelSignatures[K] {
+export function kernel<K extends KernelName>(name: K, t: Tensor, dtype: DType = t.dtype, op: string = name): StructuredKernel<K> {
   const k = t.rt.kernels.get(name, t.device, dtype);
   if (k === undefined) {
     throw new NablaError(`device '${t.device}' has no '${name}' kernel for dtype ${dtype}`, { op });
@@ -141,7 +141,7 @@ export function runKernel<K extends KernelName>(
   t: Tensor,
   op: string,
   io: { reads: readonly Tensor[]; writes: readonly Tensor[] },
-  run: (k: KernelSignatures[K]) => void,
+  run: (k: StructuredKernel<K>) => void,
   dtype?: DType,
 ): void {
   const k = kernel(name, t, dtype ?? t.dtype, op);

@@ -2,10 +2,11 @@
  * The plugin contract. A plugin is a plain object; `install` receives a context through which it
  * registers what it brings (backends, kernels, ops) and listens to lifecycle events.
  */
-import type { Backend, ElementwiseKernel, KernelName, KernelSignatures } from '../backend/types.js';
+import type { Backend, ElementwiseKernel, KernelName, StructuredKernel } from '../backend/types.js';
 import type { DType } from '../dtype.js';
 import type { EventBus } from './events.js';
 import type { Runtime } from './runtime.js';
+import type { Token } from './tokens.js';
 
 export interface Plugin {
   readonly name: string;
@@ -21,7 +22,7 @@ export interface KernelRegistration<K extends KernelName = KernelName> {
   readonly name: K;
   readonly device: string;
   readonly dtypes: readonly DType[];
-  readonly kernel: KernelSignatures[K];
+  readonly kernel: StructuredKernel<K>;
   /** Replace a kernel another plugin registered for the same (name, device, dtype). */
   readonly override?: boolean;
 }
@@ -50,6 +51,17 @@ export interface NamedOp {
 export interface PluginContext extends PluginContextBase {
   readonly runtime: Runtime;
   readonly events: EventBus;
+  /**
+   * The installing runtime's service for a DI token: `RUNTIME`, `BACKEND_REGISTRY`,
+   * `KERNEL_REGISTRY`, `EVENTS`, `GRAD_MODE`, `MEMORY`, `RNG` (exported by core, each with its
+   * type). The documented way to reach a runtime's services; the container behind them is not.
+   *
+   * @example
+   * install(ctx) {
+   *   if (!ctx.resolve(BACKEND_REGISTRY).get('cpu')) throw new Error('install a CPU backend first');
+   * }
+   */
+  resolve<T>(token: Token<T>): T;
   /** Declares an op (elementwise ops get kernels on every backend, present and future). */
   defineOp(def: NamedOp): void;
 }

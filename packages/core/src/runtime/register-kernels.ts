@@ -2,11 +2,15 @@
  * Registering a backend's structured kernels from one table, typed per name: what a backend's
  * `install` would otherwise write as a loop over names with a cast per call.
  */
-import type { KernelName, KernelSignatures } from '../backend/types.js';
+import type { KernelName, KernelSignatures, StructuredKernel } from '../backend/types.js';
 import type { DType } from '../dtype.js';
 import type { PluginContextBase } from './plugin.js';
 
-/** Some or all of the structured kernels, each with its own signature. */
+/**
+ * Some or all of the structured kernels, each with its own signature. A full table (every
+ * required kernel) can be typed as `KernelSignatures` instead; both register with
+ * `registerKernels`.
+ */
 export type KernelTable = { readonly [K in KernelName]?: KernelSignatures[K] };
 
 export interface KernelTableRegistration {
@@ -21,7 +25,9 @@ export interface KernelTableRegistration {
 }
 
 /**
- * Registers every kernel of `reg.kernels` for `reg.device`.
+ * Registers every kernel of `reg.kernels` for `reg.device`, each checked against its own signature:
+ * the one call that replaces a loop of `ctx.registerKernel` (where a loop variable of type
+ * `KernelName` cannot pair a name with its signature without a cast).
  *
  * @example
  * install(ctx) {
@@ -40,7 +46,7 @@ function one<K extends KernelName>(
   name: K,
   perName: { readonly [N in KernelName]?: readonly DType[] } | null,
 ): void {
-  const kernel = reg.kernels[name] as KernelSignatures[K] | undefined;
+  const kernel = reg.kernels[name] as StructuredKernel<K> | undefined;
   if (kernel === undefined) return;
   const dtypes = perName ? (perName[name] ?? reg.default ?? []) : (reg.dtypes as readonly DType[]);
   ctx.registerKernel({ name, device: reg.device, dtypes, kernel, ...(reg.override ? { override: true } : {}) });

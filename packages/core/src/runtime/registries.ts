@@ -3,7 +3,7 @@
  * container-scoped service, so every runtime (child container) gets its own.
  */
 import { injectable } from 'tsyringe';
-import type { Backend, ElementwiseKernel, ElementwiseSpec, KernelName, KernelSignatures } from '../backend/types.js';
+import type { Backend, ElementwiseKernel, ElementwiseSpec, KernelName, StructuredKernel } from '../backend/types.js';
 import { DTYPES, type DType } from '../dtype.js';
 import { NablaError } from '../errors.js';
 
@@ -110,8 +110,8 @@ export class KernelRegistry {
     return stack?.[stack.length - 1];
   }
 
-  get<K extends KernelName>(name: K, device: string, dtype: DType): KernelSignatures[K] | undefined {
-    return this.top(`kernel:${name}`, device, dtype)?.fn as KernelSignatures[K] | undefined;
+  get<K extends KernelName>(name: K, device: string, dtype: DType): StructuredKernel<K> | undefined {
+    return this.top(`kernel:${name}`, device, dtype)?.fn as StructuredKernel<K> | undefined;
   }
 
   has(name: string, device: string, dtype: DType): boolean {

@@ -16,6 +16,7 @@ import type { ElementwiseKernelRegistration, KernelRegistration, NamedOp, Plugin
 import { BackendRegistry, KernelRegistry } from './registries.js';
 import { Rng } from './rng.js';
 import { satisfies } from './semver.js';
+import { BACKEND_REGISTRY, EVENTS, GRAD_MODE, KERNEL_REGISTRY, MEMORY, RNG, RUNTIME, type Token } from './tokens.js';
 import { VERSION } from '../version.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { SavedTensorsHooks } from '../autograd/saved-hooks.js';
@@ -72,6 +73,24 @@ export class Runtime {
     this.gradMode = this.container.resolve(GradMode);
     this.memoryTracker = this.container.resolve(MemoryTracker);
     this.rng = this.container.resolve(Rng);
+    const services: [Token<unknown>, unknown][] = [
+      [RUNTIME, this], [BACKEND_REGISTRY, this.backends], [KERNEL_REGISTRY, this.kernels], [EVENTS, this.events],
+      [GRAD_MODE, this.gradMode], [MEMORY, this.memoryTracker], [RNG, this.rng],
+    ];
+    for (const [token, value] of services) this.container.register(token, { useValue: value });
+  }
+
+  /**
+   * This runtime's service for a DI token (`RUNTIME`, `BACKEND_REGISTRY`, `EVENTS`, ...; see
+   * runtime/tokens.ts).
+   *
+   * @example
+   * const rt = await nabla.createRuntime({ plugins: [cpuBackend()] });
+   * rt.resolve(nabla.BACKEND_REGISTRY).devices(); // ['cpu']
+   */
+  resolve<T>(token: Token<T>): T {
+    if (!this.container.isRegistered(token)) throw new NablaError(`${this.label} has no service for ${token.description ?? 'this token'}`, { op: 'resolve' });
+    return this.container.resolve<T>(token);
   }
 
   // ---- plugins
@@ -161,11 +180,15 @@ export class Runtime {
     return {
       runtime: rt,
       events: rt.events,
+      resolve: <T>(token: Token<T>): T => rt.resolve(token),
       registerBackend(backend: Backend) {
         rt.backends.register(backend, owner);
         if (rt.events.watching['backend:register']) rt.events.emit('backend:register', { device: backend.device, description: backend.describe() });
       },
       registerKernel<K extends KernelName>(reg: KernelRegistration<K>) {
+        if (typeof reg.kernel !== 'function') {
+          throw new NablaError(`${owner} registered kernel '${reg.name}' for device '${reg.device}' without a function (got ${typeof reg.kernel})`, { op: 'registerKernel' });
+        }
         rt.kernels.register('kernel', reg.name, reg.device, reg.dtypes, reg.kernel, owner, reg.override);
         if (rt.events.watching['kernel:register']) rt.events.emit('kernel:register', { kernel: reg.name, device: reg.device, dtypes: reg.dtypes });
       },
