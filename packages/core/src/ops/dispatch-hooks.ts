@@ -63,3 +63,17 @@ export function withDispatchHook<T>(rt: Runtime, hook: DispatchHook, fn: () => T
 export function storageKey(t: Tensor): object {
   return t._ref;
 }
+
+/**
+ * The version counter of `t`'s storage (PyTorch's `t._version`): every in-place write bumps it, for
+ * all tensors that share the storage. A hook that keeps a result to answer a later launch with
+ * checks it to know the result was not changed in place since.
+ *
+ * @example
+ * const v = storageVersion(x);
+ * x.add_(1);
+ * storageVersion(x) === v + 1; // true
+ */
+export function storageVersion(t: Tensor): number {
+  return t._ref.version;
+}
