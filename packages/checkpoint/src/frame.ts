@@ -290,8 +290,7 @@ export class Frame {
     else decision = this.decide(t, meta);
     if (decision === 'offload' && t.device === 'cpu') decision = 'save'; // already in host memory
     const e: Entry = { meta, decision, tensorId: t.id, input, outside, value: null, live: true };
-    if (decision === 'save') e.value = this.keepAlias(t);
-    else if (decision === 'offload') e.value = t.to('cpu');
+    if (decision === 'save' || decision === 'offload') e.value = this.keepAlias(t, decision === 'offload');
     this.entries.push(e);
     this.live++;
     return new Handle(this, index);
@@ -314,15 +313,17 @@ export class Frame {
     return d === undefined || d === null ? 'recompute' : checkDecision(d, 'checkpoint');
   }
 
-  private keepAlias(t: Tensor): Tensor {
-    const a = this.aliases.get(t.id);
+  /** An alias of `t` ('save') or a host copy ('offload'), made once per tensor and shared. */
+  private keepAlias(t: Tensor, host = false): Tensor {
+    const key = host ? -1 - t.id : t.id;
+    const a = this.aliases.get(key);
     if (a) {
       a.refs++;
       return a.t;
     }
-    const alias = this.rt.outsideTidy(() => this.rt.noGrad(() => t.detach()));
-    this.aliases.set(t.id, { t: alias, refs: 1 });
-    return alias;
+    const kept = this.rt.outsideTidy(() => this.rt.noGrad(() => (host ? t.to('cpu') : t.detach())));
+    this.aliases.set(key, { t: kept, refs: 1 });
+    return kept;
   }
 
   /** A tensor saved once by a 'save' decision is kept for every op that saved it. */
@@ -382,10 +383,11 @@ export class Frame {
     const v = e.value;
     e.value = null;
     if (v === null) return;
-    if (e.decision === 'save') {
-      const a = this.aliases.get(e.tensorId)!;
+    if (e.decision === 'save' || e.decision === 'offload') {
+      const key = e.decision === 'offload' ? -1 - e.tensorId : e.tensorId;
+      const a = this.aliases.get(key)!;
       if (--a.refs === 0) {
-        this.aliases.delete(e.tensorId);
+        this.aliases.delete(key);
         a.t.dispose();
       }
     } else v.dispose();
