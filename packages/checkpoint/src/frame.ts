@@ -41,7 +41,11 @@ export interface CheckpointOptions {
    * true). Nabla has one RNG per runtime for every device, so this covers CPU and GPU alike.
    */
   preserveRngState?: boolean;
-  /** Per saved tensor: 'save', 'recompute' (default) or 'offload' (see policy.ts). */
+  /**
+   * Selective checkpointing: per op output, 'save' keeps it and the recompute answers that op with
+   * it instead of running it; per saved tensor, 'save', 'recompute' (default) or 'offload' (a host
+   * copy until backward). See policy.ts; presets `saveMatmuls`, `saveNames`, `policyFrom`.
+   */
   policy?: CheckpointPolicy | null;
   /** Record both runs' op lists and show them side by side when the rerun differs. */
   debug?: boolean;
