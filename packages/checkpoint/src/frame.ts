@@ -11,10 +11,27 @@
  *   forward:   fn(args) ──pack──► handle #i (+ shape/dtype/device/op)        nothing kept
  *   backward:  unpack #i ─► rerun fn ──pack──► value #0..#k, stop when all held handles are full
  *
- * The rerun checks it saves the same shapes, dtypes and devices as the first run and names the op
- * where it does not. Nothing here reads tensor values, so asynchronous devices never sync.
+ * With a policy, the first run also watches every kernel launch (core's dispatch hooks) and keeps
+ * the outputs the policy saves at the 'output' stage; the rerun answers those launches with them,
+ * so their kernels do not run (PyTorch's selective checkpointing).
+ *
+ * The rerun checks it saves the same shapes, dtypes and devices as the first run (and launches the
+ * same ops where it answers one) and names the op where it does not. Nothing here reads tensor
+ * values, so asynchronous devices never sync.
  */
-import { NablaError, Tensor, bytesPerElement, fmtShape, type DType, type Runtime, type SavedTensorsHooks } from '@nabla/core';
+import {
+  NablaError,
+  Tensor,
+  bytesPerElement,
+  fmtShape,
+  storageKey,
+  storageVersion,
+  withDispatchHook,
+  type DType,
+  type KernelCall,
+  type Runtime,
+  type SavedTensorsHooks,
+} from '@nabla/core';
 import { checkDecision, type CheckpointPolicy, type SaveDecision, type SavedTensorInfo } from './policy.js';
 import { currentModule, duringRecompute } from './state.js';
 
@@ -24,7 +41,11 @@ export interface CheckpointOptions {
    * true). Nabla has one RNG per runtime for every device, so this covers CPU and GPU alike.
    */
   preserveRngState?: boolean;
-  /** Per saved tensor: 'save', 'recompute' (default) or 'offload' (see policy.ts). */
+  /**
+   * Selective checkpointing: per op output, 'save' keeps it and the recompute answers that op with
+   * it instead of running it; per saved tensor, 'save', 'recompute' (default) or 'offload' (a host
+   * copy until backward). See policy.ts; presets `saveMatmuls`, `saveNames`, `policyFrom`.
+   */
   policy?: CheckpointPolicy | null;
   /** Record both runs' op lists and show them side by side when the rerun differs. */
   debug?: boolean;
@@ -83,14 +104,28 @@ interface InputSlot {
   tensor: Tensor;
 }
 
+/** An op output kept by the policy ('output' stage): the rerun answers its launch with it. */
+interface Stored {
+  op: string;
+  kernel: string;
+  /** Aliases of the launch's writes (they share the storage the kernel filled). */
+  values: Tensor[];
+  /** The storages' versions when the first run ended (an in-place change since: run the kernel). */
+  versions: number[];
+  /** A later launch of the first run wrote into it: it no longer holds this launch's result. */
+  valid: boolean;
+}
+
 let segmentCount = 0;
 const warned = new WeakSet<object>();
 
-function sameMeta(a: Meta, b: Meta): boolean {
+type Geometry = Pick<Meta, 'shape' | 'dtype' | 'device'>;
+
+function sameMeta(a: Geometry, b: Geometry): boolean {
   return a.dtype === b.dtype && a.device === b.device && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
 }
 
-function fmtMeta(m: Meta): string {
+function fmtMeta(m: Geometry): string {
   return `${m.dtype} ${fmtShape(m.shape)} on ${m.device}`;
 }
 
@@ -107,6 +142,15 @@ export class Frame {
   private recomputing = false;
   private lastOp = '(none)';
   private firstOps: string[] | null = null;
+  /** Kept op outputs by launch number (first run, with a policy). */
+  private readonly stored = new Map<number, Stored>();
+  /** Storage key -> launch number of the kept output that lives there. */
+  private readonly storedAt = new WeakMap<object, number>();
+  /** Storages the first run's launches touched so far (a write into one is not a fresh output). */
+  private readonly touched = new WeakSet<object>();
+  private launches = 0;
+  /** Launches the last rerun answered with kept outputs (for tests and the bench). */
+  answeredLaunches = 0;
 
   constructor(
     readonly rt: Runtime,
@@ -133,7 +177,9 @@ export class Frame {
     rt.events.on('tensor:create', onCreate);
     let out: unknown;
     try {
-      out = rt.tidy(() => rt.savedTensorsHooks(this.pack, this.unpack, () => this.fn(...(this.args as never[])), { release: this.release }));
+      const body = (): unknown => this.fn(...(this.args as never[]));
+      const watched = this.opts.policy ? (): unknown => withDispatchHook(rt, this.observe, body) : body;
+      out = rt.tidy(() => rt.savedTensorsHooks(this.pack, this.unpack, watched, { release: this.release }));
     } catch (e) {
       this.abandon();
       throw e;
@@ -142,6 +188,7 @@ export class Frame {
       rt.events.off('tensor:create', onCreate);
     }
     this.forwardDone = true;
+    for (const st of this.stored.values()) st.versions = st.values.map(storageVersion);
     this.shareSaved();
     this.warnIfUseless();
     if (this.live === 0) this.finish();
@@ -184,6 +231,57 @@ export class Frame {
     return () => void events.off('op:dispatch', fn);
   }
 
+  /**
+   * First run, with a policy: every kernel launch. Asks the policy about each output ('output'
+   * stage) and keeps the outputs of launches it saves whole, so the rerun can answer them.
+   */
+  private readonly observe = (call: KernelCall): undefined => {
+    const i = this.launches++;
+    const rt = this.rt;
+    let fresh = call.writes.length > 0;
+    for (const w of call.writes) {
+      const key = storageKey(w);
+      const at = this.storedAt.get(key);
+      if (at !== undefined) this.unstore(at); // written again: no longer that launch's result
+      // A fresh output is made by this launch: not an in-place write into a tensor seen before.
+      if (this.touched.has(key) || w.id < this.startId) fresh = false;
+    }
+    for (const r of call.reads) this.touched.add(storageKey(r));
+    for (const w of call.writes) this.touched.add(storageKey(w));
+    if (!fresh) return undefined;
+    const policy = this.opts.policy!;
+    for (const w of call.writes) {
+      const info: SavedTensorInfo = {
+        stage: 'output',
+        op: call.op,
+        producer: null,
+        module: currentModule(),
+        shape: w.shape,
+        dtype: w.dtype,
+        device: w.device,
+        bytes: w.numel() * bytesPerElement(w.dtype),
+      };
+      const d = policy(info);
+      if ((d === undefined || d === null ? 'recompute' : checkDecision(d, 'checkpoint')) !== 'save') return undefined;
+    }
+    const values = rt.outsideTidy(() => rt.noGrad(() => call.writes.map((w) => w.detach())));
+    this.stored.set(i, { op: call.op, kernel: call.kernel, values, versions: [], valid: true });
+    for (const w of call.writes) this.storedAt.set(storageKey(w), i);
+    return undefined;
+  };
+
+  private unstore(i: number): void {
+    const st = this.stored.get(i);
+    if (!st) return;
+    this.stored.delete(i);
+    for (const v of st.values) v.dispose();
+  }
+
+  /** The rerun no longer needs the kept outputs (or the segment is done with). */
+  private dropStored(): void {
+    for (const i of [...this.stored.keys()]) this.unstore(i);
+  }
+
   private readonly pack = (t: Tensor): Handle => {
     const index = this.entries.length;
     const meta: Meta = { shape: t.shape, dtype: t.dtype, device: t.device, op: this.lastOp };
@@ -192,11 +290,11 @@ export class Frame {
     let decision: Decision;
     if (input >= 0) decision = 'input';
     else if (outside) decision = 'save';
+    else if (this.storedAt.has(storageKey(t)) && this.stored.has(this.storedAt.get(storageKey(t))!)) decision = 'save'; // a kept output
     else decision = this.decide(t, meta);
     if (decision === 'offload' && t.device === 'cpu') decision = 'save'; // already in host memory
     const e: Entry = { meta, decision, tensorId: t.id, input, outside, value: null, live: true };
-    if (decision === 'save') e.value = this.keepAlias(t);
-    else if (decision === 'offload') e.value = t.to('cpu');
+    if (decision === 'save' || decision === 'offload') e.value = this.keepAlias(t, decision === 'offload');
     this.entries.push(e);
     this.live++;
     return new Handle(this, index);
@@ -206,6 +304,7 @@ export class Frame {
     const policy = this.opts.policy;
     if (!policy) return 'recompute';
     const info: SavedTensorInfo = {
+      stage: 'saved',
       op: meta.op,
       producer: t.gradFn?.name() ?? null,
       module: currentModule(),
@@ -218,15 +317,17 @@ export class Frame {
     return d === undefined || d === null ? 'recompute' : checkDecision(d, 'checkpoint');
   }
 
-  private keepAlias(t: Tensor): Tensor {
-    const a = this.aliases.get(t.id);
+  /** An alias of `t` ('save') or a host copy ('offload'), made once per tensor and shared. */
+  private keepAlias(t: Tensor, host = false): Tensor {
+    const key = host ? -1 - t.id : t.id;
+    const a = this.aliases.get(key);
     if (a) {
       a.refs++;
       return a.t;
     }
-    const alias = this.rt.outsideTidy(() => this.rt.noGrad(() => t.detach()));
-    this.aliases.set(t.id, { t: alias, refs: 1 });
-    return alias;
+    const kept = this.rt.outsideTidy(() => this.rt.noGrad(() => (host ? t.to('cpu') : t.detach())));
+    this.aliases.set(key, { t: kept, refs: 1 });
+    return kept;
   }
 
   /** A tensor saved once by a 'save' decision is kept for every op that saved it. */
@@ -286,10 +387,11 @@ export class Frame {
     const v = e.value;
     e.value = null;
     if (v === null) return;
-    if (e.decision === 'save') {
-      const a = this.aliases.get(e.tensorId)!;
+    if (e.decision === 'save' || e.decision === 'offload') {
+      const key = e.decision === 'offload' ? -1 - e.tensorId : e.tensorId;
+      const a = this.aliases.get(key)!;
       if (--a.refs === 0) {
-        this.aliases.delete(e.tensorId);
+        this.aliases.delete(key);
         a.t.dispose();
       }
     } else v.dispose();
@@ -304,6 +406,7 @@ export class Frame {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
+    this.dropStored();
     for (const s of this.inputs) {
       if (s === null) continue;
       s.alias?.dispose();
@@ -354,6 +457,22 @@ export class Frame {
     const unpack = (): Tensor => {
       throw new NablaError(`checkpoint '${this.name}': the graph of a recompute is not for backward`, { op: 'checkpoint' });
     };
+    let launch = 0;
+    let answered = 0;
+    const answer = (call: KernelCall): readonly Tensor[] | undefined => {
+      const i = launch++;
+      const st = this.stored.get(i);
+      if (st === undefined) return undefined;
+      if (st.op !== call.op || st.kernel !== call.kernel || !sameWrites(st.values, call.writes)) throw this.launchMismatch(i, st, call);
+      // Changed in place since the first run (an output the caller modified): recompute it.
+      if (st.values.some((v, k) => storageVersion(v) !== st.versions[k])) return undefined;
+      answered++;
+      return st.values;
+    };
+    const body = (args: unknown[]): unknown => {
+      const run = (): unknown => this.fn(...(args as never[]));
+      return this.stored.size > 0 ? withDispatchHook(rt, answer, run) : run();
+    };
     this.recomputing = true;
     const stopListening = this.listen(rerunOps);
     const rngNow = this.rng ? rt.getRngState() : null;
@@ -369,7 +488,7 @@ export class Frame {
           });
           if (this.rng) rt.setRngState(this.rng);
           try {
-            duringRecompute(() => rt.enableGrad(() => rt.savedTensorsHooks(pack, unpack, () => this.fn(...(args as never[])))));
+            duringRecompute(() => rt.enableGrad(() => rt.savedTensorsHooks(pack, unpack, () => body(args))));
           } catch (e) {
             if (e !== STOP) throw e;
           }
@@ -386,8 +505,22 @@ export class Frame {
       if (rngNow) rt.setRngState(rngNow);
       stopListening();
       this.recomputing = false;
+      this.answeredLaunches = answered;
     }
     if (remaining > 0) throw this.mismatch(rerun.length, rerun, rerunOps);
+    // Every dropped tensor exists again until the graph lets go of it: no rerun will follow.
+    this.dropStored();
+  }
+
+  private launchMismatch(i: number, st: Stored, call: KernelCall): NablaError {
+    const fmt = (op: string, kernel: string, ws: readonly Tensor[]): string => `'${op}' (kernel ${kernel}, writing ${ws.map(fmtMeta).join(', ')})`;
+    return new NablaError(
+      `checkpoint '${this.name}': the recompute differs from the first run: kernel launch #${i} is ${fmt(call.op, call.kernel, call.writes)}, ` +
+        `but the first run launched ${fmt(st.op, st.kernel, st.values)} there, whose output the policy kept. ` +
+        `The function must run the same ops on the same shapes when it is rerun in backward: keep preserveRngState on, ` +
+        `and do not branch on tensor values or on state that changes between the runs.`,
+      { op: 'checkpoint' },
+    );
   }
 
   private mismatch(i: number, rerun: readonly Meta[], rerunOps: string[] | null): NablaError {
@@ -424,6 +557,10 @@ function sideBySide(first: readonly Meta[], rerun: readonly Meta[], firstOps: re
   }
   const w = Math.max(...rows.map((r) => r[0].length));
   return rows.map(([a, b]) => `  ${a.padEnd(w)} | ${b}${a !== b && b !== '' && a !== '' && !a.startsWith('--') ? '   <--' : ''}`).join('\n');
+}
+
+function sameWrites(kept: readonly Tensor[], writes: readonly Tensor[]): boolean {
+  return kept.length === writes.length && kept.every((k, i) => sameMeta(k, writes[i]!));
 }
 
 export function isTensor(x: unknown): x is Tensor {

@@ -1,9 +1,17 @@
 /**
  * Selective checkpointing (JAX's `checkpoint_policies`, PyTorch's selective activation
- * checkpointing): per tensor a checkpoint would save, a policy says whether the graph keeps it
- * ('save'), drops it to recompute it in backward ('recompute', the default) or keeps a host copy
- * until backward ('offload'). It sees the op that saves the tensor, the node that made it, the
- * module it was made in (inside `checkpointSequential`), and its size.
+ * checkpointing). A policy is asked at two stages of a checkpoint's first run:
+ *
+ * - `'output'`, once per op output (per kernel launch, through core's dispatch hooks): `'save'`
+ *   keeps the output, and the recompute answers that op with it instead of running its kernel
+ *   (PyTorch's `MUST_SAVE`). This is how a policy keeps the expensive matmuls and recomputes only
+ *   the cheap elementwise ops between them. Other answers keep nothing at this stage.
+ * - `'saved'`, once per tensor the graph saves for backward: keep it (`'save'`), drop it and
+ *   recompute it in backward (`'recompute'`, the default), or keep a host copy until backward
+ *   (`'offload'`, for GPU tensors). A saved tensor that is a kept output is kept without asking.
+ *
+ * It sees the op, the node that made the tensor (`'saved'` stage), the module it was made in
+ * (inside `checkpointSequential`), and its size.
  */
 import { NablaError, type DType } from '@nabla/core';
 
@@ -11,9 +19,17 @@ export type SaveDecision = 'save' | 'recompute' | 'offload';
 
 /** What a policy (and `savedReport`) sees of one tensor a segment saves for backward. */
 export interface SavedTensorInfo {
-  /** The op that saves it (the last op dispatched when it was saved: `matmul`, `relu`, ...). */
+  /** `'output'`: an op's output, before the op's kernel runs; `'saved'`: a tensor saved for backward. */
+  stage: 'output' | 'saved';
+  /**
+   * `'output'` stage: the op that makes it (`mm`, `addmm`, `relu`, ...). `'saved'` stage: the op
+   * that saves it (the last op dispatched when it was saved).
+   */
   op: string;
-  /** The graph node that made it (`MmBackward0`), or null for a leaf or an output of `op` itself. */
+  /**
+   * The graph node that made it (`MmBackward0`), or null for a leaf, an output of `op` itself, or
+   * at the `'output'` stage (the node is recorded after the kernel).
+   */
   producer: string | null;
   /** The module it was saved in (`checkpointSequential`: `3:Linear`), or null. */
   module: string | null;
@@ -26,23 +42,24 @@ export interface SavedTensorInfo {
 /** Decides per saved tensor; `undefined` means the default, 'recompute'. */
 export type CheckpointPolicy = (info: SavedTensorInfo) => SaveDecision | undefined | void;
 
-const MATMULS = new Set(['matmul', 'mm', 'bmm', 'addmm', 'mv', 'dot', 'linear']);
-const MATMUL_NODES = /^(Mm|Bmm|Addmm|Mv|Dot|Matmul|Linear)Backward/;
+const MATMULS = new Set(['matmul', 'mm', 'bmm', 'addmm', 'mv', 'dot', 'linear', 'einsum']);
 
 /**
- * Keeps what matrix products need for their gradients (their operands) and what they made; the
- * rest (elementwise ops, norms, activations) is recomputed. The rerun stops as soon as every
- * recomputed tensor exists again, so what comes after the last one is not rerun.
+ * Keeps the outputs of matrix products and recomputes everything else (PyTorch's selective
+ * checkpointing example, JAX's `dots_saveable`): the recompute answers each matmul with its kept
+ * output instead of running it, so it runs only the elementwise ops, norms and activations in
+ * between, and stops as soon as every dropped tensor exists again.
  *
  * @example
- * checkpoint(block, x, { policy: saveMatmuls });
+ * const block = (h: Tensor) => fc2.call(fc1.call(h).relu());
+ * checkpoint(block, x, { policy: saveMatmuls }).sum().backward(); // the recompute runs relu, no addmm
  */
-export const saveMatmuls: CheckpointPolicy = (info) =>
-  MATMULS.has(info.op) || (info.producer !== null && MATMUL_NODES.test(info.producer)) ? 'save' : undefined;
+export const saveMatmuls: CheckpointPolicy = (info) => (info.stage === 'output' && MATMULS.has(info.op) ? 'save' : undefined);
 
 /**
- * Keeps the tensors saved by, or made by, the named ops, nodes or modules (`'relu'`,
- * `'MmBackward0'`, `'3:Linear'`, or a module's class name `'Linear'`); recomputes the rest.
+ * Keeps the outputs of, and the tensors saved by or made by, the named ops, nodes or modules
+ * (`'relu'`, `'MmBackward0'`, `'3:Linear'`, or a module's class name `'Linear'`); recomputes the
+ * rest. A kept op output is also what the recompute answers that op with instead of running it.
  *
  * @example
  * checkpoint(block, x, { policy: saveNames(['matmul', 'softmax']) });
@@ -60,8 +77,9 @@ export function saveNames(names: readonly string[]): CheckpointPolicy {
 }
 
 /**
- * A policy from tables: `ops` by the saving op or the producing node, `modules` by module label or
- * class name, `otherwise` for the rest (default 'recompute').
+ * A policy from tables: `ops` by op (the op that makes an output, or that saves a tensor) or by
+ * producing node, `modules` by module label or class name, `otherwise` for the rest (default
+ * 'recompute'). The same decision applies at both stages (see the file comment).
  *
  * @example
  * checkpoint(fn, x, { policy: policyFrom({ ops: { matmul: 'save' }, modules: { Dropout: 'offload' } }) });

@@ -39,6 +39,7 @@ export function savedReport<A extends unknown[]>(fn: (...args: A) => unknown, ..
   };
   const pack = (t: Tensor): null => {
     out.push({
+      stage: 'saved',
       op: lastOp,
       producer: t.gradFn?.name() ?? null,
       module: currentModule(),

@@ -93,7 +93,13 @@ export function evenSegments(n: number, segments: number): Segment[] {
   return out;
 }
 
-/** The model's peak and recompute cost of `segments` (see the file comment). */
+/**
+ * The model's peak and recompute cost of `segments` (see the file comment).
+ *
+ * @example
+ * const p = { savedBytes: 18, inputBytes: 2, transientBytes: 16, cost: 1 };
+ * estimatePlan(Array(16).fill(p), evenSegments(16, 4)); // { peakBytes, recomputeCost: 12, segments }
+ */
 export function estimatePlan(profiles: readonly ModuleProfile[], segments: readonly Segment[]): SegmentPlan {
   checkProfiles(profiles, 'checkpointSequential');
   let kept = 0;
@@ -202,7 +208,13 @@ function merge(segments: Segment[]): Segment[] {
   return out;
 }
 
-/** The plan with the smallest estimated peak (ties: least recompute). */
+/**
+ * The plan with the smallest estimated peak (ties: least recompute): the floor a budget can reach.
+ *
+ * @example
+ * const p = { savedBytes: 18, inputBytes: 2, transientBytes: 16, cost: 1 };
+ * minimumPeakPlan(Array(16).fill(p)).peakBytes; // the least memory any segmentation needs
+ */
 export function minimumPeakPlan(profiles: readonly ModuleProfile[]): SegmentPlan {
   checkProfiles(profiles, 'checkpointSequential');
   let best: State | null = null;
@@ -245,6 +257,10 @@ export function planSegments(profiles: readonly ModuleProfile[], budgetBytes: nu
 /**
  * `'auto'`: the least recompute among plans whose estimated peak is no more than that of PyTorch's
  * √n even split (so memory grows as √n, and the recompute is often below a full extra forward).
+ *
+ * @example
+ * const p = { savedBytes: 18, inputBytes: 2, transientBytes: 16, cost: 1 };
+ * describePlan(autoPlan(Array(16).fill(p)).segments); // e.g. '[0,4)* [4,8)* [8,12)* [12,16)'
  */
 export function autoPlan(profiles: readonly ModuleProfile[]): SegmentPlan {
   const n = profiles.length;
@@ -260,7 +276,12 @@ export function fmtBytes(b: number): string {
   return `${b} B`;
 }
 
-/** `[0,4)* [4,8)* [8,16)`: starred runs are checkpointed. */
+/**
+ * A plan in one line; starred runs are checkpointed.
+ *
+ * @example
+ * describePlan(evenSegments(16, 4)); // '[0,4)* [4,8)* [8,12)* [12,16)'
+ */
 export function describePlan(segments: readonly Segment[]): string {
   return segments.map((s) => `[${s.start},${s.end})${s.checkpointed ? '*' : ''}`).join(' ');
 }

@@ -88,7 +88,15 @@ export function checkpointSequential(modules: SequentialModules, segments: Segme
   return x;
 }
 
-/** The plan `checkpointSequential` would use (for inspection and tests). */
+/**
+ * The plan `checkpointSequential` would use for this input (profiling once for 'auto' and budgets;
+ * the plan is cached as the call's is).
+ *
+ * @example
+ * const plan = sequentialPlan(model, { memoryBudget: 64 << 20 }, x);
+ * describePlan(plan.segments); // '[0,3)* [3,6)* ... [14,16)'
+ * plan.peakBytes;              // the model's estimate, within the budget
+ */
 export function sequentialPlan(modules: SequentialModules, segments: SegmentsSpec, input: unknown): SegmentPlan {
   const list = steps(modules, 'checkpointSequential');
   return planFor(modules, list, segments, input, {});

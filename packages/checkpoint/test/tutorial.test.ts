@@ -1,12 +1,13 @@
 /**
- * The tutorials' checkpointing examples (/work/shared/seeds: "Autograd Deep Dive — Solutions" and
- * the autograd guide), ported: the hand-written CheckpointFunction, `checkpoint` around a function,
- * and the memory comparison of a 20-layer model checkpointed layer by layer.
+ * The tutorials' checkpointing examples (/work/shared/seeds: "Autograd Deep Dive — Solutions", the
+ * autograd guide and the autograd chapter), ported: the hand-written CheckpointFunction,
+ * `checkpoint` around a function and around a block, the memory comparison of a 20-layer model
+ * checkpointed layer by layer, and the same model through `checkpointSequential`.
  */
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { Function, autograd, type FunctionCtx, type Runtime, type Tensor } from '@nabla/core';
 import * as nn from '@nabla/nn';
-import { checkpoint } from '../src/index.js';
+import { checkpoint, checkpointSequential } from '../src/index.js';
 import { cpuRuntime, expectSame } from './helpers.js';
 import { measureStep } from './model.js';
 
@@ -90,6 +91,20 @@ describe('tutorial: gradient checkpointing', () => {
     }
   });
 
+  it("the chapter's checkpoint(custom_forward, x) around a block: the same gradients, less memory kept", () => {
+    rt.manualSeed(3);
+    const fc1 = new nn.Linear(64, 256, { runtime: rt, dtype: 'float64' } as never);
+    const fc2 = new nn.Linear(256, 64, { runtime: rt, dtype: 'float64' } as never);
+    const complexOperation = (x: Tensor): Tensor => fc2.call(fc1.call(x).tanh().mul(x.sum(1, true).sigmoid())).relu();
+    const customForward = (x: Tensor): Tensor => complexOperation(x);
+    const x1 = rt.randn([32, 64], { dtype: 'float64', requiresGrad: true });
+    const plain = measureStep(rt, new nn.Sequential(fc1, fc2), () => customForward(x1));
+    const want = [...plain.grads];
+    const ck = measureStep(rt, new nn.Sequential(fc1, fc2), () => checkpoint(customForward, x1));
+    ck.grads.forEach((g, i) => expectSame(g, want[i]));
+    expect(ck.peak).toBeLessThan(plain.peak);
+  });
+
   it('memory comparison: 20 × Linear(256,256) checkpointed layer by layer, batch 64', () => {
     rt.manualSeed(1);
     const layers = Array.from({ length: 20 }, () => new nn.Linear(256, 256, { runtime: rt }));
@@ -111,5 +126,20 @@ describe('tutorial: gradient checkpointing', () => {
     );
     expect(ck.peak).toBeLessThan(plain.peak * 0.75);
     ck.grads.forEach((g, i) => expectSame(g, plain.grads[i]));
+  });
+
+  it('the same 20-layer model through checkpointSequential: √n segments and auto keep at most half the memory', () => {
+    rt.manualSeed(1);
+    const layers = Array.from({ length: 20 }, () => new nn.Linear(256, 256, { runtime: rt }));
+    const model = new nn.Sequential(...layers.flatMap((l) => [l, new nn.ReLU()]));
+    const x = rt.randn([64, 256], { requiresGrad: true });
+    const plain = measureStep(rt, model, () => model.call(x) as Tensor);
+    const sqrtN = measureStep(rt, model, () => checkpointSequential(model, Math.round(Math.sqrt(40)), x));
+    const auto = measureStep(rt, model, () => checkpointSequential(model, 'auto', x));
+    const pct = (p: number): string => ((100 * p) / plain.peak).toFixed(1);
+    console.log(`[tutorial] checkpointSequential: ${Math.round(Math.sqrt(40))} segments ${pct(sqrtN.peak)}% of the unchecked peak, auto ${pct(auto.peak)}%`);
+    expect(sqrtN.peak).toBeLessThanOrEqual(plain.peak * 0.5);
+    expect(auto.peak).toBeLessThanOrEqual(plain.peak * 0.5);
+    for (const m of [sqrtN, auto]) m.grads.forEach((g, i) => expectSame(g, plain.grads[i]));
   });
 });

@@ -9,7 +9,7 @@ import { autograd, createRuntime, type Runtime, type Tensor } from '@nabla/core'
 import { cpuBackend } from '@nabla/backend-cpu';
 import { probeNodeAdapter, webgpuBackend } from '@nabla/backend-webgpu';
 import * as nn from '@nabla/nn';
-import { checkpoint, checkpointSequential, describePlan, sequentialPlan } from '../src/index.js';
+import { checkpoint, checkpointSequential, describePlan, isRecomputing, saveMatmuls, sequentialPlan } from '../src/index.js';
 import { blockModel, measureStep } from './model.js';
 
 const adapter = await probeNodeAdapter();
@@ -95,6 +95,96 @@ describe.skipIf(!adapter.ok)('checkpoint on webgpu', () => {
     } finally {
       backend.read = read;
     }
+  });
+
+  it("'offload': the saved tensors leave the GPU after the forward (host copies) and come back in backward", async () => {
+    const ws = [gpu([64, 128], 5, true), gpu([128, 64], 6, true)];
+    const f = (h: Tensor): Tensor => h.matmul(ws[0]!).tanh().matmul(ws[1]!).sigmoid();
+    const x = gpu([256, 64], 7);
+    const bytes = (device: string): number => rt.memory().byDevice[device]?.numBytes ?? 0;
+    const want = autograd.grad(f(x).sum(), ws);
+    const forward = async (policy: 'save' | 'offload'): Promise<{ y: Tensor; gpu: number; cpu: number; cpuBefore: number }> => {
+      const g0 = bytes('webgpu');
+      const c0 = bytes('cpu');
+      // per saved tensor only (at the 'output' stage 'save' would keep every op's output)
+      const y = checkpoint(f, x, { policy: (info) => (info.stage === 'saved' ? policy : undefined) });
+      await rt.synchronize('webgpu'); // a copy to the host holds the device buffer until it has landed
+      return { y, gpu: bytes('webgpu') - g0, cpu: bytes('cpu') - c0, cpuBefore: c0 };
+    };
+    const kept = await forward('save');
+    const keptGrads = autograd.grad(kept.y.sum(), ws);
+    const off = await forward('offload');
+    // What stays on the device: the output (sigmoid's, which sigmoid also saves). What is saved
+    // besides: tanh's output (by tanh and by the second matmul, kept once); the matmul outputs are
+    // not saved (tanh and sigmoid save their outputs), x and the weights are kept by reference.
+    const out = 256 * 64 * 4;
+    const saved = 256 * 128 * 4;
+    console.log(`[checkpoint] webgpu bytes after the forward: 'save' ${kept.gpu} on the device; 'offload' ${off.gpu} on the device + ${off.cpu} on the host`);
+    expect(kept.gpu).toBe(out + saved);
+    expect(off.gpu).toBe(out);
+    expect(off.cpu).toBe(saved + out); // host copies of tanh's and sigmoid's outputs
+    // backward brings them back: count the uploads to the device, check the gradients
+    const backend = rt.backends.get('webgpu')!;
+    const write = backend.write.bind(backend);
+    let uploads = 0;
+    backend.write = (...a) => {
+      uploads++;
+      return write(...a);
+    };
+    try {
+      const got = autograd.grad(off.y.sum(), ws);
+      await rt.synchronize('webgpu');
+      expect(uploads).toBeGreaterThanOrEqual(3);
+      for (let i = 0; i < ws.length; i++) {
+        await expectClose(got[i]!, want[i]!);
+        await expectClose(keptGrads[i]!, want[i]!);
+      }
+    } finally {
+      backend.write = write;
+    }
+    expect(bytes('cpu')).toBe(off.cpuBefore); // the host copies went with the graph
+  });
+
+  it('saveMatmuls on webgpu: the recompute runs no matmul and reads nothing back', async () => {
+    const ws = [gpu([16, 32], 8, true), gpu([32, 16], 9, true)];
+    const f = (h: Tensor): Tensor => h.matmul(ws[0]!).relu().matmul(ws[1]!).tanh();
+    const x = gpu([8, 16], 10);
+    const want = autograd.grad(f(x).square().sum(), ws);
+    const kernels = rt.kernels;
+    const get = kernels.get;
+    const backend = rt.backends.get('webgpu')!;
+    const read = backend.read.bind(backend);
+    let reads = 0;
+    let matmuls = 0;
+    let recomputes = 0;
+    backend.read = (view) => {
+      reads++;
+      return read(view);
+    };
+    kernels.get = function (this: typeof kernels, ...a: Parameters<typeof get>) {
+      const k = get.apply(this, a) as unknown;
+      if (typeof k !== 'function' || a[0] !== 'bmm') return k as never;
+      return ((...args: unknown[]) => {
+        if (isRecomputing()) matmuls++;
+        return (k as (...args: unknown[]) => unknown)(...args);
+      }) as never;
+    } as typeof get;
+    let got: (Tensor | null)[];
+    try {
+      const counted = (h: Tensor): Tensor => {
+        if (isRecomputing()) recomputes++;
+        return f(h);
+      };
+      got = autograd.grad(checkpoint(counted, x, { policy: saveMatmuls }).square().sum(), ws);
+      await rt.synchronize('webgpu');
+    } finally {
+      kernels.get = get;
+      backend.read = read;
+    }
+    expect(recomputes).toBe(1);
+    expect(matmuls).toBe(0);
+    expect(reads).toBe(0);
+    for (let i = 0; i < ws.length; i++) await expectClose(got[i]!, want[i]!);
   });
 
   // The issue's batch is 4096; the software adapter in CI (SwiftShader) needs minutes per step at

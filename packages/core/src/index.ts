@@ -56,6 +56,7 @@ export { gradcheck, gradgradcheck, type GradcheckOptions } from './autograd/grad
 export type { BackwardOptions, AutogradBackwardOptions, GradOptions } from './autograd/api.js';
 export type { FunctionalOptions } from './autograd/functional.js';
 export type { PackHook, UnpackHook, SavedTensorsHooks, SavedTensorsHooksOptions } from './autograd/saved-hooks.js';
+export { withDispatchHook, storageKey, storageVersion, type DispatchHook, type KernelCall } from './ops/dispatch-hooks.js';
 export { defineElementwise, runElementwise, specForElementwise, type ElementwiseOpDef, type ElementwiseGrad } from './ops/elementwise/define.js';
 export { record, grad as gradFormula, needsGrad } from './ops/dispatch.js';
 export * from './ops/functions.js';

@@ -1,16 +1,22 @@
 /**
  * Gradient checkpointing: the issue's model, 16 blocks of Linear(128,512)+ReLU+Linear(512,128)
- * at batch 4096 (NABLA_BENCH_CKPT_BATCH and NABLA_BENCH_CKPT_RUNS to change the batch and the timed runs), one training step (forward + backward)
- * unchecked, with `checkpointSequential` at √n = 4 segments, with 'auto', and with a memory budget
- * of 35% of the unchecked peak. Reported per device: the step's time and its ratio to the
- * unchecked step (the recompute's cost), and the peak device memory above the step's start (the
- * parameters' gradients are allocated beforehand, as in every step after the first).
+ * at batch 4096 (NABLA_BENCH_CKPT_BATCH and NABLA_BENCH_CKPT_RUNS to change the batch and the timed
+ * rounds), one training step (forward + backward) unchecked, with `checkpointSequential` at √n = 4
+ * segments, the same with the `saveMatmuls` policy (the recompute answers the matmuls with their
+ * kept outputs and runs only the ReLUs), with 'auto', and with a memory budget of 35% of the
+ * unchecked peak. Reported per device: the step's time and its ratio to the unchecked step (the
+ * recompute's cost), and the peak device memory above the step's start (the parameters' gradients
+ * are allocated beforehand, as in every step after the first).
+ *
+ * The timed rounds interleave the modes (one step of each per round) and the ratio is the median
+ * over rounds of each round's ratio, so a machine whose load drifts during the run (the CI machine
+ * is shared) biases no mode.
  */
-import { checkpointSequential, describePlan, sequentialPlan } from '@nabla/checkpoint';
+import { checkpointSequential, describePlan, saveMatmuls, sequentialPlan, type SegmentsSpec } from '@nabla/checkpoint';
 import type { Runtime, Tensor } from '@nabla/core';
 import * as nn from '@nabla/nn';
 import { settle } from '../devices.js';
-import { fmt, printTable, time } from '../timing.js';
+import { fmt, printTable } from '../timing.js';
 
 function model(rt: Runtime, device: string): nn.Sequential {
   rt.manualSeed(42);
@@ -20,45 +26,75 @@ function model(rt: Runtime, device: string): nn.Sequential {
   return m;
 }
 
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
+};
+
 export async function checkpointSuite(rt: Runtime, devices: string[]): Promise<Record<string, number>> {
   const batch = Number(process.env.NABLA_BENCH_CKPT_BATCH ?? 4096);
+  const rounds = Number(process.env.NABLA_BENCH_CKPT_RUNS ?? 3);
   const rows: string[][] = [];
   const ratios: Record<string, number> = {};
   for (const device of devices) {
     const m = model(rt, device);
     const x = rt.randn([batch, 128], { device });
     for (const p of m.parameters()) p.grad = rt.zerosLike(p);
-    const step = async (forward: () => Tensor): Promise<number> => {
+    /** One step: its peak above the start (bytes) and its time (ms, the device settled). */
+    const step = async (forward: () => Tensor): Promise<{ peak: number; ms: number }> => {
+      await settle(rt, device);
       const before = rt.memory().byDevice[device]?.numBytes ?? 0;
       rt.resetPeakMemory();
+      const t0 = performance.now();
       rt.tidy(() => forward().sum().backward());
       await settle(rt, device);
-      return rt.memory().byDevice[device]!.peakBytes - before;
+      const ms = performance.now() - t0;
+      return { peak: rt.memory().byDevice[device]!.peakBytes - before, ms };
     };
-    const plainPeak = await step(() => m.call(x));
+    // A first unchecked step: its peak sets the budget (and it warms the kernels up).
+    const plainPeak = (await step(() => m.call(x) as Tensor)).peak;
     const budget = Math.round(plainPeak * 0.35);
-    const modes: [string, () => Tensor][] = [
-      ['unchecked', () => m.call(x)],
-      ['4 segments (√n)', () => checkpointSequential(m, 4, x)],
-      ["'auto'", () => checkpointSequential(m, 'auto', x)],
-      [`budget 35%`, () => checkpointSequential(m, { memoryBudget: budget }, x)],
+    const modes: { name: string; spec: SegmentsSpec | null; policy?: typeof saveMatmuls }[] = [
+      { name: 'unchecked', spec: null },
+      { name: '4 segments (√n)', spec: 4 },
+      { name: '4 segments, saveMatmuls', spec: 4, policy: saveMatmuls },
+      { name: "'auto'", spec: 'auto' },
+      { name: 'budget 35%', spec: { memoryBudget: budget } },
     ];
-    let plainMs = NaN;
-    for (const [name, fwd] of modes) {
-      // A step at batch 4096 takes seconds: one warm-up (it makes the plan), then the median of 3.
-      const peak = await step(fwd);
-      const t = await time(() => step(fwd), { warmup: 0, runs: Number(process.env.NABLA_BENCH_CKPT_RUNS ?? 3), minMs: 0 });
-      if (name === 'unchecked') plainMs = t.ms;
-      const plan = name === 'unchecked' ? '' : name.startsWith('4') ? describePlan(sequentialPlan(m, 4, x).segments) : describePlan(sequentialPlan(m, name === "'auto'" ? 'auto' : { memoryBudget: budget }, x).segments);
-      rows.push([name, device, fmt(t.ms), `${fmt(t.ms / plainMs)}×`, fmt(peak / 2 ** 20), `${fmt((100 * peak) / plainPeak, 0)}%`, plan]);
-      ratios[`${name} ${device} time`] = t.ms / plainMs;
-      ratios[`${name} ${device} peak`] = peak / plainPeak;
+    const run = (mode: (typeof modes)[number]) => (): Tensor =>
+      mode.spec === null ? (m.call(x) as Tensor) : checkpointSequential(m, mode.spec, x, mode.policy ? { policy: mode.policy } : {});
+    // One warm-up step per mode (it makes the plan), then interleaved rounds.
+    const peaks = new Map<string, number>();
+    for (const mode of modes) peaks.set(mode.name, (await step(run(mode))).peak);
+    const times = new Map<string, number[]>(modes.map((mo) => [mo.name, []]));
+    const roundRatios = new Map<string, number[]>(modes.map((mo) => [mo.name, []]));
+    for (let r = 0; r < rounds; r++) {
+      let plainMs = NaN;
+      for (const mode of modes) {
+        const { ms, peak } = await step(run(mode));
+        peaks.set(mode.name, Math.max(peaks.get(mode.name)!, peak));
+        if (mode.spec === null) plainMs = ms;
+        times.get(mode.name)!.push(ms);
+        roundRatios.get(mode.name)!.push(ms / plainMs);
+      }
     }
+    for (const mode of modes) {
+      const ms = median(times.get(mode.name)!);
+      const ratio = median(roundRatios.get(mode.name)!);
+      const peak = peaks.get(mode.name)!;
+      const plan = mode.spec === null ? '' : describePlan(sequentialPlan(m, mode.spec, x).segments);
+      rows.push([mode.name, device, fmt(ms), `${fmt(ratio)}×`, fmt(peak / 2 ** 20), `${fmt((100 * peak) / plainPeak, 1)}%`, plan]);
+      ratios[`${mode.name} ${device} time`] = ratio;
+      ratios[`${mode.name} ${device} peak`] = peak / plainPeak;
+    }
+    ratios[`budget 35% ${device} met`] = peaks.get('budget 35%')! <= budget ? 1 : 0;
     for (const p of m.parameters()) p.grad = null;
     x.dispose();
   }
   printTable(
-    `Checkpointing: 16 × (Linear(128,512)+ReLU+Linear(512,128)), batch ${batch}, one forward+backward (time ratio: the recompute's cost; peak above the step's start)`,
+    `Checkpointing: 16 × (Linear(128,512)+ReLU+Linear(512,128)), batch ${batch}, one forward+backward, ${rounds} interleaved rounds ` +
+      `(time ratio: median over rounds of step / unchecked step, the recompute's cost; peak above the step's start)`,
     ['mode', 'device', 'step ms', 'vs unchecked', 'peak MiB', 'of unchecked', 'plan (* = checkpointed)'],
     rows,
   );

@@ -13,6 +13,7 @@ import { OpNode, type GradFormula, type SavedSlot } from '../autograd/op-node.js
 import type { Runtime } from '../runtime/runtime.js';
 import { contiguousStrides, numelOf } from '../shape.js';
 import { launch } from './deferred.js';
+import { dispatchHooked, offerKernel } from './dispatch-seam.js';
 import { Tensor } from '../tensor/tensor.js';
 
 /** What ops accept where a tensor goes: a tensor, or a JS number/boolean (PyTorch's scalars). */
@@ -147,6 +148,7 @@ export function runKernel<K extends KernelName>(
   const k = kernel(name, t, dtype ?? t.dtype, op);
   const events = t.rt.events;
   if (events.watching['op:dispatch']) events.emit('op:dispatch', { op, device: t.device, shapes: [t.shape] });
+  if (dispatchHooked() && offerKernel(t.rt, op, name, io.reads, io.writes)) return;
   launch(t.rt, io.reads, io.writes, () => {
     try {
       run(k);

@@ -15,6 +15,7 @@ import { exprToString, isBinary, isUnary, type Expr } from '../../expr/ir.js';
 import { broadcastShapes } from '../../shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { launch } from '../deferred.js';
+import { dispatchHooked, offerKernel } from '../dispatch-seam.js';
 import { broadcastView, emptyOn, firstTensor, needsGrad, promote, recordOne, type Operand } from '../dispatch.js';
 
 /** How the output dtype follows from the promoted input dtype. */
@@ -297,7 +298,18 @@ export function runElementwise(def: ElementwiseOpDef, operands: readonly Operand
     rt.events.emit('op:dispatch', { op: def.name, device: first.device, shapes: operands.map((o) => (typeof o === 'object' ? o.shape : [])) });
   }
   const kernelArgs = allParams ?? params;
-  if (!waits) {
+  let answered = false;
+  if (dispatchHooked()) {
+    try {
+      answered = offerKernel(rt, def.name, 'elementwise', operands.filter((o): o is Tensor => o instanceof Tensor), [result]);
+    } catch (e) {
+      if (!out) result.dispose();
+      throw e;
+    }
+  }
+  if (answered) {
+    // A dispatch hook answered: result holds a copy of its answer (dispatch-hooks.ts).
+  } else if (!waits) {
     try {
       kernelFn(result._view(), views, kernelArgs);
     } catch (e) {
