@@ -1,5 +1,6 @@
-import { registerKernels, type Plugin, type PluginContextBase } from '@nabla/core';
+import { dtypesLike, registerKernels, type Plugin, type PluginContextBase } from '@nabla/core';
 import { KERNEL_DTYPES, WebGpuBackend, type WebGpuBackendOptions } from './backend.js';
+import { HALF_DTYPES } from './half-kernels.js';
 
 export const PLUGIN_NAME = '@nabla/backend-webgpu';
 export const PLUGIN_VERSION = '0.1.0';
@@ -19,6 +20,8 @@ export function webgpuBackend(options: WebGpuBackendOptions = {}): Plugin {
       try {
         ctx.registerBackend(backend);
         registerKernels(ctx, { device: backend.device, kernels: backend.kernels, dtypes: KERNEL_DTYPES });
+        // float16/bfloat16 wherever float32 has the kernel, through the half bridge.
+        registerKernels(ctx, { device: backend.device, kernels: backend.halfKernels, dtypes: dtypesLike(KERNEL_DTYPES, 'float32', HALF_DTYPES) });
       } catch (e) {
         backend.dispose();
         throw e;

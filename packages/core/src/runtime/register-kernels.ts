@@ -49,5 +49,24 @@ function one<K extends KernelName>(
   const kernel = reg.kernels[name] as StructuredKernel<K> | undefined;
   if (kernel === undefined) return;
   const dtypes = perName ? (perName[name] ?? reg.default ?? []) : (reg.dtypes as readonly DType[]);
+  if (dtypes.length === 0) return; // a name the per-name map leaves out, with no default
   ctx.registerKernel({ name, device: reg.device, dtypes, kernel, ...(reg.override ? { override: true } : {}) });
+}
+
+/**
+ * A per-name dtype map that gives `extra` to every kernel whose entry in `table` lists `like`: how a
+ * backend registers a second kernel table (say, float16/bfloat16 through a float32 bridge) for
+ * exactly the kernels its float32 table has.
+ *
+ * @example
+ * registerKernels(ctx, { device, kernels: halfKernels, dtypes: dtypesLike(KERNEL_DTYPES, 'float32', ['float16', 'bfloat16']) });
+ */
+export function dtypesLike(
+  table: { readonly [K in KernelName]?: readonly DType[] },
+  like: DType,
+  extra: readonly DType[],
+): { [K in KernelName]?: readonly DType[] } {
+  const out: { [K in KernelName]?: readonly DType[] } = {};
+  for (const name of Object.keys(table) as KernelName[]) if (table[name]?.includes(like)) out[name] = extra;
+  return out;
 }

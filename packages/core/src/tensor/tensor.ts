@@ -7,7 +7,10 @@
  * this file free of import cycles.
  */
 import type { View } from '../backend/types.js';
-import { allocTypedArray, type DType, type TypedArray } from '../dtype.js';
+import { allocTypedArray, isFloating, type DType, type TypedArray } from '../dtype.js';
+import { hostValues } from '../dtype/host.js';
+import { isHalfDType } from '../dtype/half.js';
+import { formatFloatBody, withSuffixes } from './format-float.js';
 import { NablaError, fmtShape } from '../errors.js';
 import type { Holder, StorageRef } from '../runtime/memory.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -125,7 +128,7 @@ export class Tensor {
         { op },
       );
     }
-    if (flag && this.dtype !== 'float32' && this.dtype !== 'float64') {
+    if (flag && !isFloating(this.dtype)) {
       throw new NablaError(`only Tensors of floating point dtype can require gradients (got ${this.dtype})`, { op });
     }
     if (flag && this._inference) {
@@ -200,7 +203,7 @@ export class Tensor {
       const use = op === 'item' ? 'await tensor.itemAsync()' : op === 'tolist' ? 'await tensor.tolistAsync()' : 'await tensor.data()';
       throw new NablaError(`tensor on device '${this.device}' cannot be read synchronously; use ${use} instead`, { op });
     }
-    return b.readSync(this._view());
+    return hostValues(this.dtype, b.readSync(this._view()));
   }
 
   /** The elements in row-major order. */
@@ -211,7 +214,7 @@ export class Tensor {
     ref.retain();
     try {
       if (ref.pending) await ref.pending;
-      return await ref.backend.read(this._view());
+      return hostValues(this.dtype, await ref.backend.read(this._view()));
     } catch (e) {
       if (e instanceof NablaError) throw e;
       throw new NablaError(`reading tensor #${this.id} (${this.dtype} ${fmtShape(this.shape)}) from device ${this.device} failed: ${(e as Error).message}`, {
@@ -301,12 +304,24 @@ export class Tensor {
     if (this._disposed) return `${head}${grad}, disposed)`;
     if (this._ref.pending !== null) return `${head}${grad}, arriving from another device)`;
     if (!this._ref.backend.readsSync || this.numel() > 100) return `${head}${grad})`;
+    if (isHalfDType(this.dtype)) return halfRepr(this);
     return `tensor(${JSON.stringify(this.tolist())}, dtype=${this.dtype}${this.device !== 'cpu' ? `, device=${this.device}` : ''}${grad})`;
   }
 
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return this.toString();
   }
+}
+
+/** PyTorch's repr of a float16/bfloat16 tensor (its number layout; Nabla's suffix names). */
+function halfRepr(t: Tensor): string {
+  const suffixes: string[] = [];
+  if (t.device !== 'cpu') suffixes.push(`device=${t.device}`);
+  suffixes.push(`dtype=${t.dtype}`);
+  const fn = t.gradFn;
+  if (fn) suffixes.push(`gradFn=<${fn.name()}>`);
+  else if (t.requiresGrad) suffixes.push('requiresGrad=true');
+  return withSuffixes(`tensor(${formatFloatBody(t.dataSync(), t.shape)}`, suffixes);
 }
 
 function nest(flat: TypedArray, shape: readonly number[], bool: boolean): NestedArray<number | boolean> {
