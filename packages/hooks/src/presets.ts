@@ -2,7 +2,7 @@
  * Saved-tensor presets over core's `savedTensorsHooks` (PyTorch's `torch.autograd.graph.save_on_cpu`
  * and friends).
  */
-import { NablaError, defaultRuntime, type Runtime, type Tensor } from '@nabla/core';
+import { NablaError, defaultRuntime, type DType, type Runtime, type Tensor } from '@nabla/core';
 
 interface HostCopy {
   /** The original, kept as is (leaves that require grad: parameters, which live on anyway). */
@@ -37,27 +37,41 @@ export function saveOnCpu<T>(fn: () => T, opts: { runtime?: Runtime } = {}): T {
   );
 }
 
+// Spelled through string until core's DType names float16 (issue 14's dtype work).
+const FLOAT16 = 'float16' as string as DType;
+
+interface HalfCopy {
+  /** What backward gets back: the original (kept), or `half` cast back to `dtype`. */
+  keep: Tensor | null;
+  half: Tensor | null;
+  dtype: DType;
+}
+
 /**
- * Saves tensors for backward as float16 (half the memory), restored to their dtype in backward.
- * Waiting for a `float16` dtype in core (see the mixed-precision issue): until a backend has one,
- * calling it throws a NablaError that says so.
+ * Runs `fn` so that the float32/float64 tensors its ops save for backward are kept as float16
+ * (half the memory of float32) and cast back to their own dtype when a gradient formula needs
+ * them. Gradients are then computed from values rounded to float16 (about 3 significant digits;
+ * values beyond ±65504 become infinite). Parameters (leaves that require grad) are kept as they
+ * are: they live on anyway, a copy would add memory. Tensors on a device without float16, and
+ * those already in 16 bits, are kept as they are too.
  *
  * @example
- * const loss = saveAsFloat16(() => lossOf(model.call(x)));
+ * const loss = saveAsFloat16(() => lossOf(model.call(x)));   // activations saved as float16
+ * loss.backward();                                            // gradients in float32
  */
 export function saveAsFloat16<T>(fn: () => T, opts: { runtime?: Runtime } = {}): T {
   const rt = opts.runtime ?? defaultRuntime();
-  const devices = rt.backends.all().filter((b) => (b.dtypes as readonly string[]).includes('float16'));
-  if (devices.length === 0) {
-    throw new NablaError(
-      "saveAsFloat16 needs a 'float16' dtype, which no installed backend has yet (core's mixed-precision work adds it); use saveOnCpu to save device memory meanwhile",
-      { op: 'saveAsFloat16' },
-    );
+  const half = new Set(rt.backends.all().filter((b) => (b.dtypes as readonly string[]).includes('float16')).map((b) => b.device));
+  if (half.size === 0) {
+    throw new NablaError("saveAsFloat16 needs a backend with the 'float16' dtype; none of the installed backends has it", { op: 'saveAsFloat16' });
   }
-  return rt.savedTensorsHooks<{ t: Tensor; dtype: string }, T>(
-    (t) => ({ t: t.dtype === 'float32' || t.dtype === 'float64' ? t.to('float16' as never) : t, dtype: t.dtype }),
-    (h) => (h.t.dtype === h.dtype ? h.t : h.t.to(h.dtype as never)),
+  return rt.savedTensorsHooks<HalfCopy, T>(
+    (t) =>
+      (t.isLeaf && t.requiresGrad) || !(t.dtype === 'float32' || t.dtype === 'float64') || !half.has(t.device)
+        ? { keep: t, half: null, dtype: t.dtype }
+        : { keep: null, half: rt.noGrad(() => t.to(FLOAT16)), dtype: t.dtype },
+    (h) => h.keep ?? rt.noGrad(() => h.half!.to(h.dtype)),
     fn,
-    { release: (h) => (h.t.dtype !== h.dtype ? h.t.dispose() : undefined) },
+    { release: (h) => h.half?.dispose() },
   );
 }

@@ -25,7 +25,7 @@ function mlp(r: Runtime): nn.Sequential {
 }
 
 /** Bytes live after the forward (graph alive) minus before, the step's peak, and the gradients. */
-function step(r: Runtime, m: nn.Module, x: Tensor, enabled: boolean): { kept: number; peak: number; grads: number[][] } {
+function step(r: Runtime, m: nn.Sequential, x: Tensor, enabled: boolean): { kept: number; peak: number; grads: number[][] } {
   for (const p of m.parameters()) p.grad = r.zerosLike(p);
   const bytes = (): number => r.memory().byDevice.cpu?.numBytes ?? 0;
   const before = bytes();

@@ -371,7 +371,8 @@ export class GradScaler {
    * @example
    * scaler.loadStateDict({ scale: 1024, growthFactor: 2, backoffFactor: 0.5, growthInterval: 2000, growthTracker: 7 });
    */
-  loadStateDict(state: Partial<GradScalerState> & Record<string, unknown>): void {
+  loadStateDict(source: Partial<GradScalerState> | Readonly<Record<string, unknown>>): void {
+    const state = source as Readonly<Record<string, unknown>>;
     const op = `${OP}.loadStateDict`;
     if (!this.enabled) return;
     if (state === null || typeof state !== 'object') throw new NablaError(`expected a state object, got ${state === null ? 'null' : typeof state}`, { op });
