@@ -72,7 +72,12 @@ export const GPU_OP_POLICY: OpPolicyTable = table({
   promote: ['addcdiv', 'addcmul', 'atan2', 'bilinear', 'cross', 'dot', 'gridSampler', 'indexPut', 'scatterAdd', 'tensordot', 'cat', 'stack'],
 });
 
-/** The policy table of a device type (`'cpu'`, `'webgpu'`, ...). */
+/**
+ * The policy table of a device type (`'cpu'`, `'webgpu'`, ...).
+ *
+ * @example
+ * nabla.amp.opPolicyTable('webgpu').softmax; // 'fp32'
+ */
 export function opPolicyTable(deviceType: string): OpPolicyTable {
   return deviceType === 'cpu' ? CPU_OP_POLICY : GPU_OP_POLICY;
 }

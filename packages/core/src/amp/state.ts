@@ -100,18 +100,36 @@ export function clearAutocastCache(): void {
   cache.clear();
 }
 
-/** Whether autocast is on for a device type (`'cpu'`, `'webgpu'`, ...). */
+/**
+ * Whether autocast is on for a device type (`'cpu'`, `'webgpu'`, ...), as PyTorch's
+ * `torch.is_autocast_enabled`.
+ *
+ * @example
+ * nabla.autocast('cpu', () => nabla.isAutocastEnabled('cpu')); // true
+ */
 export function isAutocastEnabled(deviceType = 'cpu'): boolean {
   return states.get(deviceTypeOf(deviceType))?.enabled ?? false;
 }
 
-/** The low-precision dtype autocast uses on a device type (its default outside any region). */
+/**
+ * The low-precision dtype autocast uses on a device type (its default outside any region), as
+ * PyTorch's `torch.get_autocast_cpu_dtype`.
+ *
+ * @example
+ * nabla.getAutocastDType('cpu');    // 'bfloat16'
+ * nabla.getAutocastDType('webgpu'); // 'float16'
+ */
 export function getAutocastDType(deviceType = 'cpu'): AutocastDType {
   const t = deviceTypeOf(deviceType);
   return states.get(t)?.dtype ?? defaultAutocastDType(t);
 }
 
-/** The policy autocast applies to `op` on `device` now, or null (off, or op not listed). */
+/**
+ * The policy autocast applies to `op` on `device` now, or null (off, or op not listed).
+ *
+ * @example
+ * nabla.autocast('cpu', () => nabla.amp.activePolicy('mm', 'cpu')); // 'lower'
+ */
 export function activePolicy(op: string, device: string): CastPolicy | null {
   if (!AMP.active) return null;
   const s = states.get(deviceTypeOf(device));
