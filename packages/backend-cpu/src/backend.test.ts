@@ -9,7 +9,7 @@ describe('CpuBackend', () => {
   it('describes itself', () => {
     expect(be.device).toBe('cpu');
     expect(be.readsSync).toBe(true);
-    expect([...be.dtypes].sort()).toEqual(['bool', 'float32', 'float64', 'int32']);
+    expect([...be.dtypes].sort()).toEqual(['bfloat16', 'bool', 'float16', 'float32', 'float64', 'int32']);
     expect(be.describe()).toBe(`cpu (WebAssembly SIMD + JavaScript, 1 thread, Node ${process.version})`);
     expect(new CpuBackend({ wasm: false }).describe()).toBe(`cpu (JavaScript, 1 thread, Node ${process.version})`);
   });

@@ -15,6 +15,8 @@ import type {
 } from '@nabla/core';
 import { ElementwiseCompiler } from './compile-elementwise.js';
 import { CPU_DTYPES, isCpuDType, matchesDType, newTypedArray } from './dtypes.js';
+import { HalfBridge, specHasHalf } from './half-storage.js';
+import { halfKernelTable } from './half-kernels.js';
 import { gather, scatter, scatterAdd } from './kernels/gather.js';
 import { addmm, bmm } from './kernels/matmul.js';
 import { argReduce, reduce } from './kernels/reduce.js';
@@ -77,7 +79,10 @@ export class CpuBackend implements Backend {
   /** Typed arrays are JS memory: core may leave small ones to the garbage collector. */
   readonly gcManaged = true;
   readonly kernels: KernelSignatures;
+  /** The same kernels for float16/bfloat16 storages, run on float32 stand-ins (half-storage.ts). */
+  readonly halfKernels: KernelSignatures;
   private readonly pool: BufferPool;
+  private readonly half: HalfBridge;
   private readonly scratch = new Scratch();
   private readonly compiler = new ElementwiseCompiler();
   private readonly wasmKernels = new Map<string, ElementwiseKernel>();
@@ -118,6 +123,8 @@ export class CpuBackend implements Backend {
       cumsum: (out, x, dim, reverse) => scanAlong('cumsum', out, x, dim, reverse),
       cumprod: (out, x, dim, reverse) => scanAlong('cumprod', out, x, dim, reverse),
     };
+    this.half = new HalfBridge(this.pool);
+    this.halfKernels = halfKernelTable(this.kernels, this.half);
   }
 
   /**
@@ -206,6 +213,12 @@ export class CpuBackend implements Backend {
   }
 
   compileElementwise(spec: ElementwiseSpec): ElementwiseKernel {
+    if (specHasHalf(spec)) return this.half.elementwise(spec, (s) => this.compileWide(s));
+    return this.compileWide(spec);
+  }
+
+  /** An elementwise kernel over float32/float64/int32/bool views. */
+  private compileWide(spec: ElementwiseSpec): ElementwiseKernel {
     const js = this.compiler.compile(spec);
     const w = this.wasm;
     if (w === null) return js;

@@ -4,7 +4,7 @@
  */
 import type { DType, TypedArray } from '@nabla/core';
 
-export const CPU_DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
+export const CPU_DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool', 'float16', 'bfloat16'];
 
 type Ctor = { new (n: number): TypedArray; readonly BYTES_PER_ELEMENT: number };
 
@@ -13,10 +13,13 @@ const CTORS: Record<DType, Ctor> = {
   float64: Float64Array,
   int32: Int32Array,
   bool: Uint8Array,
+  // The 16-bit floats' raw bits (see half-storage.ts).
+  float16: Uint16Array,
+  bfloat16: Uint16Array,
 };
 
 export function isCpuDType(d: unknown): d is DType {
-  return d === 'float32' || d === 'float64' || d === 'int32' || d === 'bool';
+  return d === 'float32' || d === 'float64' || d === 'int32' || d === 'bool' || d === 'float16' || d === 'bfloat16';
 }
 
 export function newTypedArray(dtype: DType, n: number): TypedArray {

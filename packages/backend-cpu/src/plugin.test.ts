@@ -30,10 +30,15 @@ describe('cpuBackend plugin', () => {
     expect(backends).toHaveLength(1);
     expect(backends[0]).toBeInstanceOf(CpuBackend);
     expect(backends[0]!.device).toBe('cpu');
-    const byName = Object.fromEntries(kernels.map((k) => [k.name, k]));
-    expect(Object.keys(byName).sort()).toEqual(
-      ['addmm', 'argmax', 'argmin', 'bmm', 'cumprod', 'cumsum', 'gather', 'logSoftmax', 'max', 'min', 'prod', 'scatter', 'scatterAdd', 'softmax', 'sort', 'sum'],
-    );
+    // Each kernel is registered once for its own dtypes and once more, through the half bridge,
+    // for float16/bfloat16 (every kernel has a float32 version).
+    const wide = kernels.filter((k) => !k.dtypes.includes('float16'));
+    const half = kernels.filter((k) => k.dtypes.includes('float16'));
+    const byName = Object.fromEntries(wide.map((k) => [k.name, k]));
+    const names = ['addmm', 'argmax', 'argmin', 'bmm', 'cumprod', 'cumsum', 'gather', 'logSoftmax', 'max', 'min', 'prod', 'scatter', 'scatterAdd', 'softmax', 'sort', 'sum'];
+    expect(Object.keys(byName).sort()).toEqual(names);
+    expect(half.map((k) => k.name).sort()).toEqual(names);
+    for (const k of half) expect(k.dtypes).toEqual(['float16', 'bfloat16']);
     for (const k of kernels) {
       expect(k.device).toBe('cpu');
       expect(typeof k.kernel).toBe('function');

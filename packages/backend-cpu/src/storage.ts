@@ -47,6 +47,8 @@ export class BufferPool {
     float64: new Map(),
     int32: new Map(),
     bool: new Map(),
+    float16: new Map(),
+    bfloat16: new Map(),
   };
   private bytes = 0;
   readonly maxBytes: number;

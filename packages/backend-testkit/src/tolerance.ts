@@ -16,6 +16,9 @@ export const DEFAULT_TOLERANCES: Readonly<Record<DType, Tolerance>> = {
   float64: { rtol: 1e-9, atol: 1e-12 },
   int32: { rtol: 0, atol: 0 },
   bool: { rtol: 0, atol: 0 },
+  // One or two units in the last place of the 16-bit type (2^-10, 2^-7).
+  float16: { rtol: 2e-3, atol: 1e-4 },
+  bfloat16: { rtol: 1.6e-2, atol: 1e-3 },
 };
 
 /** The first index where `actual` and `expected` differ beyond `tol` (NaN matches NaN), or -1. */

@@ -12,6 +12,7 @@
 import 'reflect-metadata';
 import './ops/methods.js';
 import './ops/methods-everyday.js';
+import './ops/methods-half.js';
 import './ops/indexing-methods.js';
 import './autograd/api.js';
 import { Runtime } from './api/runtime-api.js';
@@ -28,6 +29,21 @@ import type { PackHook, UnpackHook, SavedTensorsHooks, SavedTensorsHooksOptions 
 export { VERSION } from './version.js';
 export { NablaError } from './errors.js';
 export * from './dtype.js';
+export { finfo, type FInfo } from './dtype/finfo.js';
+export {
+  isHalfDType,
+  encodeHalf,
+  decodeHalf,
+  toHalfBits,
+  toBfloat16Bits,
+  halfBitsToNumber,
+  bfloat16BitsToNumber,
+  float32BitsToHalfBits,
+  float32BitsToBfloat16Bits,
+  halfBitsToFloat32Bits,
+  bfloat16BitsToFloat32Bits,
+  type HalfDType,
+} from './dtype/half.js';
 export type * from './backend/types.js';
 export { collapseDims, checkReduceAxes, checkBmmShapes, checkViewBounds, sizeClass, isContiguous, numelOf, fmtShape, type Geometry } from './backend/kit.js';
 export type * from './expr/ir.js';

@@ -251,10 +251,17 @@ describe('lifecycle events', () => {
     const seen: string[] = [];
     rt.events.on('plugin:install', (p) => seen.push(`install ${p.name}`));
     rt.events.on('backend:register', (p) => seen.push(`backend ${p.device}`));
-    rt.events.on('kernel:register', (p) => p.kernel === 'sum' && seen.push(`kernel ${p.kernel} ${p.device}`));
+    rt.events.on('kernel:register', (p) => p.kernel === 'sum' && seen.push(`kernel ${p.kernel} ${p.device} ${p.dtypes.join(',')}`));
     rt.events.on('plugin:ready', (p) => seen.push(`ready ${p.name}`));
     await rt.use(cpuBackend());
-    expect(seen).toEqual([`install ${PLUGIN_NAME}`, 'backend cpu', 'kernel sum cpu', `ready ${PLUGIN_NAME}`]);
+    // The CPU registers sum once for its own dtypes and once for the 16-bit floats (half bridge).
+    expect(seen).toEqual([
+      `install ${PLUGIN_NAME}`,
+      'backend cpu',
+      'kernel sum cpu float32,float64,int32,bool',
+      'kernel sum cpu float16,bfloat16',
+      `ready ${PLUGIN_NAME}`,
+    ]);
   });
 
   it('tensor:create reports id, shape, dtype, device and bytes', async () => {

@@ -1,5 +1,5 @@
 /** Hand-built views and naive references for the kernel tests. */
-import type { DType, ElementwiseSpec, Expr, TypedArray, View } from '@nabla/core';
+import { encodeHalf, type DType, type ElementwiseSpec, type Expr, type TypedArray, type View } from '@nabla/core';
 import type { CpuBackend } from '../backend.js';
 import { CpuStorage } from '../storage.js';
 
@@ -19,7 +19,9 @@ export function numel(shape: readonly number[]): number {
 
 const CTOR = { float32: Float32Array, float64: Float64Array, int32: Int32Array, bool: Uint8Array } as const;
 
+/** Host data as `write` takes it: for float16/bfloat16, the values' 16-bit patterns. */
 export function typed(dtype: DType, values: ArrayLike<number>): TypedArray {
+  if (dtype === 'float16' || dtype === 'bfloat16') return encodeHalf(dtype, values);
   return new CTOR[dtype](Array.from(values));
 }
 

@@ -1,5 +1,5 @@
 /** Tensor factories. Values are made on the host and uploaded, so a seed means the same numbers on every device. */
-import { allocTypedArray, isDType, type DType, type TypedArray } from '../dtype.js';
+import { allocTypedArray, dtypeNames, isDType, isFloating, type DType, type TypedArray } from '../dtype.js';
 import { NablaError } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { numelOf } from '../shape.js';
@@ -21,8 +21,8 @@ function dtypeOf(opts: TensorOptions | undefined, fallback: DType, op: string): 
     throw new NablaError(`options must be an object like { dtype, device, requiresGrad }, got ${fmtValue(opts)}`, { op });
   }
   const d = opts?.dtype ?? fallback;
-  if (!isDType(d)) throw new NablaError(`unknown dtype ${fmtValue(d)} (expected float32, float64, int32 or bool)`, { op });
-  if (opts?.requiresGrad === true && d !== 'float32' && d !== 'float64') {
+  if (!isDType(d)) throw new NablaError(`unknown dtype ${fmtValue(d)} (valid dtypes: ${dtypeNames()})`, { op });
+  if (opts?.requiresGrad === true && !isFloating(d)) {
     throw new NablaError(`only Tensors of floating point dtype can require gradients (got ${d})`, { op });
   }
   return d;

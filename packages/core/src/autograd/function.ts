@@ -22,6 +22,7 @@
  * }
  * nabla.gradcheck(Cube.apply, [x]); // apply works unbound
  */
+import { isFloating } from '../dtype.js';
 import { NablaError } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { accumulatorOf, gradEdge } from './edges.js';
@@ -257,7 +258,7 @@ function applyFunction(cls: FunctionClass, args: unknown[]): unknown {
   if (gm.anomaly) node.stack = new Error(`forward of ${cls.name}`).stack ?? null;
   results.forEach((o, i) => {
     if (ctx._nonDiff.has(outs[i] as Tensor)) return;
-    if (o.dtype !== 'float32' && o.dtype !== 'float64') return;
+    if (!isFloating(o.dtype)) return;
     o._gradFn = node;
     o._outputNr = i;
     if (ctx._dirty.has(o)) o._ref.version++;

@@ -1,5 +1,5 @@
 /** `to(dtype)` and `to(device)`: copies that keep autograd connected (ToCopyBackward0). */
-import { isDType, isFloating, type DType } from '../dtype.js';
+import { dtypeNames, isFloating, parseDType, type DType } from '../dtype.js';
 import { NablaError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { fromTypedArray } from '../tensor/create.js';
@@ -56,8 +56,15 @@ function finishTo(x: Tensor, out: Tensor): Tensor {
 export function to(x: Tensor, target: DType | string): Tensor {
   x._alive('to');
   if (typeof target !== 'string') throw new NablaError(`expected a dtype or a device name, got ${typeof target}`, { op: 'to' });
-  if (isDType(target)) return target === x.dtype ? x : finishTo(x, castTo(x, target));
+  const dtype = parseDType(target);
+  if (dtype !== null) return dtype === x.dtype ? x : finishTo(x, castTo(x, dtype));
   if (target === x.device) return x;
+  if (!x.rt.backends.get(target)) {
+    throw new NablaError(
+      `'${target}' is neither a dtype (${dtypeNames()}) nor a registered device (${x.rt.backends.devices().join(', ')})`,
+      { op: 'to' },
+    );
+  }
   x.rt.checkDType(target, x.dtype, 'to');
   return finishTo(x, moveTo(x, target));
 }
@@ -65,7 +72,7 @@ export function to(x: Tensor, target: DType | string): Tensor {
 /** `to` for devices that read back only asynchronously (WebGPU → CPU). */
 export async function toAsync(x: Tensor, target: DType | string): Promise<Tensor> {
   x._alive('toAsync');
-  if (isDType(target) || target === x.device || x._ref.backend.readsSync) return to(x, target);
+  if (parseDType(target) !== null || target === x.device || x._ref.backend.readsSync) return to(x, target);
   x.rt.checkDType(target, x.dtype, 'toAsync');
   const out = to(x, target);
   const landed = out._ref.pending;

@@ -45,7 +45,7 @@ export class BackendRegistry {
   }
 }
 
-const DTYPE_INDEX: Record<DType, number> = { float32: 0, float64: 1, int32: 2, bool: 3 };
+const DTYPE_INDEX: Record<DType, number> = { float32: 0, float64: 1, int32: 2, bool: 3, float16: 4, bfloat16: 5 };
 
 interface Entry {
   fn: unknown;

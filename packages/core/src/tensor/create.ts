@@ -3,12 +3,13 @@
  * device and uploads; factories that need values (`arange`, `eye`, random) compute them on the
  * host, which also makes a seed give the same numbers on every device.
  */
-import { allocTypedArray, dtypeOfTypedArray, isDType, promoteTypes, typedArrayCtor, type DType, type TypedArray } from '../dtype.js';
+import { allocTypedArray, dtypeNames, dtypeOfTypedArray, isDType, promoteTypes, typedArrayCtor, type DType, type TypedArray } from '../dtype.js';
 import { NablaError, fmtShape } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { contiguousStrides, numelOf } from '../shape.js';
 import { Tensor } from './tensor.js';
 import { checkShape } from '../validate/shape.js';
+import { encodeHalf, isHalfDType } from '../dtype/half.js';
 
 export interface TensorOptions {
   dtype?: DType | null;
@@ -28,9 +29,14 @@ export interface TensorDataOptions extends TensorOptions {
  */
 export type NestedData = number | boolean | Tensor | readonly NestedData[];
 
-/** A tensor holding `data` (already of `dtype`'s typed array type) with `shape`. */
+/**
+ * A tensor holding `data` (already of `dtype`'s typed array type) with `shape`. For float16 and
+ * bfloat16 `data` is either their values (rounded here, to nearest even) or, as a Uint16Array
+ * (what a backend's read gives), their bit patterns.
+ */
 export function fromTypedArray(rt: Runtime, device: string, dtype: DType, shape: readonly number[], data: TypedArray, op = 'tensor'): Tensor {
   const backend = rt.checkDType(device, dtype, op);
+  if (isHalfDType(dtype) && !(data instanceof Uint16Array)) data = encodeHalf(dtype, data);
   const n = numelOf(shape);
   if (data.length !== n) {
     throw new NablaError(`data has ${data.length} elements but shape ${fmtShape(shape)} needs ${n}`, { op });
@@ -99,15 +105,23 @@ function inferNested(data: NestedData, op: string): { shape: number[]; flat: num
   return { shape, flat, bool, dtype: sawTensor ? leafTypes : null };
 }
 
-/** `nabla.tensor(data, opts)`: nested arrays, a number, or a TypedArray (with `shape`). */
+/**
+ * `nabla.tensor(data, opts)`: nested arrays, a number, or a TypedArray (with `shape`); a
+ * Uint16Array with dtype `float16`/`bfloat16` is taken as the values' bit patterns.
+ */
 export function tensorFrom(rt: Runtime, data: NestedData | TypedArray, opts?: TensorDataOptions): Tensor {
   const op = 'tensor';
-  if (opts?.dtype != null && !isDType(opts.dtype)) throw new NablaError(`unknown dtype ${String(opts.dtype)}`, { op });
+  if (opts?.dtype != null && !isDType(opts.dtype)) throw new NablaError(`unknown dtype ${String(opts.dtype)} (valid dtypes: ${dtypeNames()})`, { op });
   const device = opts?.device ?? rt.defaultDevice;
   let shape: readonly number[];
   let dtype: DType;
   let typed: TypedArray;
-  if (ArrayBuffer.isView(data)) {
+  if (data instanceof Uint16Array && isHalfDType(opts?.dtype)) {
+    // A Uint16Array with dtype float16/bfloat16 holds the bit patterns (as safetensors stores them).
+    dtype = opts!.dtype!;
+    shape = opts?.shape != null ? checkShape(op, opts.shape) : [data.length];
+    typed = data.slice();
+  } else if (ArrayBuffer.isView(data)) {
     const own = dtypeOfTypedArray(data);
     if (own === null) throw new NablaError('unsupported TypedArray type (use Float32Array, Float64Array, Int32Array or Uint8Array)', { op });
     dtype = opts?.dtype ?? own;

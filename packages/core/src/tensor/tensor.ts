@@ -7,7 +7,8 @@
  * this file free of import cycles.
  */
 import type { View } from '../backend/types.js';
-import { allocTypedArray, type DType, type TypedArray } from '../dtype.js';
+import { allocTypedArray, isFloating, type DType, type TypedArray } from '../dtype.js';
+import { hostValues } from '../dtype/host.js';
 import { NablaError, fmtShape } from '../errors.js';
 import type { Holder, StorageRef } from '../runtime/memory.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -125,7 +126,7 @@ export class Tensor {
         { op },
       );
     }
-    if (flag && this.dtype !== 'float32' && this.dtype !== 'float64') {
+    if (flag && !isFloating(this.dtype)) {
       throw new NablaError(`only Tensors of floating point dtype can require gradients (got ${this.dtype})`, { op });
     }
     if (flag && this._inference) {
@@ -200,7 +201,7 @@ export class Tensor {
       const use = op === 'item' ? 'await tensor.itemAsync()' : op === 'tolist' ? 'await tensor.tolistAsync()' : 'await tensor.data()';
       throw new NablaError(`tensor on device '${this.device}' cannot be read synchronously; use ${use} instead`, { op });
     }
-    return b.readSync(this._view());
+    return hostValues(this.dtype, b.readSync(this._view()));
   }
 
   /** The elements in row-major order. */
@@ -211,7 +212,7 @@ export class Tensor {
     ref.retain();
     try {
       if (ref.pending) await ref.pending;
-      return await ref.backend.read(this._view());
+      return hostValues(this.dtype, await ref.backend.read(this._view()));
     } catch (e) {
       if (e instanceof NablaError) throw e;
       throw new NablaError(`reading tensor #${this.id} (${this.dtype} ${fmtShape(this.shape)}) from device ${this.device} failed: ${(e as Error).message}`, {

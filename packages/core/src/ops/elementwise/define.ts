@@ -76,8 +76,8 @@ export function defineElementwise(def: Omit<ElementwiseOpDef, 'kind' | 'numParam
   return d;
 }
 
-const DT_CODE: Record<DType, string> = { float32: 'f', float64: 'd', int32: 'i', bool: 'b' };
-const DT_NUM: Record<DType, number> = { float32: 0, float64: 1, int32: 2, bool: 3 };
+const DT_CODE: Record<DType, string> = { float32: 'f', float64: 'd', int32: 'i', bool: 'b', float16: 'h', bfloat16: 'B' };
+const DT_NUM: Record<DType, number> = { float32: 0, float64: 1, int32: 2, bool: 3, float16: 4, bfloat16: 5 };
 
 /** The kernel a spec last resolved to, for one registry generation and backend. */
 interface KernelMemo {
@@ -111,12 +111,12 @@ function cacheOf(def: ElementwiseOpDef): SpecCache {
 
 /**
  * The key of a combination within one op: the number mask (one bit per operand), then the count
- * of tensor operands, the out and compute dtypes and 2 bits per tensor dtype. It fits a 32-bit
- * integer up to arity 8 (ints hash fastest); wider ops get a string.
+ * of tensor operands, the out and compute dtypes and 3 bits per tensor dtype. It fits a 31-bit
+ * integer while arity + 3 · tensors ≤ 21 (ints hash fastest); wider ops get a string.
  */
 function specKey(arity: number, numberMask: number, tensorDtypes: number, nTensors: number, outDtype: DType, computeDtype: DType): number | string {
-  if (arity > 8) return `${numberMask}:${nTensors}:${outDtype}:${computeDtype}:${tensorDtypes}`;
-  return numberMask | ((nTensors | (DT_NUM[outDtype] << 4) | (DT_NUM[computeDtype] << 6) | (tensorDtypes << 8)) << arity);
+  if (arity + 3 * nTensors > 21) return `${numberMask}:${nTensors}:${outDtype}:${computeDtype}:${tensorDtypes}`;
+  return numberMask | ((nTensors | (DT_NUM[outDtype] << 4) | (DT_NUM[computeDtype] << 7) | (tensorDtypes << 10)) << arity);
 }
 
 /** Rewrites input references: tensor operands are renumbered, number operands become params. */
@@ -141,7 +141,7 @@ function substitute(expr: Expr, mapping: readonly Expr[]): Expr {
 /** The kernel spec for one combination of operand kinds and dtypes. */
 export function specFor(def: ElementwiseOpDef, numberMask: number, inDtypes: readonly DType[], outDtype: DType, computeDtype: DType): ElementwiseSpec {
   let packed = 0;
-  for (let i = 0; i < inDtypes.length; i++) packed = packed * 4 + DT_NUM[inDtypes[i]!];
+  for (let i = 0; i < inDtypes.length; i++) packed = packed * 8 + DT_NUM[inDtypes[i]!];
   return cachedSpec(def, numberMask, packed, inDtypes.length, outDtype, computeDtype, () => inDtypes.slice());
 }
 
@@ -280,7 +280,7 @@ export function runElementwise(def: ElementwiseOpDef, operands: readonly Operand
     } else {
       if (o._ref.pending !== null) waits = true;
       if (o !== first) shape = broadcastShapes(shape, o.shape, def.name);
-      packed = packed * 4 + DT_NUM[o.dtype];
+      packed = packed * 8 + DT_NUM[o.dtype];
       nTensors++;
     }
   }

@@ -1,0 +1,215 @@
+/**
+ * float16 / bfloat16 on the CPU: storage holds the 16 raw bits (Uint16Array); every kernel runs on
+ * float32 stand-ins.
+ *
+ * This is the one place 16-bit data is touched. Before a kernel runs, each 16-bit view is widened
+ * (exactly) into a pooled float32 buffer with the same strides; the float32 kernel — JavaScript or
+ * WebAssembly, whichever float32 would use — runs on those; then the output view is narrowed back
+ * with round-to-nearest-even. That is PyTorch's arithmetic for the 16-bit types: compute in
+ * float32, round to the 16-bit type once per op, and reductions and matmul accumulate in float32
+ * (or wider) because the float32 kernels do. Only the elements a view covers are converted, so a
+ * slice of a large tensor costs its own size, and broadcast (stride 0) dims stay unexpanded.
+ */
+import {
+  float32BitsToBfloat16Bits,
+  float32BitsToHalfBits,
+  halfBitsToFloat32Bits,
+  type DType,
+  type ElementwiseKernel,
+  type ElementwiseSpec,
+  type View,
+} from '@nabla/core';
+import type { BufferPool } from './storage.js';
+import { CpuStorage } from './storage.js';
+import { collapse, forEachRow, numelOf } from './strided.js';
+
+export type Half = 'float16' | 'bfloat16';
+
+export function isHalf(d: DType): d is Half {
+  return d === 'float16' || d === 'bfloat16';
+}
+
+/** The dtype a kernel sees in place of `d`. */
+export function widenedDType(d: DType): DType {
+  return isHalf(d) ? 'float32' : d;
+}
+
+/** A float32 stand-in for a 16-bit view: `view` reads/writes `tmp` at `offset - lo` of the original. */
+interface Widened {
+  readonly view: View;
+  readonly tmp: CpuStorage;
+  readonly lo: number;
+}
+
+/** The lowest and highest element offsets a view touches (strides are never negative). */
+function span(v: View): [number, number] {
+  let hi = v.offset;
+  for (let d = 0; d < v.shape.length; d++) hi += (v.shape[d]! - 1) * v.strides[d]!;
+  return [v.offset, hi];
+}
+
+/** Visits every element offset of `v`, relative to `base`, with the matching offset in `w`'s frame. */
+function walk(v: View, lo: number, fn: (p: number, q: number) => void): void {
+  if (v.shape.length === 0) {
+    fn(v.offset, v.offset - lo);
+    return;
+  }
+  const g = collapse(v.shape, [v.strides]);
+  const s = g.strides[0]![g.shape.length - 1]!;
+  forEachRow(g.shape, g.strides, [v.offset], (bases, n) => {
+    for (let j = 0, p = bases[0]!; j < n; j++, p += s) fn(p, p - lo);
+  });
+}
+
+export class HalfBridge {
+  constructor(private readonly pool: BufferPool) {}
+
+  /** A float32 view over a pooled copy of `v`'s elements (contents only when `read`). */
+  widen(v: View, read: boolean): Widened {
+    const src = v.storage as CpuStorage;
+    if (numelOf(v.shape) === 0) {
+      const tmp = this.pool.allocate('float32', 0);
+      return { view: { ...v, storage: tmp, dtype: 'float32', offset: 0 }, tmp, lo: v.offset };
+    }
+    const [lo, hi] = span(v);
+    const tmp = this.pool.allocate('float32', hi - lo + 1);
+    if (read) {
+      const bits = src.data as Uint16Array;
+      const out = new Uint32Array(tmp.data.buffer, tmp.data.byteOffset, hi - lo + 1);
+      if (src.dtype === 'float16') walk(v, lo, (p, q) => (out[q] = halfBitsToFloat32Bits(bits[p]!)));
+      else walk(v, lo, (p, q) => (out[q] = bits[p]! << 16));
+    }
+    return { view: { storage: tmp, dtype: 'float32', shape: v.shape, strides: v.strides, offset: v.offset - lo }, tmp, lo };
+  }
+
+  /** Rounds the stand-in's elements back into `v`'s 16-bit storage (nearest even). */
+  narrow(w: Widened, v: View): void {
+    if (numelOf(v.shape) === 0) return;
+    const dst = (v.storage as CpuStorage).data as Uint16Array;
+    const f = w.tmp.data;
+    const u = new Uint32Array(f.buffer, f.byteOffset, f.length);
+    const lo = w.lo;
+    if (v.dtype === 'float16') walk(v, lo, (p, q) => (dst[p] = float32BitsToHalfBits(u[q]!)));
+    else walk(v, lo, (p, q) => (dst[p] = float32BitsToBfloat16Bits(u[q]!)));
+  }
+
+  done(w: Widened): void {
+    w.tmp.released = true;
+    this.pool.release(w.tmp);
+  }
+
+  /**
+   * Runs `kernel` with every 16-bit view among `args` widened; the views at `outs` (argument
+   * positions) are outputs and are narrowed back afterwards. Outputs are widened with their
+   * contents, since some kernels accumulate into them (scatterAdd, indexPut with accumulate).
+   */
+  run<A extends unknown[]>(kernel: (...args: A) => void, args: A, outs: readonly number[]): void {
+    const made: Widened[] = [];
+    const written: [Widened, View][] = [];
+    try {
+      const call = args.map((a, i) => {
+        if (!isView(a) || !isHalf(a.dtype)) return a;
+        const w = this.widen(a, true);
+        made.push(w);
+        if (outs.includes(i)) written.push([w, a]);
+        return w.view;
+      }) as A;
+      kernel(...call);
+      for (const [w, v] of written) this.narrow(w, v);
+    } finally {
+      for (const w of made) this.done(w);
+    }
+  }
+
+  /**
+   * An elementwise kernel for a spec with 16-bit operands: the float32 spec's kernel (`compile`
+   * gives it) between a widen of the inputs and a narrow of the output. The output is not read.
+   */
+  elementwise(spec: ElementwiseSpec, compile: (s: ElementwiseSpec) => ElementwiseKernel): ElementwiseKernel {
+    const cast = castKernel(spec);
+    if (cast !== null) return cast;
+    const f32 = compile(widenedSpec(spec));
+    return (out, inputs, params) => {
+      const made: Widened[] = [];
+      try {
+        const ins = inputs.map((v) => {
+          if (!isHalf(v.dtype)) return v;
+          const w = this.widen(v, true);
+          made.push(w);
+          return w.view;
+        });
+        if (!isHalf(out.dtype)) {
+          f32(out, ins, params);
+          return;
+        }
+        const wo = this.widen(out, false);
+        made.push(wo);
+        f32(wo.view, ins, params);
+        this.narrow(wo, out);
+      } finally {
+        for (const w of made) this.done(w);
+      }
+    };
+  }
+}
+
+type BitsConv = (u: number) => number;
+const fromHalf: Record<Half, BitsConv> = { float16: halfBitsToFloat32Bits, bfloat16: (h) => (h << 16) >>> 0 };
+const toHalf: Record<Half, BitsConv> = { float16: float32BitsToHalfBits, bfloat16: float32BitsToBfloat16Bits };
+
+/** The elements of a float32 or 16-bit storage as unsigned words (float32 through a bit alias). */
+function words(v: View): Uint16Array | Uint32Array {
+  const d = (v.storage as CpuStorage).data;
+  return v.dtype === 'float32' ? new Uint32Array(d.buffer, d.byteOffset, d.length) : (d as Uint16Array);
+}
+
+/**
+ * Casts between float32 and the 16-bit types (and between those two) are a bit conversion per
+ * element, with no float32 stand-in: faster, and exact to the bit (a NaN's payload included,
+ * which a trip through a JS number may not keep).
+ */
+function castKernel(spec: ElementwiseSpec): ElementwiseKernel | null {
+  if (spec.expr.op !== 'input' || spec.inputDtypes.length !== 1) return null;
+  const from = spec.inputDtypes[0]!;
+  const to = spec.outDtype;
+  if ((from !== 'float32' && !isHalf(from)) || (to !== 'float32' && !isHalf(to))) return null;
+  const widen: BitsConv | null = isHalf(from) ? fromHalf[from] : null;
+  const narrow: BitsConv | null = isHalf(to) ? toHalf[to] : null;
+  const conv: BitsConv = widen && narrow ? (u) => narrow(widen(u)) : (widen ?? narrow ?? ((u) => u));
+  return (out, inputs) => {
+    const x = inputs[0]!;
+    const dst = words(out);
+    const src = words(x);
+    if (out.shape.length === 0) {
+      dst[out.offset] = conv(src[x.offset]!);
+      return;
+    }
+    const g = collapse(out.shape, [out.strides, x.strides]);
+    const last = g.shape.length - 1;
+    const so = g.strides[0]![last]!;
+    const si = g.strides[1]![last]!;
+    forEachRow(g.shape, g.strides, [out.offset, x.offset], (b, n) => {
+      for (let j = 0, p = b[0]!, q = b[1]!; j < n; j++, p += so, q += si) dst[p] = conv(src[q]!);
+    });
+  };
+}
+
+function isView(a: unknown): a is View {
+  return typeof a === 'object' && a !== null && (a as View).storage instanceof CpuStorage;
+}
+
+/** Whether a spec has a 16-bit operand, output or compute type. */
+export function specHasHalf(spec: ElementwiseSpec): boolean {
+  return isHalf(spec.outDtype) || isHalf(spec.computeDtype) || spec.inputDtypes.some(isHalf);
+}
+
+/** The same expression over float32 stand-ins. */
+export function widenedSpec(spec: ElementwiseSpec): ElementwiseSpec {
+  return {
+    ...spec,
+    inputDtypes: spec.inputDtypes.map(widenedDType),
+    outDtype: widenedDType(spec.outDtype),
+    computeDtype: widenedDType(spec.computeDtype),
+    key: `${spec.key}|as-f32`,
+  };
+}
