@@ -37,13 +37,22 @@ export function saveOnCpu<T>(fn: () => T, opts: { runtime?: Runtime } = {}): T {
   );
 }
 
-// Spelled through string until core's DType names float16 (issue 14's dtype work).
-const FLOAT16 = 'float16' as string as DType;
+/** One float16 copy, shared by every save of the same tensor (an activation is saved by the op
+ * that made it and by the next one: one copy, not two). */
+interface SharedHalf {
+  readonly half: Tensor;
+  readonly version: number;
+  uses: number;
+}
+
+/** Live copies by source tensor, across saveAsFloat16 calls (layers often run in calls of their own). */
+const copies = new WeakMap<Tensor, SharedHalf>();
 
 interface HalfCopy {
-  /** What backward gets back: the original (kept), or `half` cast back to `dtype`. */
+  /** What backward gets back: the original (kept), or the shared copy cast back to `dtype`. */
   keep: Tensor | null;
-  half: Tensor | null;
+  source: Tensor | null;
+  shared: SharedHalf | null;
   dtype: DType;
 }
 
@@ -52,8 +61,10 @@ interface HalfCopy {
  * (half the memory of float32) and cast back to their own dtype when a gradient formula needs
  * them. Gradients are then computed from values rounded to float16 (about 3 significant digits;
  * values beyond ±65504 become infinite). Parameters (leaves that require grad) are kept as they
- * are: they live on anyway, a copy would add memory. Tensors on a device without float16, and
- * those already in 16 bits, are kept as they are too.
+ * are: they live on anyway, so a copy would add memory rather than save it. A tensor saved by
+ * several ops (an activation is saved by the op that made it and by the next) gets one copy. Tensors on a device without float16, and
+ * those already in 16 bits, are kept as they are too. The memory is saved once the float32
+ * originals are gone (disposed, or out of the `tidy` that made them).
  *
  * @example
  * const loss = saveAsFloat16(() => lossOf(model.call(x)));   // activations saved as float16
@@ -66,12 +77,28 @@ export function saveAsFloat16<T>(fn: () => T, opts: { runtime?: Runtime } = {}):
     throw new NablaError("saveAsFloat16 needs a backend with the 'float16' dtype; none of the installed backends has it", { op: 'saveAsFloat16' });
   }
   return rt.savedTensorsHooks<HalfCopy, T>(
-    (t) =>
-      (t.isLeaf && t.requiresGrad) || !(t.dtype === 'float32' || t.dtype === 'float64') || !half.has(t.device)
-        ? { keep: t, half: null, dtype: t.dtype }
-        : { keep: null, half: rt.noGrad(() => t.to(FLOAT16)), dtype: t.dtype },
-    (h) => h.keep ?? rt.noGrad(() => h.half!.to(h.dtype)),
+    (t) => {
+      if ((t.isLeaf && t.requiresGrad) || !(t.dtype === 'float32' || t.dtype === 'float64') || !half.has(t.device)) {
+        return { keep: t, source: null, shared: null, dtype: t.dtype };
+      }
+      // An in-place write since the last copy (the version moved) needs a fresh one.
+      let s = copies.get(t);
+      if (s === undefined || s.version !== t._ref.version) {
+        s = { half: rt.outsideTidy(() => rt.noGrad(() => t.to('float16'))), version: t._ref.version, uses: 0 };
+        copies.set(t, s);
+      }
+      s.uses++;
+      return { keep: null, source: t, shared: s, dtype: t.dtype };
+    },
+    (h) => h.keep ?? rt.noGrad(() => h.shared!.half.to(h.dtype)),
     fn,
-    { release: (h) => h.half?.dispose() },
+    {
+      release: (h) => {
+        const s = h.shared;
+        if (s === null || --s.uses > 0) return;
+        s.half.dispose();
+        if (copies.get(h.source!) === s) copies.delete(h.source!);
+      },
+    },
   );
 }
