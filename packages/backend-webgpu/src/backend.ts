@@ -29,6 +29,8 @@ import { softmax } from './kernels/softmax.js';
 import { sort } from './kernels/sort.js';
 import { probeNodeAdapter } from './probe.js';
 import { BufferPool, GpuStorage, type PoolOptions } from './storage.js';
+import { HalfBridge, isHalf, specHasHalf } from './half-storage.js';
+import { halfKernelTable } from './half-kernels.js';
 
 export interface WebGpuBackendOptions extends AdapterOptions, PoolOptions {
   /**
@@ -58,12 +60,21 @@ export const KERNEL_DTYPES: { readonly [K in KernelName]: readonly DType[] } = {
   cumprod: ['float32', 'int32', 'bool'],
 };
 
+/** What `backendInfo()` reports. */
+export interface WebGpuBackendInfo {
+  readonly adapter: string;
+  readonly half: { readonly storage: 'packed-u32'; readonly arithmetic: 'f32'; readonly shaderF16: boolean };
+}
+
 export class WebGpuBackend implements Backend {
   readonly device = 'webgpu';
   readonly dtypes: readonly DType[] = WEBGPU_DTYPES;
   readonly readsSync = false;
   readonly kernels: KernelSignatures;
+  /** The same kernels for float16/bfloat16 storages, run on float32 stand-ins (half-storage.ts). */
+  readonly halfKernels: KernelSignatures;
   readonly dispatcher: Dispatcher;
+  private readonly half: HalfBridge;
   readonly gpuDevice: GPUDevice;
   readonly adapterDescription: string;
   private readonly pool: BufferPool;
@@ -116,6 +127,20 @@ export class WebGpuBackend implements Backend {
       cumsum: (out, x, dim, reverse) => scan(c, 'cumsum', out, x, dim, reverse),
       cumprod: (out, x, dim, reverse) => scan(c, 'cumprod', out, x, dim, reverse),
     };
+    this.half = new HalfBridge(this.dispatcher, this.pool, c);
+    this.halfKernels = halfKernelTable(this.kernels, this.half);
+  }
+
+  /**
+   * What runs here: the adapter, and how float16/bfloat16 are held. They are stored as packed
+   * 16-bit patterns (two per u32 word) and computed in f32 with exact integer conversions, on every
+   * adapter; `shaderF16` says whether the adapter offers WGSL's native f16 (not used yet).
+   */
+  backendInfo(): WebGpuBackendInfo {
+    return {
+      adapter: this.adapterDescription,
+      half: { storage: 'packed-u32', arithmetic: 'f32', shaderF16: this.gpuDevice.features.has('shader-f16') },
+    };
   }
 
   describe(): string {
@@ -127,13 +152,14 @@ export class WebGpuBackend implements Backend {
       throw new Error(`webgpu: unsupported dtype '${String(dtype)}' (the webgpu device holds ${WEBGPU_DTYPES.join(', ')})`);
     }
     if (!Number.isSafeInteger(numel) || numel < 0) throw new Error(`webgpu: cannot allocate ${numel} elements`);
-    if (numel * ELEMENT_BYTES > this.maxBindingBytes) {
+    const words = isHalf(dtype) ? HalfBridge.words(numel) : numel;
+    if (words * ELEMENT_BYTES > this.maxBindingBytes) {
       throw new Error(
         `webgpu: cannot allocate ${numel} ${dtype} elements (${numel * ELEMENT_BYTES} bytes): the device binds at most ${this.maxBindingBytes} bytes per buffer`,
       );
     }
     this.dispatcher.throwIfFailed();
-    const { buffer, capacity } = this.pool.acquire(numel);
+    const { buffer, capacity } = this.pool.acquire(words);
     return new GpuStorage(dtype, numel, buffer, capacity);
   }
 
@@ -156,6 +182,14 @@ export class WebGpuBackend implements Backend {
     // A queue write runs before commands still being recorded: submit those first if they use
     // this buffer (it may be a pooled buffer an earlier tensor still reads).
     if (this.dispatcher.usedInBatch(s.buffer)) this.dispatcher.flush();
+    if (isHalf(s.dtype)) {
+      // Queue writes move whole words: an even start, and an odd length padded into the capacity.
+      if (offset % 2 !== 0) throw new Error(`webgpu: a ${s.dtype} write must start at an even element (got ${offset})`);
+      const padded = data.length % 2 === 0 ? (data as Uint16Array) : new Uint16Array(data.length + 1);
+      if (padded !== data) padded.set(data);
+      this.gpuDevice.queue.writeBuffer(s.buffer, offset * 2, padded.buffer, padded.byteOffset, padded.byteLength);
+      return;
+    }
     const words = toDeviceWords(data, s.dtype);
     this.gpuDevice.queue.writeBuffer(s.buffer, offset * ELEMENT_BYTES, words.buffer, words.byteOffset, words.byteLength);
   }
@@ -166,6 +200,14 @@ export class WebGpuBackend implements Backend {
     if (n === 0) {
       await this.dispatcher.settle();
       return hostArray(view.dtype, 0);
+    }
+    if (isHalf(s.dtype)) {
+      const nw = HalfBridge.words(n);
+      const packed = await this.ctx.withTemp(nw, (tmp) => {
+        this.half.gather(view, tmp);
+        return this.dispatcher.readback(tmp, 0, nw * ELEMENT_BYTES);
+      });
+      return new Uint16Array(packed, 0, n);
     }
     let words: ArrayBuffer;
     if (isContiguous(view.shape, view.strides)) {
@@ -181,6 +223,10 @@ export class WebGpuBackend implements Backend {
 
   compileElementwise(spec: ElementwiseSpec): ElementwiseKernel {
     let k = this.compiled.get(spec.key);
+    if (k === undefined && specHasHalf(spec)) {
+      k = this.half.elementwise(spec, (s) => this.compileElementwise(s));
+      this.compiled.set(spec.key, k);
+    }
     if (k === undefined) {
       const maxInputs = this.gpuDevice.limits.maxStorageBuffersPerShaderStage - 2;
       k = compileElementwise(spec, this.dispatcher, maxInputs);

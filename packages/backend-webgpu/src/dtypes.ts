@@ -4,11 +4,13 @@
  * Every element is one 32-bit word: float32 as `f32`, int32 as `i32`, and bool as `u32` holding
  * 0 or 1 (WGSL storage buffers have no 8-bit type). Because all dtypes are 4 bytes wide, buffers
  * are pooled across dtypes and copies (reads, gather) move raw `u32` words whatever the dtype.
- * float64 is not available: WGSL has no 64-bit float.
+ * float64 is not available: WGSL has no 64-bit float. float16/bfloat16 are the exception to one
+ * word per element: two 16-bit patterns per word (half-storage.ts), and kernels see float32
+ * stand-ins, never a 16-bit view.
  */
 import type { DType, TypedArray } from '@nabla/core';
 
-export const WEBGPU_DTYPES: readonly DType[] = ['float32', 'int32', 'bool'];
+export const WEBGPU_DTYPES: readonly DType[] = ['float32', 'int32', 'bool', 'float16', 'bfloat16'];
 
 /** Bytes per element on the device, for every dtype. */
 export const ELEMENT_BYTES = 4;
@@ -30,7 +32,7 @@ export function wgslType(dtype: DType): WgslScalar {
 }
 
 export function isWebGpuDType(d: unknown): d is DType {
-  return d === 'float32' || d === 'int32' || d === 'bool';
+  return d === 'float32' || d === 'int32' || d === 'bool' || d === 'float16' || d === 'bfloat16';
 }
 
 /** The host array type `read` returns for `dtype` (bool: Uint8Array of 0/1). */
@@ -42,6 +44,10 @@ export function hostArray(dtype: DType, n: number): TypedArray {
       return new Int32Array(n);
     case 'bool':
       return new Uint8Array(n);
+    case 'float16':
+    case 'bfloat16':
+      // Their bit patterns (see half-storage.ts).
+      return new Uint16Array(n);
     default:
       throw new Error(`webgpu: unsupported dtype ${dtype}`);
   }
@@ -52,6 +58,7 @@ export function matchesDType(a: ArrayBufferView, dtype: DType): boolean {
   if (dtype === 'float32') return a instanceof Float32Array;
   if (dtype === 'int32') return a instanceof Int32Array;
   if (dtype === 'bool') return a instanceof Uint8Array;
+  if (dtype === 'float16' || dtype === 'bfloat16') return a instanceof Uint16Array;
   return false;
 }
 

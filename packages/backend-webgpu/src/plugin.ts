@@ -1,5 +1,6 @@
 import type { KernelName, KernelSignatures, Plugin, PluginContextBase } from '@nabla/core';
 import { KERNEL_DTYPES, WebGpuBackend, type WebGpuBackendOptions } from './backend.js';
+import { HALF_DTYPES } from './half-kernels.js';
 
 export const PLUGIN_NAME = '@nabla/backend-webgpu';
 export const PLUGIN_VERSION = '0.1.0';
@@ -30,4 +31,8 @@ export function webgpuBackend(options: WebGpuBackendOptions = {}): Plugin {
 function registerOne<K extends KernelName>(ctx: PluginContextBase, backend: WebGpuBackend, name: K): void {
   const kernel: KernelSignatures[K] = backend.kernels[name];
   ctx.registerKernel({ name, device: backend.device, dtypes: KERNEL_DTYPES[name], kernel });
+  // float16/bfloat16 wherever float32 has the kernel, through the half bridge.
+  if (KERNEL_DTYPES[name].includes('float32')) {
+    ctx.registerKernel({ name, device: backend.device, dtypes: HALF_DTYPES, kernel: backend.halfKernels[name] });
+  }
 }

@@ -34,7 +34,8 @@ export class GpuStorage implements Storage {
     readonly buffer: GPUBuffer,
     readonly capacity: number,
   ) {
-    this.byteLength = numel * ELEMENT_BYTES;
+    // float16/bfloat16 pack two elements per word (half-storage.ts).
+    this.byteLength = numel * (dtype === 'float16' || dtype === 'bfloat16' ? 2 : ELEMENT_BYTES);
   }
 }
 

@@ -9,6 +9,8 @@
 import type { View } from '../backend/types.js';
 import { allocTypedArray, isFloating, type DType, type TypedArray } from '../dtype.js';
 import { hostValues } from '../dtype/host.js';
+import { isHalfDType } from '../dtype/half.js';
+import { formatFloatBody, withSuffixes } from './format-float.js';
 import { NablaError, fmtShape } from '../errors.js';
 import type { Holder, StorageRef } from '../runtime/memory.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -302,12 +304,24 @@ export class Tensor {
     if (this._disposed) return `${head}${grad}, disposed)`;
     if (this._ref.pending !== null) return `${head}${grad}, arriving from another device)`;
     if (!this._ref.backend.readsSync || this.numel() > 100) return `${head}${grad})`;
+    if (isHalfDType(this.dtype)) return halfRepr(this);
     return `tensor(${JSON.stringify(this.tolist())}, dtype=${this.dtype}${this.device !== 'cpu' ? `, device=${this.device}` : ''}${grad})`;
   }
 
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return this.toString();
   }
+}
+
+/** PyTorch's repr of a float16/bfloat16 tensor (its number layout; Nabla's suffix names). */
+function halfRepr(t: Tensor): string {
+  const suffixes: string[] = [];
+  if (t.device !== 'cpu') suffixes.push(`device=${t.device}`);
+  suffixes.push(`dtype=${t.dtype}`);
+  const fn = t.gradFn;
+  if (fn) suffixes.push(`gradFn=<${fn.name()}>`);
+  else if (t.requiresGrad) suffixes.push('requiresGrad=true');
+  return withSuffixes(`tensor(${formatFloatBody(t.dataSync(), t.shape)}`, suffixes);
 }
 
 function nest(flat: TypedArray, shape: readonly number[], bool: boolean): NestedArray<number | boolean> {
