@@ -14,9 +14,10 @@ import { overheadSuite } from './suites/overhead.js';
 import { hooksSuite } from './suites/hooks.js';
 import { indexingSuite } from './suites/indexing.js';
 import { sortScanSuite } from './suites/sort-scan.js';
+import { ampSuite } from './suites/amp.js';
 import { tfjsVersion } from './peers/tfjs.js';
 
-const SUITES = ['cpu', 'overhead', 'kernels', 'addmm', 'activations', 'indexing', 'sort-scan', 'hooks', 'checkpoint'] as const;
+const SUITES = ['cpu', 'overhead', 'kernels', 'addmm', 'activations', 'indexing', 'sort-scan', 'hooks', 'checkpoint', 'amp'] as const;
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
   if (run('sort-scan')) await sortScanSuite(targets);
   if (run('hooks')) await hooksSuite(rt, devices);
   if (run('checkpoint')) await checkpointSuite(rt, devices);
+  if (run('amp')) await ampSuite(rt, devices);
   for (const t of targets) if (t.rt !== rt) await t.rt.dispose();
   await rt.dispose();
 }

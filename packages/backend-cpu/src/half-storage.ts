@@ -48,17 +48,41 @@ function span(v: View): [number, number] {
   return [v.offset, hi];
 }
 
-/** Visits every element offset of `v`, relative to `base`, with the matching offset in `w`'s frame. */
-function walk(v: View, lo: number, fn: (p: number, q: number) => void): void {
+/**
+ * Calls `row(p, n, s)` for each innermost row of `v`: its first element's offset, length and
+ * stride. Loops live inside the callers' rows (one call per row, not per element): the widen and
+ * narrow loops are the whole cost of 16-bit storage on the CPU.
+ */
+function forRows(v: View, row: (p: number, n: number, s: number) => void): void {
   if (v.shape.length === 0) {
-    fn(v.offset, v.offset - lo);
+    row(v.offset, 1, 1);
     return;
   }
   const g = collapse(v.shape, [v.strides]);
   const s = g.strides[0]![g.shape.length - 1]!;
-  forEachRow(g.shape, g.strides, [v.offset], (bases, n) => {
-    for (let j = 0, p = bases[0]!; j < n; j++, p += s) fn(p, p - lo);
-  });
+  forEachRow(g.shape, g.strides, [v.offset], (bases, n) => row(bases[0]!, n, s));
+}
+
+let f16Table: Uint32Array | null = null;
+/** float16 bits → float32 bits for all 65,536 patterns (256 KiB, made on first use): a load per element. */
+function halfTable(): Uint32Array {
+  if (f16Table === null) {
+    f16Table = new Uint32Array(65536);
+    for (let h = 0; h < 65536; h++) f16Table[h] = halfBitsToFloat32Bits(h);
+  }
+  return f16Table;
+}
+
+/** float32 bits → float16 bits: the float16-normal range inline, the rest (subnormal, Inf, NaN) in core's. */
+function toHalfBits(u: number): number {
+  const e = (u >>> 23) & 0xff;
+  if (e >= 113 && e <= 142) {
+    const base = ((u >>> 16) & 0x8000) | ((e - 112) << 10) | ((u >>> 13) & 0x3ff);
+    const rest = u & 0x1fff;
+    // A carry out of the mantissa steps the exponent; out of the largest one it lands on Inf.
+    return rest > 0x1000 || (rest === 0x1000 && (base & 1) === 1) ? base + 1 : base;
+  }
+  return float32BitsToHalfBits(u);
 }
 
 export class HalfBridge {
@@ -76,8 +100,21 @@ export class HalfBridge {
     if (read) {
       const bits = src.data as Uint16Array;
       const out = new Uint32Array(tmp.data.buffer, tmp.data.byteOffset, hi - lo + 1);
-      if (src.dtype === 'float16') walk(v, lo, (p, q) => (out[q] = halfBitsToFloat32Bits(bits[p]!)));
-      else walk(v, lo, (p, q) => (out[q] = bits[p]! << 16));
+      if (src.dtype === 'float16') {
+        const t = halfTable();
+        forRows(v, (p, n, s) => {
+          for (let j = 0, q = p - lo; j < n; j++, p += s, q += s) {
+            const h = bits[p]!;
+            const e = h & 0x7c00;
+            // Normal values re-bias the exponent (+112) in place; zeros, subnormals, Inf and NaN from the table.
+            out[q] = e !== 0 && e !== 0x7c00 ? ((h & 0x8000) << 16) | (((h & 0x7fff) << 13) + 0x38000000) : t[h]!;
+          }
+        });
+      } else {
+        forRows(v, (p, n, s) => {
+          for (let j = 0, q = p - lo; j < n; j++, p += s, q += s) out[q] = bits[p]! << 16;
+        });
+      }
     }
     return { view: { storage: tmp, dtype: 'float32', shape: v.shape, strides: v.strides, offset: v.offset - lo }, tmp, lo };
   }
@@ -89,8 +126,19 @@ export class HalfBridge {
     const f = w.tmp.data;
     const u = new Uint32Array(f.buffer, f.byteOffset, f.length);
     const lo = w.lo;
-    if (v.dtype === 'float16') walk(v, lo, (p, q) => (dst[p] = float32BitsToHalfBits(u[q]!)));
-    else walk(v, lo, (p, q) => (dst[p] = float32BitsToBfloat16Bits(u[q]!)));
+    if (v.dtype === 'float16') {
+      forRows(v, (p, n, s) => {
+        for (let j = 0, q = p - lo; j < n; j++, p += s, q += s) dst[p] = toHalfBits(u[q]!);
+      });
+    } else {
+      forRows(v, (p, n, s) => {
+        for (let j = 0, q = p - lo; j < n; j++, p += s, q += s) {
+          const x = u[q]!;
+          // Round to nearest even on the upper half; every NaN becomes 0x7FC0 (as core's conversion).
+          dst[p] = (x & 0x7fffffff) > 0x7f800000 ? 0x7fc0 : ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+        }
+      });
+    }
   }
 
   done(w: Widened): void {
@@ -154,8 +202,8 @@ export class HalfBridge {
 }
 
 type BitsConv = (u: number) => number;
-const fromHalf: Record<Half, BitsConv> = { float16: halfBitsToFloat32Bits, bfloat16: (h) => (h << 16) >>> 0 };
-const toHalf: Record<Half, BitsConv> = { float16: float32BitsToHalfBits, bfloat16: float32BitsToBfloat16Bits };
+const fromHalf: Record<Half, BitsConv> = { float16: (h) => halfTable()[h]!, bfloat16: (h) => (h << 16) >>> 0 };
+const toHalf: Record<Half, BitsConv> = { float16: toHalfBits, bfloat16: float32BitsToBfloat16Bits };
 
 /** The elements of a float32 or 16-bit storage as unsigned words (float32 through a bit alias). */
 function words(v: View): Uint16Array | Uint32Array {

@@ -73,6 +73,9 @@ export type { BackwardOptions, AutogradBackwardOptions, GradOptions } from './au
 export type { FunctionalOptions } from './autograd/functional.js';
 export type { PackHook, UnpackHook, SavedTensorsHooks, SavedTensorsHooksOptions } from './autograd/saved-hooks.js';
 export { withDispatchHook, storageKey, storageVersion, type DispatchHook, type KernelCall } from './ops/dispatch-hooks.js';
+/** Automatic mixed precision: `nabla.amp.GradScaler`, `nabla.amp.castInputs` (plugins), the op lists. */
+export * as amp from './amp/index.js';
+export { autocast, isAutocastEnabled, getAutocastDType, type AutocastOptions, type AutocastDType } from './amp/index.js';
 export { defineElementwise, runElementwise, specForElementwise, type ElementwiseOpDef, type ElementwiseGrad } from './ops/elementwise/define.js';
 export { record, grad as gradFormula, needsGrad } from './ops/dispatch.js';
 export * from './ops/functions.js';

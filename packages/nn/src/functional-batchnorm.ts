@@ -3,7 +3,7 @@
  * variance while training) is exact on every backend. Running statistics follow PyTorch: the mean
  * and the *unbiased* variance, blended in place with `momentum`.
  */
-import { NablaError, type Tensor } from '@nabla/core';
+import { amp, NablaError, type Tensor } from '@nabla/core';
 import { scoped } from './lifetime.js';
 
 export interface BatchNormFunctionalOptions {
@@ -47,6 +47,8 @@ export function batchNorm(
   if (!training && (runningMean === null || runningVar === null)) {
     throw new NablaError('running_mean and running_var must be defined in evaluation mode', { op });
   }
+  // The running statistics are updated in place: never cast (they stay the buffers themselves).
+  [x, weight, bias] = amp.castInputs(op, [x, weight, bias] as const);
   const bshape = x.shape.map((d, i) => (i === 1 ? d : 1));
   return scoped(x.rt, () => {
     let mean: Tensor;

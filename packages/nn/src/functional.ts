@@ -6,7 +6,7 @@
  * @example
  * const y = nn.functional.conv2d(images, weight, bias, { padding: 1 }); // [N, C, H, W] → [N, O, H, W]
  */
-import { cat, NablaError, Tensor, where } from '@nabla/core';
+import { amp, cat, NablaError, Tensor, where } from '@nabla/core';
 import { pin, scoped, untracked } from './lifetime.js';
 
 export { logSigmoid } from './losses.js';
@@ -24,6 +24,7 @@ function checkTensor(x: unknown, what: string, op: string): asserts x is Tensor 
  */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   checkTensor(x, 'input', 'linear');
+  [x, weight, bias] = amp.castInputs('linear', [x, weight, bias] as const);
   return scoped(x.rt, () => {
     // As PyTorch 1.13: a 2-D input with a bias is one fused addmm (AddmmBackward0); a contiguous
     // 3-D one goes through it on its rows (a view back: ViewBackward0); others are matmul + add.
@@ -73,6 +74,7 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?
       { op: 'layerNorm' },
     );
   }
+  [x, weight, bias] = amp.castInputs('layerNorm', [x, weight, bias] as const);
   const dims = normalizedShape.map((_, i) => x.ndim - k + i);
   return scoped(x.rt, () => {
     const centered = x.sub(x.mean(dims, true));
@@ -217,6 +219,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
     dilation: pair(opts.dilation ?? 1, 'dilation', op),
   };
   if (win.stride[0] === 0 || win.stride[1] === 0) throw new NablaError('stride must be positive', { op });
+  [x, weight, bias] = amp.castInputs(op, [x, weight, bias] as const);
   const n = x.shape[0]!;
   return scoped(x.rt, () => {
     const { cols, oh, ow } = unfold(x, win, 0, op);

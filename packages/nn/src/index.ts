@@ -93,3 +93,4 @@ export * as functional from './functional.js';
 export * as init from './init.js';
 export * as optim from './optim/index.js';
 export * as utils from './utils/index.js';
+export * as amp from './amp.js';

@@ -8,7 +8,7 @@
  * const loss = nn.crossEntropy(logits, labels, { labelSmoothing: 0.1 });
  * loss.backward();
  */
-import { NablaError, Tensor, where } from '@nabla/core';
+import { amp, NablaError, Tensor, where } from '@nabla/core';
 import { scoped } from './lifetime.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -84,6 +84,7 @@ export function mseLoss(input: Tensor, target: Tensor, opts: ReductionOptions = 
   const op = 'mseLoss';
   checkTensor(input, 'input', op);
   checkTensor(target, 'target', op);
+  [input, target] = amp.castInputs(op, [input, target] as const);
   const reduction = reductionOf(opts.reduction, op);
   return scoped(input.rt, () => reduce(inOp(op, () => input.sub(target)).square(), reduction));
 }
@@ -98,6 +99,7 @@ export function l1Loss(input: Tensor, target: Tensor, opts: ReductionOptions = {
   const op = 'l1Loss';
   checkTensor(input, 'input', op);
   checkTensor(target, 'target', op);
+  [input, target] = amp.castInputs(op, [input, target] as const);
   const reduction = reductionOf(opts.reduction, op);
   return scoped(input.rt, () => reduce(inOp(op, () => input.sub(target)).abs(), reduction));
 }
@@ -179,6 +181,9 @@ export function nllLoss(input: Tensor, target: Tensor, opts: NllLossOptions = {}
   const op = 'nllLoss';
   checkTensor(input, 'input', op);
   checkTensor(target, 'target', op);
+  let weight: Tensor | null | undefined = opts.weight;
+  [input, target, weight] = amp.castInputs(op, [input, target, weight] as const);
+  if (weight !== opts.weight) opts = { ...opts, weight };
   checkFloat(input, 'input', op);
   const reduction = reductionOf(opts.reduction, op);
   return scoped(input.rt, () => nllFromTargets(input, classTargets(input, target, opts.weight, opts.ignoreIndex ?? -100, op), reduction));
@@ -201,6 +206,11 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
   const op = 'crossEntropy';
   checkTensor(input, 'input', op);
   checkTensor(target, 'target', op);
+  if (opts.weight) {
+    let weight: Tensor | null | undefined = opts.weight;
+    [input, target, weight] = amp.castInputs(op, [input, target, weight] as const);
+    opts = { ...opts, weight };
+  } else [input, target] = amp.castInputs(op, [input, target] as const);
   checkFloat(input, 'input', op);
   const reduction = reductionOf(opts.reduction, op);
   const eps = opts.labelSmoothing ?? 0;
@@ -268,6 +278,11 @@ export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, opts
   const op = 'binaryCrossEntropyWithLogits';
   checkTensor(input, 'input', op);
   checkTensor(target, 'target', op);
+  {
+    let { weight, posWeight } = opts;
+    [input, target, weight, posWeight] = amp.castInputs(op, [input, target, weight, posWeight] as const);
+    if (weight !== opts.weight || posWeight !== opts.posWeight) opts = { ...opts, weight, posWeight };
+  }
   checkFloat(input, 'input', op);
   const reduction = reductionOf(opts.reduction, op);
   checkSameShape(input, target, op);

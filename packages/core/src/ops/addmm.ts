@@ -5,6 +5,7 @@
  * same single AddmmBackward0 node.
  */
 import { NablaError, fmtShape } from '../errors.js';
+import { AMP, castOperands } from '../amp/state.js';
 import { broadcastShapes } from '../shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { broadcastView, emptyOn, firstTensor, grad, needsGrad, record, runKernel } from './dispatch.js';
@@ -43,6 +44,7 @@ const addmmGrad = grad<AddmmAttr>('AddmmBackward0', (g, n) => {
 export function addmm(input: Tensor, mat1: Tensor, mat2: Tensor, opts: AddmmOptions = {}): Tensor {
   const op = 'addmm';
   firstTensor(op, [input, mat1, mat2]);
+  if (AMP.active) [input, mat1, mat2] = castOperands(op, [input, mat1, mat2] as const);
   const beta = opts.beta ?? 1;
   const alpha = opts.alpha ?? 1;
   if (mat1.ndim !== 2) throw new NablaError(`mat1 must be a matrix, got ${mat1.ndim}-D tensor of shape ${fmtShape(mat1.shape)}`, { op });

@@ -6,6 +6,7 @@
  * as PyTorch does (a pair without a contracted subscript is a broadcast multiply, otherwise a bmm),
  * so gradients of every order and every backend come for free.
  */
+import { AMP, castOperands } from '../amp/state.js';
 import { NablaError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { firstTensor } from './dispatch.js';
@@ -212,11 +213,12 @@ function contract(a: Term, b: Term, keep: (l: number) => boolean, sizes: Readonl
 export function einsum(equation: string, ...operands: (Tensor | readonly Tensor[])[]): Tensor {
   const op = 'einsum';
   if (typeof equation !== 'string') throw new NablaError(`einsum(): the equation must be a string, got ${typeof equation}`, { op });
-  const ts = (operands.length === 1 && Array.isArray(operands[0]) ? operands[0] : operands) as Tensor[];
+  let ts = (operands.length === 1 && Array.isArray(operands[0]) ? operands[0] : operands) as Tensor[];
   if (ts.length === 0) fail('must specify the equation string and at least one operand');
   ts.forEach((t, i) => {
     if (!(t instanceof Tensor)) fail(`operand ${i} must be a Tensor`);
   });
+  if (AMP.active) ts = castOperands(op, ts);
   const first = firstTensor(op, ts);
   const eq = parseEquation(equation);
   if (ts.length > eq.inputs.length) fail('more operands were provided than specified in the equation');

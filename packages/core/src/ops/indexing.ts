@@ -3,6 +3,7 @@
  * scatterAdd; indexSelect is a gather with an expanded index, cat writes each input into a window
  * of the output. Gather and scatterAdd are each other's gradients, so all orders of derivatives work.
  */
+import { AMP, castOperands } from '../amp/state.js';
 import { NablaError, fmtShape } from '../errors.js';
 import { normalizeDim } from '../shape.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -71,6 +72,7 @@ const scatterAddGrad = grad<ScatterAttr & { srcShape?: readonly number[] }>('Sca
 export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
   const op = 'scatterAdd';
   firstTensor(op, [x, index, src]);
+  if (AMP.active) [x, index, src] = castOperands(op, [x, index, src] as const);
   checkIndex(op, index);
   const d = normalizeDim(dim, Math.max(x.ndim, 1), op);
   if (index.ndim !== src.ndim || index.ndim !== x.ndim || index.shape.some((s, i) => s > src.shape[i]!)) {
@@ -150,6 +152,7 @@ const catGrad = grad<CatAttr>('CatBackward0', (g, n) => {
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   const op = 'cat';
   if (!Array.isArray(tensors) || tensors.length === 0) throw new NablaError('expected a non-empty list of Tensors', { op });
+  if (AMP.active) tensors = castOperands(op, tensors);
   const first = firstTensor(op, tensors);
   // PyTorch skips legacy empty 1-D tensors of shape [0].
   const parts = tensors.filter((t) => !(t.ndim === 1 && t.shape[0] === 0));
@@ -198,6 +201,7 @@ const stackGrad = grad<{ dim: number; count: number }>('StackBackward0', (g, n) 
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
   const op = 'stack';
   if (!Array.isArray(tensors) || tensors.length === 0) throw new NablaError('stack expects a non-empty TensorList', { op });
+  if (AMP.active) tensors = castOperands(op, tensors);
   const first = firstTensor(op, tensors);
   tensors.forEach((t: Tensor, i: number) => {
     if (t.shape.length !== first.shape.length || t.shape.some((s: number, k: number) => s !== first.shape[k])) {

@@ -128,7 +128,8 @@ export function inplaceElementwise(
     // Another operand over the same memory but other geometry would be read after being written.
     const safe = operands.map((o, i) => (i > 0 && o instanceof Tensor && o._ref === t._ref && !sameGeometry(o, t) ? copyContiguous(o) : o));
     runElementwise(def, safe, params, t);
-    for (let i = 1; i < safe.length; i++) if (safe[i] !== operands[i]) (safe[i] as Tensor).dispose();
+    // (Compared as objects: a NaN scalar operand is !== itself.)
+    for (let i = 1; i < safe.length; i++) if (safe[i] instanceof Tensor && safe[i] !== operands[i]) (safe[i] as Tensor).dispose();
     t._ref.version++;
     return t;
   }

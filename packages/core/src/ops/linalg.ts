@@ -4,6 +4,7 @@
  * broadcast batches cost no copies.
  */
 import { checkTensor } from '../validate/tensor.js';
+import { AMP, castOperands } from '../amp/state.js';
 import { NablaError, fmtShape } from '../errors.js';
 import { broadcastShapes } from '../shape.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -46,6 +47,7 @@ const mmGrad = grad('MmBackward0', (g, n) => {
 });
 
 export function mm(a: Tensor, b: Tensor): Tensor {
+  if (AMP.active) [a, b] = castOperands('mm', [a, b] as const);
   const op = 'mm';
   checkPair(op, a, b);
   if (a.ndim !== 2) throw new NablaError(`self must be a matrix (got ${a.ndim}-D, shape ${fmtShape(a.shape)})`, { op });
@@ -69,6 +71,7 @@ const bmmGrad = grad('BmmBackward0', (g, n) => {
 });
 
 export function bmm(a: Tensor, b: Tensor): Tensor {
+  if (AMP.active) [a, b] = castOperands('bmm', [a, b] as const);
   const op = 'bmm';
   checkPair(op, a, b);
   if (a.ndim !== 3 || b.ndim !== 3) {
@@ -88,6 +91,7 @@ export function bmm(a: Tensor, b: Tensor): Tensor {
 const dotGrad = grad('DotBackward0', (g, n) => [n.needs(0) ? g[0]!.mul(n.tensor(1)) : null, n.needs(1) ? g[0]!.mul(n.tensor(0)) : null]);
 
 export function dot(a: Tensor, b: Tensor): Tensor {
+  if (AMP.active) [a, b] = castOperands('dot', [a, b] as const);
   const op = 'dot';
   checkPair(op, a, b);
   if (a.ndim !== 1 || b.ndim !== 1) {
@@ -119,6 +123,7 @@ export function outer(a: Tensor, b: Tensor): Tensor {
 
 /** NumPy's matmul: 1-D operands are promoted and squeezed back, batch dims broadcast. */
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  if (AMP.active) [a, b] = castOperands('matmul', [a, b] as const);
   const op = 'matmul';
   checkPair(op, a, b);
   if (a.ndim === 0 || b.ndim === 0) {

@@ -4,6 +4,7 @@
  * gradient re-expands the reduced gradient over the reduced axes with view ops, so it is itself
  * differentiable.
  */
+import { AMP, castOperands } from '../amp/state.js';
 import { isFloating, type DType } from '../dtype.js';
 import { NablaError } from '../errors.js';
 import type { MaybeGrad } from '../autograd/node.js';
@@ -77,6 +78,7 @@ const sumGrad1 = grad<ReduceAttr>('SumBackward1', (g, n) => [expandBack(g[0]!, n
 
 export function sum(x: Tensor, dim?: Dims, keepdim?: boolean | null): Tensor {
   x._alive('sum');
+  if (AMP.active) [x] = castOperands('sum', [x] as const);
   const a = attrsFor(x, dim, keepdim, 'sum');
   const outDtype = isFloating(x.dtype) ? x.dtype : 'int32';
   const out = finishShape(reduceRaw('sum', x, a.axes, outDtype, 'sum'), a.axes, a.keepdim);
@@ -128,6 +130,7 @@ const prodGrad1 = grad<ReduceAttr>('ProdBackward1', (g, n) => [prodBackward(g[0]
 
 export function prod(x: Tensor, dim?: Dims, keepdim?: boolean | null): Tensor {
   x._alive('prod');
+  if (AMP.active) [x] = castOperands('prod', [x] as const);
   const a = attrsFor(x, dim, keepdim, 'prod');
   const outDtype = isFloating(x.dtype) ? x.dtype : 'int32';
   const out = finishShape(reduceRaw('prod', x, a.axes, outDtype, 'prod'), a.axes, a.keepdim);
@@ -266,6 +269,7 @@ const logsumexpGrad = grad<ReduceAttr>('LogsumexpBackward0', (g, n) => {
 
 export function logsumexp(x: Tensor, dim?: Dims, keepdim?: boolean | null): Tensor {
   x._alive('logsumexp');
+  if (AMP.active) [x] = castOperands('logsumexp', [x] as const);
   const a = attrsFor(x, dim, keepdim, 'logsumexp');
   const src = isFloating(x.dtype) ? x : x.to('float32');
   const out = raw(x, () => {
@@ -382,6 +386,7 @@ const normGrad = grad<NormAttr>('LinalgVectorNormBackward0', (g, n) => {
 
 export function norm(x: Tensor, p: number | 'fro' | null | undefined = 2, dim?: Dims, keepdim?: boolean | null): Tensor {
   x._alive('norm');
+  if (AMP.active) [x] = castOperands('norm', [x] as const);
   // PyTorch's 'fro' is the 2-norm over the given dims (or all); 'nuc' needs an SVD Nabla lacks.
   if (p === 'fro') p = 2;
   else if (p !== null && p !== undefined && typeof p !== 'number') {

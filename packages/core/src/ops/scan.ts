@@ -6,6 +6,7 @@
  *   own gradient is a forward scan again);
  * - cumprod's gradient is right where the input has zeros, as PyTorch's (see `cumprodBackward`).
  */
+import { AMP, castOperands } from '../amp/state.js';
 import { isFloating, type DType } from '../dtype.js';
 import { NablaError } from '../errors.js';
 import { normalizeDim } from '../shape.js';
@@ -64,6 +65,7 @@ function scanSum(x: Tensor, dim: number, reverse: boolean): Tensor {
  * nabla.tensor([1, 2, 3]).cumsum(0).tolist(); // [1, 3, 6]
  */
 export function cumsum(x: Tensor, dim: number, opts?: ScanOptions): Tensor {
+  if (AMP.active) [x] = castOperands('cumsum', [x] as const);
   const { src, d } = prepare(x, dim, opts, 'cumsum');
   return scanSum(src, d, false);
 }
@@ -84,6 +86,7 @@ function scanProd(x: Tensor, dim: number): Tensor {
  * nabla.tensor([1, 2, 3]).cumprod(0).tolist(); // [1, 2, 6]
  */
 export function cumprod(x: Tensor, dim: number, opts?: ScanOptions): Tensor {
+  if (AMP.active) [x] = castOperands('cumprod', [x] as const);
   const { src, d } = prepare(x, dim, opts, 'cumprod');
   return scanProd(src, d);
 }

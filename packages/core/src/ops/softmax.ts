@@ -4,6 +4,7 @@
  * graph*, which keeps second derivatives right (unlike saving a detached copy).
  */
 import { isFloating } from '../dtype.js';
+import { AMP, castOperands } from '../amp/state.js';
 import { checkSingleDim } from '../validate/dim.js';
 import { NablaError, fmtShape } from '../errors.js';
 import { normalizeDim } from '../shape.js';
@@ -50,6 +51,7 @@ function composite(src: Tensor, d: number, log: boolean): Tensor {
 
 function run(x: Tensor, dim: number | null | undefined, log: boolean): Tensor {
   const op = log ? 'logSoftmax' : 'softmax';
+  if (AMP.active) [x] = castOperands(op, [x] as const);
   const { src, d } = prepare(x, dim, op);
   let out: Tensor;
   if (src.ndim === 0) {

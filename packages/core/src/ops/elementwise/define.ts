@@ -16,6 +16,7 @@ import { broadcastShapes } from '../../shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { launch } from '../deferred.js';
 import { dispatchHooked, offerKernel } from '../dispatch-seam.js';
+import { AMP, castOperands } from '../../amp/state.js';
 import { broadcastView, emptyOn, firstTensor, needsGrad, promote, recordOne, type Operand } from '../dispatch.js';
 
 /** How the output dtype follows from the promoted input dtype. */
@@ -247,6 +248,11 @@ function checkBool(def: ElementwiseOpDef, operands: readonly Operand[]): void {
  */
 export function runElementwise(def: ElementwiseOpDef, operands: readonly Operand[], params: readonly number[] = NO_PARAMS, out?: Tensor): Tensor {
   const first = firstTensor(def.name, operands);
+  // Autocast's seam: listed ops (exp, pow, ... on GPU devices) get their operands cast first.
+  if (AMP.active && out === undefined) {
+    const cast = castOperands(def.name, operands);
+    if (cast !== operands) return runElementwise(def, cast, params);
+  }
   const rt = first.rt;
   if (def.arity !== operands.length) {
     throw new NablaError(`expects ${def.arity} operand(s), got ${operands.length}`, { op: def.name });

@@ -1,0 +1,98 @@
+/**
+ * GradScaler on WebGPU: the float32 AMP loop of amp.json (PyTorch 1.13's scales, skipped step and
+ * growth counts, losses and final parameters) with `stepAsync`, exactly one device read per step
+ * (the fused inf/NaN check), and `step` refusing with a pointer to `stepAsync`. Skips, saying why,
+ * without an adapter.
+ */
+import { amp, createRuntime, type Plugin, type Runtime, type Tensor } from '@nabla/core';
+import { cpuBackend } from '@nabla/backend-cpu';
+import { afterAll, describe, expect, it } from 'vitest';
+import * as nn from '../src/index.js';
+import { fixture, hashedValues } from './helpers.js';
+
+interface WebGpuModule {
+  webgpuBackend(options?: object): Plugin;
+  probeNodeAdapter(): Promise<{ ok: true; options: object; description: string } | { ok: false; reason: string }>;
+}
+
+async function gpuRuntime(): Promise<Runtime | string> {
+  let mod: WebGpuModule;
+  try {
+    const name = '@nabla/backend-webgpu';
+    mod = (await import(/* @vite-ignore */ name)) as WebGpuModule;
+  } catch (e) {
+    return `@nabla/backend-webgpu is not importable (${(e as Error).message.split('\n')[0]})`;
+  }
+  const p = await mod.probeNodeAdapter();
+  if (!p.ok) return `no WebGPU adapter (${p.reason})`;
+  return createRuntime({ plugins: [cpuBackend(), mod.webgpuBackend(p.options)] });
+}
+
+interface Training {
+  dtype: string;
+  steps: { loss: number; skipped: boolean; scale: number; growthTracker: number }[];
+  params: number[][];
+}
+const fx = fixture<{ initScale: number; growthInterval: number; overflowStep: number; training: Training[] }>('amp.json');
+
+let rt: Runtime | null = null;
+afterAll(async () => {
+  await rt?.dispose();
+});
+
+const read = async (t: Tensor): Promise<number[]> => Array.from(await t.data(), Number);
+
+describe('GradScaler on WebGPU', () => {
+  it("float32 loop: PyTorch's scales, the one skipped step, losses and parameters; one read per step", async ({ skip }) => {
+    const r = await gpuRuntime();
+    if (typeof r === 'string') return skip(r);
+    rt = r;
+    const gpu = (shape: number[], seed: number, scale = 1): Tensor =>
+      r.tensor(Float32Array.from(hashedValues(shape.reduce((a, b) => a * b, 1), seed, scale)), { shape, device: 'webgpu' });
+    const rec = fx.training.find((t) => t.dtype === 'float32')!;
+    const fc1 = new nn.Linear(4, 16, { runtime: r, device: 'webgpu' });
+    const fc2 = new nn.Linear(16, 3, { runtime: r, device: 'webgpu' });
+    r.noGrad(() => {
+      fc1.weight.copy_(gpu([16, 4], 11));
+      fc1.bias!.copy_(gpu([16], 12, 0.2));
+      fc2.weight.copy_(gpu([3, 16], 13, 0.5));
+      fc2.bias!.copy_(gpu([3], 14, 0.2));
+    });
+    const model = new nn.Sequential(fc1, new nn.ReLU(), fc2);
+    const params = [...model.parameters()];
+    const x = gpu([8, 4], 21, 2);
+    const y = r.tensor(Array.from({ length: 8 }, (_, i) => (i * 7 + 3) % 3), { dtype: 'int32', device: 'webgpu' });
+    const opt = new nn.optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+    const scaler = new amp.GradScaler({ initScale: fx.initScale, growthInterval: fx.growthInterval });
+    const backend = fc1.weight._ref.backend;
+    const realRead = backend.read.bind(backend);
+    let reads = 0;
+    for (let step = 0; step < rec.steps.length; step++) {
+      const want = rec.steps[step]!;
+      opt.zeroGrad();
+      const loss = nn.amp.autocast('webgpu', () => nn.crossEntropy(model.forward(x), y), { enabled: false });
+      scaler.scale(loss).backward();
+      if (step === fx.overflowStep) r.noGrad(() => fc1.weight.grad!.indexPut_([0, 0], Infinity));
+      const before = await Promise.all(params.map(read));
+      scaler.unscale_(opt);
+      nn.utils.clipGradNorm_(model.parameters(), 1.0);
+      if (step === 0) expect(() => scaler.step(opt)).toThrow(/reads back asynchronously: use 'await scaler.stepAsync\(optimizer\)'/);
+      backend.read = (v) => (reads++, realRead(v));
+      try {
+        await scaler.stepAsync(opt);
+        scaler.update();
+      } finally {
+        backend.read = realRead;
+      }
+      expect(reads, `reads by step ${step}`).toBe(step + 1);
+      const after = await Promise.all(params.map(read));
+      const skipped = after.every((v, i) => v.every((e, j) => e === before[i]![j]));
+      expect(skipped, `step ${step} skipped`).toBe(want.skipped);
+      expect(scaler.getScale()).toBe(want.scale);
+      expect((scaler.stateDict() as amp.GradScalerState).growthTracker).toBe(want.growthTracker);
+      expect(await loss.itemAsync()).toBeCloseTo(want.loss, 4);
+    }
+    const final = await Promise.all(params.map(read));
+    final.forEach((v, j) => rec.params[j]!.forEach((w, k) => expect(Math.abs(v[k]! - w)).toBeLessThan(1e-4)));
+  }, 600_000);
+});
