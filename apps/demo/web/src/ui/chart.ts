@@ -96,7 +96,7 @@ export function barChart(bars: readonly { label: string; value: number; color?: 
     const w = ((W - left - 120) * b.value) / max;
     s.append(el('text', { x: left - 6, y: y + 14, 'font-size': 10, 'text-anchor': 'end' }, b.label));
     s.append(el('rect', { x: left, y: y + 3, width: Math.max(1, w), height: row - 6, fill: b.color ?? '#4a7bd0', class: 'bar' }));
-    s.append(el('text', { x: left + w + 4, y: y + 14, 'font-size': 10 }, `${tick(b.value)}${opts.unit ?? ''}${b.note ? `  ${b.note}` : ''}`));
+    s.append(el('text', { x: left + w + 4, y: y + 14, 'font-size': 10 }, `${Math.round(b.value).toLocaleString('en')}${opts.unit ?? ''}${b.note ? `  ${b.note}` : ''}`));
   });
   return s;
 }
