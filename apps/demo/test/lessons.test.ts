@@ -99,3 +99,15 @@ describe('npm run demo -- --web', () => {
     expect(wantsWeb(['node', 'start.js'], {})).toBe(false);
   });
 });
+
+describe('the memory lab mixed-precision slot', () => {
+  it('measures a step under whatever autocast it is given (identity here: float32, same peak)', async () => {
+    const { measureAutocast } = await import('../web/src/lessons/memory.js');
+    const model = deepModel('cpu');
+    const x = nabla.randn([128, 64]);
+    const plain = await measure(model, x, null);
+    const r = await measureAutocast((_device, fn) => fn(), model, x);
+    expect(r.dtype).toBe('float32');
+    expect(r.peakBytes).toBeGreaterThan(plain.peakBytes * 0.9);
+  });
+});

@@ -27,17 +27,15 @@ function home(root: HTMLElement): void {
   root.dataset.status = 'done';
 }
 
-let generation = 0;
+/** Shows the page the address names; a page that is left stops its lesson when it sees it is detached. */
 async function route(): Promise<void> {
   const id = location.hash.replace(/^#\/?/, '').split('?')[0];
   const page = PAGES.find((p) => p.id === id);
-  const mine = ++generation;
   nav.querySelectorAll('a').forEach((a) => a.classList.toggle('active', a.getAttribute('href') === `#/${id}`));
   const root = h('section', { class: 'page', 'data-page': page?.id ?? 'home', 'data-device': currentDevice() });
   main.replaceChildren(root);
   if (!page) return home(root);
   await page.render(root, currentDevice());
-  if (mine !== generation) return;
 }
 
 async function start(): Promise<void> {

@@ -70,6 +70,7 @@ export function activationsPage(devices: () => Promise<DeviceStatus[]>): Page {
           const row = h('tr', { 'data-name': p.name }, h('td', {}, p.name));
           table.append(row);
           for (const d of avail) {
+            if (!root.isConnected) return; // the reader left the page
             const fused = await time(p.fused, d.device);
             const custom = await time(p.custom, d.device);
             row.append(h('td', { 'data-device': d.device, 'data-kind': 'fused' }, fmt(fused, 3)), h('td', { 'data-device': d.device, 'data-kind': 'custom' }, `${fmt(custom, 3)} (${fmt(custom / fused, 2)}×)`));

@@ -22,7 +22,7 @@ async function runOnce(expr: string, vals: string, device: string, hookOn: strin
   const handle = leaves.has(hookOn) ? attachHook(leaves.get(hookOn)!, hook) : { remove() {} };
   if (svgHost && root.gradFn) {
     // toSVG's picture, built from the same graph data so each box can be tied to its node.
-    const g = buildGraph(root, { params: Object.fromEntries(leaves) });
+    const g = buildGraph(root, { params: { ...Object.fromEntries(leaves), [root === out ? 'z' : 'z.sum()']: root } });
     svgHost.innerHTML = graphToSVG(g);
     wireHover(svgHost, g.nodes, graphNodes(root.gradFn), values, leaves, info!);
   }

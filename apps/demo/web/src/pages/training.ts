@@ -15,7 +15,8 @@ export const trainingPage: Page = {
   async render(root, device) {
     const params = new URLSearchParams(location.hash.split('?')[1] ?? '');
     const steps = h('input', { id: 'steps', type: 'number', value: params.get('steps') ?? '400', min: '10', step: '10' });
-    const clip = h('input', { id: 'clip', type: 'checkbox', ...(params.get('clip') === '1' ? { checked: '' } : {}) });
+    const clip = h('input', { id: 'clip', type: 'checkbox', ...(params.get('clip') ? { checked: '' } : {}) });
+    const clipTo = h('input', { id: 'clip-to', type: 'number', value: params.get('clip') && params.get('clip') !== '1' ? params.get('clip')! : '0.05', step: '0.01', min: '0', size: '5' });
     const trainBtn = h('button', { id: 'train' }, 'Train');
     const nanBtn = h('button', { id: 'nan' }, 'Run the NaN detector demo');
     const lossHost = h('div', { id: 'loss-plot' });
@@ -25,8 +26,8 @@ export const trainingPage: Page = {
     const nanOut = h('pre', { class: 'nan-report', 'data-testid': 'nan-report' }, '');
     root.append(
       h('h1', {}, 'Training lab'),
-      h('p', {}, `A 2-64-64-3 MLP learns the three-armed spiral (300 points) with Adam (lr 0.01, full batch) on ${device}. The recorder from @nabla/hooks' watch() keeps a histogram of each layer's gradient every 10 steps; clipping rescales the gradient so its total norm is at most 1.`),
-      h('div', { class: 'controls' }, h('label', {}, 'steps ', steps), h('label', {}, clip, ' clip the gradient norm to 1'), trainBtn, nanBtn),
+      h('p', {}, `A 2-64-64-3 MLP learns the three-armed spiral (300 points) with Adam (lr 0.01, full batch) on ${device}. The recorder from @nabla/hooks' watch() keeps a histogram of each layer's gradient every 10 steps; clipping (clipGradNorm_) rescales the gradient so its total norm is at most the limit.`),
+      h('div', { class: 'controls' }, h('label', {}, 'steps ', steps), h('label', {}, clip, ' clip the gradient norm to ', clipTo), trainBtn, nanBtn),
       h('p', { class: 'status' }, ''),
       h('div', { class: 'readouts' }, readout('step', 'step'), readout('loss', 'loss'), readout('accuracy', 'accuracy'), readout('gradient norm', 'grad-norm'), readout('ms / step', 'ms-per-step')),
       h('div', { class: 'row' }, boundaryHost, lossHost, normHost),
@@ -45,13 +46,14 @@ export const trainingPage: Page = {
       try {
         const t = trainer(10);
         const total = Number(steps.value);
-        const clipTo = clip.checked ? 1 : null;
+        const maxNorm = clip.checked ? Number(clipTo.value) : null;
         const losses: [number, number][] = [];
         const norms: [number, number][] = [];
         const t0 = performance.now();
         let acc = 0;
         for (let k = 1; k <= total; k++) {
-          const { loss, gradNorm } = trainStep(t, data, clipTo);
+          if (!root.isConnected) break; // the reader left the page: stop training
+          const { loss, gradNorm } = trainStep(t, data, maxNorm);
           if (k % 5 === 0 || k === 1) {
             losses.push([k, await loss.itemAsync()]);
             norms.push([k, await gradNorm.itemAsync()]);
@@ -67,7 +69,9 @@ export const trainingPage: Page = {
             setText(root, 'grad-norm', fmt(norms[norms.length - 1]![1], 3));
             setText(root, 'ms-per-step', fmt((performance.now() - t0) / k, 3));
             lossHost.replaceChildren(linePlot([{ name: 'loss', x: losses.map((p) => p[0]), y: losses.map((p) => p[1]), color: '#1f5fbf' }], { width: 300, height: 260, title: 'cross-entropy loss', logY: true }));
-            normHost.replaceChildren(linePlot([{ name: clipTo ? 'norm before clipping (clipped to 1)' : 'gradient norm', x: norms.map((p) => p[0]), y: norms.map((p) => p[1]), color: '#d0502a' }], { width: 300, height: 260, title: 'total gradient norm', logY: true }));
+            const normSeries = [{ name: maxNorm === null ? 'gradient norm' : 'before clipping', x: norms.map((p) => p[0]), y: norms.map((p) => p[1]), color: '#d0502a' }];
+            if (maxNorm !== null) normSeries.push({ name: `after clipping to ${maxNorm}`, x: norms.map((p) => p[0]), y: norms.map((p) => Math.min(p[1], maxNorm)), color: '#1f8f4a' });
+            normHost.replaceChildren(linePlot(normSeries, { width: 300, height: 260, title: 'total gradient norm', logY: true }));
             const grid = await boundary(t.model, device);
             boundaryHost.replaceChildren(decisionPlot({ n: 48, extent: 1.1, classes: grid }, { x: data.points, label: data.labels }, COLORS, 260));
             const names = ['0.weight', '2.weight', '4.weight'];
@@ -77,6 +81,7 @@ export const trainingPage: Page = {
         }
         t.recorder.remove();
         root.dataset.accuracy = String(acc);
+        root.dataset.clipped = String(maxNorm === null ? 0 : norms.filter((p) => p[1] > maxNorm).length);
         setStatus(root, 'done', `${total} steps on ${device}, accuracy ${(100 * acc).toFixed(1)}%`);
       } catch (e) {
         setStatus(root, 'error', errorText(e));
