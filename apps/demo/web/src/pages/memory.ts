@@ -2,7 +2,7 @@
 import * as nabla from '@nabla/core';
 import { deepModel, findAutocast, measure, measureAutocast, type StepMemory } from '../lessons/memory.js';
 import lessonSource from '../lessons/memory.ts?raw';
-import { codeBlock, errorText, fmt, h, setStatus } from '../ui/dom.js';
+import { codeBlock, errorText, h, setStatus } from '../ui/dom.js';
 import { barChart } from '../ui/chart.js';
 import type { Page } from './page.js';
 
@@ -37,7 +37,7 @@ export const memoryPage: Page = {
       table.append(h('tr', {}, h('th', {}, 'mode'), h('th', {}, 'peak KiB'), h('th', {}, 'of unchecked'), h('th', {}, 'plan (* = recomputed in backward)'), h('th', {}, 'max |Δ grad| vs unchecked')));
       for (const r of runs) {
         const diff = Math.max(...r.grad.map((g, i) => Math.abs(g - base.grad[i]!)));
-        table.append(h('tr', { 'data-mode': r.mode, 'data-peak': String(r.peakBytes), 'data-graddiff': String(diff) }, h('td', {}, r.mode), h('td', {}, fmt(KiB(r.peakBytes), 4)), h('td', {}, `${((100 * r.peakBytes) / base.peakBytes).toFixed(0)}%`), h('td', {}, r.plan), h('td', {}, diff.toExponential(1))));
+        table.append(h('tr', { 'data-mode': r.mode, 'data-peak': String(r.peakBytes), 'data-graddiff': String(diff) }, h('td', {}, r.mode), h('td', {}, Math.round(KiB(r.peakBytes)).toLocaleString('en')), h('td', {}, `${((100 * r.peakBytes) / base.peakBytes).toFixed(0)}%`), h('td', {}, r.plan), h('td', {}, diff.toExponential(1))));
       }
       const autocast = findAutocast();
       if (autocast === null) {
@@ -46,7 +46,7 @@ export const memoryPage: Page = {
       } else {
         const r = await measureAutocast(autocast, model, x);
         amp.dataset.state = 'ran';
-        amp.append(h('p', {}, `Under autocast('${device}') the model computed in ${r.dtype}; peak ${fmt(KiB(r.peakBytes), 4)} KiB (${((100 * r.peakBytes) / base.peakBytes).toFixed(0)}% of the float32 step).`));
+        amp.append(h('p', {}, `Under autocast('${device}') the model computed in ${r.dtype}; peak ${Math.round(KiB(r.peakBytes)).toLocaleString('en')} KiB (${((100 * r.peakBytes) / base.peakBytes).toFixed(0)}% of the float32 step).`));
       }
       x.dispose();
       setStatus(root, 'done', `on ${device}`);
