@@ -1,6 +1,7 @@
 /**
  * The Nabla autograd tour: runs the lessons in order on the CPU backend, printing each value next
  * to what it should be. Exits 1 if any check fails, so `npm run demo` doubles as a smoke test.
+ * (`npm run demo` starts at start.ts, which serves the web course instead when given `--web`.)
  */
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';

@@ -211,7 +211,9 @@ export function nanDetector(model: Module, opts: NanDetectorOptions = {}): NanDe
       if (inBad) return fail({ phase: 'forward', module: path, moduleClass: m.constructor.name, op: null, node: null, cause: 'passed on', index: null, count: 0, shape: [], stack: null });
       return locateSync({ path, module: m, args, flags, nIn: ins.length });
     }
-    const kept = args.map((a) => (a instanceof Tensor ? rt.outsideTidy(() => a.detach()) : a));
+    // Detached copies that still require grad where the inputs did: the rerun then records a node
+    // for the op even in a module without parameters (x.log()), so check() can name it.
+    const kept = args.map((a) => (a instanceof Tensor ? rt.outsideTidy(() => (a.requiresGrad ? a.detach().requiresGrad_() : a.detach())) : a));
     calls.push({ path, module: m, args: kept, flags, nIn: ins.length });
   };
 

@@ -139,6 +139,21 @@ describe.skipIf('reason' in gpu)('nanDetector on WebGPU', () => {
     det2.remove();
   });
 
+  it('names the op in a module without parameters (its input requires grad)', async () => {
+    class LogOnly extends nn.Module {
+      override forward(x: Tensor): Tensor {
+        return x.log();
+      }
+    }
+    rt.manualSeed(2);
+    const m = new nn.Sequential(new nn.Linear(4, 4, { runtime: rt }), new LogOnly()).to('webgpu');
+    const det = nanDetector(m);
+    m.call(rt.randn([3, 4]).to('webgpu')).sum().backward();
+    const e = await rejected(det.check());
+    expect(e.nan).toMatchObject({ phase: 'forward', module: '1', moduleClass: 'LogOnly', op: 'log', node: 'LogBackward0', cause: 'produced' });
+    det.remove();
+  });
+
   it('flags a bad backward gradient on the device and names the node in check()', async () => {
     class SqrtRelu extends nn.Module {
       fc: nn.Linear = new nn.Linear(3, 3, { runtime: rt });
