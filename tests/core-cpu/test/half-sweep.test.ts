@@ -7,7 +7,7 @@
 import { addmm, createRuntime, einsum, where, type Runtime, type Tensor } from '@nabla/core';
 import { cpuBackend } from '@nabla/backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bitsOf, ulpMismatches } from './helpers/half-ops.js';
+import { bitsOf, GRAD_SCALE_EPS, ulpMismatches } from './helpers/half-ops.js';
 
 let rt: Runtime;
 beforeAll(async () => {
@@ -60,6 +60,13 @@ const OPS: Record<string, Op> = {
   einsum: (a, b) => einsum('ij,kj->ik', a, b),
 };
 
+/**
+ * Ops core composes from several ops round after each step in a 16-bit type, where PyTorch's single
+ * kernel rounds once: var (mean, subtract, square, sum, divide) is checked within a few epsilons of
+ * its largest element instead of one ulp.
+ */
+const COMPOSED = new Set(['var']);
+
 for (const dtype of ['float16', 'bfloat16'] as const) {
   describe(`${dtype} on the CPU: ops equal float32 rounded once`, () => {
     it.each(Object.keys(OPS))('%s', async (name) => {
@@ -71,7 +78,7 @@ for (const dtype of ['float16', 'bfloat16'] as const) {
       const ref = OPS[name]!(a.float(), b.float(), idx).to(dtype);
       expect(half.dtype).toBe(dtype);
       expect(half.shape).toEqual(ref.shape);
-      expect(ulpMismatches(dtype, Array.from(await bitsOf(ref)), await bitsOf(half), name)).toEqual([]);
+      expect(ulpMismatches(dtype, Array.from(await bitsOf(ref)), await bitsOf(half), name, COMPOSED.has(name) ? GRAD_SCALE_EPS : 0)).toEqual([]);
     });
 
     it('predicates and reductions to bool read 16-bit values', () => {
