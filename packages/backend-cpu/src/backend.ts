@@ -29,6 +29,7 @@ import { wasmElementwise } from './wasm/elementwise.js';
 import { bmmWasm, GEMM_MIN_FLOPS } from './wasm/gemm.js';
 import { hasWasmSimd } from './wasm/heap.js';
 import { autoThreads } from './wasm/pool.js';
+import { RowFolds } from './wasm/reduce.js';
 import { WasmRuntime } from './wasm/runtime.js';
 
 export interface CpuBackendOptions extends PoolOptions {
@@ -101,10 +102,10 @@ export class CpuBackend implements Backend {
     }
     const s = this.scratch;
     this.kernels = {
-      sum: (out, x, axes) => reduce('sum', out, x, axes, s),
+      sum: (out, x, axes) => reduce('sum', out, x, axes, s, this.folds),
       prod: (out, x, axes) => reduce('prod', out, x, axes, s),
-      max: (out, x, axes) => reduce('max', out, x, axes, s),
-      min: (out, x, axes) => reduce('min', out, x, axes, s),
+      max: (out, x, axes) => reduce('max', out, x, axes, s, this.folds),
+      min: (out, x, axes) => reduce('min', out, x, axes, s, this.folds),
       argmax: (out, x, axes) => argReduce('argmax', out, x, axes),
       argmin: (out, x, axes) => argReduce('argmin', out, x, axes),
       bmm: (out, a, b) => {
@@ -146,6 +147,14 @@ export class CpuBackend implements Backend {
     if (!this.wasmOn || wanted <= 1 || this.wasmRt !== null) return;
     this.wasmRt = WasmRuntime.create(true) ?? WasmRuntime.create();
     this.threadCount = (await this.wasmRt?.startThreads(wanted)) ?? 1;
+  }
+
+  private rowFolds: RowFolds | null = null;
+  /** The WebAssembly row folds of reductions (made on first use), or null when wasm is off. */
+  get folds(): RowFolds | null {
+    const w = this.wasm;
+    if (w === null) return null;
+    return (this.rowFolds ??= new RowFolds(w));
   }
 
   /** What runs the kernels: 'wasm-simd' or 'js', and on how many threads. */

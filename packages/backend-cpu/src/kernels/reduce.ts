@@ -12,6 +12,7 @@ import type { TypedArray, View } from '@nabla/core';
 import { dataOf, type Scratch } from '../storage.js';
 import { checkReduceAxes } from '@nabla/core';
 import { collapse, fmtShape, forEachRow, numelOf } from '../strided.js';
+import type { RowFolds } from '../wasm/reduce.js';
 
 export type ReduceOp = 'sum' | 'prod' | 'max' | 'min';
 
@@ -112,7 +113,8 @@ function storeDense(op: string, out: View, acc: Float64Array): void {
   });
 }
 
-export function reduce(op: ReduceOp, out: View, x: View, axes: readonly number[], scratch: Scratch): void {
+/** `folds`: WebAssembly SIMD folds for contiguous float rows (null: JavaScript only). */
+export function reduce(op: ReduceOp, out: View, x: View, axes: readonly number[], scratch: Scratch, folds: RowFolds | null = null): void {
   const reduced = checkReduceAxes(op, x, out, axes);
   const X = dataOf(op, 'x', x);
   const nOut = numelOf(out.shape);
@@ -125,7 +127,8 @@ export function reduce(op: ReduceOp, out: View, x: View, axes: readonly number[]
     return;
   }
   const intArith = x.dtype === 'int32' || x.dtype === 'bool';
-  const row: RowFn = op === 'sum' ? rowSum : op === 'max' ? rowMax : op === 'min' ? rowMin : intArith ? rowProdInt : rowProd;
+  let row: RowFn = op === 'sum' ? rowSum : op === 'max' ? rowMax : op === 'min' ? rowMin : intArith ? rowProdInt : rowProd;
+  if (folds !== null && op !== 'prod' && (x.dtype === 'float32' || x.dtype === 'float64')) row = folds.row(op, x.dtype, row);
   const accRow: AccFn = op === 'sum' ? accSum : op === 'max' ? accMax : op === 'min' ? accMin : intArith ? accProdInt : accProd;
   const combine = op === 'sum'
     ? (a: number, b: number) => a + b

@@ -127,6 +127,13 @@ const OP = {
   'i32.and': 0x71,
   'i32.shl': 0x74,
   'i32.shr_u': 0x76,
+  'i32.ge_u': 0x4f,
+  'f32.min': 0x96,
+  'f32.max': 0x97,
+  'f64.add': 0xa0,
+  'f64.min': 0xa4,
+  'f64.max': 0xa5,
+  'f64.promote_f32': 0xbb,
 } as const;
 
 export class ByteWriter {

@@ -1,19 +1,30 @@
 /**
- * The backward engine. It finds the nodes reachable from the roots, counts how many gradients
- * each must wait for, then runs them from a ready queue (latest-created first, as PyTorch does),
- * summing gradients that meet at a node. Iterative, so deep graphs cannot overflow the stack.
+ * The backward engine, in micrograd's three steps:
  *
- *   discover → (prune to what reaches the requested inputs) → count dependencies →
- *   loop: pop a ready node, run its hooks, apply it, pass each gradient down its edge.
+ *   discover  – walk the graph from the roots (iteratively, so deep graphs cannot overflow the
+ *               stack), claiming each node for this pass;
+ *   count     – mark the nodes that must run (all of them, or those on a path to a requested
+ *               input) and count the gradients each must wait for;
+ *   run       – pop ready nodes (latest-created first, as PyTorch does), apply each to the sum of
+ *               the gradients that met at it, and pass what it returns down its edges.
+ *
+ * Everything else (hooks, captures for `autograd.grad`, freeing consumed gradients) is one named
+ * step of `runNode`. The per-pass bookkeeping lives on the nodes themselves (`_pass`, `_deps`,
+ * `_needed`, `_buf`): per-pass maps cost more than the rest of the loop.
  */
 import { NablaError, fmtShape } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Tensor } from '../tensor/tensor.js';
 import { AccumulateGrad, accumulateInto } from './accumulate-grad.js';
 import { gradEdge } from './edges.js';
-import type { MaybeGrad, Node, TensorMeta } from './node.js';
+import { ReadyQueue, anomalyError, fitGrad, hasNaN, makeZeros, sameShape } from './engine-support.js';
+import type { Edge, MaybeGrad, Node } from './node.js';
 import { OpNode } from './op-node.js';
+import { runElementwise } from '../ops/elementwise/define.js';
+import { add } from '../ops/elementwise/table.js';
 import { Reclaimer } from './reclaim.js';
+
+export { fitGrad, setZerosFactory } from './engine-support.js';
 
 export interface EngineRequest {
   roots: readonly Tensor[];
@@ -27,121 +38,11 @@ export interface EngineRequest {
   allowUnused: boolean;
 }
 
-/** A max-heap of nodes by creation order: the most recent ready node runs first. */
-class ReadyQueue {
-  private heap: Node[] = [];
-  get size(): number {
-    return this.heap.length;
-  }
-  push(n: Node): void {
-    const h = this.heap;
-    h.push(n);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (priority(h[p]!) >= priority(n)) break;
-      h[i] = h[p]!;
-      i = p;
-    }
-    h[i] = n;
-  }
-  pop(): Node {
-    const h = this.heap;
-    const top = h[0]!;
-    const last = h.pop()!;
-    if (h.length > 0) {
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= h.length) break;
-        const r = l + 1;
-        const c = r < h.length && priority(h[r]!) > priority(h[l]!) ? r : l;
-        if (priority(h[c]!) <= priority(last)) break;
-        h[i] = h[c]!;
-        i = c;
-      }
-      h[i] = last;
-    }
-    return top;
-  }
-}
-
-/** Accumulators first (so leaf grads land as soon as they are complete), then newest first. */
-function priority(n: Node): number {
-  return n instanceof AccumulateGrad ? Number.MAX_SAFE_INTEGER : n.seq;
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
-/** Whether `shape` broadcasts to `target` (so a gradient of `target` can be summed down to it). */
-function expandableTo(shape: readonly number[], target: readonly number[]): boolean {
-  if (shape.length > target.length) return false;
-  const off = target.length - shape.length;
-  return shape.every((d, i) => d === 1 || d === target[i + off]);
-}
-
-/** Fits a gradient to the metadata of what it is the gradient of (PyTorch's validate_outputs). */
-export function fitGrad(g: Tensor, meta: TensorMeta, who: string, index: number): Tensor {
-  if (!(g instanceof Tensor)) {
-    throw new NablaError(`${who} returned an invalid gradient at index ${index} - expected a Tensor or null, got ${typeof g}`, { op: who });
-  }
-  let r = g;
-  if (!sameShape(r.shape, meta.shape)) {
-    if (!expandableTo(meta.shape, r.shape)) {
-      throw new NablaError(
-        `Function ${who} returned an invalid gradient at index ${index} - got ${fmtShape(r.shape)} but expected shape compatible with ${fmtShape(meta.shape)}`,
-        { op: who },
-      );
-    }
-    r = sumToShape(r, meta.shape);
-  }
-  if (r.device !== meta.device) {
-    throw new NablaError(
-      `Function ${who} returned an invalid gradient at index ${index} - expected device ${meta.device} but got ${r.device}`,
-      { op: who },
-    );
-  }
-  if (r.dtype !== meta.dtype) r = r.to(meta.dtype);
-  return r;
-}
-
-function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
-  const lead = g.ndim - shape.length;
-  const axes: number[] = [];
-  for (let i = 0; i < g.ndim; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
-  let r = axes.length ? g.sum(axes, true) : g;
-  if (!sameShape(r.shape, shape)) r = r.reshape(shape);
-  return r;
-}
-
-let zerosFactory: ((rt: Runtime, meta: TensorMeta) => Tensor) | null = null;
-/** @internal core's factories register how the engine makes zero gradients. */
-export function setZerosFactory(f: (rt: Runtime, meta: TensorMeta) => Tensor): void {
-  zerosFactory = f;
-}
-function makeZeros(rt: Runtime, meta: TensorMeta): Tensor {
-  return zerosFactory!(rt, meta);
-}
-
-function hasNaN(t: Tensor): boolean {
-  const b = t._ref.backend;
-  if (!b.readsSync || !b.readSync) return false;
-  const d = t.dataSync();
-  for (let i = 0; i < d.length; i++) if (d[i] !== d[i]) return true;
-  return false;
-}
-
-function anomalyError(node: Node, message: string, cause?: unknown): NablaError {
-  const where = node.stack ? `\n\nForward of the failing node was called here (anomaly detection):\n${node.stack}` : '';
-  return new NablaError(`${message}${where}`, { op: node.name(), cause });
-}
-
 let lastPass = 0;
 /** Passes running now: more than one only when a hook or Function runs backward inside another. */
 const activePasses = new Set<number>();
 
+/** A node's bookkeeping from an enclosing pass, set aside while a nested pass uses the node. */
 interface SavedState {
   node: Node;
   pass: number;
@@ -150,36 +51,389 @@ interface SavedState {
   buf: MaybeGrad[] | null;
 }
 
+/** Where the gradient of requested input `j` is read: output `nr` of some node. */
+interface Capture {
+  nr: number;
+  j: number;
+}
+
 export function runEngine(rt: Runtime, req: EngineRequest): MaybeGrad[] {
-  const pass = ++lastPass;
-  const nested = activePasses.size > 0;
-  activePasses.add(pass);
-  // A nested pass may reach nodes of the pass it runs inside (a shared leaf): their state is set
-  // aside and put back when the nested pass ends.
-  const setAside: SavedState[] = [];
-  const order: Node[] = [];
+  const pass = new Pass(rt, req, ++lastPass, activePasses.size > 0);
+  activePasses.add(pass.id);
   try {
-    return runPass(rt, req, pass, nested, setAside, order);
+    return pass.run();
   } finally {
-    activePasses.delete(pass);
-    // Nothing of this pass is needed any more (also after an error).
-    for (const n of order) n._buf = null;
-    for (let i = setAside.length - 1; i >= 0; i--) {
-      const st = setAside[i]!;
+    activePasses.delete(pass.id);
+    pass.restore();
+  }
+}
+
+class Pass {
+  /** Every node reached, in DFS post-order (children before parents). */
+  private readonly order: Node[] = [];
+  /** State of nodes an enclosing pass still needs (nested passes only). */
+  private readonly setAside: SavedState[] = [];
+  /** Nodes whose output gradients `autograd.grad`/`backward({ inputs })` asked for. */
+  private readonly captures = new Map<Node, Capture[]>();
+  private readonly wantedLeaves = new Set<Node>();
+  private readonly captured: MaybeGrad[];
+  private readonly reached: boolean[];
+  private readonly ready = new ReadyQueue();
+  private reclaim!: Reclaimer;
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly req: EngineRequest,
+    readonly id: number,
+    private readonly nested: boolean,
+  ) {
+    const n = req.inputs ? req.inputs.length : 0;
+    this.captured = new Array<MaybeGrad>(n).fill(null);
+    this.reached = new Array<boolean>(n).fill(false);
+  }
+
+  run(): MaybeGrad[] {
+    const req = this.req;
+    const rootEdges = rootEdgesOf(req.roots);
+    this.findCaptures();
+    // Gradients the pass made are freed as soon as they are consumed, unless they become part of
+    // a graph (createGraph) or user code sees them (see reclaim.ts).
+    const implicit: Tensor[] = [];
+    const rootGrads = rootGradsOf(this.rt, req, implicit);
+    this.reclaim = new Reclaimer(this.rt, !req.createGraph);
+    for (const one of implicit) this.reclaim.own(one);
+
+    this.discover(rootEdges);
+    this.countDependencies();
+    for (let i = 0; i < rootEdges.length; i++) this.addGrad(rootEdges[i]![0]!, rootEdges[i]![1], rootGrads[i]!);
+    this.queueRoots(rootEdges);
+
+    const events = this.rt.events;
+    if (events.watching['backward:begin']) events.emit('backward:begin', { roots: req.roots.length, createGraph: req.createGraph });
+    const executed = this.rt.gradMode.run(req.createGraph, false, () => this.runReady());
+    if (events.watching['backward:end']) events.emit('backward:end', { nodes: executed });
+
+    this.checkUnused();
+    return this.captured;
+  }
+
+  /** After the pass (errors included): drop its buffers and give nested-over nodes their state back. */
+  restore(): void {
+    for (const n of this.order) n._buf = null;
+    for (let i = this.setAside.length - 1; i >= 0; i--) {
+      const st = this.setAside[i]!;
       st.node._pass = st.pass;
       st.node._deps = st.deps;
       st.node._needed = st.needed;
       st.node._buf = st.buf;
     }
   }
+
+  // ---- before the pass
+
+  /** Where to capture the gradients of the requested inputs. */
+  private findCaptures(): void {
+    const { inputs, accumulate } = this.req;
+    if (inputs === null) return;
+    inputs.forEach((t, j) => {
+      if (!(t instanceof Tensor)) throw new NablaError(`inputs[${j}] is not a Tensor`, { op: 'grad' });
+      if (!t.requiresGrad) throw new NablaError('One of the differentiated Tensors does not require grad', { op: accumulate ? 'backward' : 'grad' });
+      const [node, nr] = gradEdge(t);
+      if (node instanceof AccumulateGrad) this.wantedLeaves.add(node);
+      let list = this.captures.get(node!);
+      if (!list) this.captures.set(node!, (list = []));
+      list.push({ nr, j });
+    });
+  }
+
+  /** Claims `node` for this pass, setting aside the state an enclosing pass keeps on it. */
+  private claim(node: Node): void {
+    if (this.nested && node._pass !== 0 && activePasses.has(node._pass)) {
+      this.setAside.push({ node, pass: node._pass, deps: node._deps, needed: node._needed, buf: node._buf });
+    }
+    node._pass = this.id;
+    node._deps = 0;
+    node._needed = this.req.inputs === null;
+    node._buf = null;
+  }
+
+  /** Step 1: every node reachable from the roots, in DFS post-order (an explicit stack). */
+  private discover(rootEdges: readonly Edge[]): void {
+    const pass = this.id;
+    const order = this.order;
+    const stackNodes: Node[] = [];
+    const stackNext: number[] = [];
+    for (const [root] of rootEdges) {
+      if (root!._pass === pass) continue;
+      this.claim(root!);
+      stackNodes.push(root!);
+      stackNext.push(0);
+      while (stackNodes.length) {
+        const top = stackNodes.length - 1;
+        const node = stackNodes[top]!;
+        const i = stackNext[top]!;
+        if (i < node.next.length) {
+          stackNext[top] = i + 1;
+          const child = node.next[i]![0];
+          if (child !== null && child._pass !== pass) {
+            this.claim(child);
+            stackNodes.push(child);
+            stackNext.push(0);
+          }
+        } else {
+          stackNodes.pop();
+          stackNext.pop();
+          order.push(node);
+        }
+      }
+    }
+  }
+
+  /**
+   * Step 2: which nodes must run (all for a plain backward, else those on a path to a requested
+   * input; post-order visits children first), and how many gradients each waits for.
+   */
+  private countDependencies(): void {
+    const order = this.order;
+    if (this.req.inputs !== null) {
+      for (const node of order) {
+        if (this.captures.has(node) || node.next.some(([c]) => c !== null && c._needed)) node._needed = true;
+      }
+    }
+    for (const node of order) {
+      if (!node._needed) continue;
+      const next = node.next;
+      for (let i = 0; i < next.length; i++) {
+        const c = next[i]![0];
+        if (c !== null && c._needed) c._deps++;
+      }
+    }
+  }
+
+  /** Roots with nothing to wait for start the queue (a root listed twice is queued once: -1). */
+  private queueRoots(rootEdges: readonly Edge[]): void {
+    for (const [n] of rootEdges) {
+      if (n!._needed && n!._deps === 0) {
+        n!._deps = -1;
+        this.ready.push(n!);
+      }
+    }
+  }
+
+  // ---- step 3: run
+
+  /** Runs ready nodes until none is left; returns how many ran. */
+  private runReady(): number {
+    const reclaim = this.reclaim;
+    let executed = 0;
+    try {
+      while (this.ready.size) {
+        this.runNode(this.ready.pop());
+        executed++;
+      }
+    } catch (e) {
+      // Nothing will consume the gradients still buffered, and the caller receives none.
+      reclaim.abort();
+      throw e;
+    } finally {
+      reclaim.end();
+    }
+    return executed;
+  }
+
+  /** One node: hooks on what it received, captures, apply, then hand its results down. */
+  private runNode(node: Node): void {
+    const events = this.rt.events;
+    if (events.watching['backward:node']) events.emit('backward:node', { node: node.name(), seq: node.seq });
+    const consumed = node._buf;
+    node._buf = null;
+    // Hooks may replace entries; what is released at the end is what the slots held (`consumed`).
+    let buf = consumed === null ? nulls(node.outMeta.length) : node.tensorHooks ? consumed.slice() : consumed;
+    if (node.tensorHooks) this.runTensorHooks(node, buf);
+    if (node.retainHooks) node.retainHooks.forEach((h, k) => h && buf[k] && h(buf[k]!));
+    if (this.captures.size > 0) this.capture(node, buf);
+    if (node.preHooks) buf = this.runPreHooks(node, buf);
+
+    if (node instanceof AccumulateGrad) {
+      // Accumulation copies what it keeps (or keeps it in a graph, where nothing is reclaimed).
+      if (this.req.accumulate && (this.req.inputs === null || this.wantedLeaves.has(node))) node.apply(buf);
+      this.releaseAll(consumed);
+      return;
+    }
+
+    this.reclaim.watch();
+    const gradIn = this.apply(node, buf);
+    if (!this.req.keepGraph) node.release();
+    this.passDown(node, gradIn);
+    this.reclaim.settle(node instanceof OpNode);
+    this.releaseAll(consumed);
+  }
+
+  /** The node's gradients w.r.t. its inputs (missing output gradients become zeros unless it takes nulls). */
+  private apply(node: Node, buf: MaybeGrad[]): MaybeGrad[] {
+    let first: Tensor | null = null;
+    let missing = false;
+    for (let k = 0; k < buf.length; k++) {
+      const g = buf[k];
+      if (g) first ??= g;
+      else missing = true;
+    }
+    if (first === null) return nulls(node.next.length);
+    if (missing && !(node as { keepsNullGrads?: boolean }).keepsNullGrads) {
+      const rt = first.rt;
+      buf = buf.map((g, k) => g ?? makeZeros(rt, node.outMeta[k]!));
+    }
+    let gradIn: MaybeGrad[];
+    try {
+      gradIn = node.apply(buf);
+    } catch (e) {
+      if (this.rt.gradMode.anomaly || node.stack) throw anomalyError(node, `Function '${node.name()}' failed: ${(e as Error).message}`, e);
+      throw e;
+    }
+    if (!Array.isArray(gradIn) || gradIn.length !== node.next.length) {
+      throw new NablaError(
+        `function ${node.name()} returned an incorrect number of gradients (expected ${node.next.length}, got ${Array.isArray(gradIn) ? gradIn.length : typeof gradIn})`,
+        { op: node.name() },
+      );
+    }
+    if (node.postHooks) gradIn = this.runPostHooks(node, gradIn, buf);
+    if (this.rt.gradMode.anomaly) {
+      gradIn.forEach((g, i) => {
+        if (g && hasNaN(g)) throw anomalyError(node, `Function '${node.name()}' returned nan values in its ${i}th output.`);
+      });
+    }
+    return gradIn;
+  }
+
+  /** Sends each input gradient down its edge; a child whose last gradient arrived becomes ready. */
+  private passDown(node: Node, gradIn: MaybeGrad[]): void {
+    const next = node.next;
+    for (let i = 0; i < next.length; i++) {
+      const [child, nr] = next[i]!;
+      if (child === null || !child._needed) continue;
+      const g = gradIn[i];
+      if (g) this.addGrad(child, nr, fitGrad(g, child.outMeta[nr]!, node.name(), i));
+      if (--child._deps === 0) this.ready.push(child);
+    }
+  }
+
+  /**
+   * Adds `g` to what output `nr` of `node` has received. A sum only this slot holds is added into
+   * in place (PyTorch's InputBuffer does the same): a node whose output feeds thousands of others
+   * (a shared weight) would otherwise make and free a tensor per contribution.
+   */
+  private addGrad(node: Node, nr: number, g: Tensor): void {
+    let buf = node._buf;
+    if (buf === null) node._buf = buf = nulls(node.outMeta.length);
+    const prev = buf[nr];
+    if (!prev) {
+      buf[nr] = g;
+      this.reclaim.hold(g);
+    } else if (prev !== g && this.reclaim.exclusive(prev)) {
+      // `add_` without its checks: exclusive() is stricter than they are.
+      runElementwise(add, [prev, g], undefined, prev);
+      prev._ref.version++;
+    } else {
+      const sum = prev.add(g);
+      buf[nr] = sum;
+      this.reclaim.hold(sum);
+      this.reclaim.release(prev);
+    }
+  }
+
+  private releaseAll(consumed: MaybeGrad[] | null): void {
+    if (consumed) for (const g of consumed) this.reclaim.release(g);
+  }
+
+  // ---- hooks and captures (user code: what it sees is never freed by the pass)
+
+  /** Tensor hooks, per output; a hook's result replaces the gradient. */
+  private runTensorHooks(node: Node, buf: MaybeGrad[]): void {
+    const reclaim = this.reclaim;
+    node.tensorHooks!.forEach((hooks, k) => {
+      if (!hooks || !buf[k]) return;
+      for (const h of hooks.slice()) {
+        reclaim.escape(buf[k]);
+        const r = reclaim.unwatched(() => h(buf[k]!));
+        if (r !== undefined && r !== null) {
+          reclaim.escape(r);
+          buf[k] = fitGrad(r, node.outMeta[k]!, 'hook', k);
+          reclaim.escape(buf[k]);
+        }
+      }
+    });
+  }
+
+  /** Gradients of requested inputs: accumulated (backward({ inputs })) or handed back (grad). */
+  private capture(node: Node, buf: MaybeGrad[]): void {
+    const caps = this.captures.get(node);
+    if (!caps) return;
+    for (const { nr, j } of caps) {
+      this.reached[j] = true;
+      const g = buf[nr] ?? null;
+      if (this.req.accumulate) {
+        if (!(node instanceof AccumulateGrad) && g) accumulateInto(this.req.inputs![j]!, g);
+      } else {
+        this.captured[j] = g;
+        this.reclaim.escape(g);
+      }
+    }
+  }
+
+  private runPreHooks(node: Node, buf: MaybeGrad[]): MaybeGrad[] {
+    const reclaim = this.reclaim;
+    for (const h of node.preHooks!.slice()) {
+      for (const g of buf) reclaim.escape(g);
+      const r = reclaim.unwatched(() => h(buf.slice()));
+      if (r) {
+        buf = r.map((g, k) => (g ? fitGrad(g, node.outMeta[k]!, 'prehook', k) : null));
+        for (const g of buf) reclaim.escape(g);
+      }
+    }
+    return buf;
+  }
+
+  /** Post hooks see the gradients fitted to their inputs (PyTorch validates first). */
+  private runPostHooks(node: Node, gradIn: MaybeGrad[], buf: MaybeGrad[]): MaybeGrad[] {
+    const reclaim = this.reclaim;
+    gradIn = gradIn.map((g, i) => {
+      const child = node.next[i]![0];
+      return g && child ? fitGrad(g, child.outMeta[node.next[i]![1]]!, node.name(), i) : g;
+    });
+    for (const h of node.postHooks!.slice()) {
+      for (const g of gradIn) reclaim.escape(g);
+      for (const g of buf) reclaim.escape(g);
+      const r = reclaim.unwatched(() => h(gradIn.slice(), buf.slice()));
+      if (r) {
+        gradIn = r;
+        for (const g of gradIn) reclaim.escape(g);
+      }
+    }
+    return gradIn;
+  }
+
+  /** `autograd.grad` of an input no root depends on fails unless `allowUnused`. */
+  private checkUnused(): void {
+    const req = this.req;
+    if (req.inputs && !req.allowUnused && !req.accumulate && this.reached.some((r) => !r)) {
+      for (const g of this.captured) this.reclaim.discard(g);
+      throw new NablaError(
+        'One of the differentiated Tensors appears to not have been used in the graph. Set allowUnused: true if this is the desired behavior.',
+        { op: 'grad' },
+      );
+    }
+  }
 }
 
-function runPass(rt: Runtime, req: EngineRequest, pass: number, nested: boolean, setAside: SavedState[], order: Node[]): MaybeGrad[] {
-  const { roots, inputs } = req;
-  const events = rt.events;
+function nulls(n: number): MaybeGrad[] {
+  const a = new Array<MaybeGrad>(n);
+  for (let i = 0; i < n; i++) a[i] = null;
+  return a;
+}
 
-  // Root edges and gradients.
-  const rootEdges = roots.map((t, i) => {
+/** The edge each root's gradient enters the graph by. */
+function rootEdgesOf(roots: readonly Tensor[]): Edge[] {
+  return roots.map((t, i) => {
     if (!(t instanceof Tensor)) throw new NablaError(`element ${i} of tensors is not a Tensor`, { op: 'backward' });
     t._alive('backward');
     const e = gradEdge(t);
@@ -188,39 +442,22 @@ function runPass(rt: Runtime, req: EngineRequest, pass: number, nested: boolean,
     }
     return e;
   });
-  // Where to capture gradients of the requested inputs.
-  const captures = new Map<Node, { nr: number; j: number }[]>();
-  const wantedLeaves = new Set<Node>();
-  if (inputs) {
-    inputs.forEach((t, j) => {
-      if (!(t instanceof Tensor)) throw new NablaError(`inputs[${j}] is not a Tensor`, { op: 'grad' });
-      if (!t.requiresGrad) throw new NablaError('One of the differentiated Tensors does not require grad', { op: req.accumulate ? 'backward' : 'grad' });
-      const [node, nr] = gradEdge(t);
-      if (node instanceof AccumulateGrad) wantedLeaves.add(node);
-      let list = captures.get(node!);
-      if (!list) captures.set(node!, (list = []));
-      list.push({ nr, j });
-    });
-  }
+}
 
-  const implicitRoots: Tensor[] = [];
-  // What the checks below make (implicit ones, dtype casts) goes if a later root fails them.
+/**
+ * The gradient each root starts with: the one given (checked, cast to the root's dtype) or, for
+ * a one-element root, an implicit 1 (pushed onto `implicit`). Nothing made here outlives a failure.
+ */
+function rootGradsOf(rt: Runtime, req: EngineRequest, implicit: Tensor[]): Tensor[] {
   const madeHere: Tensor[] = [];
-  let rootGrads: Tensor[];
-  try {
-    rootGrads = roots.map((t, i) => rootGradOf(t, i));
-  } catch (e) {
-    for (const t of madeHere) t.dispose();
-    throw e;
-  }
-  function rootGradOf(t: Tensor, i: number): Tensor {
+  const gradOf = (t: Tensor, i: number): Tensor => {
     const g = req.rootGrads[i];
     if (g === null || g === undefined) {
       if (t.numel() !== 1) {
         throw new NablaError(`grad can be implicitly created only for scalar outputs (output ${i} has shape ${fmtShape(t.shape)})`, { op: 'backward' });
       }
       const one = makeZeros(rt, { shape: t.shape, dtype: t.dtype, device: t.device }).add_(1);
-      implicitRoots.push(one);
+      implicit.push(one);
       madeHere.push(one);
       return one;
     }
@@ -238,218 +475,11 @@ function runPass(rt: Runtime, req: EngineRequest, pass: number, nested: boolean,
     const cast = g.to(t.dtype);
     madeHere.push(cast);
     return cast;
-  }
-
-  // Discover the graph (iteratively) in DFS post-order, claiming each node for this pass.
-  const claim = (node: Node): void => {
-    if (nested && node._pass !== 0 && activePasses.has(node._pass)) {
-      setAside.push({ node, pass: node._pass, deps: node._deps, needed: node._needed, buf: node._buf });
-    }
-    node._pass = pass;
-    node._deps = 0;
-    node._needed = inputs === null;
-    node._buf = null;
   };
-  const stackNodes: Node[] = [];
-  const stackNext: number[] = [];
-  for (const [n] of rootEdges) {
-    if (n!._pass === pass) continue;
-    claim(n!);
-    stackNodes.push(n!);
-    stackNext.push(0);
-    while (stackNodes.length) {
-      const top = stackNodes.length - 1;
-      const node = stackNodes[top]!;
-      const i = stackNext[top]!;
-      if (i < node.next.length) {
-        stackNext[top] = i + 1;
-        const child = node.next[i]![0];
-        if (child !== null && child._pass !== pass) {
-          claim(child);
-          stackNodes.push(child);
-          stackNext.push(0);
-        }
-      } else {
-        stackNodes.pop();
-        stackNext.pop();
-        order.push(node);
-      }
-    }
+  try {
+    return req.roots.map(gradOf);
+  } catch (e) {
+    for (const t of madeHere) t.dispose();
+    throw e;
   }
-
-  // Which nodes must run: all (plain backward) or those on a path to a requested input.
-  if (inputs !== null) {
-    for (const node of order) {
-      if (captures.has(node) || node.next.some(([c]) => c !== null && c._needed)) node._needed = true;
-    }
-  }
-  for (const node of order) {
-    if (!node._needed) continue;
-    for (const [c] of node.next) if (c !== null && c._needed) c._deps++;
-  }
-
-  // Gradients the pass made are freed as soon as they are consumed, unless they become part of a
-  // graph (createGraph) or user code sees them (see reclaim.ts).
-  const reclaim = new Reclaimer(rt, !req.createGraph);
-  for (const one of implicitRoots) reclaim.own(one);
-  const addTo = (node: Node, nr: number, g: Tensor): void => {
-    let buf = node._buf;
-    if (buf === null) node._buf = buf = new Array<MaybeGrad>(node.outMeta.length).fill(null);
-    const prev = buf[nr];
-    const next = prev ? prev.add(g) : g;
-    buf[nr] = next;
-    reclaim.hold(next);
-    reclaim.release(prev);
-  };
-  rootEdges.forEach(([n, nr], i) => addTo(n!, nr, rootGrads[i]!));
-
-  const captured: MaybeGrad[] = inputs ? new Array<MaybeGrad>(inputs.length).fill(null) : [];
-  const reached: boolean[] = inputs ? new Array<boolean>(inputs.length).fill(false) : [];
-  const ready = new ReadyQueue();
-  // A root may be listed twice (or be reachable from another root): push each ready one once
-  // (-1 marks it queued).
-  for (const [n] of rootEdges) {
-    if (n!._needed && n!._deps === 0) {
-      n!._deps = -1;
-      ready.push(n!);
-    }
-  }
-
-  if (events.watching['backward:begin']) events.emit('backward:begin', { roots: roots.length, createGraph: req.createGraph });
-  let executed = 0;
-
-  rt.gradMode.run(req.createGraph, false, () => {
-    try {
-      while (ready.size) {
-        const node = ready.pop();
-        executed++;
-        if (events.watching['backward:node']) events.emit('backward:node', { node: node.name(), seq: node.seq });
-        const consumed = node._buf;
-        node._buf = null;
-        // Tensor hooks may replace entries; what is released at the end is what the slots held.
-        let buf = consumed === null ? new Array<MaybeGrad>(node.outMeta.length).fill(null) : node.tensorHooks ? consumed.slice() : consumed;
-
-        // Tensor hooks, then retainGrad, per output.
-        if (node.tensorHooks) {
-          node.tensorHooks.forEach((hooks, k) => {
-            if (!hooks || !buf[k]) return;
-            for (const h of hooks.slice()) {
-              reclaim.escape(buf[k]);
-              const r = reclaim.unwatched(() => h(buf[k]!));
-              if (r !== undefined && r !== null) {
-                reclaim.escape(r);
-                buf[k] = fitGrad(r, node.outMeta[k]!, 'hook', k);
-                reclaim.escape(buf[k]);
-              }
-            }
-          });
-        }
-        if (node.retainHooks) node.retainHooks.forEach((h, k) => h && buf[k] && h(buf[k]!));
-        const caps = captures.get(node);
-        if (caps) {
-          for (const { nr, j } of caps) {
-            reached[j] = true;
-            const g = buf[nr] ?? null;
-            if (req.accumulate) {
-              const t = inputs![j]!;
-              if (!(node instanceof AccumulateGrad) && g) accumulateInto(t, g);
-            } else {
-              captured[j] = g;
-              reclaim.escape(g);
-            }
-          }
-        }
-        if (node.preHooks) {
-          for (const h of node.preHooks.slice()) {
-            for (const g of buf) reclaim.escape(g);
-            const r = reclaim.unwatched(() => h(buf.slice()));
-            if (r) {
-              buf = r.map((g, k) => (g ? fitGrad(g, node.outMeta[k]!, 'prehook', k) : null));
-              for (const g of buf) reclaim.escape(g);
-            }
-          }
-        }
-
-        if (node instanceof AccumulateGrad) {
-          // Accumulation copies what it keeps (or keeps it in a graph, where nothing is reclaimed).
-          if (req.accumulate && (inputs === null || wantedLeaves.has(node))) node.apply(buf);
-          if (consumed) for (const g of consumed) reclaim.release(g);
-          continue;
-        }
-
-        reclaim.watch();
-
-        let gradIn: MaybeGrad[];
-        if (buf.every((g) => g === null)) {
-          gradIn = new Array<MaybeGrad>(node.next.length).fill(null);
-        } else {
-          if (buf.some((g) => g === null) && !(node as { keepsNullGrads?: boolean }).keepsNullGrads) {
-            const like = buf.find((g) => g !== null)!;
-            buf = buf.map((g, k) => g ?? makeZeros(like.rt, node.outMeta[k]!));
-          }
-          try {
-            gradIn = node.apply(buf);
-          } catch (e) {
-            if (rt.gradMode.anomaly || node.stack) throw anomalyError(node, `Function '${node.name()}' failed: ${(e as Error).message}`, e);
-            throw e;
-          }
-          if (!Array.isArray(gradIn) || gradIn.length !== node.next.length) {
-            throw new NablaError(
-              `function ${node.name()} returned an incorrect number of gradients (expected ${node.next.length}, got ${Array.isArray(gradIn) ? gradIn.length : typeof gradIn})`,
-              { op: node.name() },
-            );
-          }
-          if (node.postHooks) {
-            // Post hooks see the gradients fitted to their inputs (PyTorch validates first).
-            gradIn = gradIn.map((g, i) => {
-              const child = node.next[i]![0];
-              return g && child ? fitGrad(g, child.outMeta[node.next[i]![1]]!, node.name(), i) : g;
-            });
-            for (const h of node.postHooks.slice()) {
-              for (const g of gradIn) reclaim.escape(g);
-              for (const g of buf) reclaim.escape(g);
-              const r = reclaim.unwatched(() => h(gradIn.slice(), buf.slice()));
-              if (r) {
-                gradIn = r;
-                for (const g of gradIn) reclaim.escape(g);
-              }
-            }
-          }
-          if (rt.gradMode.anomaly) {
-            gradIn.forEach((g, i) => {
-              if (g && hasNaN(g)) throw anomalyError(node, `Function '${node.name()}' returned nan values in its ${i}th output.`);
-            });
-          }
-        }
-        if (!req.keepGraph) node.release();
-
-        for (let i = 0; i < node.next.length; i++) {
-          const [child, nr] = node.next[i]!;
-          if (child === null || !child._needed) continue;
-          const g = gradIn[i];
-          if (g) addTo(child, nr, fitGrad(g, child.outMeta[nr]!, node.name(), i));
-          if (--child._deps === 0) ready.push(child);
-        }
-        reclaim.settle(node instanceof OpNode);
-        if (consumed) for (const g of consumed) reclaim.release(g);
-      }
-    } catch (e) {
-      // Nothing will consume the gradients still buffered, and the caller receives none.
-      reclaim.abort();
-      throw e;
-    } finally {
-      reclaim.end();
-    }
-  });
-
-  if (events.watching['backward:end']) events.emit('backward:end', { nodes: executed });
-
-  if (inputs && !req.allowUnused && !req.accumulate && reached.some((r) => !r)) {
-    for (const g of captured) reclaim.discard(g);
-    throw new NablaError(
-      'One of the differentiated Tensors appears to not have been used in the graph. Set allowUnused: true if this is the desired behavior.',
-      { op: 'grad' },
-    );
-  }
-  return captured;
 }

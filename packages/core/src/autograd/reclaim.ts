@@ -21,6 +21,8 @@ export class Reclaimer {
   private readonly uses = new Map<Tensor, number>();
   /** Seen by user code or handed to the caller: never freed here. */
   private readonly escaped = new Set<Tensor>();
+  /** Made by a custom Function's backward, which may keep them: never written in place. */
+  private readonly foreign = new Set<Tensor>();
   private made: Tensor[] = [];
   /** The collection (if any) of an enclosing backward pass, put back when this one ends. */
   private readonly outer: Tensor[] | null;
@@ -66,6 +68,24 @@ export class Reclaimer {
     if (this.enabled) this.uses.set(t, (this.uses.get(t) ?? 0) + 1);
   }
 
+  /**
+   * Whether the one buffer slot that holds `t` may add into it in place: the pass made it, no user
+   * code saw it, no other slot, tensor object or graph shares it, and it overlaps nothing.
+   */
+  exclusive(t: Tensor): boolean {
+    return (
+      this.enabled &&
+      this.uses.get(t) === 1 &&
+      t._ref.account.refs === 1 &&
+      t._pins === 0 &&
+      t._base === null &&
+      this.owned.has(t) &&
+      !this.escaped.has(t) &&
+      !this.foreign.has(t) &&
+      t.isContiguous()
+    );
+  }
+
   /** A buffer slot that held `t` was consumed. */
   release(t: Tensor | null | undefined): void {
     if (!this.enabled || !t) return;
@@ -89,6 +109,7 @@ export class Reclaimer {
     this.made = [];
     for (const t of made) {
       this.owned.add(t);
+      if (!freeTemporaries) this.foreign.add(t);
       if (freeTemporaries && !this.uses.has(t)) this.free(t);
     }
   }

@@ -142,9 +142,16 @@ export class MemoryTracker {
   /** Per device, the batch small-storage tensors join now and the key its members reference. */
   private readonly open = new Map<string, { batch: SmallBatch; key: object; size: number }>();
 
+  /** The device asked for last and its record: one device is the common case, and this runs per tensor. */
+  private lastDevice = '';
+  private lastRecord: DeviceMemory | null = null;
+
   private dev(device: string): DeviceMemory {
+    if (device === this.lastDevice && this.lastRecord !== null) return this.lastRecord;
     let d = this.byDevice.get(device);
     if (!d) this.byDevice.set(device, (d = { numTensors: 0, numBytes: 0, peakBytes: 0 }));
+    this.lastDevice = device;
+    this.lastRecord = d;
     return d;
   }
 

@@ -1,0 +1,52 @@
+/**
+ * Reductions whose innermost (collapsed) dim is reduced and contiguous run each row through a
+ * WebAssembly SIMD fold (`reduce-kernel.ts`): the row is copied into the shared memory in chunks
+ * of `CHUNK` elements (a memcpy, in L2) and folded there. `kernels/reduce.ts` walks the geometry;
+ * this only replaces its per-row fold. Short or strided rows keep the JavaScript fold.
+ */
+import type { TypedArray } from '@nabla/core';
+import { ARENA } from './heap.js';
+import { emitRowFolds, rowFoldName, type RowDtype, type RowFold, type RowOp } from './reduce-kernel.js';
+import type { WasmRuntime } from './runtime.js';
+
+/** Elements per fold call (32 KiB of float64). */
+export const FOLD_CHUNK = 4096;
+/** Rows shorter than this fold faster in JavaScript than with a copy and a call. */
+export const MIN_FOLD_ROW = 64;
+
+/** What `kernels/reduce.ts` folds a row with: `n` elements of `X` from `p`, step `s`. */
+export type RowFn = (X: TypedArray, p: number, s: number, n: number) => number;
+
+export class RowFolds {
+  private readonly folds = new Map<string, RowFold>();
+
+  constructor(private readonly rt: WasmRuntime) {
+    const exports = rt.instantiate(emitRowFolds(rt.heap.memoryType()));
+    for (const op of ['sum', 'max', 'min'] as const) {
+      for (const dtype of ['float32', 'float64'] as const) this.folds.set(rowFoldName(op, dtype), exports[rowFoldName(op, dtype)] as RowFold);
+    }
+    rt.heap.ensure(ARENA + FOLD_CHUNK * 8);
+  }
+
+  /** `js` with contiguous rows of at least `MIN_FOLD_ROW` folded in WebAssembly. */
+  row(op: RowOp, dtype: RowDtype, js: RowFn): RowFn {
+    const fold = this.folds.get(rowFoldName(op, dtype))!;
+    const heap = this.rt.heap;
+    const f32 = dtype === 'float32';
+    const combine = op === 'sum' ? (a: number, b: number) => a + b : op === 'max' ? Math.max : Math.min;
+    const start = op === 'sum' ? 0 : op === 'max' ? -Infinity : Infinity;
+    return (X, p, s, n) => {
+      if (s !== 1 || n < MIN_FOLD_ROW) return js(X, p, s, n);
+      // The views are read per call: another kernel may have grown (and so detached) the memory.
+      const H = f32 ? heap.f32 : heap.f64;
+      const at = ARENA / (f32 ? 4 : 8);
+      let r = start;
+      for (let c0 = 0; c0 < n; c0 += FOLD_CHUNK) {
+        const m = Math.min(FOLD_CHUNK, n - c0);
+        H.set(X.subarray(p + c0, p + c0 + m), at);
+        r = combine(r, fold(ARENA, m));
+      }
+      return r;
+    };
+  }
+}
