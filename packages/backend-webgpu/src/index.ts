@@ -1,4 +1,4 @@
-export { webgpuBackend, PLUGIN_NAME, PLUGIN_VERSION } from './plugin.js';
+export { webgpuBackend, backendInfo, PLUGIN_NAME, PLUGIN_VERSION } from './plugin.js';
 export { WebGpuBackend, KERNEL_DTYPES, type WebGpuBackendOptions, type WebGpuBackendInfo } from './backend.js';
 export { acquireDevice, backendOfFlags, type AdapterOptions, type AcquiredDevice } from './adapter.js';
 export { GpuStorage, BufferPool, sizeClass } from './storage.js';

@@ -1,5 +1,5 @@
-import type { KernelName, KernelSignatures, Plugin, PluginContextBase } from '@nabla/core';
-import { KERNEL_DTYPES, WebGpuBackend, type WebGpuBackendOptions } from './backend.js';
+import { defaultRuntime, type KernelName, type KernelSignatures, type Plugin, type PluginContextBase, type Runtime } from '@nabla/core';
+import { KERNEL_DTYPES, WebGpuBackend, type WebGpuBackendInfo, type WebGpuBackendOptions } from './backend.js';
 import { HALF_DTYPES } from './half-kernels.js';
 
 export const PLUGIN_NAME = '@nabla/backend-webgpu';
@@ -35,4 +35,17 @@ function registerOne<K extends KernelName>(ctx: PluginContextBase, backend: WebG
   if (KERNEL_DTYPES[name].includes('float32')) {
     ctx.registerKernel({ name, device: backend.device, dtypes: HALF_DTYPES, kernel: backend.halfKernels[name] });
   }
+}
+
+/**
+ * What the 'webgpu' device of `rt` runs on, and how it holds float16/bfloat16.
+ *
+ * @example
+ * await nabla.use(webgpuBackend());
+ * backendInfo().half; // { storage: 'packed-u32', arithmetic: 'f32', shaderF16: false }
+ */
+export function backendInfo(rt: Runtime = defaultRuntime()): WebGpuBackendInfo {
+  const b = rt.backend('webgpu', 'backendInfo');
+  if (!(b instanceof WebGpuBackend)) throw new Error(`backendInfo: the 'webgpu' device of this runtime is not @nabla/backend-webgpu`);
+  return b.backendInfo();
 }

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isNaNBitsBf16, loadConversions, mismatches } from '../../../tests/core-cpu/test/helpers/half-fixtures.js';
 import { bitsOf, loadHalfOps, replayHalfOp } from '../../../tests/core-cpu/test/helpers/half-ops.js';
 import { WebGpuBackend } from '../src/backend.js';
+import { backendInfo } from '../src/plugin.js';
 import { gpuRuntime, probe } from '../src/test-utils/setup.js';
 
 const adapter = await probe();
@@ -31,7 +32,8 @@ describe.skipIf(!adapter.ok)('float16/bfloat16 on webgpu', () => {
   it('says how it holds 16-bit floats', () => {
     const b = rt.backend('webgpu');
     expect(b).toBeInstanceOf(WebGpuBackend);
-    const info = (b as WebGpuBackend).backendInfo();
+    const info = backendInfo(rt);
+    expect(info).toEqual((b as WebGpuBackend).backendInfo());
     expect(info.half.storage).toBe('packed-u32');
     expect(info.half.arithmetic).toBe('f32');
     expect(typeof info.half.shaderF16).toBe('boolean');

@@ -227,7 +227,8 @@ export class Runtime {
     if (!b.dtypes.includes(dtype)) {
       throw new NablaError(
         `device '${device}' does not support dtype ${dtype} (supported: ${b.dtypes.join(', ')})` +
-          (dtype === 'float64' ? '; float64 is not available on this device, use float32' : ''),
+          (dtype === 'float64' ? '; float64 is not available on this device, use float32' : '') +
+          (dtype === 'float16' || dtype === 'bfloat16' ? `; this device has no 16-bit storage, use float32 here (.float())` : ''),
         { op },
       );
     }
