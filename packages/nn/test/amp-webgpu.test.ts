@@ -1,10 +1,12 @@
 /**
  * GradScaler on WebGPU: the float32 AMP loop of amp.json (PyTorch 1.13's scales, skipped step and
  * growth counts, losses and final parameters) with `stepAsync`, exactly one device read per step
- * (the fused inf/NaN check), and `step` refusing with a pointer to `stepAsync`. Skips, saying why,
- * without an adapter.
+ * (the fused inf/NaN check), and `step` refusing with a pointer to `stepAsync`. Then autocast on a
+ * GPU device: float16 by default and PyTorch's CUDA op lists (matmuls in float16; softmax, sums,
+ * exp, norms and losses in float32), values within float16 tolerance of float32 on the CPU, and
+ * float32 gradients. Skips, saying why, without an adapter.
  */
-import { amp, createRuntime, type Plugin, type Runtime, type Tensor } from '@nabla/core';
+import { amp, autocast, createRuntime, type Plugin, type Runtime, type Tensor } from '@nabla/core';
 import { cpuBackend } from '@nabla/backend-cpu';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as nn from '../src/index.js';
@@ -94,5 +96,49 @@ describe('GradScaler on WebGPU', () => {
     }
     const final = await Promise.all(params.map(read));
     final.forEach((v, j) => rec.params[j]!.forEach((w, k) => expect(Math.abs(v[k]! - w)).toBeLessThan(1e-4)));
+  }, 600_000);
+
+  it("autocast('webgpu'): float16, PyTorch's CUDA lists, values within float16 tolerance, float32 gradients", async ({ skip }) => {
+    const r = rt ?? (await gpuRuntime());
+    if (typeof r === 'string') return skip(r);
+    rt = r;
+    const backend = r.backends.all().find((b) => b.device === 'webgpu')!;
+    if (!(backend.dtypes as readonly string[]).includes('float16')) return skip('the WebGPU backend has no float16 dtype');
+    const host = (shape: number[], seed: number, scale = 1): Tensor =>
+      r.tensor(Float32Array.from(hashedValues(shape.reduce((a, b) => a * b, 1), seed, scale)), { shape });
+    const a = host([4, 8], 1);
+    const w = host([6, 8], 2).requiresGrad_(true);
+    const b = host([6], 3);
+    const labels = r.tensor([1, 0, 3, 2], { dtype: 'int32' });
+    const wg = w.detach().to('webgpu').requiresGrad_(true);
+    const [ag, bg, lg] = [a.to('webgpu'), b.to('webgpu'), labels.to('webgpu')];
+    const dtypes: Record<string, string> = {};
+    const gpuLoss = autocast('webgpu', () => {
+      const y = nn.functional.linear(ag, wg, bg);
+      dtypes.linear = y.dtype;
+      dtypes.mm = ag.mm(wg.t()).dtype;
+      dtypes.softmax = y.softmax(1).dtype;
+      dtypes.logSoftmax = y.logSoftmax(1).dtype;
+      dtypes.sum = y.sum().dtype;
+      dtypes.exp = y.exp().dtype;
+      dtypes.relu = y.relu().dtype;
+      dtypes.layerNorm = nn.functional.layerNorm(y, [6]).dtype;
+      dtypes.addMixed = y.add(ag.narrow(1, 0, 6)).dtype;
+      const loss = nn.crossEntropy(y, lg);
+      dtypes.crossEntropy = loss.dtype;
+      return loss;
+    });
+    expect(dtypes).toEqual({
+      linear: 'float16', mm: 'float16', softmax: 'float32', logSoftmax: 'float32', sum: 'float32', exp: 'float32',
+      relu: 'float16', layerNorm: 'float32', addMixed: 'float32', crossEntropy: 'float32',
+    });
+    gpuLoss.backward();
+    expect(wg.grad!.dtype).toBe('float32');
+    const cpuLoss = nn.crossEntropy(nn.functional.linear(a, w, b), labels);
+    cpuLoss.backward();
+    expect(Math.abs((await gpuLoss.itemAsync()) - cpuLoss.item())).toBeLessThan(1e-2);
+    const got = await read(wg.grad!);
+    const want = Array.from(w.grad!.dataSync(), Number);
+    got.forEach((v, k) => expect(Math.abs(v - want[k]!)).toBeLessThan(1e-2));
   }, 600_000);
 });
