@@ -149,8 +149,6 @@ export class Frame {
   /** Storages the first run's launches touched so far (a write into one is not a fresh output). */
   private readonly touched = new WeakSet<object>();
   private launches = 0;
-  /** Launches the last rerun answered with kept outputs (for tests and the bench). */
-  answeredLaunches = 0;
 
   constructor(
     readonly rt: Runtime,
@@ -458,7 +456,6 @@ export class Frame {
       throw new NablaError(`checkpoint '${this.name}': the graph of a recompute is not for backward`, { op: 'checkpoint' });
     };
     let launch = 0;
-    let answered = 0;
     const answer = (call: KernelCall): readonly Tensor[] | undefined => {
       const i = launch++;
       const st = this.stored.get(i);
@@ -466,7 +463,6 @@ export class Frame {
       if (st.op !== call.op || st.kernel !== call.kernel || !sameWrites(st.values, call.writes)) throw this.launchMismatch(i, st, call);
       // Changed in place since the first run (an output the caller modified): recompute it.
       if (st.values.some((v, k) => storageVersion(v) !== st.versions[k])) return undefined;
-      answered++;
       return st.values;
     };
     const body = (args: unknown[]): unknown => {
@@ -505,7 +501,6 @@ export class Frame {
       if (rngNow) rt.setRngState(rngNow);
       stopListening();
       this.recomputing = false;
-      this.answeredLaunches = answered;
     }
     if (remaining > 0) throw this.mismatch(rerun.length, rerun, rerunOps);
     // Every dropped tensor exists again until the graph lets go of it: no rerun will follow.

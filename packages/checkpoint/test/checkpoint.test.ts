@@ -300,5 +300,6 @@ describe('checkpoint: diagnostics and errors', () => {
     expect(() => checkpoint(42 as never, x)).toThrow(/checkpoint expects a function to run as its first argument, got number 42; call checkpoint\(fn, \.\.\.args, options\?\)/);
     expect(() => checkpoint(chain, x, { preserveRNGState: false } as never)).toThrow(/unknown option 'preserveRNGState'/);
     expect(() => checkpoint(chain, x, { policy: 'save' } as never)).toThrow(/policy must be a function/);
+    expect(() => savedReport('fn' as never, x)).toThrow(/savedReport expects a function to run as its first argument, got 'fn'; call savedReport\(fn, \.\.\.args\)/);
   });
 });

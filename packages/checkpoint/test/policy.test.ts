@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { NablaError, type Runtime, type Tensor } from '@nabla/core';
+import { NablaError, autograd, type Runtime, type Tensor } from '@nabla/core';
 import * as nn from '@nabla/nn';
 import { checkpoint, checkpointSequential, isRecomputing, policyFrom, saveMatmuls, saveNames, type CheckpointPolicy, type SaveDecision, type SavedTensorInfo } from '../src/index.js';
 import { cpuRuntime, expectSame, hashed } from './helpers.js';
@@ -100,6 +100,24 @@ describe('checkpoint policies', () => {
     expect(() => y2.sum().backward()).toThrow(
       /checkpoint 'f': the recompute differs from the first run: kernel launch #0 is 'mul' \(kernel elementwise, writing float64 \[4, ?4\] on cpu\), but the first run launched 'mm' \(kernel bmm, writing float64 \[1, ?4, ?4\] on cpu\) there/,
     );
+  });
+
+  it('saveMatmuls in nested checkpoints and with createGraph: gradients bit-identical', () => {
+    const ws = [1, 2, 3].map((k) => hashed(rt, [5, 5], k, { requiresGrad: true }));
+    const inner = (h: Tensor): Tensor => h.mm(ws[1]!).sin().mm(ws[2]!).tanh();
+    const plainOuter = (h: Tensor): Tensor => inner(h.mm(ws[0]!).relu()).mul(h);
+    const outer = (h: Tensor): Tensor => checkpoint(inner, h.mm(ws[0]!).relu(), { policy: saveMatmuls }).mul(h);
+    const x = hashed(rt, [4, 5], 4, { requiresGrad: true });
+    const want = autograd.grad(plainOuter(x).square().sum(), [x, ...ws]);
+    const got = autograd.grad(checkpoint(outer, x, { policy: saveMatmuls }).square().sum(), [x, ...ws]);
+    got.forEach((g, i) => expectSame(g, want[i]));
+    // double backward through a selective checkpoint
+    const [g1] = autograd.grad(plainOuter(x).sum(), [x], { createGraph: true });
+    const [h1] = autograd.grad(g1!.square().sum(), [ws[0]!]);
+    const [g2] = autograd.grad(checkpoint(plainOuter, x, { policy: saveMatmuls }).sum(), [x], { createGraph: true });
+    const [h2] = autograd.grad(g2!.square().sum(), [ws[0]!]);
+    expectSame(g2, g1);
+    expectSame(h2, h1);
   });
 
   it('a kept output changed in place after the forward is recomputed, not reused', () => {
