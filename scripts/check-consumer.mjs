@@ -58,6 +58,14 @@ console.log(JSON.stringify(grad));
       `await nabla.use(cpuBackend());\nawait nabla.use(act.activations());\nconst m = new nn.Sequential(new nn.Linear(2, 4), new nn.GELU(), new nn.Linear(4, 1));\n` +
       `nn.mseLoss(m.call(nabla.randn([8, 2])), nabla.zeros([8, 1])).backward();\nconsole.log(m.parameters().length);\n`,
   );
+  // Named imports of two layers, a loss and an optimizer: what narrowing `sideEffects` lets a bundler
+  // drop from @nabla/nn (the other layers, losses, optimizers, safetensors) and @nabla/activations.
+  writeFileSync(
+    join(app, 'src/some-nn.ts'),
+    `import * as nabla from '@nabla/core';\nimport { cpuBackend } from '@nabla/backend-cpu';\nimport { Linear, mseLoss, optim } from '@nabla/nn';\n` +
+      `await nabla.use(cpuBackend());\nconst l = new Linear(2, 1);\nconst opt = new optim.SGD(l.parameters(), { lr: 0.1 });\n` +
+      `mseLoss(l.call(nabla.randn([8, 2])), nabla.zeros([8, 1])).backward();\nopt.step();\nconsole.log(l.parameters().length);\n`,
+  );
   // No module-preload polyfill (it touches `document`), so the bundle can be run in Node below.
   writeFileSync(join(app, 'vite.config.js'), "export default { build: { modulePreload: { polyfill: false }, target: 'esnext' } };\n");
   writeFileSync(
@@ -92,6 +100,7 @@ console.log(JSON.stringify(grad));
     const pages = [
       ['core + cpu (tensor → backward)', 'main.ts', '[2,4,6]'],
       ['core + cpu + activations + nn', 'everything.ts', '4'],
+      ['core + cpu + nn (Linear, mseLoss, SGD)', 'some-nn.ts', '2'],
     ];
     return pages
       .map(([label, entry, expected]) => {

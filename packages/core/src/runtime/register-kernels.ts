@@ -26,8 +26,8 @@ export interface KernelTableRegistration {
 
 /**
  * Registers every kernel of `reg.kernels` for `reg.device`, each checked against its own signature:
- * the one call that replaces a loop of `ctx.registerKernel` (where a loop variable of type
- * `KernelName` cannot pair a name with its signature without a cast).
+ * the one call that replaces a loop of `ctx.registerKernel` (which, with a loop variable of the
+ * union type `KernelName`, accepts any kernel of the table under any name).
  *
  * @example
  * install(ctx) {
