@@ -10,7 +10,8 @@ import { checkpointSequential, describePlan, sequentialPlan } from '@nabla/check
 import type { Runtime, Tensor } from '@nabla/core';
 import * as nn from '@nabla/nn';
 import { settle } from '../devices.js';
-import { fmt, printTable, time } from '../timing.js';
+import { bench } from '../report/recorder.js';
+import { time } from '../timing.js';
 
 function model(rt: Runtime, device: string): nn.Sequential {
   rt.manualSeed(42);
@@ -21,8 +22,10 @@ function model(rt: Runtime, device: string): nn.Sequential {
 }
 
 export async function checkpointSuite(rt: Runtime, devices: string[]): Promise<Record<string, number>> {
-  const batch = Number(process.env.NABLA_BENCH_CKPT_BATCH ?? 4096);
-  const rows: string[][] = [];
+  const batch = Number(process.env.NABLA_BENCH_CKPT_BATCH ?? (bench.quick ? 256 : 4096));
+  const what = `16 × (Linear(128,512)+ReLU+Linear(512,128)), batch ${batch}, one forward+backward`;
+  bench.table('time', { title: `Checkpointing, step time: ${what} (ms)`, description: "The ratio to 'unchecked' is the recompute's cost (below 1×: slower).", against: ['unchecked'] });
+  bench.table('memory', { title: `Checkpointing, peak memory above the step's start: ${what} (MiB)`, description: 'The plan (* = checkpointed segment) is in the notes.', against: ['unchecked'] });
   const ratios: Record<string, number> = {};
   for (const device of devices) {
     const m = model(rt, device);
@@ -46,21 +49,19 @@ export async function checkpointSuite(rt: Runtime, devices: string[]): Promise<R
     let plainMs = NaN;
     for (const [name, fwd] of modes) {
       // A step at batch 4096 takes seconds: one warm-up (it makes the plan), then the median of 3.
-      const peak = await step(fwd);
-      const t = await time(() => step(fwd), { warmup: 0, runs: Number(process.env.NABLA_BENCH_CKPT_RUNS ?? 3), minMs: 0 });
+      const peaks = [await step(fwd)];
+      const peak = peaks[0]!;
+      const t = await time(async () => peaks.push(await step(fwd)), { warmup: 0, runs: Number(process.env.NABLA_BENCH_CKPT_RUNS ?? 3), minMs: 0 });
       if (name === 'unchecked') plainMs = t.ms;
       const plan = name === 'unchecked' ? '' : name.startsWith('4') ? describePlan(sequentialPlan(m, 4, x).segments) : describePlan(sequentialPlan(m, name === "'auto'" ? 'auto' : { memoryBudget: budget }, x).segments);
-      rows.push([name, device, fmt(t.ms), `${fmt(t.ms / plainMs)}×`, fmt(peak / 2 ** 20), `${fmt((100 * peak) / plainPeak, 0)}%`, plan]);
+      bench.record({ table: 'time', workload: device, impl: name, device, unit: 'ms', better: 'lower', samples: t.samples });
+      bench.record({ table: 'memory', workload: device, impl: name, device, unit: 'MiB', better: 'lower', samples: peaks.map((b) => b / 2 ** 20) });
+      if (plan) bench.note(`${device}, ${name}: ${plan}`);
       ratios[`${name} ${device} time`] = t.ms / plainMs;
       ratios[`${name} ${device} peak`] = peak / plainPeak;
     }
     for (const p of m.parameters()) p.grad = null;
     x.dispose();
   }
-  printTable(
-    `Checkpointing: 16 × (Linear(128,512)+ReLU+Linear(512,128)), batch ${batch}, one forward+backward (time ratio: the recompute's cost; peak above the step's start)`,
-    ['mode', 'device', 'step ms', 'vs unchecked', 'peak MiB', 'of unchecked', 'plan (* = checkpointed)'],
-    rows,
-  );
   return ratios;
 }

@@ -1,0 +1,33 @@
+/** Prints a finished suite's tables: median [interquartile range] per cell and the ratio columns. */
+import { fmtRatio, fmtSummary } from '../stats.js';
+import type { CaseRecord, LegacyTable, SuiteRecord } from './model.js';
+import { tableGroups } from './tables.js';
+
+export function textTable(title: string, header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  return [`\n## ${title}\n`, line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+}
+
+export function printSuite(s: SuiteRecord, cases: readonly CaseRecord[], log: (line: string) => void): void {
+  for (const t of s.tables) {
+    const groups = tableGroups(t, s.name, cases);
+    if (groups.length === 0) continue;
+    const header = ['workload', 'impl', 'median [IQR]', 'unit', 'n', ...t.against.map((a) => `vs ${a}`)];
+    const rows: string[][] = [];
+    for (const g of groups) {
+      for (const [i, r] of g.rows.entries()) {
+        rows.push([i === 0 ? g.workload : '', r.case.impl, fmtSummary(r.case.summary) + (r.case.note ? ` (${r.case.note})` : ''), r.case.unit, String(r.case.summary.n), ...r.ratios.map(fmtRatio)]);
+      }
+    }
+    const lines = textTable(`${s.name}: ${t.title}`, header, rows);
+    for (const l of lines) log(l);
+    if (t.against.length > 0) log(`(ratio columns: how many times better the row is than that column's implementation, from medians — above 1× the row wins, whether the unit is a time or a throughput)`);
+  }
+  for (const l of s.legacy) for (const line of textTable(`${s.name}: ${l.title}`, l.header, l.rows)) log(line);
+  for (const n of s.notes) log(`- ${n}`);
+}
+
+export function printLegacy(l: LegacyTable, log: (line: string) => void): void {
+  for (const line of textTable(l.title, l.header, l.rows)) log(line);
+}
