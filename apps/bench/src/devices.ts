@@ -92,13 +92,19 @@ async function addWebgl(rt: Runtime, devices: string[], targets: Target[], notes
     await rt.use(mod.webglBackend());
     devices.push('webgl');
     const info = mod.backendInfo(rt);
-    targets.push({ rt, device: 'webgl', label: `webgl (${info.renderer.split(' (')[0]})` });
+    targets.push({ rt, device: 'webgl', label: `webgl (${rendererName(info.renderer)})` });
     notes.push(`webgl: ${rt.backend('webgl').describe()}`);
   } catch (e) {
     const why = (e as Error).message.split('\n')[0]!;
     const hint = process.env.DISPLAY ? '' : ' — no DISPLAY: run under an X server, e.g. `xvfb-run -a npm run bench`';
     missing.push(`webgl: not measured (${why})${hint}`);
   }
+}
+
+/** "llvmpipe", "swiftshader", ...: a GL renderer's short name ("ANGLE over swrast_dri.so = Mesa llvmpipe"). */
+function rendererName(renderer: string): string {
+  const known = /llvmpipe|swiftshader|softpipe|lavapipe/i.exec(renderer);
+  return known ? known[0].toLowerCase() : renderer.split(' (')[0]!.slice(0, 24);
 }
 
 /** "swiftshader", "llvmpipe", ...: the adapter's short name from the backend's description. */

@@ -87,6 +87,29 @@ export async function runBench(argv: readonly string[]): Promise<BenchResult> {
   const notes: string[] = [];
   if (process.env.NABLA_BENCH_DEVICES && !o.devices) notes.push(`NABLA_BENCH_DEVICES=${process.env.NABLA_BENCH_DEVICES}`);
 
+  const dir = outDir(o, started);
+  log(`report: ${path.join(dir, 'report.html')} (rewritten after each suite)`);
+  const build = (finished: boolean): Report => {
+    const r: Report = {
+      format: 'nabla-bench/1',
+      startedAt: started.toISOString(),
+      finishedAt: new Date().toISOString(),
+      wallSeconds: (performance.now() - t0) / 1000,
+      argv: [...argv],
+      options: { quick: o.quick, runs: o.runs, suites: chosen.map((s) => s.name), devices: o.devices },
+      conditions: conditions(d, ran, loadBefore, bench.cases, bench.peers, finished ? notes : [...notes, `partial report: written after ${bench.suites.length} of ${chosen.length} suites`]),
+      suites: bench.suites,
+      cases: bench.cases,
+    };
+    if (baseline && o.baseline) r.baseline = { path: o.baseline, startedAt: baseline.startedAt, threshold: o.threshold, rows: compareWithBaseline(bench.cases, baseline, o.threshold) };
+    return r;
+  };
+  const write = (r: Report): void => {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'report.json'), `${JSON.stringify(r, null, 1)}\n`);
+    writeFileSync(path.join(dir, 'report.html'), reportHTML(r));
+  };
+
   try {
     for (const [i, s] of chosen.entries()) {
       bench.beginSuite(s.name, i + 1, chosen.length);
@@ -99,32 +122,17 @@ export async function runBench(argv: readonly string[]): Promise<BenchResult> {
         bench.endSuite(e);
         log(String((e as Error).stack ?? e));
       }
+      // Written after every suite, so a run stopped midway still leaves a report.
+      if (i < chosen.length - 1) write(build(false));
     }
   } finally {
     for (const t of d.targets) if (t.rt !== d.rt) await t.rt.dispose();
     await d.rt.dispose();
   }
 
-  const report: Report = {
-    format: 'nabla-bench/1',
-    startedAt: started.toISOString(),
-    finishedAt: new Date().toISOString(),
-    wallSeconds: (performance.now() - t0) / 1000,
-    argv: [...argv],
-    options: { quick: o.quick, runs: o.runs, suites: chosen.map((s) => s.name), devices: o.devices },
-    conditions: conditions(d, ran, loadBefore, bench.cases, bench.peers, notes),
-    suites: bench.suites,
-    cases: bench.cases,
-  };
-  if (baseline && o.baseline) {
-    const rows = compareWithBaseline(bench.cases, baseline, o.threshold);
-    report.baseline = { path: o.baseline, startedAt: baseline.startedAt, threshold: o.threshold, rows };
-    printBaseline(rows, o.baseline, log);
-  }
-  const dir = outDir(o, started);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
-  writeFileSync(path.join(dir, 'report.html'), reportHTML(report));
+  const report = build(true);
+  if (report.baseline) printBaseline(report.baseline.rows, report.baseline.path, log);
+  write(report);
   const c = report.conditions;
   log(`\n${bench.cases.length} cases in ${report.wallSeconds.toFixed(1)} s; load ${c.loadBefore[0]!.toFixed(2)} before, ${c.loadAfter[0]!.toFixed(2)} after, ${c.loadMax.toFixed(2)} at most (${c.cpuCount} cores)`);
   log(`report: ${path.join(dir, 'report.html')}\n        ${path.join(dir, 'report.json')}`);

@@ -18,7 +18,7 @@ export function tfjsReady(): Promise<boolean> {
 export const tfjsVersion = tf.version_core;
 
 /** µs per op of the forward (samples) and of the backward (forward+backward samples minus the forward's median). */
-export async function tfOverhead(n: number): Promise<{ forwardUs: number[]; backwardUs: number[] }> {
+export async function tfOverhead(n: number): Promise<{ forwardUs: number[]; backwardUs: number[]; forwardBackwardUs: number[] }> {
   const x = tf.scalar(1.5);
   const chain = (v: tf.Tensor): tf.Tensor => {
     let y = v;
@@ -32,7 +32,7 @@ export async function tfOverhead(n: number): Promise<{ forwardUs: number[]; back
   const g = tf.grad((v: tf.Tensor) => chain(v) as tf.Scalar);
   const fb = await time(() => tf.tidy(() => void g(x)));
   const ops = 2 * n;
-  return { forwardUs: f.samples.map((v) => (v * 1000) / ops), backwardUs: fb.samples.map((v) => ((v - f.ms) * 1000) / ops) };
+  return { forwardUs: f.samples.map((v) => (v * 1000) / ops), backwardUs: fb.samples.map((v) => ((v - f.ms) * 1000) / ops), forwardBackwardUs: fb.samples.map((v) => (v * 1000) / ops) };
 }
 
 export async function tfMatmul(n: number): Promise<Timing> {

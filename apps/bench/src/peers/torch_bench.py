@@ -39,6 +39,7 @@ def per_op(fwd, fwd_bwd, ops):
     return {
         "forward_us_per_op": {"median": f * 1000 / ops, "samples": [v * 1000 / ops for v in fwd["samples"]]},
         "backward_us_per_op": {"median": (fwd_bwd["median"] - f) * 1000 / ops, "samples": [(v - f) * 1000 / ops for v in fwd_bwd["samples"]]},
+        "forward_backward_us_per_op": {"median": fwd_bwd["median"] * 1000 / ops, "samples": [v * 1000 / ops for v in fwd_bwd["samples"]]},
     }
 
 

@@ -11,16 +11,21 @@ import { betterWord, tableGroups, type WorkloadGroup } from './tables.js';
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 const DEVICE_COLOURS: Record<string, string> = { cpu: '#3465a4', webgl: '#f57900', webgpu: '#4e9a06' };
-const PEER_COLOURS = ['#75507b', '#8f5902', '#555753', '#c17d11', '#204a87'];
+/** Peers by family, in colours no device uses: PyTorch purple, TensorFlow.js ochre, others grey. */
+const PEER_FAMILIES: [RegExp, string, string][] = [
+  [/pytorch|torch/i, '#75507b', 'PyTorch'],
+  [/tensorflow|tfjs/i, '#c17d11', 'TensorFlow.js'],
+  [/./, '#888a85', 'other peers'],
+];
 
-/** A bar's colour: by Nabla device, by peer name for peers, a neutral blue-grey for the rest. */
-function colour(c: CaseRecord, peers: string[]): string {
-  if (c.role === 'peer') return PEER_COLOURS[Math.max(0, peers.indexOf(c.impl)) % PEER_COLOURS.length]!;
+/** A bar's colour: by Nabla device, by family for peers, slate for the rest. */
+function colour(c: CaseRecord): string {
+  if (c.role === 'peer') return PEER_FAMILIES.find(([re]) => re.test(c.impl))![1];
   return (c.device && DEVICE_COLOURS[c.device]) || '#5c7080';
 }
 
 /** One workload's horizontal bar chart. */
-export function chartSVG(g: WorkloadGroup, peers: string[]): string {
+export function chartSVG(g: WorkloadGroup): string {
   const cases = g.rows.map((r) => r.case).filter((c) => c.summary.n > 0);
   if (cases.length === 0) return '';
   const rowH = 22;
@@ -46,8 +51,8 @@ export function chartSVG(g: WorkloadGroup, peers: string[]): string {
     const tip = `${c.impl}: median ${fmt(s.median)} ${c.unit}, IQR ${fmt(s.p25)}–${fmt(s.p75)}, min–max ${fmt(s.min)}–${fmt(s.max)}, n=${s.n}`;
     parts.push(
       `<g class="bar-row"><title>${esc(tip)}</title>`,
-      `<text class="label" x="${labelW - 6}" y="${cy + 4}" text-anchor="end">${esc(c.impl.length > 34 ? `${c.impl.slice(0, 33)}…` : c.impl)}</text>`,
-      `<rect class="bar" x="${labelW}" y="${y + 3}" width="${Math.max(1, x(s.median) - labelW).toFixed(1)}" height="${rowH - 8}" fill="${colour(c, peers)}"/>`,
+      `<text class="label" x="${labelW - 6}" y="${cy + 4}" text-anchor="end">${esc(c.impl.length > 30 ? `${c.impl.slice(0, 29)}…` : c.impl)}</text>`,
+      `<rect class="bar" x="${labelW}" y="${y + 3}" width="${Math.max(1, x(s.median) - labelW).toFixed(1)}" height="${rowH - 8}" fill="${colour(c)}"/>`,
     );
     if (s.n > 1) {
       parts.push(
@@ -124,15 +129,14 @@ tr.regression td{background:#fde8e8}tr.improvement td{background:#e6f4ea}.error{
 .legend span{display:inline-block;margin-right:14px}.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}`;
 
 export function reportHTML(r: Report): string {
-  const peers = [...new Set(r.cases.filter((c) => c.role === 'peer').map((c) => c.impl))];
   const legend = `<p class="legend">${Object.entries(DEVICE_COLOURS)
     .map(([d, col]) => `<span><i style="background:${col}"></i>Nabla ${d}</span>`)
-    .join('')}<span><i style="background:${PEER_COLOURS[0]}"></i>peers (PyTorch, TensorFlow.js)</span> · bar: median; thick line: interquartile range; thin line: min–max; ⚠: see the table's note</p>`;
+    .join('')}${PEER_FAMILIES.map(([, col, name]) => `<span><i style="background:${col}"></i>${name}</span>`).join('')} · bar: median; thick line: interquartile range; thin line: min–max; ⚠: see the table's note</p>`;
   const suites = r.suites.map((s) => {
     const tables = s.tables.map((t) => {
       const groups = tableGroups(t, s.name, r.cases);
       if (groups.length === 0) return '';
-      const charts = groups.map((g) => chartSVG(g, peers)).join('');
+      const charts = groups.map((g) => chartSVG(g)).join('');
       const ratioNote = t.against.length ? `<p>Ratio columns: how many times better the row is than <i>${t.against.map(esc).join('</i>, <i>')}</i>, from medians; above 1× the row wins (for times: their time / the row's; for throughput: the row's / theirs).</p>` : '';
       return `<section class="table" data-suite="${esc(s.name)}" data-table="${esc(t.id)}"><h3>${esc(t.title)}</h3>${t.description ? `<p>${esc(t.description)}</p>` : ''}<div class="charts">${charts}</div>${tableHTML(t, groups)}${ratioNote}</section>`;
     });

@@ -5,7 +5,9 @@ import { tableGroups } from './tables.js';
 
 export function textTable(title: string, header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  // Text columns (the first two, and a last 'note') are left-aligned, numbers right-aligned.
+  const left = (i: number): boolean => i < 2 || (i === header.length - 1 && header[i] === 'note');
+  const line = (cells: string[]): string => cells.map((c, i) => (left(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
   return [`\n## ${title}\n`, line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
 }
 
@@ -13,11 +15,12 @@ export function printSuite(s: SuiteRecord, cases: readonly CaseRecord[], log: (l
   for (const t of s.tables) {
     const groups = tableGroups(t, s.name, cases);
     if (groups.length === 0) continue;
-    const header = ['workload', 'impl', 'median [IQR]', 'unit', 'n', ...t.against.map((a) => `vs ${a}`)];
+    const hasNotes = groups.some((g) => g.rows.some((r) => r.case.note));
+    const header = ['workload', 'impl', 'median [IQR]', 'unit', 'n', ...t.against.map((a) => `vs ${a}`), ...(hasNotes ? ['note'] : [])];
     const rows: string[][] = [];
     for (const g of groups) {
       for (const [i, r] of g.rows.entries()) {
-        rows.push([i === 0 ? g.workload : '', r.case.impl, fmtSummary(r.case.summary) + (r.case.note ? ` (${r.case.note})` : ''), r.case.unit, String(r.case.summary.n), ...r.ratios.map(fmtRatio)]);
+        rows.push([i === 0 ? g.workload : '', r.case.impl, fmtSummary(r.case.summary), r.case.unit, String(r.case.summary.n), ...r.ratios.map(fmtRatio), ...(hasNotes ? [r.case.note ?? ''] : [])]);
       }
     }
     const lines = textTable(`${s.name}: ${t.title}`, header, rows);

@@ -22,7 +22,7 @@ function model(rt: Runtime, device: string): nn.Sequential {
 }
 
 export async function checkpointSuite(rt: Runtime, devices: string[]): Promise<Record<string, number>> {
-  const batch = Number(process.env.NABLA_BENCH_CKPT_BATCH ?? (bench.quick ? 256 : 4096));
+  const batch = Number(process.env.NABLA_BENCH_CKPT_BATCH ?? (bench.quick ? 32 : 4096));
   const what = `16 × (Linear(128,512)+ReLU+Linear(512,128)), batch ${batch}, one forward+backward`;
   bench.table('time', { title: `Checkpointing, step time: ${what} (ms)`, description: "The ratio to 'unchecked' is the recompute's cost (below 1×: slower).", against: ['unchecked'] });
   bench.table('memory', { title: `Checkpointing, peak memory above the step's start: ${what} (MiB)`, description: 'The plan (* = checkpointed segment) is in the notes.', against: ['unchecked'] });
