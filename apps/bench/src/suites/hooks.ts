@@ -29,7 +29,7 @@ function spiral(rt: Runtime, device: string): { x: Tensor; y: Tensor } {
 
 export async function hooksSuite(rt: Runtime, devices: readonly string[]): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  const STEPS = bench.quick ? 5 : 100;
+  const STEPS = bench.quick ? 2 : 100;
   const REPS = bench.quick ? 2 : 7;
   bench.table('watch', {
     title: `watch overhead: spiral MLP training step, log 'all', every ${STEPS} (ms per step)`,

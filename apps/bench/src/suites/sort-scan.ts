@@ -50,7 +50,7 @@ async function measure(rt: Runtime, device: string, w: Workload, N: number): Pro
 }
 
 export async function sortScanSuite(targets: readonly Target[]): Promise<void> {
-  const N = bench.quick ? 200 : 1000;
+  const N = bench.quick ? 64 : 1000;
   bench.table('sort-scan', { title: `sort / topk / cumsum / cumprod on ${N}×${N} float32 along dim 1 (ms)` });
   const torch = runTorch(WORKLOADS.map((w) => ({ kind: w.torchKind, arg: N })), { runs: 3, minMs: 200 });
   const torchName = 'results' in torch ? `PyTorch ${torch.version} (1 thread)` : 'PyTorch';
