@@ -6,7 +6,7 @@
  */
 import { fmt, fmtRatio, fmtSummary } from '../stats.js';
 import type { CaseRecord, Report, TableRecord } from './model.js';
-import { betterWord, tableGroups, type WorkloadGroup } from './tables.js';
+import { betterWord, tableGroups, wideTable, type WorkloadGroup } from './tables.js';
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -86,6 +86,14 @@ function tableHTML(t: TableRecord, groups: WorkloadGroup[]): string {
   return `<table class="results"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table>`;
 }
 
+/** The wide form: a row per workload, a column per implementation, then the table's chosen ratios. */
+function wideHTML(t: TableRecord, groups: WorkloadGroup[]): string {
+  const w = wideTable(t, groups);
+  const cell = (c: CaseRecord | undefined): string => (c ? `${esc(fmtSummary(c.summary))}${c.note ? ` <span class="note">${esc(c.note)}</span>` : ''}` : '—');
+  const body = w.rows.map((r) => `<tr><th>${esc(r.workload)}</th><td>${esc(r.unit)}</td>${r.cells.map((c) => `<td class="num">${cell(c)}</td>`).join('')}${r.ratios.map((x) => `<td class="num ratio ${Number.isFinite(x) ? (x >= 1 ? 'win' : 'loss') : ''}">${esc(fmtRatio(x))}</td>`).join('')}</tr>`);
+  return `<table class="results wide"><thead><tr>${w.header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table>`;
+}
+
 function conditionsHTML(r: Report): string {
   const c = r.conditions;
   const load = (l: number[]): string => l.map((v) => v.toFixed(2)).join(' / ');
@@ -120,7 +128,7 @@ function baselineHTML(r: Report): string {
 const CSS = `body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1400px}
 h1{font-size:22px}h2{margin-top:36px;border-bottom:1px solid #ccc}h3{margin-bottom:4px}
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
-td.num{text-align:right;font-variant-numeric:tabular-nums}.ratio.win{color:#1a7f37}.ratio.loss{color:#b42318}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}.ratio.win{color:#1a7f37}.ratio.loss{color:#b42318}
 .conditions th{background:#f6f6f6;white-space:nowrap}.note{color:#b42318;font-size:12px}
 .charts{display:flex;flex-wrap:wrap;gap:12px 28px;margin:10px 0}
 svg.chart text{font:12px system-ui,sans-serif;fill:#222}svg.chart .ctitle{font-weight:600}svg.chart .cunit,svg.chart .tick{fill:#666;font-size:11px}
@@ -137,8 +145,8 @@ export function reportHTML(r: Report): string {
       const groups = tableGroups(t, s.name, r.cases);
       if (groups.length === 0) return '';
       const charts = groups.map((g) => chartSVG(g)).join('');
-      const ratioNote = t.against.length ? `<p>Ratio columns: how many times better the row is than <i>${t.against.map(esc).join('</i>, <i>')}</i>, from medians; above 1× the row wins (for times: their time / the row's; for throughput: the row's / theirs).</p>` : '';
-      return `<section class="table" data-suite="${esc(s.name)}" data-table="${esc(t.id)}"><h3>${esc(t.title)}</h3>${t.description ? `<p>${esc(t.description)}</p>` : ''}<div class="charts">${charts}</div>${tableHTML(t, groups)}${ratioNote}</section>`;
+      const ratioNote = t.against.length || t.wide ? `<p>Ratio columns: ${t.wide ? '<i>a vs b</i>: how many times better <i>a</i> is than <i>b</i>' : `how many times better the row is than <i>${t.against.map(esc).join('</i>, <i>')}</i>`}, from medians; above 1× the first wins (for times: the other's time / its time; for throughput: its rate / the other's).</p>` : '';
+      return `<section class="table" data-suite="${esc(s.name)}" data-table="${esc(t.id)}"><h3>${esc(t.title)}</h3>${t.description ? `<p>${esc(t.description)}</p>` : ''}${t.wide ? wideHTML(t, groups) : ''}<div class="charts">${charts}</div>${t.wide ? `<details><summary>every case (long form)</summary>${tableHTML(t, groups)}</details>` : tableHTML(t, groups)}${ratioNote}</section>`;
     });
     const legacy = s.legacy.map((l) => `<h3>${esc(l.title)}</h3><table class="legacy"><thead><tr>${l.header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${l.rows.map((row) => `<tr>${row.map((v) => `<td>${esc(v)}</td>`).join('')}</tr>`).join('')}</tbody></table>`);
     const notes = s.notes.length ? `<ul>${s.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '';

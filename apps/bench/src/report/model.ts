@@ -38,6 +38,11 @@ export interface TableRecord {
    * better). Defaults to every peer of the table.
    */
   against: string[];
+  /**
+   * Show the table wide: a row per workload, a column per implementation, then these ratio
+   * columns ([row impl, compared with]); the long form (a row per case) stays in the HTML below it.
+   */
+  wide?: { ratios: [string, string][] };
 }
 
 /** A table printed by a suite not yet converted to cases (kept as text, no chart). */

@@ -35,6 +35,8 @@ export interface TableInput {
   description?: string;
   /** Implementations to compare every row with (one ratio column each); default: the table's peers. */
   against?: string[];
+  /** A row per workload and a column per implementation, with these [impl, compared with] ratio columns. */
+  wide?: { ratios: [string, string][] };
 }
 
 class Recorder {
@@ -77,7 +79,7 @@ class Recorder {
   table(id: string, def: TableInput): void {
     const s = this.suiteOrThrow();
     if (s.tables.some((t) => t.id === id)) throw new Error(`bench: table ${id} declared twice in suite ${s.name}`);
-    s.tables.push({ id, title: def.title, ...(def.description ? { description: def.description } : {}), against: def.against ?? [] });
+    s.tables.push({ id, title: def.title, ...(def.description ? { description: def.description } : {}), against: def.against ?? [], ...(def.wide ? { wide: def.wide } : {}) });
     if (def.against) this.explicitAgainst.add(id);
   }
 

@@ -38,3 +38,34 @@ export function tableGroups(table: TableRecord, suite: string, cases: readonly C
 export function betterWord(c: Pick<CaseRecord, 'better'>): string {
   return c.better === 'lower' ? 'lower is better' : 'higher is better';
 }
+
+export interface WideTable {
+  impls: string[];
+  header: string[];
+  /** Per workload: its unit, the cases by impl (undefined where none), and the ratio columns. */
+  rows: { workload: string; unit: string; cells: (CaseRecord | undefined)[]; ratios: number[] }[];
+}
+
+/** The wide form of a table: a row per workload, a column per implementation, then `wide.ratios`. */
+export function wideTable(table: TableRecord, groups: readonly WorkloadGroup[]): WideTable {
+  const impls = [...new Set(groups.flatMap((g) => g.rows.map((r) => r.case.impl)))];
+  const pairs = table.wide?.ratios ?? [];
+  return {
+    impls,
+    header: ['workload', 'unit', ...impls, ...pairs.map(([a, b]) => `${a} vs ${b}`)],
+    rows: groups.map((g) => {
+      const by = (impl: string): CaseRecord | undefined => g.rows.find((r) => r.case.impl === impl)?.case;
+      const first = g.rows[0]!.case;
+      return {
+        workload: g.workload,
+        unit: first.unit,
+        cells: impls.map(by),
+        ratios: pairs.map(([a, b]) => {
+          const x = by(a);
+          const y = by(b);
+          return x && y ? ratio(x.summary.median, y.summary.median, x.better) : NaN;
+        }),
+      };
+    }),
+  };
+}

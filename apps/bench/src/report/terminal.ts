@@ -1,7 +1,7 @@
 /** Prints a finished suite's tables: median [interquartile range] per cell and the ratio columns. */
 import { fmtRatio, fmtSummary } from '../stats.js';
 import type { CaseRecord, LegacyTable, SuiteRecord } from './model.js';
-import { tableGroups } from './tables.js';
+import { tableGroups, wideTable } from './tables.js';
 
 export function textTable(title: string, header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -15,6 +15,15 @@ export function printSuite(s: SuiteRecord, cases: readonly CaseRecord[], log: (l
   for (const t of s.tables) {
     const groups = tableGroups(t, s.name, cases);
     if (groups.length === 0) continue;
+    if (t.wide) {
+      const w = wideTable(t, groups);
+      const cell = (c: CaseRecord | undefined): string => (c ? `${fmtSummary(c.summary)}${c.note ? ' (!)' : ''}` : '—');
+      for (const l of textTable(`${s.name}: ${t.title}`, w.header, w.rows.map((r) => [r.workload, r.unit, ...r.cells.map(cell), ...r.ratios.map(fmtRatio)]))) log(l);
+      const noted = w.rows.flatMap((r) => r.cells.filter((c): c is CaseRecord => c?.note !== undefined).map((c) => `(!) ${r.workload} · ${c.impl}: ${c.note}`));
+      for (const n of noted) log(n);
+      log('(cells: median [IQR]; "a vs b": how many times better a is than b, from medians — above 1× a wins)');
+      continue;
+    }
     const hasNotes = groups.some((g) => g.rows.some((r) => r.case.note));
     const header = ['workload', 'impl', 'median [IQR]', 'unit', 'n', ...t.against.map((a) => `vs ${a}`), ...(hasNotes ? ['note'] : [])];
     const rows: string[][] = [];

@@ -30,6 +30,7 @@ export async function activationSuite(rt: Runtime, devices: string[]): Promise<R
     title: `Activations on ${n}×${n} float32: fused op vs reference custom Function vs composed core ops (ms)`,
     description: 'GB/s (from the bytes the kernels move) are in the notes.',
     against: ['composed'],
+    wide: { ratios: [['fused', 'composed'], ['reference', 'composed'], ['fused', 'reference']] },
   });
   const speedups: Record<string, number> = {};
   for (const device of devices) {

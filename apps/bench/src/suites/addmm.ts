@@ -14,7 +14,7 @@ const SHAPES: [number, number, number][] = [
 ];
 
 export async function addmmSuite(targets: readonly Target[]): Promise<void> {
-  bench.table('addmm', { title: 'linear forward, float32: addmm (bias in the epilogue) vs matmul + add (ms)', against: ['matmul + add'] });
+  bench.table('addmm', { title: 'linear forward, float32: addmm (bias in the epilogue) vs matmul + add (ms)', against: ['matmul + add'], wide: { ratios: [['addmm', 'matmul + add']] } });
   for (const [m, k, n] of bench.quick ? SHAPES.slice(0, 1) : SHAPES) {
     for (const { rt, device, label } of targets) {
       const x = rt.randn([m, k], { device });

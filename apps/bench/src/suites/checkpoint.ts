@@ -21,11 +21,17 @@ function model(rt: Runtime, device: string): nn.Sequential {
   return m;
 }
 
+const MODE_RATIOS: [string, string][] = [
+  ['4 segments (√n)', 'unchecked'],
+  ["'auto'", 'unchecked'],
+  ['budget 35%', 'unchecked'],
+];
+
 export async function checkpointSuite(rt: Runtime, devices: string[]): Promise<Record<string, number>> {
   const batch = Number(process.env.NABLA_BENCH_CKPT_BATCH ?? (bench.quick ? 32 : 4096));
   const what = `${bench.quick ? 8 : 16} × (Linear(128,512)+ReLU+Linear(512,128)), batch ${batch}, one forward+backward`;
-  bench.table('time', { title: `Checkpointing, step time: ${what} (ms)`, description: "The ratio to 'unchecked' is the recompute's cost (below 1×: slower).", against: ['unchecked'] });
-  bench.table('memory', { title: `Checkpointing, peak memory above the step's start: ${what} (MiB)`, description: 'The plan (* = checkpointed segment) is in the notes.', against: ['unchecked'] });
+  bench.table('time', { title: `Checkpointing, step time: ${what} (ms)`, description: "The ratio to 'unchecked' is the recompute's cost (below 1×: slower).", against: ['unchecked'], wide: { ratios: MODE_RATIOS } });
+  bench.table('memory', { title: `Checkpointing, peak memory above the step's start: ${what} (MiB)`, description: 'The plan (* = checkpointed segment) is in the notes.', against: ['unchecked'], wide: { ratios: MODE_RATIOS } });
   const ratios: Record<string, number> = {};
   for (const device of devices) {
     const m = model(rt, device);

@@ -286,6 +286,15 @@ export async function cpuSuite(): Promise<Record<string, number>> {
     title: `CPU: Nabla (JavaScript kernels = before; wasm SIMD on 1 and ${nThreads} threads = after) vs ${torchName} and TensorFlow.js wasm`,
     description: "Issue 12's rows, one run. Second-order results more than 1e-3 (relative to their largest entry) off the reference are marked wrong.",
     against: ['tfjs-wasm', 'PyTorch 1t', 'PyTorch 2t', 'Nabla JS (before)'],
+    wide: {
+      ratios: [
+        ['Nabla wasm 1t', 'tfjs-wasm'],
+        [nt, 'tfjs-wasm'],
+        ['Nabla wasm 1t', 'PyTorch 1t'],
+        [nt, 'PyTorch 2t'],
+        ['Nabla wasm 1t', 'Nabla JS (before)'],
+      ],
+    },
   });
   const impls: { impl: string; n: Partial<Numbers> | null; peer: boolean }[] = [
     { impl: 'PyTorch 1t', n: t1, peer: true },

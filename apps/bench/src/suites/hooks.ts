@@ -35,6 +35,7 @@ export async function hooksSuite(rt: Runtime, devices: readonly string[]): Promi
     title: `watch overhead: spiral MLP training step, log 'all', every ${STEPS} (ms per step)`,
     description: `Medians of ${REPS} alternating ${STEPS}-step blocks, plain and watched, so a busy machine slows both alike; 'after remove()' checks the hooks are gone.`,
     against: ['plain'],
+    wide: { ratios: [['watched', 'plain'], ['after remove()', 'plain']] },
   });
   for (const device of devices) {
     rt.manualSeed(0);

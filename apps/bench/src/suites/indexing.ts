@@ -84,7 +84,7 @@ const PAIRS: Pair[] = [
 ];
 
 export async function indexingSuite(rt: Runtime, devices: string[]): Promise<Record<string, number>> {
-  bench.table('indexing', { title: 'Indexing family vs the primitives it is made of, float32 (ms)', description: 'The ratio column is what the convenience costs: below 1× the readable form is slower.', against: ['primitive'] });
+  bench.table('indexing', { title: 'Indexing family vs the primitives it is made of, float32 (ms)', description: 'The ratio column is what the convenience costs: below 1× the readable form is slower.', against: ['primitive'], wide: { ratios: [['readable', 'primitive']] } });
   const ratios: Record<string, number> = {};
   for (const device of devices) {
     const sync = device === 'cpu';
