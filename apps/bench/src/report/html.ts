@@ -89,9 +89,11 @@ function tableHTML(t: TableRecord, groups: WorkloadGroup[]): string {
 /** The wide form: a row per workload, a column per implementation, then the table's chosen ratios. */
 function wideHTML(t: TableRecord, groups: WorkloadGroup[]): string {
   const w = wideTable(t, groups);
-  const cell = (c: CaseRecord | undefined): string => (c ? `${esc(fmtSummary(c.summary))}${c.note ? ` <span class="note">${esc(c.note)}</span>` : ''}` : '—');
+  // A note marks its cell with ⚠ and is spelled out under the table, so columns stay narrow.
+  const cell = (c: CaseRecord | undefined): string => (c ? `${esc(fmtSummary(c.summary))}${c.note ? ` <span class="note" title="${esc(c.note)}">⚠</span>` : ''}` : '—');
   const body = w.rows.map((r) => `<tr><th>${esc(r.workload)}</th><td>${esc(r.unit)}</td>${r.cells.map((c) => `<td class="num">${cell(c)}</td>`).join('')}${r.ratios.map((x) => `<td class="num ratio ${Number.isFinite(x) ? (x >= 1 ? 'win' : 'loss') : ''}">${esc(fmtRatio(x))}</td>`).join('')}</tr>`);
-  return `<table class="results wide"><thead><tr>${w.header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table>`;
+  const notes = w.rows.flatMap((r) => r.cells.filter((c): c is CaseRecord => c?.note !== undefined).map((c) => `<li><span class="note">⚠</span> ${esc(r.workload)} · ${esc(c.impl)}: ${esc(c.note!)}</li>`));
+  return `<div class="scroll"><table class="results wide"><thead><tr>${w.header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table></div>${notes.length ? `<ul class="cellnotes">${notes.join('')}</ul>` : ''}`;
 }
 
 function conditionsHTML(r: Report): string {
@@ -129,7 +131,7 @@ const CSS = `body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-
 h1{font-size:22px}h2{margin-top:36px;border-bottom:1px solid #ccc}h3{margin-bottom:4px}
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}.ratio.win{color:#1a7f37}.ratio.loss{color:#b42318}
-.conditions th{background:#f6f6f6;white-space:nowrap}.note{color:#b42318;font-size:12px}
+.conditions th{background:#f6f6f6;white-space:nowrap}.scroll{overflow-x:auto}table.wide th{font-size:13px}.note{color:#b42318;font-size:12px}
 .charts{display:flex;flex-wrap:wrap;gap:12px 28px;margin:10px 0}
 svg.chart text{font:12px system-ui,sans-serif;fill:#222}svg.chart .ctitle{font-weight:600}svg.chart .cunit,svg.chart .tick{fill:#666;font-size:11px}
 svg.chart .axis{stroke:#999}svg.chart .range{stroke:#222;stroke-width:1}svg.chart .iqr{stroke:#000;stroke-width:3.5}
