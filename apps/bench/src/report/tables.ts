@@ -49,7 +49,9 @@ export interface WideTable {
 /** The wide form of a table: a row per workload, a column per implementation, then `wide.ratios`. */
 export function wideTable(table: TableRecord, groups: readonly WorkloadGroup[]): WideTable {
   const impls = [...new Set(groups.flatMap((g) => g.rows.map((r) => r.case.impl)))];
-  const pairs = table.wide?.ratios ?? [];
+  const has = (impl: string): boolean => groups.some((g) => g.rows.some((r) => r.case.impl === impl));
+  // A ratio column whose implementations did not run (a mode left out of --quick) is dropped.
+  const pairs = (table.wide?.ratios ?? []).filter(([a, b]) => has(a) && has(b));
   return {
     impls,
     header: ['workload', 'unit', ...impls, ...pairs.map(([a, b]) => `${a} vs ${b}`)],

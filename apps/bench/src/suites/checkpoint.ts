@@ -15,7 +15,7 @@ import { time } from '../timing.js';
 
 function model(rt: Runtime, device: string): nn.Sequential {
   rt.manualSeed(42);
-  const blocks = Array.from({ length: bench.quick ? 8 : 16 }, () => new nn.Sequential(new nn.Linear(128, 512, { runtime: rt }), new nn.ReLU(), new nn.Linear(512, 128, { runtime: rt })));
+  const blocks = Array.from({ length: bench.quick ? 4 : 16 }, () => new nn.Sequential(new nn.Linear(128, 512, { runtime: rt }), new nn.ReLU(), new nn.Linear(512, 128, { runtime: rt })));
   const m = new nn.Sequential(...blocks);
   if (device !== 'cpu') m.to(device);
   return m;
@@ -29,7 +29,7 @@ const MODE_RATIOS: [string, string][] = [
 
 export async function checkpointSuite(rt: Runtime, devices: string[]): Promise<Record<string, number>> {
   const batch = Number(process.env.NABLA_BENCH_CKPT_BATCH ?? (bench.quick ? 32 : 4096));
-  const what = `${bench.quick ? 8 : 16} × (Linear(128,512)+ReLU+Linear(512,128)), batch ${batch}, one forward+backward`;
+  const what = `${bench.quick ? 4 : 16} × (Linear(128,512)+ReLU+Linear(512,128)), batch ${batch}, one forward+backward`;
   bench.table('time', { title: `Checkpointing, step time: ${what} (ms)`, description: "The ratio to 'unchecked' is the recompute's cost (below 1×: slower).", against: ['unchecked'], wide: { ratios: MODE_RATIOS } });
   bench.table('memory', { title: `Checkpointing, peak memory above the step's start: ${what} (MiB)`, description: 'The plan (* = checkpointed segment) is in the notes.', against: ['unchecked'], wide: { ratios: MODE_RATIOS } });
   const ratios: Record<string, number> = {};
