@@ -13,7 +13,7 @@
  */
 import os from 'node:os';
 import { type Better, fmtSummary, summarize } from '../stats.js';
-import type { CaseRecord, LegacyTable, SuiteRecord, TableRecord } from './model.js';
+import type { CaseRecord, LegacyTable, SuiteRecord } from './model.js';
 import { printSuite } from './terminal.js';
 
 export interface CaseInput {
