@@ -90,6 +90,8 @@ describe('bench report', () => {
   });
 });
 
+if (!existsSync(CHROMIUM)) console.log(`[bench report] SKIPPED the Chromium check: no Chromium at ${CHROMIUM} (install Debian's 'chromium', or set NABLA_CHROMIUM)`);
+
 describe.skipIf(!existsSync(CHROMIUM))(`report.html in headless Chromium (${CHROMIUM})`, () => {
   it('draws a chart per workload with a bar per case, and loads nothing from outside', async () => {
     const { chromium } = await import('playwright-core');
