@@ -1,4 +1,8 @@
-/** The runtime the benchmarks use: the CPU backend always, WebGPU when it can start here. */
+/**
+ * The runtime the benchmarks use: the CPU backend always (it hosts the others' uploads), WebGL and
+ * WebGPU when they start here. `--device` (or NABLA_BENCH_DEVICES) picks which of them are measured;
+ * a device that does not start is listed with the reason, for the report's conditions.
+ */
 import { createRuntime, type Runtime, type Tensor } from '@nabla/core';
 import { cpuBackend } from '@nabla/backend-cpu';
 import { activations } from '@nabla/activations';
@@ -18,7 +22,12 @@ export interface Devices {
   /** Every device and every WebGPU adapter that starts here (extra adapters get their own runtime). */
   targets: Target[];
   notes: string[];
+  /** Devices that were wanted but did not start, each with its reason. */
+  missing: string[];
 }
+
+/** The devices the bench knows; `--device` takes a comma-separated subset. */
+export const DEVICE_NAMES = ['cpu', 'webgl', 'webgpu'] as const;
 
 type WebGpuModule = {
   webgpuBackend: (options?: { dawnFlags?: string[]; featureLevel?: 'core' | 'compatibility' }) => Parameters<Runtime['use']>[0];
@@ -27,15 +36,21 @@ type WebGpuModule = {
 /** The adapters to try in Node: the one the backend finds by itself, then Dawn's OpenGL on Mesa. */
 const EXTRA_ADAPTERS = [{ name: 'opengl', options: { dawnFlags: ['backend=opengl'], featureLevel: 'compatibility' as const } }];
 
-export async function setup(): Promise<Devices> {
+/** Starts the `wanted` devices (default: NABLA_BENCH_DEVICES, else all of them). */
+export async function setup(wanted: readonly string[] | null = process.env.NABLA_BENCH_DEVICES ? process.env.NABLA_BENCH_DEVICES.split(',') : null): Promise<Devices> {
+  const want = (d: string): boolean => wanted === null || wanted.includes(d);
   const rt = await createRuntime({ plugins: [cpuBackend(), activations()] });
-  const devices = ['cpu'];
-  const targets: Target[] = [{ rt, device: 'cpu', label: 'cpu' }];
-  const notes = [`cpu: ${rt.backend('cpu').describe()}`];
-  await addWebgl(rt, devices, targets, notes);
-  if (process.env.NABLA_BENCH_DEVICES && !process.env.NABLA_BENCH_DEVICES.split(',').includes('webgpu')) {
-    return { rt, devices, targets, notes };
+  const devices: string[] = [];
+  const targets: Target[] = [];
+  const notes: string[] = [];
+  const missing: string[] = [];
+  if (want('cpu')) {
+    devices.push('cpu');
+    targets.push({ rt, device: 'cpu', label: 'cpu' });
+    notes.push(`cpu: ${rt.backend('cpu').describe()}`);
   }
+  if (want('webgl')) await addWebgl(rt, devices, targets, notes, missing);
+  if (!want('webgpu')) return { rt, devices, targets, notes, missing };
   let mod: WebGpuModule;
   try {
     mod = (await import('@nabla/backend-webgpu' as string)) as WebGpuModule;
@@ -44,8 +59,8 @@ export async function setup(): Promise<Devices> {
     targets.push({ rt, device: 'webgpu', label: `webgpu (${adapterName(rt)})` });
     notes.push(`webgpu: ${rt.backend('webgpu').describe()}`);
   } catch (e) {
-    notes.push(`webgpu: not measured (${(e as Error).message.split('\n')[0]})`);
-    return { rt, devices, targets, notes };
+    missing.push(`webgpu: not measured (${(e as Error).message.split('\n')[0]})`);
+    return { rt, devices, targets, notes, missing };
   }
   for (const extra of EXTRA_ADAPTERS) {
     if (targets.some((t) => t.label.includes(extra.name))) continue;
@@ -56,10 +71,10 @@ export async function setup(): Promise<Devices> {
       targets.push({ rt: other, device: 'webgpu', label: `webgpu (${adapterName(other)})` });
       notes.push(`webgpu, second adapter: ${other.backend('webgpu').describe()}`);
     } catch (e) {
-      notes.push(`webgpu ${extra.name}: not measured (${(e as Error).message.split('\n')[0]})`);
+      missing.push(`webgpu, ${extra.name} adapter: not measured (${(e as Error).message.split('\n')[0]})`);
     }
   }
-  return { rt, devices, targets, notes };
+  return { rt, devices, targets, notes, missing };
 }
 
 type WebglModule = {
@@ -71,18 +86,25 @@ type WebglModule = {
  * The webgl device (gpu.js on headless-gl; needs the optional native `gl` build and an X server,
  * e.g. `xvfb-run -a npm run bench`). Skipped with the reason when it cannot start.
  */
-async function addWebgl(rt: Runtime, devices: string[], targets: Target[], notes: string[]): Promise<void> {
-  if (process.env.NABLA_BENCH_DEVICES && !process.env.NABLA_BENCH_DEVICES.split(',').includes('webgl')) return;
+async function addWebgl(rt: Runtime, devices: string[], targets: Target[], notes: string[], missing: string[]): Promise<void> {
   try {
     const mod = (await import('@nabla/backend-webgl' as string)) as WebglModule;
     await rt.use(mod.webglBackend());
     devices.push('webgl');
     const info = mod.backendInfo(rt);
-    targets.push({ rt, device: 'webgl', label: `webgl (${info.renderer.split(' (')[0]})` });
+    targets.push({ rt, device: 'webgl', label: `webgl (${rendererName(info.renderer)})` });
     notes.push(`webgl: ${rt.backend('webgl').describe()}`);
   } catch (e) {
-    notes.push(`webgl: not measured (${(e as Error).message.split('\n')[0]})`);
+    const why = (e as Error).message.split('\n')[0]!;
+    const hint = process.env.DISPLAY ? '' : ' — no DISPLAY: run under an X server, e.g. `xvfb-run -a npm run bench`';
+    missing.push(`webgl: not measured (${why})${hint}`);
   }
+}
+
+/** "llvmpipe", "swiftshader", ...: a GL renderer's short name ("ANGLE over swrast_dri.so = Mesa llvmpipe"). */
+function rendererName(renderer: string): string {
+  const known = /llvmpipe|swiftshader|softpipe|lavapipe/i.exec(renderer);
+  return known ? known[0].toLowerCase() : renderer.split(' (')[0]!.slice(0, 24);
 }
 
 /** "swiftshader", "llvmpipe", ...: the adapter's short name from the backend's description. */

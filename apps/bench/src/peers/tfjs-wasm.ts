@@ -8,7 +8,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as tfw from '@tensorflow/tfjs-backend-wasm';
-import { time } from '../timing.js';
+import { bench } from '../report/recorder.js';
+import { time, type Timing } from '../timing.js';
 
 let ready: Promise<boolean> | null = null;
 
@@ -20,32 +21,34 @@ export async function tfWasmReady(): Promise<boolean> {
 
 export function tfWasmInfo(): string {
   const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD';
-  return `tfjs-backend-wasm ${tfw.version_wasm}, ${simd}, ${tfw.getThreadsCount()} thread(s)`;
+  const info = `tfjs-backend-wasm ${tfw.version_wasm}, ${simd}, ${tfw.getThreadsCount()} thread(s)`;
+  bench.peers['TensorFlow.js wasm'] = info;
+  return info;
 }
 
-export async function tfwMatmul(n: number): Promise<number> {
+export async function tfwMatmul(n: number): Promise<Timing> {
   const a = tf.randomNormal([n, n]);
   const b = tf.randomNormal([n, n]);
   const t = await time(() => tf.tidy(() => void tf.matMul(a, b).dataSync()), { runs: 3, minMs: 200 });
   a.dispose();
   b.dispose();
-  return t.ms;
+  return t;
 }
 
 const silu = (x: tf.Tensor): tf.Tensor => tf.mul(x, tf.sigmoid(x));
 
 /** SiLU composed from mul and sigmoid (tfjs has no fused op): forward, and forward+backward. */
-export async function tfwSilu(n: number): Promise<{ fwd: number; fb: number }> {
+export async function tfwSilu(n: number): Promise<{ fwd: Timing; fb: Timing }> {
   const x = tf.randomNormal([n, n]);
   const g = tf.grad(silu);
   const fwd = await time(() => tf.tidy(() => void silu(x).dataSync()));
   const fb = await time(() => tf.tidy(() => void g(x).dataSync()));
   x.dispose();
-  return { fwd: fwd.ms, fb: fb.ms };
+  return { fwd, fb };
 }
 
 /** 784-256-256-10 ReLU MLP, MSE loss, one SGD step (tf.train.sgd). */
-export async function tfwMlp(batch: number): Promise<number> {
+export async function tfwMlp(batch: number): Promise<Timing> {
   const sizes = [784, 256, 256, 10];
   const ws: tf.Variable[] = [];
   const bs: tf.Variable[] = [];
@@ -67,11 +70,11 @@ export async function tfwMlp(batch: number): Promise<number> {
   const t = await time(() => tf.tidy(() => void opt.minimize(loss, true)!.dataSync()));
   for (const v of [...ws, ...bs, x, target]) v.dispose();
   opt.dispose();
-  return t.ms;
+  return t;
 }
 
 /** y = tanh(y·w + b) n times on scalars, w and b shared: µs per op forward, and for the gradient. */
-export async function tfwScalar(n: number): Promise<{ forwardUs: number; backwardUs: number }> {
+export async function tfwScalar(n: number): Promise<{ forwardUs: number[]; backwardUs: number[] }> {
   const x = tf.scalar(0.3);
   const w = tf.scalar(0.5);
   const b = tf.scalar(0.1);
@@ -84,11 +87,11 @@ export async function tfwScalar(n: number): Promise<{ forwardUs: number; backwar
   const f = await time(() => tf.tidy(() => void chain(w, b)));
   const fb = await time(() => tf.tidy(() => void g([w, b])));
   const ops = 3 * n;
-  return { forwardUs: (f.ms * 1000) / ops, backwardUs: ((fb.ms - f.ms) * 1000) / ops };
+  return { forwardUs: f.samples.map((v) => (v * 1000) / ops), backwardUs: fb.samples.map((v) => ((v - f.ms) * 1000) / ops) };
 }
 
 /** silu'' by nesting tf.grad; also returns its values on `xs` so the suite can check them. */
-export async function tfwSilu2(n: number, xs: Float32Array): Promise<{ ms: number; values: Float32Array }> {
+export async function tfwSilu2(n: number, xs: Float32Array): Promise<{ time: Timing; values: Float32Array }> {
   const x = tf.randomNormal([n]);
   const g2 = tf.grad(tf.grad(silu));
   const t = await time(() => tf.tidy(() => void g2(x).dataSync()));
@@ -96,14 +99,14 @@ export async function tfwSilu2(n: number, xs: Float32Array): Promise<{ ms: numbe
   const values = probe.dataSync() as Float32Array;
   probe.dispose();
   x.dispose();
-  return { ms: t.ms, values };
+  return { time: t, values };
 }
 
 /**
  * Hessian-vector product (v = ones) of an MSE loss through a 256-256-10 tanh MLP by nested tf.grads,
  * from the given weights so the suite can compare values with Nabla's.
  */
-export async function tfwHvp(init: { w1: Float32Array; w2: Float32Array; x: Float32Array; t: Float32Array; batch: number }): Promise<{ ms: number; hv: Float32Array[] }> {
+export async function tfwHvp(init: { w1: Float32Array; w2: Float32Array; x: Float32Array; t: Float32Array; batch: number }): Promise<{ time: Timing; hv: Float32Array[] }> {
   const { batch } = init;
   const x = tf.tensor2d(init.x, [batch, 256]);
   const target = tf.tensor2d(init.t, [batch, 10]);
@@ -120,5 +123,5 @@ export async function tfwHvp(init: { w1: Float32Array; w2: Float32Array; x: Floa
   const hv = hvT.map((h) => h.dataSync() as Float32Array);
   hvT.forEach((h) => h.dispose());
   for (const p of [...params, x, target]) p.dispose();
-  return { ms: t.ms, hv };
+  return { time: t, hv };
 }

@@ -1,16 +1,24 @@
 /** TensorFlow.js (its pure-JS CPU backend) running the same workloads in-process. */
 // The full package: its Node bundle registers the CPU backend and every gradient.
 import * as tf from '@tensorflow/tfjs';
-import { time } from '../timing.js';
+import { bench } from '../report/recorder.js';
+import { time, type Timing } from '../timing.js';
 
 /** Selects tfjs's pure-JS CPU backend (the wasm peer may have selected its own since). */
 export function tfjsReady(): Promise<boolean> {
-  return tf.setBackend('cpu').then((ok) => ok, () => false);
+  return tf.setBackend('cpu').then(
+    (ok) => {
+      bench.peers['TensorFlow.js cpu'] = ok ? `${tf.version_core} (pure JavaScript CPU backend, 1 thread)` : 'missing: the cpu backend did not start';
+      return ok;
+    },
+    () => false,
+  );
 }
 
 export const tfjsVersion = tf.version_core;
 
-export async function tfOverhead(n: number): Promise<{ forwardUs: number; backwardUs: number }> {
+/** µs per op of the forward (samples) and of the backward (forward+backward samples minus the forward's median). */
+export async function tfOverhead(n: number): Promise<{ forwardUs: number[]; backwardUs: number[]; forwardBackwardUs: number[] }> {
   const x = tf.scalar(1.5);
   const chain = (v: tf.Tensor): tf.Tensor => {
     let y = v;
@@ -23,22 +31,23 @@ export async function tfOverhead(n: number): Promise<{ forwardUs: number; backwa
   const f = await time(() => tf.tidy(() => void chain(x)));
   const g = tf.grad((v: tf.Tensor) => chain(v) as tf.Scalar);
   const fb = await time(() => tf.tidy(() => void g(x)));
-  return { forwardUs: (f.ms * 1000) / (2 * n), backwardUs: ((fb.ms - f.ms) * 1000) / (2 * n) };
+  const ops = 2 * n;
+  return { forwardUs: f.samples.map((v) => (v * 1000) / ops), backwardUs: fb.samples.map((v) => ((v - f.ms) * 1000) / ops), forwardBackwardUs: fb.samples.map((v) => (v * 1000) / ops) };
 }
 
-export async function tfMatmul(n: number): Promise<number> {
+export async function tfMatmul(n: number): Promise<Timing> {
   const a = tf.randomNormal([n, n]);
   const b = tf.randomNormal([n, n]);
   const t = await time(() => tf.tidy(() => void tf.matMul(a, b).dataSync()), { runs: 3, minMs: 200 });
   a.dispose();
   b.dispose();
-  return t.ms;
+  return t;
 }
 
-export async function tfChain(n: number): Promise<number> {
+export async function tfChain(n: number): Promise<Timing> {
   const x = tf.randomNormal([n]);
   const g = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.tanh(tf.add(tf.mul(v, 2), 1)), v)) as tf.Scalar);
   const t = await time(() => tf.tidy(() => void g(x).dataSync()));
   x.dispose();
-  return t.ms;
+  return t;
 }

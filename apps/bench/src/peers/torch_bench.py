@@ -1,7 +1,9 @@
 """PyTorch side of Nabla's benchmarks: the same workloads, timed the same way (median of runs).
 
-Reads a JSON list of cases on stdin, prints one JSON object of results. Run by src/peers/pytorch.ts
-with Debian's python3-torch (/usr/bin/python3), single-threaded so it matches Nabla's one thread.
+Reads {"cases": [...], "timing": {"warmup", "runs", "min_ms"}} (or a bare list of cases) on stdin and
+prints one JSON object of results. Every time is {"median": ms, "samples": [ms, ...]} so the report
+can show the spread. Run by src/peers/pytorch.ts with Debian's python3-torch (/usr/bin/python3),
+single-threaded unless a case asks for more threads.
 """
 import json
 import sys
@@ -12,17 +14,33 @@ import torch
 torch.set_num_threads(1)
 
 
-def median_ms(fn, warmup=3, runs=5, min_ms=300):
-    for _ in range(warmup):
+TIMING = {"warmup": 3, "runs": 5, "min_ms": 300}
+
+
+def median_ms(fn):
+    """{"median": ms, "samples": [...]}: warm-up, then timed runs (the bench's --quick/--runs decide how many)."""
+    for _ in range(TIMING["warmup"]):
         fn()
     samples = []
     start = time.perf_counter()
-    while len(samples) < runs or ((time.perf_counter() - start) * 1000 < min_ms and len(samples) < 200):
+    while len(samples) < TIMING["runs"] or ((time.perf_counter() - start) * 1000 < TIMING["min_ms"] and len(samples) < 200):
         t0 = time.perf_counter()
         fn()
         samples.append((time.perf_counter() - t0) * 1000)
-    samples.sort()
-    return samples[len(samples) // 2]
+    ordered = sorted(samples)
+    mid = len(ordered) // 2
+    median = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+    return {"median": median, "samples": samples}
+
+
+def per_op(fwd, fwd_bwd, ops):
+    """Forward and backward µs per op from the forward and forward+backward timings (backward = fwd+bwd - median fwd)."""
+    f = fwd["median"]
+    return {
+        "forward_us_per_op": {"median": f * 1000 / ops, "samples": [v * 1000 / ops for v in fwd["samples"]]},
+        "backward_us_per_op": {"median": (fwd_bwd["median"] - f) * 1000 / ops, "samples": [(v - f) * 1000 / ops for v in fwd_bwd["samples"]]},
+        "forward_backward_us_per_op": {"median": fwd_bwd["median"] * 1000 / ops, "samples": [v * 1000 / ops for v in fwd_bwd["samples"]]},
+    }
 
 
 def overhead(n):
@@ -39,10 +57,7 @@ def overhead(n):
         fwd()
         state["y"].backward()
 
-    f = median_ms(fwd)
-    fb = median_ms(bwd)
-    ops = 2 * n
-    return {"forward_us_per_op": f * 1000 / ops, "backward_us_per_op": (fb - f) * 1000 / ops}
+    return per_op(median_ms(fwd), median_ms(bwd), 2 * n)
 
 
 def matmul(n):
@@ -147,10 +162,7 @@ def scalar(n):
         w.grad = None
         b.grad = None
 
-    f = median_ms(fwd)
-    t = median_ms(fb)
-    ops = 3 * n
-    return {"forward_us_per_op": f * 1000 / ops, "backward_us_per_op": (t - f) * 1000 / ops}
+    return per_op(median_ms(fwd), median_ms(fb), 3 * n)
 
 
 def silu2(n):
@@ -216,7 +228,10 @@ KINDS = {"overhead": overhead, "matmul": matmul, "chain": chain, "mlp": mlp, "si
 
 
 def main():
-    cases = json.load(sys.stdin)
+    request = json.load(sys.stdin)
+    cases = request["cases"] if isinstance(request, dict) else request
+    if isinstance(request, dict):
+        TIMING.update(request.get("timing", {}))
     out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas(), "results": {}}
     for c in cases:
         kind, arg = c["kind"], c["arg"]

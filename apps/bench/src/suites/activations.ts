@@ -6,7 +6,8 @@
 import * as act from '@nabla/activations';
 import type { Runtime, Tensor } from '@nabla/core';
 import { bytesMoved, settle } from '../devices.js';
-import { fmt, printTable, time } from '../timing.js';
+import { bench } from '../report/recorder.js';
+import { time } from '../timing.js';
 
 type Impl = (x: Tensor) => Tensor;
 
@@ -24,13 +25,19 @@ const CASES: { name: string; fused: Impl; reference: Impl; composed: Impl }[] = 
 ];
 
 export async function activationSuite(rt: Runtime, devices: string[]): Promise<Record<string, number>> {
-  const rows: string[][] = [];
+  const n = bench.quick ? 256 : 1000;
+  bench.table('activations', {
+    title: `Activations on ${n}×${n} float32: fused op vs reference custom Function vs composed core ops (ms)`,
+    description: 'GB/s (from the bytes the kernels move) are in the notes.',
+    against: ['composed'],
+    wide: { ratios: [['fused', 'composed'], ['reference', 'composed'], ['fused', 'reference']] },
+  });
   const speedups: Record<string, number> = {};
   for (const device of devices) {
     rt.manualSeed(1);
-    const x = rt.randn([1000, 1000], { device, requiresGrad: true });
+    const x = rt.randn([n, n], { device, requiresGrad: true });
     for (const c of CASES) {
-      const results: Record<string, { f: number; fb: number; bf: number; bfb: number }> = {};
+      const results: Record<string, { f: number; fb: number; bf: number; bfb: number; fs: number[]; fbs: number[] }> = {};
       for (const [impl, fn] of Object.entries({ fused: c.fused, reference: c.reference, composed: c.composed })) {
         const fwd = async (): Promise<void> => {
           const y = rt.noGrad(() => fn(x));
@@ -51,11 +58,17 @@ export async function activationSuite(rt: Runtime, devices: string[]): Promise<R
           y.backward(rt.onesLike(y));
           x.grad = null;
         });
-        results[impl] = { f: (await time(fwd)).ms, fb: (await time(fwdBwd)).ms, bf, bfb };
+        const f = await time(fwd);
+        const fb = await time(fwdBwd);
+        results[impl] = { f: f.ms, fb: fb.ms, bf, bfb, fs: f.samples, fbs: fb.samples };
       }
       for (const [impl, r] of Object.entries(results)) {
-        rows.push([c.name, device, impl, fmt(r.f), fmt(r.bf / r.f / 1e6), fmt(r.fb), fmt(r.bfb / r.fb / 1e6)]);
+        bench.record({ workload: `${c.name} forward · ${device}`, impl, device, unit: 'ms', better: 'lower', samples: r.fs });
       }
+      for (const [impl, r] of Object.entries(results)) {
+        bench.record({ workload: `${c.name} forward+backward · ${device}`, impl, device, unit: 'ms', better: 'lower', samples: r.fbs });
+      }
+      bench.note(`${c.name} on ${device}, GB/s fwd / fwd+bwd: ${Object.entries(results).map(([impl, r]) => `${impl} ${(r.bf / r.f / 1e6).toFixed(2)} / ${(r.bfb / r.fb / 1e6).toFixed(2)}`).join('; ')}`);
       const fused = results.fused!;
       const composed = results.composed!;
       speedups[`${c.name} ${device} forward`] = composed.f / fused.f;
@@ -63,15 +76,5 @@ export async function activationSuite(rt: Runtime, devices: string[]): Promise<R
     }
     x.dispose();
   }
-  printTable(
-    'Activations on 1000×1000 float32: fused op vs reference custom Function vs composed core ops (GB/s from bytes the kernels move)',
-    ['activation', 'device', 'impl', 'fwd ms', 'fwd GB/s', 'fwd+bwd ms', 'fwd+bwd GB/s'],
-    rows,
-  );
-  printTable(
-    'Fused vs composed (composed time / fused time)',
-    ['case', 'speedup'],
-    Object.entries(speedups).map(([k, v]) => [k, `${fmt(v)}×`]),
-  );
   return speedups;
 }

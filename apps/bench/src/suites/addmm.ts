@@ -4,7 +4,8 @@
  * every device, as a ratio measured in the same run.
  */
 import { settle, type Target } from '../devices.js';
-import { fmt, printTable, time } from '../timing.js';
+import { bench } from '../report/recorder.js';
+import { time } from '../timing.js';
 
 const SHAPES: [number, number, number][] = [
   [64, 784, 256],
@@ -13,8 +14,8 @@ const SHAPES: [number, number, number][] = [
 ];
 
 export async function addmmSuite(targets: readonly Target[]): Promise<void> {
-  const rows: string[][] = [];
-  for (const [m, k, n] of SHAPES) {
+  bench.table('addmm', { title: 'linear forward, float32: addmm (bias in the epilogue) vs matmul + add (ms)', against: ['matmul + add'], wide: { ratios: [['addmm', 'matmul + add']] } });
+  for (const [m, k, n] of bench.quick ? SHAPES.slice(0, 1) : SHAPES) {
     for (const { rt, device, label } of targets) {
       const x = rt.randn([m, k], { device });
       const w = rt.randn([n, k], { device });
@@ -31,9 +32,10 @@ export async function addmmSuite(targets: readonly Target[]): Promise<void> {
         p.dispose();
         y.dispose();
       }, { runs: 5, minMs: 200 });
-      rows.push([`${m}×${k} · ${k}×${n}`, `Nabla ${label}`, fmt(fused.ms, 3), fmt(split.ms, 3), fmt(split.ms / fused.ms)]);
+      const workload = `${m}×${k} · ${k}×${n} on ${label}`;
+      bench.record({ workload, impl: 'addmm', device, unit: 'ms', better: 'lower', samples: fused.samples });
+      bench.record({ workload, impl: 'matmul + add', device, unit: 'ms', better: 'lower', samples: split.samples });
       for (const t of [x, w, b]) t.dispose();
     }
   }
-  printTable('linear forward, float32: addmm (bias in the epilogue) vs matmul + add', ['shape', 'impl', 'addmm ms', 'matmul+add ms', 'speed-up'], rows);
 }

@@ -10,31 +10,24 @@
 import * as act from '@nabla/activations';
 import { cpuBackend, type CpuBackend } from '@nabla/backend-cpu';
 import { autograd, createRuntime, type Runtime, type Tensor } from '@nabla/core';
-import { runTorch, type TorchCase, type TorchResults } from '../peers/pytorch.js';
+import { runTorch, torchSamples, type TorchCase, type TorchResults } from '../peers/pytorch.js';
 import { tfWasmInfo, tfWasmReady, tfwHvp, tfwMatmul, tfwMlp, tfwScalar, tfwSilu, tfwSilu2 } from '../peers/tfjs-wasm.js';
-import { fmt, printTable, time } from '../timing.js';
+import { bench } from '../report/recorder.js';
+import { time } from '../timing.js';
 
-const MATMUL = 1024;
-const SILU = 1000;
+// Sizes of a full run; cpuSuite shrinks the first ones for --quick (the HVP is small already).
+let MATMUL = 1024;
+let SILU = 1000;
 const BATCH = 64;
-const SCALAR = 3333;
-const SILU2 = 1 << 20;
+let SCALAR = 3333;
+let SILU2 = 1 << 20;
 const HVP_BATCH = 64;
 
-interface Numbers {
-  matmulGflops: number;
-  siluFwd: number;
-  siluFb: number;
-  mlp: number;
-  scalarFwd: number;
-  scalarBwd: number;
-  /** The same chain with JS-number constants instead of the two shared leaves (backward only). */
-  scalarBwdUnshared: number;
-  silu2: number;
-  silu2Err: number;
-  hvp: number;
-  hvpErr: number;
-}
+/** `scalarBwdUnshared`: the same chain with JS-number constants instead of the two shared leaves. */
+type Key = 'matmulGflops' | 'siluFwd' | 'siluFb' | 'mlp' | 'scalarFwd' | 'scalarBwd' | 'scalarBwdUnshared' | 'silu2' | 'hvp';
+
+/** Every timed sample of each workload (in its row's unit), and the second-order checks' errors. */
+type Numbers = Record<Key, number[]> & { silu2Err: number; hvpErr: number };
 
 /** Deterministic inputs shared by Nabla and tfjs (so second-order values can be compared). */
 function seeded(n: number, seed: number, scale = 1): Float32Array {
@@ -194,16 +187,16 @@ async function nabla(rt: Runtime, hvpRef: Float64Array[] | null): Promise<{ n: N
   if (hvpRef !== null) hvpErr = Math.max(...hv32.map((h, i) => maxRelErr(h, hvpRef[i]!)));
   return {
     n: {
-      matmulGflops: (2 * MATMUL ** 3) / mm.ms / 1e6,
-      siluFwd: siluFwd.ms,
-      siluFb: siluFb.ms,
-      mlp: mlp.ms,
-      scalarFwd: (sf.ms * 1000) / (3 * SCALAR),
-      scalarBwd: ((sfb.ms - sf.ms) * 1000) / (3 * SCALAR),
-      scalarBwdUnshared: ((ufb.ms - uf.ms) * 1000) / (3 * SCALAR),
-      silu2: silu2.ms,
+      matmulGflops: mm.samples.map((ms) => (2 * MATMUL ** 3) / ms / 1e6),
+      siluFwd: siluFwd.samples,
+      siluFb: siluFb.samples,
+      mlp: mlp.samples,
+      scalarFwd: sf.samples.map((ms) => (ms * 1000) / (3 * SCALAR)),
+      scalarBwd: sfb.samples.map((ms) => ((ms - sf.ms) * 1000) / (3 * SCALAR)),
+      scalarBwdUnshared: ufb.samples.map((ms) => ((ms - uf.ms) * 1000) / (3 * SCALAR)),
+      silu2: silu2.samples,
       silu2Err,
-      hvp: hvp.ms,
+      hvp: hvp.samples,
       hvpErr,
     },
     hv: hv32,
@@ -230,20 +223,22 @@ function hvpReference(rt: Runtime): Float64Array[] {
 
 function torchRows(torch: TorchResults | { missing: string }, threads: number): Partial<Numbers> | null {
   if (!('results' in torch)) return null;
-  const r = (k: string): Record<string, number> => torch.results[`${k}:${threads}`] ?? {};
-  return {
-    matmulGflops: (2 * MATMUL ** 3) / r(`matmul:${MATMUL}`).ms! / 1e6,
-    siluFwd: r(`silu:${SILU}`).fwd_ms,
-    siluFb: r(`silu:${SILU}`).fb_ms,
-    mlp: r(`mlp3:${BATCH}`).ms,
-    scalarFwd: r(`scalar:${SCALAR}`).forward_us_per_op,
-    scalarBwd: r(`scalar:${SCALAR}`).backward_us_per_op,
-    silu2: r(`silu2:${SILU2}`).ms,
-    hvp: r(`hvp:${HVP_BATCH}`).ms,
+  const r = (k: string, field = 'ms'): number[] | undefined => torchSamples(torch, `${k}:${threads}`, field) ?? undefined;
+  const out: Partial<Numbers> = {
+    matmulGflops: r(`matmul:${MATMUL}`)?.map((ms) => (2 * MATMUL ** 3) / ms / 1e6),
+    siluFwd: r(`silu:${SILU}`, 'fwd_ms'),
+    siluFb: r(`silu:${SILU}`, 'fb_ms'),
+    mlp: r(`mlp3:${BATCH}`),
+    scalarFwd: r(`scalar:${SCALAR}`, 'forward_us_per_op'),
+    scalarBwd: r(`scalar:${SCALAR}`, 'backward_us_per_op'),
+    silu2: r(`silu2:${SILU2}`),
+    hvp: r(`hvp:${HVP_BATCH}`),
   };
+  return out;
 }
 
 export async function cpuSuite(): Promise<Record<string, number>> {
+  [MATMUL, SILU, SCALAR, SILU2] = bench.quick ? [256, 256, 333, 1 << 14] : [1024, 1000, 3333, 1 << 20];
   const cases: TorchCase[] = [];
   for (const threads of [1, 2]) {
     cases.push(
@@ -277,69 +272,72 @@ export async function cpuSuite(): Promise<Record<string, number>> {
     const silu2 = await tfwSilu2(SILU2, SILU2_PROBE);
     const hvp = await tfwHvp(HVP_INIT);
     tf = {
-      matmulGflops: (2 * MATMUL ** 3) / (await tfwMatmul(MATMUL)) / 1e6,
-      siluFwd: silu.fwd,
-      siluFb: silu.fb,
-      mlp: await tfwMlp(BATCH),
+      matmulGflops: (await tfwMatmul(MATMUL)).samples.map((ms) => (2 * MATMUL ** 3) / ms / 1e6),
+      siluFwd: silu.fwd.samples,
+      siluFb: silu.fb.samples,
+      mlp: (await tfwMlp(BATCH)).samples,
       scalarFwd: scalar.forwardUs,
       scalarBwd: scalar.backwardUs,
-      silu2: silu2.ms,
+      silu2: silu2.time.samples,
       silu2Err: maxRelErr(silu2.values, Array.from(SILU2_PROBE, silu2Exact)),
-      hvp: hvp.ms,
+      hvp: hvp.time.samples,
       hvpErr: Math.max(...hvp.hv.map((h, i) => maxRelErr(h, ref[i]!))),
     };
   }
 
-  type Key = Exclude<keyof Numbers, 'silu2Err' | 'hvpErr'>;
-  const ROWS: { name: string; key: Key; higherBetter: boolean; check?: 'silu2Err' | 'hvpErr' }[] = [
-    { name: `matmul ${MATMUL}² float32, GFLOP/s`, key: 'matmulGflops', higherBetter: true },
-    { name: `SiLU ${SILU}² fused, forward, ms`, key: 'siluFwd', higherBetter: false },
-    { name: `SiLU ${SILU}² fused, forward+backward, ms`, key: 'siluFb', higherBetter: false },
-    { name: `MLP 784-256-256-10 b${BATCH} SGD step, ms`, key: 'mlp', higherBetter: false },
-    { name: 'scalar graph tanh(x·w+b), forward, µs/op', key: 'scalarFwd', higherBetter: false },
-    { name: 'scalar graph tanh(x·w+b), backward, µs/op', key: 'scalarBwd', higherBetter: false },
-    { name: 'same, no shared leaves (x·0.5+0.1), backward, µs/op', key: 'scalarBwdUnshared', higherBetter: false },
-    { name: "SiLU'' on 2^20 (double backward), ms", key: 'silu2', higherBetter: false, check: 'silu2Err' },
-    { name: 'Hessian-vector product, tanh MLP, ms', key: 'hvp', higherBetter: false, check: 'hvpErr' },
+  const ROWS: { name: string; unit: string; key: Key; higherBetter: boolean; check?: 'silu2Err' | 'hvpErr' }[] = [
+    { name: `matmul ${MATMUL}² float32`, unit: 'GFLOP/s', key: 'matmulGflops', higherBetter: true },
+    { name: `SiLU ${SILU}² fused, forward`, unit: 'ms', key: 'siluFwd', higherBetter: false },
+    { name: `SiLU ${SILU}² fused, forward+backward`, unit: 'ms', key: 'siluFb', higherBetter: false },
+    { name: `MLP 784-256-256-10 b${BATCH} SGD step`, unit: 'ms', key: 'mlp', higherBetter: false },
+    { name: `scalar graph tanh(x·w+b) ×${SCALAR}, forward`, unit: 'µs/op', key: 'scalarFwd', higherBetter: false },
+    { name: `scalar graph tanh(x·w+b) ×${SCALAR}, backward`, unit: 'µs/op', key: 'scalarBwd', higherBetter: false },
+    { name: `same chain, no shared leaves (x·0.5+0.1), backward`, unit: 'µs/op', key: 'scalarBwdUnshared', higherBetter: false },
+    { name: `SiLU'' on ${SILU2} (double backward)`, unit: 'ms', key: 'silu2', higherBetter: false, check: 'silu2Err' },
+    { name: 'Hessian-vector product, tanh MLP', unit: 'ms', key: 'hvp', higherBetter: false, check: 'hvpErr' },
   ];
-  // A second-order result more than 1e-3 (relative to its largest entry) off the reference is wrong.
-  const cell = (n: Partial<Numbers> | null, r: (typeof ROWS)[number]): string => {
-    if (n === null || n[r.key] === undefined) return '—';
-    const wrong = r.check !== undefined && n[r.check] !== undefined && !(n[r.check]! <= 1e-3);
-    return wrong ? `${fmt(n[r.key]!)} (wrong)` : fmt(n[r.key]!);
-  };
-  const ratio = (mine: number, peer: number | undefined, higherBetter: boolean): string => {
-    if (peer === undefined || !Number.isFinite(peer) || !Number.isFinite(mine)) return '—';
-    return `${fmt(higherBetter ? mine / peer : peer / mine)}×`;
-  };
   const torchName = 'results' in torch ? `PyTorch ${torch.version} (${torch.blas})` : 'PyTorch';
+  const nt = `Nabla wasm ${nThreads}t`;
+  bench.table('cpu', {
+    title: `CPU: Nabla (JavaScript kernels = before; wasm SIMD on 1 and ${nThreads} threads = after) vs ${torchName} and TensorFlow.js wasm`,
+    description: "Issue 12's rows, one run. Second-order results more than 1e-3 (relative to their largest entry) off the reference are marked wrong.",
+    against: ['tfjs-wasm', 'PyTorch 1t', 'PyTorch 2t', 'Nabla JS (before)'],
+    wide: {
+      ratios: [
+        ['Nabla wasm 1t', 'tfjs-wasm'],
+        [nt, 'tfjs-wasm'],
+        ['Nabla wasm 1t', 'PyTorch 1t'],
+        [nt, 'PyTorch 2t'],
+        ['Nabla wasm 1t', 'Nabla JS (before)'],
+      ],
+    },
+  });
+  const impls: { impl: string; n: Partial<Numbers> | null; peer: boolean }[] = [
+    { impl: 'PyTorch 1t', n: t1, peer: true },
+    { impl: 'PyTorch 2t', n: t2, peer: true },
+    { impl: 'tfjs-wasm', n: tf, peer: true },
+    { impl: 'Nabla JS (before)', n: j.n, peer: false },
+    { impl: 'Nabla wasm 1t', n: w.n, peer: false },
+    { impl: nt, n: wt.n, peer: false },
+  ];
   const out: Record<string, number> = {};
-  printTable(
-    `CPU: Nabla (JavaScript kernels = before; wasm SIMD on 1 and N threads = after) vs ${torchName} and TensorFlow.js wasm, one run (ratios above 1: Nabla wasm is better)`,
-    ['workload', 'PyTorch 1t', 'PyTorch 2t', 'tfjs-wasm', 'Nabla JS (before)', 'Nabla wasm 1t', `Nabla wasm ${nThreads}t`, '1t vs tfjs', `${nThreads}t vs tfjs`, '1t vs PyTorch 1t', `${nThreads}t vs PyTorch 2t`, '1t vs JS'],
-    ROWS.map((r) => {
-      const mine = w.n[r.key];
-      out[r.key] = mine;
-      out[`${r.key}Threads`] = wt.n[r.key];
-      return [
-        r.name,
-        cell(t1, r),
-        cell(t2, r),
-        cell(tf, r),
-        cell(j.n, r),
-        cell(w.n, r),
-        cell(wt.n, r),
-        ratio(mine, tf?.[r.key], r.higherBetter),
-        ratio(wt.n[r.key], tf?.[r.key], r.higherBetter),
-        ratio(mine, t1?.[r.key], r.higherBetter),
-        ratio(wt.n[r.key], t2?.[r.key], r.higherBetter),
-        ratio(mine, j.n[r.key], r.higherBetter),
-      ];
-    }),
-  );
-  console.log(`\n- ${tfNote}; ${'results' in torch ? `PyTorch threads as labelled` : torch.missing}`);
-  console.log(`- Nabla wasm: ${rtWasm.backend('cpu').describe()}; threads: ${rtThreads.backend('cpu').describe()} (threads split GEMMs only); JS: ${rtJs.backend('cpu').describe()}`);
-  console.log(`- second-order checks (max relative error): SiLU'' vs closed form: wasm ${w.n.silu2Err.toExponential(1)}, JS ${j.n.silu2Err.toExponential(1)}${tf ? `, tfjs ${tf.silu2Err!.toExponential(1)}` : ''}; HVP vs float64: wasm ${w.n.hvpErr.toExponential(1)}, JS ${j.n.hvpErr.toExponential(1)}${tf ? `, tfjs ${tf.hvpErr!.toExponential(1)}` : ''}`);
+  const median = (v: number[]): number => v.slice().sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+  for (const r of ROWS) {
+    out[r.key] = median(w.n[r.key]);
+    out[`${r.key}Threads`] = median(wt.n[r.key]);
+    for (const { impl, n, peer } of impls) {
+      const samples = n?.[r.key];
+      if (!samples || samples.length === 0) continue;
+      const err = r.check !== undefined ? n?.[r.check] : undefined;
+      // A second-order result more than 1e-3 (relative to its largest entry) off the reference is wrong.
+      const wrong = err !== undefined && !(err <= 1e-3);
+      bench.record({ table: 'cpu', workload: r.name, impl, peer, ...(peer ? {} : { device: 'cpu' }), unit: r.unit, better: r.higherBetter ? 'higher' : 'lower', samples, ...(wrong ? { note: `wrong: max rel. error ${err.toExponential(1)}` } : {}) });
+    }
+  }
+  const note = (line: string): void => bench.note(line);
+  note(`${tfNote}; ${'results' in torch ? `PyTorch threads as labelled` : torch.missing}`);
+  note(`Nabla wasm: ${rtWasm.backend('cpu').describe()}; threads: ${rtThreads.backend('cpu').describe()} (threads split GEMMs only); JS: ${rtJs.backend('cpu').describe()}`);
+  note(`second-order checks (max relative error): SiLU'' vs closed form: wasm ${w.n.silu2Err.toExponential(1)}, JS ${j.n.silu2Err.toExponential(1)}${tf ? `, tfjs ${tf.silu2Err!.toExponential(1)}` : ''}; HVP vs float64: wasm ${w.n.hvpErr.toExponential(1)}, JS ${j.n.hvpErr.toExponential(1)}${tf ? `, tfjs ${tf.hvpErr!.toExponential(1)}` : ''}`);
   await rtWasm.dispose();
   await rtThreads.dispose();
   await rtJs.dispose();

@@ -8,9 +8,8 @@ import type { Runtime, Tensor } from '@nabla/core';
 import * as nn from '@nabla/nn';
 import { toSVG, watch } from '@nabla/hooks';
 import { settle } from '../devices.js';
-import { fmt, printTable, time } from '../timing.js';
-
-const STEPS = 100;
+import { bench } from '../report/recorder.js';
+import { time } from '../timing.js';
 
 function spiral(rt: Runtime, device: string): { x: Tensor; y: Tensor } {
   const n = 100;
@@ -30,7 +29,14 @@ function spiral(rt: Runtime, device: string): { x: Tensor; y: Tensor } {
 
 export async function hooksSuite(rt: Runtime, devices: readonly string[]): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  const rows: string[][] = [];
+  const STEPS = bench.quick ? 2 : 100;
+  const REPS = bench.quick ? 2 : 7;
+  bench.table('watch', {
+    title: `watch overhead: spiral MLP training step, log 'all', every ${STEPS} (ms per step)`,
+    description: `Medians of ${REPS} alternating ${STEPS}-step blocks, plain and watched, so a busy machine slows both alike; 'after remove()' checks the hooks are gone.`,
+    against: ['plain'],
+    wide: { ratios: [['watched', 'plain'], ['after remove()', 'plain']] },
+  });
   for (const device of devices) {
     rt.manualSeed(0);
     const model = new nn.Sequential(new nn.Linear(2, 64, { runtime: rt }), new nn.ReLU(), new nn.Linear(64, 64, { runtime: rt }), new nn.ReLU(), new nn.Linear(64, 3, { runtime: rt }));
@@ -57,7 +63,7 @@ export async function hooksSuite(rt: Runtime, devices: readonly string[]): Promi
     const plainMs: number[] = [];
     const watchedMs: number[] = [];
     await block(() => {})(); // warm-up
-    for (let r = 0; r < 7; r++) {
+    for (let r = 0; r < REPS; r++) {
       let t0 = performance.now();
       await block(() => {})();
       plainMs.push(performance.now() - t0);
@@ -71,24 +77,23 @@ export async function hooksSuite(rt: Runtime, devices: readonly string[]): Promi
     const median = (v: number[]): number => v.slice().sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
     const plain = { ms: median(plainMs) };
     const watched = { ms: median(watchedMs) };
-    const again = await time(block(() => {}), { warmup: 0, runs: 3, minMs: 0 }); // after remove(): back to plain
+    const again = await time(block(() => {}), { warmup: 0, runs: bench.quick ? 1 : 3, minMs: 0 }); // after remove(): back to plain
     const ratio = watched.ms / plain.ms;
     out[`${device}WatchOverhead`] = ratio - 1;
-    rows.push([device, fmt(plain.ms / STEPS, 3), fmt(watched.ms / STEPS, 3), fmt(again.ms / STEPS, 3), `${fmt((ratio - 1) * 100, 1)}%`]);
+    const perStep = (v: number[]): number[] => v.map((ms) => ms / STEPS);
+    bench.record({ table: 'watch', workload: device, impl: 'plain', device, unit: 'ms/step', better: 'lower', samples: perStep(plainMs) });
+    bench.record({ table: 'watch', workload: device, impl: 'watched', device, unit: 'ms/step', better: 'lower', samples: perStep(watchedMs) });
+    bench.record({ table: 'watch', workload: device, impl: 'after remove()', device, unit: 'ms/step', better: 'lower', samples: perStep(again.samples) });
+    bench.note(`watch overhead on ${device}: ${((ratio - 1) * 100).toFixed(1)}% (watched / plain medians)`);
     last?.dispose();
     last = null;
     x.dispose();
     y.dispose();
   }
-  printTable(
-    `watch overhead: spiral MLP training step, log 'all', every ${STEPS} (ms per step; medians of 7 alternating ${STEPS}-step blocks)`,
-    ['device', 'plain', 'watched', 'after remove()', 'overhead'],
-    rows,
-  );
 
   const leaves = Array.from({ length: 8 }, (_, i) => rt.tensor([0.5, -0.25, 1 + i], { requiresGrad: true }));
   let h = leaves[0]!;
-  for (let i = 0; i < 2000; i++) h = i % 3 === 0 ? h.add(leaves[i % 8]!) : i % 3 === 1 ? h.tanh() : h.mul(1.0001);
+  for (let i = 0; i < (bench.quick ? 300 : 2000); i++) h = i % 3 === 0 ? h.add(leaves[i % 8]!) : i % 3 === 1 ? h.tanh() : h.mul(1.0001);
   const root = h.sum();
   let nodes = 0;
   const svg = await time(() => {
@@ -97,13 +102,8 @@ export async function hooksSuite(rt: Runtime, devices: readonly string[]): Promi
   });
   const backward = await time(() => root.backward(null, { retainGraph: true }));
   out.toSvgMs = svg.ms;
-  printTable(
-    `toSVG of a ${nodes}-node autograd graph (pure TypeScript layout; a backward pass through the same graph for scale)`,
-    ['case', 'ms'],
-    [
-      ['toSVG', fmt(svg.ms)],
-      ['backward (retainGraph)', fmt(backward.ms)],
-    ],
-  );
+  bench.table('toSVG', { title: `toSVG of a ${nodes}-node autograd graph (pure TypeScript layout; a backward pass through the same graph for scale)`, against: [] });
+  bench.record({ table: 'toSVG', workload: `${nodes}-node graph, cpu`, impl: 'toSVG', device: 'cpu', unit: 'ms', better: 'lower', samples: svg.samples });
+  bench.record({ table: 'toSVG', workload: `${nodes}-node graph, cpu`, impl: 'backward (retainGraph)', device: 'cpu', unit: 'ms', better: 'lower', samples: backward.samples });
   return out;
 }

@@ -1,12 +1,13 @@
 /**
  * The indexing family against the primitives it is composed from, in the same run: readable
  * slicing vs narrow/indexSelect, einsum vs matmul/bmm, flip vs indexSelect with a reversed index,
- * tril vs maskedFill, maskedSelect vs indexSelect of the same rows. The ratio (readable / primitive)
- * is what the convenience costs: parsing, planning and the extra ops of the composition.
+ * tril vs maskedFill, maskedSelect vs indexSelect of the same rows. The ratio (primitive's time /
+ * readable's, below 1× when the readable form is slower) is what the convenience costs: parsing, planning and the extra ops of the composition.
  */
 import { einsum, type Runtime, type Tensor } from '@nabla/core';
 import { settle } from '../devices.js';
-import { fmt, printTable, time } from '../timing.js';
+import { bench } from '../report/recorder.js';
+import { time } from '../timing.js';
 
 interface Pair {
   name: string;
@@ -83,18 +84,18 @@ const PAIRS: Pair[] = [
 ];
 
 export async function indexingSuite(rt: Runtime, devices: string[]): Promise<Record<string, number>> {
-  const rows: string[][] = [];
+  bench.table('indexing', { title: 'Indexing family vs the primitives it is made of, float32 (ms)', description: 'The ratio column is what the convenience costs: below 1× the readable form is slower.', against: ['primitive'], wide: { ratios: [['readable', 'primitive']] } });
   const ratios: Record<string, number> = {};
   for (const device of devices) {
     const sync = device === 'cpu';
     // WebGPU's scatterAdd scans the index per output element (O(out × rows)), which the backward
     // of row indexing uses: a software adapter needs minutes at 1000², so WebGPU runs 256².
-    const n = device === 'cpu' ? 1000 : 256;
+    const n = bench.quick ? (device === 'cpu' ? 128 : 64) : device === 'cpu' ? 1000 : 256;
     for (const p of PAIRS) {
       if (p.syncOnly && !sync) continue;
       rt.manualSeed(3);
       const t = p.make(rt, device, n);
-      const ms: Record<string, { f: number; fb: number }> = {};
+      const ms: Record<string, { f: number; fb: number; fs: number[]; fbs: number[] }> = {};
       for (const [impl, fn] of Object.entries({ readable: p.readable, primitive: p.primitive })) {
         const fwd = async (): Promise<void> => {
           const y = rt.noGrad(() => fn(t));
@@ -108,19 +109,18 @@ export async function indexingSuite(rt: Runtime, devices: string[]): Promise<Rec
           g.grad!.dispose();
           g.grad = null;
         };
-        ms[impl] = { f: (await time(fwd)).ms, fb: (await time(fwdBwd)).ms };
+        const f = await time(fwd);
+        const fb = await time(fwdBwd);
+        ms[impl] = { f: f.ms, fb: fb.ms, fs: f.samples, fbs: fb.samples };
       }
       const r = ms.readable!;
       const q = ms.primitive!;
-      rows.push([p.name, `${device} (n=${n})`, fmt(r.f), fmt(q.f), `${fmt(r.f / q.f)}×`, fmt(r.fb), fmt(q.fb), `${fmt(r.fb / q.fb)}×`]);
+      for (const [pass, key] of [['forward', 'fs'], ['forward+backward', 'fbs']] as const) {
+        for (const [impl, m] of Object.entries(ms)) bench.record({ workload: `${p.name}, ${pass} · ${device} n=${n}`, impl, device, unit: 'ms', better: 'lower', samples: m[key] });
+      }
       ratios[`${p.name} ${device}`] = r.fb / q.fb;
       for (const v of Object.values(t)) v.dispose();
     }
   }
-  printTable(
-    'Indexing family vs the primitives it is made of (float32; ratio = readable / primitive, lower is better)',
-    ['case', 'device', 'fwd ms', 'prim fwd ms', 'fwd ratio', 'fwd+bwd ms', 'prim fwd+bwd ms', 'fwd+bwd ratio'],
-    rows,
-  );
   return ratios;
 }

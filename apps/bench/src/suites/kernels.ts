@@ -5,29 +5,27 @@
  */
 import type { Tensor } from '@nabla/core';
 import { bytesMoved, settle, type Target } from '../devices.js';
-import { runTorch, type TorchResults } from '../peers/pytorch.js';
+import { runTorch, torchSamples } from '../peers/pytorch.js';
 import { tfChain, tfjsReady, tfMatmul } from '../peers/tfjs.js';
-import { fmt, printTable, time } from '../timing.js';
+import { bench } from '../report/recorder.js';
+import { time } from '../timing.js';
 
-const SIZES = [256, 512, 1024];
-const CHAIN_N = 1 << 20;
 const BATCH = 64;
 
-function torchMs(torch: TorchResults | { missing: string }, key: string): number {
-  return 'results' in torch ? (torch.results[key]?.ms ?? NaN) : NaN;
-}
-
 export async function kernelSuite(targets: readonly Target[]): Promise<void> {
+  const SIZES = bench.quick ? [256] : [256, 512, 1024];
+  const CHAIN_N = bench.quick ? 1 << 16 : 1 << 20;
   const torch = runTorch([
     ...SIZES.map((n) => ({ kind: 'matmul' as const, arg: n })),
     { kind: 'chain', arg: CHAIN_N },
     { kind: 'mlp', arg: BATCH },
   ]);
-  const torchName = 'results' in torch ? `PyTorch ${torch.version} (1 thread)` : `PyTorch: ${torch.missing}`;
+  const torchName = 'results' in torch ? `PyTorch ${torch.version} (1 thread)` : 'PyTorch';
+  if ('missing' in torch) bench.note(torch.missing);
   const tfOk = await tfjsReady();
 
   // matmul
-  const rows: string[][] = [];
+  bench.table('matmul', { title: 'matmul, float32 (GFLOP/s)' });
   for (const n of SIZES) {
     const flops = 2 * n ** 3;
     for (const { rt, device, label } of targets) {
@@ -38,21 +36,23 @@ export async function kernelSuite(targets: readonly Target[]): Promise<void> {
         await settle(rt, device, c);
         c.dispose();
       }, { runs: 3, minMs: 200 });
-      rows.push([`${n}×${n}`, `Nabla ${label}`, fmt(t.ms), fmt(flops / t.ms / 1e6)]);
+      bench.record({ table: 'matmul', workload: `${n}×${n}`, impl: `Nabla ${label}`, device, unit: 'GFLOP/s', better: 'higher', samples: t.samples.map((ms) => flops / ms / 1e6) });
       a.dispose();
       b.dispose();
     }
-    const tm = torchMs(torch, `matmul:${n}`);
-    if (!Number.isNaN(tm)) rows.push([`${n}×${n}`, torchName, fmt(tm), fmt(flops / tm / 1e6)]);
+    const tm = torchSamples(torch, `matmul:${n}`);
+    if (tm) bench.record({ table: 'matmul', workload: `${n}×${n}`, impl: torchName, peer: true, unit: 'GFLOP/s', better: 'higher', samples: tm.map((ms) => flops / ms / 1e6) });
     if (tfOk) {
       const tt = await tfMatmul(n);
-      rows.push([`${n}×${n}`, 'TensorFlow.js cpu', fmt(tt), fmt(flops / tt / 1e6)]);
+      bench.record({ table: 'matmul', workload: `${n}×${n}`, impl: 'TensorFlow.js cpu', peer: true, unit: 'GFLOP/s', better: 'higher', samples: tt.samples.map((ms) => flops / ms / 1e6) });
     }
   }
-  printTable('matmul, float32', ['size', 'impl', 'ms', 'GFLOP/s'], rows);
 
   // elementwise chain: y = tanh(2x + 1) · x, sum, backward
-  const chainRows: string[][] = [];
+  bench.table('chain', {
+    title: `elementwise chain tanh(2x+1)·x, forward+backward, ${CHAIN_N} float32 elements`,
+    description: "ms per step; Nabla's GB/s (from the bytes each kernel moves) are in the suite's notes.",
+  });
   for (const { rt, device, label } of targets) {
     const x = rt.randn([CHAIN_N], { device, requiresGrad: true });
     const step = (): Tensor => {
@@ -78,16 +78,16 @@ export async function kernelSuite(targets: readonly Target[]): Promise<void> {
       await settle(rt, device, g);
       clearGrad();
     });
-    chainRows.push([`Nabla ${label}`, fmt(t.ms), fmt(bytes / t.ms / 1e6)]);
+    bench.record({ table: 'chain', workload: 'forward+backward', impl: `Nabla ${label}`, device, unit: 'ms', better: 'lower', samples: t.samples });
+    bench.note(`elementwise chain on ${label}: ${(bytes / t.ms / 1e6).toFixed(2)} GB/s (median)`);
     x.dispose();
   }
-  const tc = torchMs(torch, `chain:${CHAIN_N}`);
-  if (!Number.isNaN(tc)) chainRows.push([torchName, fmt(tc), '']);
-  if (tfOk) chainRows.push(['TensorFlow.js cpu', fmt(await tfChain(CHAIN_N)), '']);
-  printTable(`elementwise chain tanh(2x+1)·x, forward+backward, ${CHAIN_N} float32 elements (GB/s from the bytes each kernel moves)`, ['impl', 'ms', 'GB/s'], chainRows);
+  const tc = torchSamples(torch, `chain:${CHAIN_N}`);
+  if (tc) bench.record({ table: 'chain', workload: 'forward+backward', impl: torchName, peer: true, unit: 'ms', better: 'lower', samples: tc });
+  if (tfOk) bench.record({ table: 'chain', workload: 'forward+backward', impl: 'TensorFlow.js cpu', peer: true, unit: 'ms', better: 'lower', samples: (await tfChain(CHAIN_N)).samples });
 
   // MLP step
-  const mlpRows: string[][] = [];
+  bench.table('mlp', { title: `MLP 784-256-10 SGD step, batch ${BATCH}, float32 (ms per step)` });
   // Forward and the two backward matmuls per layer: 3 × 2·B·(784·256 + 256·10) flops.
   const mlpFlops = 3 * 2 * BATCH * (784 * 256 + 256 * 10);
   for (const { rt, device, label } of targets) {
@@ -123,10 +123,10 @@ export async function kernelSuite(targets: readonly Target[]): Promise<void> {
       await settle(rt, device, loss);
       for (const v of [mm1, pre, h, mm2, out, diff, sq, loss]) v.dispose();
     });
-    mlpRows.push([`Nabla ${label}`, fmt(t.ms), fmt(mlpFlops / t.ms / 1e6)]);
+    bench.record({ table: 'mlp', workload: 'SGD step', impl: `Nabla ${label}`, device, unit: 'ms', better: 'lower', samples: t.samples });
+    bench.note(`MLP step on ${label}: ${(mlpFlops / t.ms / 1e6).toFixed(2)} GFLOP/s (median)`);
     for (const v of [...params, x, target]) v.dispose();
   }
-  const tmlp = torchMs(torch, `mlp:${BATCH}`);
-  if (!Number.isNaN(tmlp)) mlpRows.push([torchName, fmt(tmlp), fmt(mlpFlops / tmlp / 1e6)]);
-  printTable(`MLP 784-256-10 SGD step, batch ${BATCH}, float32`, ['impl', 'ms/step', 'GFLOP/s'], mlpRows);
+  const tmlp = torchSamples(torch, `mlp:${BATCH}`);
+  if (tmlp) bench.record({ table: 'mlp', workload: 'SGD step', impl: torchName, peer: true, unit: 'ms', better: 'lower', samples: tmlp });
 }

@@ -4,10 +4,9 @@
  */
 import type { Runtime, Tensor } from '@nabla/core';
 import { settle, type Target } from '../devices.js';
-import { runTorch } from '../peers/pytorch.js';
-import { fmt, printTable, time } from '../timing.js';
-
-const N = 1000;
+import { runTorch, torchSamples } from '../peers/pytorch.js';
+import { bench } from '../report/recorder.js';
+import { time } from '../timing.js';
 
 interface Workload {
   name: string;
@@ -23,11 +22,12 @@ const WORKLOADS: Workload[] = [
   { name: 'cumprod(1) fwd+bwd', torchKind: 'cumprod', backward: true, run: (x) => x.cumprod(1) },
 ];
 
-async function measure(rt: Runtime, device: string, w: Workload): Promise<number> {
+async function measure(rt: Runtime, device: string, w: Workload, N: number): Promise<number[]> {
   rt.manualSeed(1);
   // cumprod of values near 1 stays finite along 1,000 steps.
-  const x = rt.rand([N, N], { device }).mul(0.02).add(0.99).requiresGrad_(w.backward);
-  const t = await time(
+  const x = rt.tidy(() => rt.rand([N, N], { device }).mul(0.02).add(0.99)).requiresGrad_(w.backward);
+  try {
+    return (await time(
     async () => {
       if (!w.backward) {
         const y = rt.noGrad(() => w.run(x));
@@ -43,22 +43,23 @@ async function measure(rt: Runtime, device: string, w: Workload): Promise<number
       x.grad = null;
     },
     { runs: 3, minMs: 200 },
-  );
-  x.dispose();
-  return t.ms;
+  )).samples;
+  } finally {
+    x.dispose();
+  }
 }
 
 export async function sortScanSuite(targets: readonly Target[]): Promise<void> {
-  const torch = runTorch(WORKLOADS.map((w) => ({ kind: w.torchKind, arg: N })));
-  const torchName = 'results' in torch ? `PyTorch ${torch.version} (1 thread)` : `PyTorch: ${torch.missing}`;
-  const rows: string[][] = [];
+  const N = bench.quick ? 64 : 1000;
+  bench.table('sort-scan', { title: `sort / topk / cumsum / cumprod on ${N}×${N} float32 along dim 1 (ms)` });
+  const torch = runTorch(WORKLOADS.map((w) => ({ kind: w.torchKind, arg: N })), { runs: 3, minMs: 200 });
+  const torchName = 'results' in torch ? `PyTorch ${torch.version} (1 thread)` : 'PyTorch';
+  if ('missing' in torch) bench.note(torch.missing);
   for (const w of WORKLOADS) {
-    const tm = 'results' in torch ? (torch.results[`${w.torchKind}:${N}`]?.ms ?? NaN) : NaN;
     for (const { rt, device, label } of targets) {
-      const ms = await measure(rt, device, w);
-      rows.push([w.name, `Nabla ${label}`, fmt(ms), fmt(tm / ms)]);
+      await bench.attempt({ workload: w.name, impl: `Nabla ${label}`, device, unit: 'ms', better: 'lower' }, () => measure(rt, device, w, N));
     }
-    rows.push([w.name, torchName, fmt(tm), '1']);
+    const tm = torchSamples(torch, `${w.torchKind}:${N}`);
+    if (tm) bench.record({ workload: w.name, impl: torchName, peer: true, unit: 'ms', better: 'lower', samples: tm });
   }
-  printTable(`sort / topk / cumsum / cumprod on ${N}×${N} float32 along dim 1 (ratio: PyTorch time / this time)`, ['workload', 'impl', 'ms', 'vs PyTorch'], rows);
 }
