@@ -182,7 +182,9 @@ describe.skipIf(!adapter.ok)('checkpoint on webgpu', () => {
     } finally {
       backend.write = write;
     }
-    expect(bytes('cpu')).toBe(off.cpuBefore); // the host copies went with the graph
+    // The host copies went with the graph. At most what was there before: small CPU tensors made
+    // earlier (counted until their finalizer runs) may be collected meanwhile.
+    expect(bytes('cpu')).toBeLessThanOrEqual(off.cpuBefore);
   }, 600_000);
 
   it('saveMatmuls on webgpu: the recompute runs no matmul and reads nothing back', async () => {
