@@ -85,11 +85,19 @@ export async function runBench(argv: readonly string[]): Promise<BenchResult> {
   const log = bench.log;
   log(`# Nabla benchmarks${o.quick ? ' (quick)' : ''}: ${chosen.map((s) => s.name).join(', ')}`);
   log(`machine: ${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.cpus().length}, Node ${process.version}, load ${loadBefore.map((l) => l.toFixed(2)).join(' / ')}`);
-  const d = await setup(o.devices ?? (process.env.NABLA_BENCH_DEVICES ? process.env.NABLA_BENCH_DEVICES.split(',') : null));
+  // --quick without --device measures the cpu only: on a machine whose GPU devices are software
+  // adapters (SwiftShader, llvmpipe) they take minutes per suite; --device brings them back.
+  const quickCpuOnly = o.quick && o.devices === null && !process.env.NABLA_BENCH_DEVICES;
+  const d = await setup(o.devices ?? (process.env.NABLA_BENCH_DEVICES ? process.env.NABLA_BENCH_DEVICES.split(',') : quickCpuOnly ? ['cpu'] : null));
   for (const n of [...d.notes, ...d.missing]) log(`- ${n}`);
   const ran = describeDevices(d);
   const notes: string[] = [];
   if (process.env.NABLA_BENCH_DEVICES && !o.devices) notes.push(`NABLA_BENCH_DEVICES=${process.env.NABLA_BENCH_DEVICES}`);
+  if (quickCpuOnly) {
+    const why = '--quick measures the cpu device only; add --device cpu,webgl,webgpu for the GPU columns';
+    notes.push(why);
+    log(`- ${why}`);
+  }
 
   const dir = outDir(o, started);
   log(`report: ${path.join(dir, 'report.html')} (rewritten after each suite)`);
@@ -149,7 +157,7 @@ export async function runBench(argv: readonly string[]): Promise<BenchResult> {
  */
 function rerunUnderXvfb(argv: readonly string[]): number | null {
   const o = parseArgs(argv);
-  const wantsWebgl = o.devices === null || o.devices.includes('webgl');
+  const wantsWebgl = o.devices === null ? !o.quick : o.devices.includes('webgl');
   if (process.env.DISPLAY || process.env.NABLA_BENCH_NO_XVFB || !wantsWebgl || o.help || !existsSync('/usr/bin/xvfb-run')) return null;
   const r = spawnSync('/usr/bin/xvfb-run', ['-a', process.execPath, fileURLToPath(import.meta.url), ...argv], { stdio: 'inherit', env: { ...process.env, NABLA_BENCH_NO_XVFB: '1' } });
   return r.status ?? 1;

@@ -10,6 +10,7 @@ import * as nabla from '@nabla/core';
 import type { Runtime, Tensor } from '@nabla/core';
 import * as nn from '@nabla/nn';
 import { settle } from '../devices.js';
+import { bench } from '../report/recorder.js';
 import { fmt, printTable, time } from '../timing.js';
 
 const BLOCKS = 8;
@@ -41,7 +42,7 @@ function forward(rt: Runtime, blocks: nn.Sequential[], x: Tensor): Tensor {
 }
 
 export async function ampSuite(rt: Runtime, devices: string[]): Promise<Record<string, number>> {
-  const batch = Number(process.env.NABLA_BENCH_AMP_BATCH ?? 4096);
+  const batch = Number(process.env.NABLA_BENCH_AMP_BATCH ?? (bench.quick ? 256 : 4096));
   const rows: string[][] = [];
   const ratios: Record<string, number> = {};
   for (const device of devices) {
