@@ -569,6 +569,33 @@ export class Module {
     return this._convert(target, (t) => untracked(t.rt, () => t.rt.noGrad(() => t.to(target))));
   }
 
+  /**
+   * Casts every floating parameter, gradient and buffer to float16 (PyTorch's `Module.half()`); as
+   * `to('float16')`.
+   *
+   * @example
+   * const model = new nn.Linear(2, 3, { runtime: rt }).half();
+   * model.weight.dtype; // 'float16'
+   */
+  half(): this {
+    return this.to('float16');
+  }
+
+  /** Casts every floating parameter, gradient and buffer to bfloat16; as `to('bfloat16')`. */
+  bfloat16(): this {
+    return this.to('bfloat16');
+  }
+
+  /** Casts every floating parameter, gradient and buffer to float32; as `to('float32')`. */
+  float(): this {
+    return this.to('float32');
+  }
+
+  /** Casts every floating parameter, gradient and buffer to float64; as `to('float64')`. */
+  double(): this {
+    return this.to('float64');
+  }
+
   /** `to` for devices that read back asynchronously (WebGPU → CPU). */
   async toAsync(target: DType | string): Promise<this> {
     const moved = new Map<Tensor, Tensor>();

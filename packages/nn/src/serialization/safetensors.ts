@@ -4,7 +4,7 @@
  * __metadata__?: { string: string } }`, then the tensors' raw little-endian data, offsets relative
  * to the end of the header. Pure functions over host arrays; `save-load.ts` moves tensors.
  */
-import { NablaError, type DType, type TypedArray } from '@nabla/core';
+import { NablaError, isHalfDType, type DType, type TypedArray } from '@nabla/core';
 
 /** A tensor's host values as the format holds them. */
 export interface HostTensor {
@@ -20,8 +20,9 @@ const OP_WRITE = 'save';
 const READERS: Record<string, { size: number; dtype: DType; read: (v: DataView, at: number) => number }> = {
   F64: { size: 8, dtype: 'float64', read: (v, at) => v.getFloat64(at, true) },
   F32: { size: 4, dtype: 'float32', read: (v, at) => v.getFloat32(at, true) },
-  F16: { size: 2, dtype: 'float32', read: (v, at) => halfToFloat(v.getUint16(at, true)) },
-  BF16: { size: 2, dtype: 'float32', read: (v, at) => bf16ToFloat(v.getUint16(at, true)) },
+  // 16-bit floats stay 16-bit: their bit patterns, as core's float16/bfloat16 tensors take them.
+  F16: { size: 2, dtype: 'float16', read: (v, at) => v.getUint16(at, true) },
+  BF16: { size: 2, dtype: 'bfloat16', read: (v, at) => v.getUint16(at, true) },
   I32: { size: 4, dtype: 'int32', read: (v, at) => v.getInt32(at, true) },
   I16: { size: 2, dtype: 'int32', read: (v, at) => v.getInt16(at, true) },
   I8: { size: 1, dtype: 'int32', read: (v, at) => v.getInt8(at) },
@@ -31,23 +32,8 @@ const READERS: Record<string, { size: number; dtype: DType; read: (v: DataView, 
   BOOL: { size: 1, dtype: 'bool', read: (v, at) => (v.getUint8(at) !== 0 ? 1 : 0) },
 };
 
-// float16/bfloat16 tensors are refused by save for now (a NablaError names the dtype).
-const WRITE_CODE: Partial<Record<DType, string>> = { float32: 'F32', float64: 'F64', int32: 'I32', bool: 'BOOL' };
-
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
-}
-
-function bf16ToFloat(b: number): number {
-  const v = new DataView(new ArrayBuffer(4));
-  v.setUint32(0, b << 16);
-  return v.getFloat32(0);
-}
+/** float16/bfloat16 host data is their bit patterns (a Uint16Array), as `encodeHalf` gives them. */
+const WRITE_CODE: Partial<Record<DType, string>> = { float32: 'F32', float64: 'F64', int32: 'I32', bool: 'BOOL', float16: 'F16', bfloat16: 'BF16' };
 
 function corrupt(what: string): NablaError {
   return new NablaError(`not a valid safetensors file: ${what}`, { op: OP_READ });
@@ -96,7 +82,7 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, HostTensor>, meta
       continue;
     }
     // Typed arrays are in the platform's order: write element by element, little-endian.
-    const write = t.dtype === 'float64' ? view.setFloat64 : t.dtype === 'float32' ? view.setFloat32 : view.setInt32;
+    const write = t.dtype === 'float64' ? view.setFloat64 : t.dtype === 'float32' ? view.setFloat32 : isHalfDType(t.dtype) ? view.setUint16 : view.setInt32;
     const size = t.data.BYTES_PER_ELEMENT;
     for (let i = 0; i < t.data.length; i++, at += size) write.call(view, at, t.data[i]!, true);
   }
@@ -185,5 +171,6 @@ function allocate(dtype: DType, n: number): TypedArray {
   if (dtype === 'float64') return new Float64Array(n);
   if (dtype === 'float32') return new Float32Array(n);
   if (dtype === 'int32') return new Int32Array(n);
+  if (isHalfDType(dtype)) return new Uint16Array(n);
   return new Uint8Array(n);
 }

@@ -2,7 +2,7 @@
  * `nn.save` / `nn.load`: state dicts in and out of the safetensors format, the format PyTorch users
  * share weights in, so weights trained in PyTorch load into Nabla and back.
  */
-import { defaultRuntime, NablaError, Tensor, type Runtime, type TypedArray } from '@nabla/core';
+import { defaultRuntime, encodeHalf, isHalfDType, NablaError, Tensor, type Runtime, type TypedArray } from '@nabla/core';
 import type { StateDict } from '../module.js';
 import { decodeSafetensors, encodeSafetensors, type HostTensor } from './safetensors.js';
 
@@ -35,8 +35,10 @@ export async function save(stateDict: StateDict | Map<string, Tensor>, pathOrOpt
   for (const [name, t] of entries) {
     if (!(t instanceof Tensor)) throw new NablaError(`stateDict['${name}'] is not a Tensor (${t === null ? 'null' : typeof t})`, { op: 'save' });
     const c = t.contiguous();
-    const data = (await c.data()) as TypedArray;
+    const values = (await c.data()) as TypedArray;
     if (c !== t) c.dispose();
+    // data() gives 16-bit floats as their (exact) float32 values; the file holds their bits.
+    const data = isHalfDType(t.dtype) ? encodeHalf(t.dtype, values) : values;
     host.set(name, { dtype: t.dtype, shape: [...t.shape], data });
   }
   const bytes = encodeSafetensors(host, opts.metadata);
@@ -48,8 +50,8 @@ export async function save(stateDict: StateDict | Map<string, Tensor>, pathOrOpt
 }
 
 /**
- * A state dict from safetensors bytes or a file path (Node). F32, F64, I32 and BOOL load as they
- * are; F16/BF16 as float32, I8/I16/U8 and I64 (PyTorch's counters) as int32.
+ * A state dict from safetensors bytes or a file path (Node). F32, F64, F16, BF16, I32 and BOOL load
+ * as they are (F16/BF16 as float16/bfloat16 tensors); I8/I16/U8 and I64 (PyTorch's counters) as int32.
  *
  * @example
  * model.loadStateDict(await nn.load('model.safetensors'));
