@@ -83,6 +83,9 @@ describe.skipIf(!gl.ok)('sort, topk, cumsum, cumprod, scatter and addmm on webgl
     sameSort(pair(ints.map((v) => (v > 0 ? 1 : 0)), [6, 10], 'bool'), (x) => x.sort(0), 'bool');
     // int32 values near the documented limit keep their order and value.
     sameSort(pair([2 ** 24, -(2 ** 24), 2 ** 24 - 1, 7, -(2 ** 24 - 1)], [5], 'int32'), (x) => x.sort(), 'int32 to 2^24');
+    // Scans of int32 are exact while partial results stay within 2^24 (the documented limit).
+    expect(Array.from(rt.tensor([2 ** 24 - 2, 1, 1, -(2 ** 24)], { device: 'webgl', dtype: 'int32' }).cumsum(0).dataSync())).toEqual([2 ** 24 - 2, 2 ** 24 - 1, 2 ** 24, 0]);
+    expect(Array.from(rt.tensor([4096, 4096, -1], { device: 'webgl', dtype: 'int32' }).cumprod(0).dataSync())).toEqual([4096, 2 ** 24, -(2 ** 24)]);
   });
 
   it('topk of long rows and along dim 0 of a transposed input', () => {

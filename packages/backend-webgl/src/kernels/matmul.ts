@@ -1,7 +1,7 @@
 /**
- * Batched matmul (and addmm: the same products, then an epilogue pass), tiled along K: each pass adds one K-tile (up to TILE_K products per output
- * element) to the running sums of the pass before, so the shader's loop is bounded by the tile,
- * not by K. gpu.js compiles a loop with a uniform bound as `for (i < loopMaxIterations) { if
+ * Batched matmul (and addmm: the same products, then an epilogue pass), tiled along K: each pass
+ * adds one K-tile (up to TILE_K products per output element) to the running sums of the pass
+ * before, so the shader's loop is bounded by the tile, not by K. gpu.js compiles a loop with a uniform bound as `for (i < loopMaxIterations) { if
  * (!(i < bound)) break; }`, silently cutting longer loops: the kernel is compiled with
  * `loopMaxIterations` set from the tile length (rounded up to a power of two, at least 16) and a
  * K below TILE_K that needs a longer loop compiles a kernel with a larger bound.
