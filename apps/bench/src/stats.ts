@@ -33,6 +33,11 @@ export function summarize(samples: readonly number[]): Summary {
   return { n: s.length, median: quantileSorted(s, 0.5), p25: quantileSorted(s, 0.25), p75: quantileSorted(s, 0.75), min: s[0] ?? NaN, max: s[s.length - 1] ?? NaN };
 }
 
+/** The median of `samples` (the middle two averaged when their count is even), as every cell shows it. */
+export function median(samples: readonly number[]): number {
+  return summarize(samples).median;
+}
+
 /**
  * How many times better `mine` is than `other`, from their medians: other/mine for a unit where
  * lower is better (times), mine/other where higher is better (GFLOP/s). Above 1: `mine` is better.

@@ -16,6 +16,7 @@ import type { Runtime, Tensor } from '@nabla/core';
 import * as nn from '@nabla/nn';
 import { settle } from '../devices.js';
 import { bench } from '../report/recorder.js';
+import { median } from '../stats.js';
 
 function model(rt: Runtime, device: string): nn.Sequential {
   rt.manualSeed(42);
@@ -93,7 +94,6 @@ export async function checkpointSuite(rt: Runtime, devices: string[]): Promise<R
         times.get(mode.name)!.push(ms);
       }
     }
-    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
     const plainMs = median(times.get('unchecked') ?? [NaN]);
     for (const mode of live) {
       bench.record({ table: 'time', workload: device, impl: mode.name, device, unit: 'ms', better: 'lower', samples: times.get(mode.name)! });

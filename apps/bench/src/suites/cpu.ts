@@ -13,6 +13,7 @@ import { autograd, createRuntime, type Runtime, type Tensor } from '@nabla/core'
 import { runTorch, torchSamples, type TorchCase, type TorchResults } from '../peers/pytorch.js';
 import { tfWasmInfo, tfWasmReady, tfwHvp, tfwMatmul, tfwMlp, tfwScalar, tfwSilu, tfwSilu2 } from '../peers/tfjs-wasm.js';
 import { bench } from '../report/recorder.js';
+import { median } from '../stats.js';
 import { time } from '../timing.js';
 
 // Sizes of a full run; cpuSuite shrinks the first ones for --quick (the HVP is small already).
@@ -321,7 +322,6 @@ export async function cpuSuite(): Promise<Record<string, number>> {
     { impl: nt, n: wt.n, peer: false },
   ];
   const out: Record<string, number> = {};
-  const median = (v: number[]): number => v.slice().sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
   for (const r of ROWS) {
     out[r.key] = median(w.n[r.key]);
     out[`${r.key}Threads`] = median(wt.n[r.key]);

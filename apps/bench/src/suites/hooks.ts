@@ -9,6 +9,7 @@ import * as nn from '@nabla/nn';
 import { toSVG, watch } from '@nabla/hooks';
 import { settle } from '../devices.js';
 import { bench } from '../report/recorder.js';
+import { median } from '../stats.js';
 import { time } from '../timing.js';
 
 function spiral(rt: Runtime, device: string): { x: Tensor; y: Tensor } {
@@ -74,7 +75,6 @@ export async function hooksSuite(rt: Runtime, devices: readonly string[]): Promi
       watchedMs.push(performance.now() - t0);
       rec.remove();
     }
-    const median = (v: number[]): number => v.slice().sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
     const plain = { ms: median(plainMs) };
     const watched = { ms: median(watchedMs) };
     const again = await time(block(() => {}), { warmup: 0, runs: bench.quick ? 1 : 3, minMs: 0 }); // after remove(): back to plain
