@@ -14,7 +14,11 @@ import {
   float32BitsToBfloat16Bits,
   float32BitsToHalfBits,
   halfBitsToFloat32Bits,
+  isHalfDType,
+  runWidened,
   type DType,
+  type HalfDType,
+  type Widening,
   type ElementwiseKernel,
   type ElementwiseSpec,
   type View,
@@ -23,15 +27,9 @@ import type { BufferPool } from './storage.js';
 import { CpuStorage } from './storage.js';
 import { collapse, forEachRow, numelOf } from './strided.js';
 
-export type Half = 'float16' | 'bfloat16';
-
-export function isHalf(d: DType): d is Half {
-  return d === 'float16' || d === 'bfloat16';
-}
-
 /** The dtype a kernel sees in place of `d`. */
 export function widenedDType(d: DType): DType {
-  return isHalf(d) ? 'float32' : d;
+  return isHalfDType(d) ? 'float32' : d;
 }
 
 /** A float32 stand-in for a 16-bit view: `view` reads/writes `tmp` at `offset - lo` of the original. */
@@ -146,28 +144,18 @@ export class HalfBridge {
     this.pool.release(w.tmp);
   }
 
-  /**
-   * Runs `kernel` with every 16-bit view among `args` widened; the views at `outs` (argument
-   * positions) are outputs and are narrowed back afterwards. Outputs are widened with their
-   * contents, since some kernels accumulate into them (scatterAdd, indexPut with accumulate).
-   */
-  run<A extends unknown[]>(kernel: (...args: A) => void, args: A, outs: readonly number[]): void {
-    const made: Widened[] = [];
-    const written: [Widened, View][] = [];
-    try {
-      const call = args.map((a, i) => {
-        if (!isView(a) || !isHalf(a.dtype)) return a;
-        const w = this.widen(a, true);
-        made.push(w);
-        if (outs.includes(i)) written.push([w, a]);
-        return w.view;
-      }) as A;
-      kernel(...call);
-      for (const [w, v] of written) this.narrow(w, v);
-    } finally {
-      for (const w of made) this.done(w);
-    }
+  /** Runs a structured kernel with its 16-bit views widened; `outs` are narrowed back afterwards. */
+  run(kernel: (...args: unknown[]) => void, args: readonly unknown[], outs: readonly number[]): void {
+    runWidened(kernel, args, outs, this.widening);
   }
+
+  private readonly widening: Widening<Widened> = {
+    owns: isView,
+    widen: (v) => this.widen(v, true),
+    viewOf: (w) => w.view,
+    narrow: (w, v) => this.narrow(w, v),
+    done: (w) => this.done(w),
+  };
 
   /**
    * An elementwise kernel for a spec with 16-bit operands: the float32 spec's kernel (`compile`
@@ -181,12 +169,12 @@ export class HalfBridge {
       const made: Widened[] = [];
       try {
         const ins = inputs.map((v) => {
-          if (!isHalf(v.dtype)) return v;
+          if (!isHalfDType(v.dtype)) return v;
           const w = this.widen(v, true);
           made.push(w);
           return w.view;
         });
-        if (!isHalf(out.dtype)) {
+        if (!isHalfDType(out.dtype)) {
           f32(out, ins, params);
           return;
         }
@@ -202,8 +190,8 @@ export class HalfBridge {
 }
 
 type BitsConv = (u: number) => number;
-const fromHalf: Record<Half, BitsConv> = { float16: (h) => halfTable()[h]!, bfloat16: (h) => (h << 16) >>> 0 };
-const toHalf: Record<Half, BitsConv> = { float16: toHalfBits, bfloat16: float32BitsToBfloat16Bits };
+const fromHalf: Record<HalfDType, BitsConv> = { float16: (h) => halfTable()[h]!, bfloat16: (h) => (h << 16) >>> 0 };
+const toHalf: Record<HalfDType, BitsConv> = { float16: toHalfBits, bfloat16: float32BitsToBfloat16Bits };
 
 /** The elements of a float32 or 16-bit storage as unsigned words (float32 through a bit alias). */
 function words(v: View): Uint16Array | Uint32Array {
@@ -220,9 +208,9 @@ function castKernel(spec: ElementwiseSpec): ElementwiseKernel | null {
   if (spec.expr.op !== 'input' || spec.inputDtypes.length !== 1) return null;
   const from = spec.inputDtypes[0]!;
   const to = spec.outDtype;
-  if ((from !== 'float32' && !isHalf(from)) || (to !== 'float32' && !isHalf(to))) return null;
-  const widen: BitsConv | null = isHalf(from) ? fromHalf[from] : null;
-  const narrow: BitsConv | null = isHalf(to) ? toHalf[to] : null;
+  if ((from !== 'float32' && !isHalfDType(from)) || (to !== 'float32' && !isHalfDType(to))) return null;
+  const widen: BitsConv | null = isHalfDType(from) ? fromHalf[from] : null;
+  const narrow: BitsConv | null = isHalfDType(to) ? toHalf[to] : null;
   const conv: BitsConv = widen && narrow ? (u) => narrow(widen(u)) : (widen ?? narrow ?? ((u) => u));
   return (out, inputs) => {
     const x = inputs[0]!;
@@ -248,7 +236,7 @@ function isView(a: unknown): a is View {
 
 /** Whether a spec has a 16-bit operand, output or compute type. */
 export function specHasHalf(spec: ElementwiseSpec): boolean {
-  return isHalf(spec.outDtype) || isHalf(spec.computeDtype) || spec.inputDtypes.some(isHalf);
+  return isHalfDType(spec.outDtype) || isHalfDType(spec.computeDtype) || spec.inputDtypes.some(isHalfDType);
 }
 
 /** The same expression over float32 stand-ins. */

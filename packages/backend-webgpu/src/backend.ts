@@ -3,6 +3,7 @@
  * from core's expressions, and hand-written WGSL for the structured kernels. Kernel calls only
  * record work (see `Dispatcher`); values come back through `await read()`.
  */
+import { isHalfDType } from '@nabla/core';
 import type {
   Backend,
   DType,
@@ -29,7 +30,7 @@ import { softmax } from './kernels/softmax.js';
 import { sort } from './kernels/sort.js';
 import { probeNodeAdapter } from './probe.js';
 import { BufferPool, GpuStorage, type PoolOptions } from './storage.js';
-import { HalfBridge, isHalf, specHasHalf } from './half-storage.js';
+import { HalfBridge, specHasHalf } from './half-storage.js';
 import { halfKernelTable } from './half-kernels.js';
 
 export interface WebGpuBackendOptions extends AdapterOptions, PoolOptions {
@@ -153,7 +154,7 @@ export class WebGpuBackend implements Backend {
       throw new Error(`webgpu: unsupported dtype '${String(dtype)}' (the webgpu device holds ${WEBGPU_DTYPES.join(', ')})`);
     }
     if (!Number.isSafeInteger(numel) || numel < 0) throw new Error(`webgpu: cannot allocate ${numel} elements`);
-    const words = isHalf(dtype) ? HalfBridge.words(numel) : numel;
+    const words = isHalfDType(dtype) ? HalfBridge.words(numel) : numel;
     if (words * ELEMENT_BYTES > this.maxBindingBytes) {
       throw new Error(
         `webgpu: cannot allocate ${numel} ${dtype} elements (${numel * ELEMENT_BYTES} bytes): the device binds at most ${this.maxBindingBytes} bytes per buffer`,
@@ -183,7 +184,7 @@ export class WebGpuBackend implements Backend {
     // A queue write runs before commands still being recorded: submit those first if they use
     // this buffer (it may be a pooled buffer an earlier tensor still reads).
     if (this.dispatcher.usedInBatch(s.buffer)) this.dispatcher.flush();
-    if (isHalf(s.dtype)) {
+    if (isHalfDType(s.dtype)) {
       // Queue writes move whole words: an even start, and an odd length padded into the capacity.
       if (offset % 2 !== 0) throw new Error(`webgpu: a ${s.dtype} write must start at an even element (got ${offset})`);
       const padded = data.length % 2 === 0 ? (data as Uint16Array) : new Uint16Array(data.length + 1);
@@ -202,7 +203,7 @@ export class WebGpuBackend implements Backend {
       await this.dispatcher.settle();
       return hostArray(view.dtype, 0);
     }
-    if (isHalf(s.dtype)) {
+    if (isHalfDType(s.dtype)) {
       const nw = HalfBridge.words(n);
       const packed = await this.ctx.withTemp(nw, (tmp) => {
         this.half.gather(view, tmp);

@@ -19,19 +19,13 @@
  * outside the output view but inside its span keeps its old bits exactly: a half is rewritten
  * only when the stand-in's bits differ from its widened old value.
  */
-import type { DType, ElementwiseKernel, ElementwiseSpec, View } from '@nabla/core';
+import { isHalfDType, runWidened, type DType, type ElementwiseKernel, type ElementwiseSpec, type HalfDType, type View, type Widening } from '@nabla/core';
 import type { KernelContext } from './context.js';
 import type { Dispatcher } from './dispatcher.js';
 import { collapse, isContiguous, numelOf } from './geometry.js';
 import { copyToDense } from './kernels/copy.js';
 import { GpuStorage, type BufferPool } from './storage.js';
 import { entry1d, groupsFor, META_DECL, offsetWalk } from './wgsl/common.js';
-
-export type Half = 'float16' | 'bfloat16';
-
-export function isHalf(d: DType): d is Half {
-  return d === 'float16' || d === 'bfloat16';
-}
 
 /** WGSL: float16/bfloat16 bits (low 16 bits of a u32) ↔ float32 bits, exact, round to nearest even. */
 export const HALF_WGSL = `
@@ -81,11 +75,11 @@ fn nb_f2b(u: u32) -> u32 {
 fn nb_half_at(p: u32) -> u32 { return (src16[p >> 1u] >> ((p & 1u) * 16u)) & 0xffffu; }
 `;
 
-const toF = (d: Half): string => (d === 'float16' ? 'nb_h2f' : 'nb_b2f');
-const fromF = (d: Half): string => (d === 'float16' ? 'nb_f2h' : 'nb_f2b');
+const toF = (d: HalfDType): string => (d === 'float16' ? 'nb_h2f' : 'nb_b2f');
+const fromF = (d: HalfDType): string => (d === 'float16' ? 'nb_f2h' : 'nb_f2b');
 
 /** Widen: tmp[i] = f32 bits of element lo + i, for i < n (args: n, lo). */
-const widenSource = (d: Half): string => `// widen ${d} span to f32 words
+const widenSource = (d: HalfDType): string => `// widen ${d} span to f32 words
 ${META_DECL}
 @group(0) @binding(1) var<storage, read_write> tmp: array<u32>;
 @group(0) @binding(2) var<storage, read> src16: array<u32>;
@@ -97,7 +91,7 @@ ${entry1d(`  if (gid >= args[0]) { return; }
  * Narrow: for each word w of the 16-bit storage overlapping [lo, hi] (args: nWords, firstWord, lo,
  * hi), each half inside [lo, hi] whose stand-in changed gets the stand-in rounded to 16 bits.
  */
-const narrowSource = (d: Half): string => `// narrow f32 words into a ${d} span
+const narrowSource = (d: HalfDType): string => `// narrow f32 words into a ${d} span
 ${META_DECL}
 @group(0) @binding(1) var<storage, read_write> dst16: array<u32>;
 @group(0) @binding(2) var<storage, read> tmp: array<u32>;
@@ -167,7 +161,7 @@ export class HalfBridge {
     const { buffer, capacity } = this.pool.acquire(n);
     const tmp = new GpuStorage('float32', n, buffer, capacity);
     if (!empty) {
-      const d = v.dtype as Half;
+      const d = v.dtype as HalfDType;
       const k = this.dispatcher.kernel(`half-widen-${d}`, `widen ${d}`, () => widenSource(d), ['write', 'read']);
       this.dispatcher.dispatch(k, [n, lo], [buffer, src.buffer], groupsFor(n));
     }
@@ -177,7 +171,7 @@ export class HalfBridge {
   narrow(w: Widened, v: View): void {
     if (numelOf(v.shape) === 0) return;
     const dst = this.ctx.storage('half', 'out', v);
-    const d = v.dtype as Half;
+    const d = v.dtype as HalfDType;
     const first = w.lo >> 1;
     const nWords = (w.hi >> 1) - first + 1;
     const k = this.dispatcher.kernel(`half-narrow-${d}`, `narrow ${d}`, () => narrowSource(d), ['write', 'read']);
@@ -190,24 +184,18 @@ export class HalfBridge {
   }
 
   /** Runs a structured kernel with its 16-bit views widened; `outs` are narrowed back afterwards. */
-  run<A extends unknown[]>(kernel: (...args: A) => void, args: A, outs: readonly number[]): void {
-    const made: Widened[] = [];
-    const written: [Widened, View][] = [];
-    try {
-      const call = args.map((a, i) => {
-        if (!isView(a) || !isHalf(a.dtype)) return a;
-        const w = this.widen(a);
-        made.push(w);
-        if (outs.includes(i)) written.push([w, a]);
-        return w.view;
-      }) as A;
-      kernel(...call);
-      for (const [w, v] of written) this.narrow(w, v);
-    } finally {
-      // Recorded work runs in order, so a buffer given back now is only reused by later work.
-      for (const w of made) this.done(w);
-    }
+  run(kernel: (...args: unknown[]) => void, args: readonly unknown[], outs: readonly number[]): void {
+    runWidened(kernel, args, outs, this.widening);
   }
+
+  private readonly widening: Widening<Widened> = {
+    owns: isView,
+    widen: (v) => this.widen(v),
+    viewOf: (w) => w.view,
+    narrow: (w, v) => this.narrow(w, v),
+    // Recorded work runs in order, so a buffer given back now is only reused by later work.
+    done: (w) => this.done(w),
+  };
 
   /** An elementwise kernel over 16-bit operands: widen, the f32 spec's kernel, narrow. */
   elementwise(spec: ElementwiseSpec, compile: (s: ElementwiseSpec) => ElementwiseKernel): ElementwiseKernel {
@@ -221,12 +209,12 @@ export class HalfBridge {
       const made: Widened[] = [];
       try {
         const ins = inputs.map((v) => {
-          if (!isHalf(v.dtype)) return v;
+          if (!isHalfDType(v.dtype)) return v;
           const w = this.widen(v);
           made.push(w);
           return w.view;
         });
-        if (!isHalf(out.dtype)) {
+        if (!isHalfDType(out.dtype)) {
           f32(out, ins, params);
           return;
         }
@@ -245,13 +233,13 @@ export class HalfBridge {
     const made: Widened[] = [];
     try {
       let src = x;
-      if (isHalf(x.dtype)) {
+      if (isHalfDType(x.dtype)) {
         const w = this.widen(x);
         made.push(w);
         src = w.view;
       }
       const srcBuf = this.ctx.storage('to', 'input', src).buffer;
-      if (!isHalf(out.dtype)) {
+      if (!isHalfDType(out.dtype)) {
         copyToDense(this.ctx, srcBuf, src, this.ctx.storage('to', 'out', out).buffer, out.offset);
         return;
       }
@@ -276,7 +264,7 @@ export class HalfBridge {
 }
 
 function castable(d: DType): boolean {
-  return d === 'float32' || isHalf(d);
+  return d === 'float32' || isHalfDType(d);
 }
 
 function isView(a: unknown): a is View {
@@ -284,10 +272,10 @@ function isView(a: unknown): a is View {
 }
 
 export function specHasHalf(spec: ElementwiseSpec): boolean {
-  return isHalf(spec.outDtype) || isHalf(spec.computeDtype) || spec.inputDtypes.some(isHalf);
+  return isHalfDType(spec.outDtype) || isHalfDType(spec.computeDtype) || spec.inputDtypes.some(isHalfDType);
 }
 
 function widenedSpec(spec: ElementwiseSpec): ElementwiseSpec {
-  const w = (d: DType): DType => (isHalf(d) ? 'float32' : d);
+  const w = (d: DType): DType => (isHalfDType(d) ? 'float32' : d);
   return { ...spec, inputDtypes: spec.inputDtypes.map(w), outDtype: w(spec.outDtype), computeDtype: w(spec.computeDtype), key: `${spec.key}|as-f32` };
 }

@@ -45,7 +45,7 @@ export {
   type HalfDType,
 } from './dtype/half.js';
 export type * from './backend/types.js';
-export { HALF_DTYPES, KERNEL_OUTPUTS, wrapKernels, type KernelWrapper } from './backend/wrap-kernels.js';
+export { HALF_DTYPES, KERNEL_OUTPUTS, runWidened, wrapKernels, type KernelWrapper, type Widening } from './backend/wrap-kernels.js';
 export { collapseDims, checkReduceAxes, checkBmmShapes, checkViewBounds, sizeClass, isContiguous, numelOf, fmtShape, type Geometry } from './backend/kit.js';
 export type * from './expr/ir.js';
 export * as expr from './expr/build.js';
