@@ -58,8 +58,8 @@ describe('nn.save / nn.load with 16-bit floats', () => {
     full.loadStateDict(nn.loadBytes(bytes, { runtime: rt }));
     expect(full.weight.dtype).toBe('float32');
     expect(Array.from((await full.weight.data()) as Float32Array)).toEqual(Array.from((await half.weight.data()) as Float32Array));
-    expect(full.bfloat16().bias.dtype).toBe('bfloat16');
-    expect(full.float().bias.dtype).toBe('float32');
+    expect(full.bfloat16().bias!.dtype).toBe('bfloat16');
+    expect(full.float().bias!.dtype).toBe('float32');
     expect(full.double().weight.dtype).toBe('float64');
   });
 });
