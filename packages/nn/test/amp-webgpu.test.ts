@@ -6,29 +6,10 @@
  * exp, norms and losses in float32), values within float16 tolerance of float32 on the CPU, and
  * float32 gradients. Skips, saying why, without an adapter.
  */
-import { amp, autocast, createRuntime, type Plugin, type Runtime, type Tensor } from '@nabla/core';
-import { cpuBackend } from '@nabla/backend-cpu';
+import { amp, autocast, type Runtime, type Tensor } from '@nabla/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as nn from '../src/index.js';
-import { fixture, hashedValues } from './helpers.js';
-
-interface WebGpuModule {
-  webgpuBackend(options?: object): Plugin;
-  probeNodeAdapter(): Promise<{ ok: true; options: object; description: string } | { ok: false; reason: string }>;
-}
-
-async function gpuRuntime(): Promise<Runtime | string> {
-  let mod: WebGpuModule;
-  try {
-    const name = '@nabla/backend-webgpu';
-    mod = (await import(/* @vite-ignore */ name)) as WebGpuModule;
-  } catch (e) {
-    return `@nabla/backend-webgpu is not importable (${(e as Error).message.split('\n')[0]})`;
-  }
-  const p = await mod.probeNodeAdapter();
-  if (!p.ok) return `no WebGPU adapter (${p.reason})`;
-  return createRuntime({ plugins: [cpuBackend(), mod.webgpuBackend(p.options)] });
-}
+import { fixture, gpuRuntime, hashedValues } from './helpers.js';
 
 interface Training {
   dtype: string;

@@ -3,30 +3,11 @@
  * outputs, input gradients and running statistics over three steps, then eval mode; nothing read
  * back synchronously (momentum null included). Skips, saying why, without an adapter.
  */
-import { createRuntime, type Plugin, type Runtime, type Tensor } from '@nabla/core';
-import { cpuBackend } from '@nabla/backend-cpu';
+import { type Runtime, type Tensor } from '@nabla/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as nn from '../src/index.js';
-import { hashedValues, maxAbsDiff } from './helpers.js';
+import { gpuRuntime, hashedValues, maxAbsDiff } from './helpers.js';
 import { parity } from './parity-fixtures.js';
-
-interface WebGpuModule {
-  webgpuBackend(options?: object): Plugin;
-  probeNodeAdapter(): Promise<{ ok: true; options: object; description: string } | { ok: false; reason: string }>;
-}
-
-async function gpuRuntime(): Promise<Runtime | string> {
-  let mod: WebGpuModule;
-  try {
-    const name = '@nabla/backend-webgpu';
-    mod = (await import(/* @vite-ignore */ name)) as WebGpuModule;
-  } catch (e) {
-    return `@nabla/backend-webgpu is not importable (${(e as Error).message.split('\n')[0]})`;
-  }
-  const p = await mod.probeNodeAdapter();
-  if (!p.ok) return `no WebGPU adapter (${p.reason})`;
-  return createRuntime({ plugins: [cpuBackend(), mod.webgpuBackend(p.options)] });
-}
 
 let rt: Runtime | null = null;
 afterAll(async () => {

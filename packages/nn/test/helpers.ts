@@ -3,7 +3,7 @@
  * identically in Python, and fixture loading.
  */
 import { readFileSync } from 'node:fs';
-import { createRuntime, type DType, type Runtime, type Tensor } from '@nabla/core';
+import { createRuntime, type DType, type Plugin, type Runtime, type Tensor } from '@nabla/core';
 import { cpuBackend } from '@nabla/backend-cpu';
 import { activations } from '@nabla/activations';
 
@@ -92,4 +92,23 @@ export function replay(rt: Runtime, rec: RecordedCase, inputs: Tensor[], fn: (..
     gradErr = Math.max(gradErr, maxAbsDiff(values(x.grad), want));
   });
   return { out: outErr, grad: gradErr };
+}
+
+interface WebGpuModule {
+  webgpuBackend(options?: object): Plugin;
+  probeNodeAdapter(): Promise<{ ok: true; options: object; description: string } | { ok: false; reason: string }>;
+}
+
+/** A runtime with the CPU and WebGPU backends, or why WebGPU cannot start here (for a test's skip message). */
+export async function gpuRuntime(): Promise<Runtime | string> {
+  let mod: WebGpuModule;
+  try {
+    const name = '@nabla/backend-webgpu';
+    mod = (await import(/* @vite-ignore */ name)) as WebGpuModule;
+  } catch (e) {
+    return `@nabla/backend-webgpu is not importable (${(e as Error).message.split('\n')[0]})`;
+  }
+  const p = await mod.probeNodeAdapter();
+  if (!p.ok) return `no WebGPU adapter (${p.reason})`;
+  return createRuntime({ plugins: [cpuBackend(), mod.webgpuBackend(p.options)] });
 }
