@@ -207,8 +207,11 @@ describe.skipIf(!CHROMIUM)('the web course in headless Chromium', () => {
     await shot(g.page, 'graph-explorer-webgpu');
     expect(g.errors.join('\n')).toBe('');
     await g.page.close();
-    const t = await openLab(browser, server.url, "training?steps=200", "webgpu", 900_000);
-    expect(t.status).toMatch(/^done: done \d+ steps on webgpu/);
+    // 100 steps: the same seeded full-batch Adam run is at 98% after 50 steps and 99.3% from 90 on
+    // (on the cpu in Node, lessons/training.ts), so the bar of 95% still has room; at 200 steps on
+    // SwiftShader this was CI's longest test (65 s of 100 s for the file).
+    const t = await openLab(browser, server.url, 'training?steps=100', 'webgpu', 900_000);
+    expect(t.status).toMatch(/^done: done 100 steps on webgpu/);
     const acc = Number(await t.page.locator('section.page').getAttribute('data-accuracy'));
     console.log(`${TAG} spiral accuracy on webgpu: ${(100 * acc).toFixed(1)}% (${await text(t.page, 'ms-per-step')} ms/step)`);
     expect(acc).toBeGreaterThanOrEqual(0.95);
