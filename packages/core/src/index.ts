@@ -50,6 +50,7 @@ export { collapseDims, checkReduceAxes, checkBmmShapes, checkViewBounds, sizeCla
 export type * from './expr/ir.js';
 export * as expr from './expr/build.js';
 export { exprToString, isUnary, isBinary, UNARY_FNS, BINARY_FNS } from './expr/ir.js';
+export { F32_MATH, hornerSteps, hornerExpr } from './expr/f32-math.js';
 export type * from './runtime/plugin.js';
 export { dtypesLike, registerKernels, type KernelTable, type KernelTableRegistration } from './runtime/register-kernels.js';
 export type { MemoryInfo, DeviceMemory } from './runtime/memory.js';

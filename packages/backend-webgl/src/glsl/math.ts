@@ -10,10 +10,12 @@
  * - every builtin is guarded outside its domain (log of 0 or negatives, sqrt of negatives, exp
  *   overflow, asin/acos outside [-1, 1], atan2(0, 0));
  * - functions GLSL lacks or computes loosely are spelled out (the same formulas as the WebGPU
- *   backend's WGSL helpers): exp by Cody–Waite reduction, log/log1p/expm1 by series near their
+ *   backend's WGSL helpers, with the constants of core's `F32_MATH`): exp by Cody–Waite reduction, log/log1p/expm1 by series near their
  *   zero, tanh through expm1, erf (series below 0.5, Abramowitz–Stegun 7.1.26 above), atan/asin/
  *   acos from Cephes' f32 polynomials, pow by exact repeated squaring for integer exponents.
  */
+
+import { F32_MATH as M, hornerExpr, hornerSteps } from '@nabla/core';
 
 interface Helper {
   readonly deps: readonly string[];
@@ -58,10 +60,10 @@ const H: Record<string, Helper> = {
     deps: ['nb_isnan', 'nb_inf'],
     code: `float nb_exp(float x) {
   if (nb_isnan(x)) { return x; }
-  if (x > 88.72283) { return nb_inf(); }
-  if (x < -103.97208) { return 0.0; }
-  float k = floor(x * 1.44269504 + 0.5);
-  float r = (x - k * 0.693145751953125) - k * 1.4286068e-6;
+  if (x > ${M.expOverflow}) { return nb_inf(); }
+  if (x < ${M.expUnderflow}) { return 0.0; }
+  float k = floor(x * ${M.log2e} + 0.5);
+  float r = (x - k * ${M.ln2Hi}) - k * ${M.ln2Lo};
   // 2^k in two halves: exp2(128) alone would overflow before e^r < 1 brings it back.
   float h = floor(k * 0.5);
   return exp(r) * exp2(h) * exp2(k - h);
@@ -115,14 +117,8 @@ const H: Record<string, Helper> = {
     code: `float nb_expm1(float x) {
   if (x == 0.0) { return x; }
   if (abs(x) < 0.5) {
-    float p = 2.7557319e-6;
-    p = p * x + 2.4801587e-5;
-    p = p * x + 1.9841270e-4;
-    p = p * x + 1.3888889e-3;
-    p = p * x + 8.3333333e-3;
-    p = p * x + 4.1666667e-2;
-    p = p * x + 1.6666667e-1;
-    p = p * x + 0.5;
+    float p = ${M.expm1Series[0]};
+${hornerSteps('p', 'x', M.expm1Series.slice(1), '    ')}
     return x + x * x * p;
   }
   return nb_exp(x) - 1.0;
@@ -167,18 +163,13 @@ const H: Record<string, Helper> = {
   float a = abs(x);
   if (a < 0.5) {
     float s = x * x;
-    float p = 1.0 / 9360.0;
-    p = p * s - 1.0 / 1320.0;
-    p = p * s + 1.0 / 216.0;
-    p = p * s - 1.0 / 42.0;
-    p = p * s + 1.0 / 10.0;
-    p = p * s - 1.0 / 3.0;
-    p = p * s + 1.0;
-    return 1.1283791671 * x * p;
+    float p = ${M.erfSeries[0]};
+${hornerSteps('p', 's', M.erfSeries.slice(1), '    ')}
+    return ${M.twoOverSqrtPi} * x * p;
   }
   if (a >= 4.0) { if (x < 0.0) { return -1.0; } return 1.0; }
-  float t = 1.0 / (1.0 + 0.3275911 * a);
-  float poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  float t = 1.0 / (1.0 + ${M.erfAsP} * a);
+  float poly = t * (${M.erfAs[0]} + t * (${M.erfAs[1]} + t * (${M.erfAs[2]} + t * (${M.erfAs[3]} + t * ${M.erfAs[4]}))));
   float r = 1.0 - poly * nb_exp(-a * a);
   if (x < 0.0) { return -r; }
   return r;
@@ -190,23 +181,23 @@ const H: Record<string, Helper> = {
     deps: [],
     code: `vec2 nb_sincos(float x) {
   float ax = abs(x);
-  if (ax > 16777216.0) { return vec2(sin(x), cos(x)); }
-  float j = floor(ax * 1.27323954);
+  if (ax > ${M.sinCosReduceLimit}) { return vec2(sin(x), cos(x)); }
+  float j = floor(ax * ${M.fourOverPi});
   j = j + mod(j, 2.0);
-  float yh = floor(j / 4096.0) * 4096.0;
+  float yh = floor(j / ${M.sinCosSplit}) * ${M.sinCosSplit};
   float yl = j - yh;
   float r = ax;
-  r = r - yh * 0.78515625;
-  r = r - yl * 0.78515625;
-  r = r - yh * 2.4187564849853516e-4;
-  r = r - yl * 2.4187564849853516e-4;
-  r = r - yh * 3.7747668102383614e-8;
-  r = r - yl * 3.7747668102383614e-8;
-  r = r - yh * 1.2816414596272807e-12;
-  r = r - yl * 1.2816414596272807e-12;
+  r = r - yh * ${M.piOver4Parts[0]};
+  r = r - yl * ${M.piOver4Parts[0]};
+  r = r - yh * ${M.piOver4Parts[1]};
+  r = r - yl * ${M.piOver4Parts[1]};
+  r = r - yh * ${M.piOver4Parts[2]};
+  r = r - yl * ${M.piOver4Parts[2]};
+  r = r - yh * ${M.piOver4Parts[3]};
+  r = r - yl * ${M.piOver4Parts[3]};
   float z = r * r;
-  float s = ((-1.9515295891e-4 * z + 8.3321608736e-3) * z - 1.6666654611e-1) * z * r + r;
-  float c = ((2.443315711809948e-5 * z - 1.388731625493765e-3) * z + 4.166664568298827e-2) * z * z - 0.5 * z + 1.0;
+  float s = ${hornerExpr('z', M.sinPoly)} * z * r + r;
+  float c = ${hornerExpr('z', M.cosPoly)} * z * z - 0.5 * z + 1.0;
   float k = mod(floor(j / 2.0), 4.0);
   float sn = s;
   float cs = c;
@@ -239,18 +230,16 @@ const H: Record<string, Helper> = {
     code: `float nb_atan_core(float x0) {
   float x = abs(x0);
   float y0 = 0.0;
-  if (x > 2.414213562) {
-    y0 = 1.570796327;
+  if (x > ${M.tan3PiOver8}) {
+    y0 = ${M.piOver2};
     x = -1.0 / x;
-  } else if (x > 0.414213562) {
-    y0 = 0.785398163;
+  } else if (x > ${M.tanPiOver8}) {
+    y0 = ${M.piOver4};
     x = (x - 1.0) / (x + 1.0);
   }
   float z = x * x;
-  float p = 8.05374449538e-2;
-  p = p * z - 1.38776856032e-1;
-  p = p * z + 1.99777106478e-1;
-  p = p * z - 3.33329491539e-1;
+  float p = ${M.atanPoly[0]};
+${hornerSteps('p', 'z', M.atanPoly.slice(1), '  ')}
   float y = y0 + (p * z * x + x);
   if (x0 < 0.0) { return -y; }
   return y;
@@ -260,7 +249,7 @@ const H: Record<string, Helper> = {
     deps: ['nb_isnan', 'nb_isinf', 'nb_atan_core'],
     code: `float nb_atan(float x) {
   if (nb_isnan(x)) { return x; }
-  if (nb_isinf(x)) { if (x < 0.0) { return -1.570796327; } return 1.570796327; }
+  if (nb_isinf(x)) { if (x < 0.0) { return -${M.piOver2}; } return ${M.piOver2}; }
   return nb_atan_core(x);
 }`,
   },
@@ -276,13 +265,10 @@ const H: Record<string, Helper> = {
     z = 0.5 * (1.0 - a);
     x = sqrt(z);
   }
-  float p = 4.2163199048e-2;
-  p = p * z + 2.4181311049e-2;
-  p = p * z + 4.5470025998e-2;
-  p = p * z + 7.4953002686e-2;
-  p = p * z + 1.6666752422e-1;
+  float p = ${M.asinPoly[0]};
+${hornerSteps('p', 'z', M.asinPoly.slice(1), '  ')}
   float r = p * z * x + x;
-  if (far) { r = 1.570796327 - (r + r); }
+  if (far) { r = ${M.piOver2} - (r + r); }
   if (x0 < 0.0) { return -r; }
   return r;
 }`,
@@ -296,15 +282,15 @@ const H: Record<string, Helper> = {
     code: `float nb_acos(float x) {
   if (nb_isnan(x) || abs(x) > 1.0) { return nb_nan(); }
   if (x > 0.5) { return 2.0 * nb_asin_core(sqrt((1.0 - x) * 0.5)); }
-  if (x < -0.5) { return 3.141592654 - 2.0 * nb_asin_core(sqrt((1.0 + x) * 0.5)); }
-  return 1.570796327 - nb_asin_core(x);
+  if (x < -0.5) { return ${M.pi} - 2.0 * nb_asin_core(sqrt((1.0 + x) * 0.5)); }
+  return ${M.piOver2} - nb_asin_core(x);
 }`,
   },
   nb_atan2: {
     deps: ['nb_isnan', 'nb_nan', 'nb_isinf', 'nb_atan_core'],
     code: `float nb_atan2(float y, float x) {
   if (nb_isnan(x) || nb_isnan(y)) { return nb_nan(); }
-  float pi = 3.141592654;
+  float pi = ${M.pi};
   if (y == 0.0) {
     if (x < 0.0) { return pi; }
     return y;

@@ -8,7 +8,8 @@
  *   `var` (a non-const expression, so no shader-creation error either);
  * - every builtin is guarded outside its WGSL domain (log of 0 or negatives, sqrt of negatives,
  *   exp overflow, asin/acos outside [-1, 1], atan2(0, 0));
- * - functions WGSL lacks or computes badly in f32 are spelled out: exp, sin, cos and tan by
+ * - functions WGSL lacks or computes badly in f32 are spelled out (the same formulas as the WebGL
+ *   backend's GLSL helpers, with the constants of core's `F32_MATH`): exp, sin, cos and tan by
  *   Cody–Waite reduction,
  *   log, log1p and expm1 accurate near their zero by series, atan/asin/acos/atan2 from Cephes'
  *   f32 polynomials (drivers' builtins are off by up to 1e-4 relative), tanh through
@@ -16,6 +17,8 @@
  *   Abramowitz–Stegun 7.1.26 above, ≤ 1.5e-7 absolute), and pow (exact repeated squaring for
  *   integer exponents up to 64, which also gives negative bases their sign; C99's special cases).
  */
+
+import { F32_MATH as M, hornerExpr, hornerSteps } from '@nabla/core';
 
 interface Helper {
   readonly deps: readonly string[];
@@ -58,10 +61,10 @@ const H: Record<string, Helper> = {
     deps: ['nb_isnan', 'nb_inf'],
     code: `fn nb_exp(x: f32) -> f32 {
   if (nb_isnan(x)) { return x; }
-  if (x > 88.72283) { return nb_inf(); }
-  if (x < -103.97208) { return 0.0; }
-  let k = round(x * 1.44269504);
-  let r = (x - k * 0.693145751953125) - k * 1.4286068e-6;
+  if (x > ${M.expOverflow}) { return nb_inf(); }
+  if (x < ${M.expUnderflow}) { return 0.0; }
+  let k = round(x * ${M.log2e});
+  let r = (x - k * ${M.ln2Hi}) - k * ${M.ln2Lo};
   return ldexp(exp(r), i32(k));
 }`,
   },
@@ -117,14 +120,8 @@ const H: Record<string, Helper> = {
     code: `fn nb_expm1(x: f32) -> f32 {
   if (x == 0.0) { return x; }
   if (abs(x) < 0.5) {
-    var p = 2.7557319e-6;
-    p = p * x + 2.4801587e-5;
-    p = p * x + 1.9841270e-4;
-    p = p * x + 1.3888889e-3;
-    p = p * x + 8.3333333e-3;
-    p = p * x + 4.1666667e-2;
-    p = p * x + 1.6666667e-1;
-    p = p * x + 0.5;
+    var p = ${M.expm1Series[0]};
+${hornerSteps('p', 'x', M.expm1Series.slice(1), '    ')}
     return x + x * x * p;
   }
   return nb_exp(x) - 1.0;
@@ -169,18 +166,13 @@ const H: Record<string, Helper> = {
   let a = abs(x);
   if (a < 0.5) {
     let s = x * x;
-    var p = 1.0 / 9360.0;
-    p = p * s - 1.0 / 1320.0;
-    p = p * s + 1.0 / 216.0;
-    p = p * s - 1.0 / 42.0;
-    p = p * s + 1.0 / 10.0;
-    p = p * s - 1.0 / 3.0;
-    p = p * s + 1.0;
-    return 1.1283791671 * x * p;
+    var p = ${M.erfSeries[0]};
+${hornerSteps('p', 's', M.erfSeries.slice(1), '    ')}
+    return ${M.twoOverSqrtPi} * x * p;
   }
   if (a >= 4.0) { return select(1.0, -1.0, x < 0.0); }
-  let t = 1.0 / (1.0 + 0.3275911 * a);
-  let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  let t = 1.0 / (1.0 + ${M.erfAsP} * a);
+  let poly = t * (${M.erfAs[0]} + t * (${M.erfAs[1]} + t * (${M.erfAs[2]} + t * (${M.erfAs[3]} + t * ${M.erfAs[4]}))));
   let r = 1.0 - poly * nb_exp(-a * a);
   return select(r, -r, x < 0.0);
 }`,
@@ -192,24 +184,24 @@ const H: Record<string, Helper> = {
     deps: [],
     code: `fn nb_sincos(x: f32) -> vec2<f32> {
   let ax = abs(x);
-  if (ax > 16777216.0) { return vec2<f32>(sin(x), cos(x)); }
-  var j = u32(floor(ax * 1.27323954));
+  if (ax > ${M.sinCosReduceLimit}) { return vec2<f32>(sin(x), cos(x)); }
+  var j = u32(floor(ax * ${M.fourOverPi}));
   j = j + (j & 1u);
   let y = f32(j);
-  let yh = floor(y / 4096.0) * 4096.0;
+  let yh = floor(y / ${M.sinCosSplit}) * ${M.sinCosSplit};
   let yl = y - yh;
   var r = ax;
-  r = r - yh * 0.78515625;
-  r = r - yl * 0.78515625;
-  r = r - yh * 2.4187564849853516e-4;
-  r = r - yl * 2.4187564849853516e-4;
-  r = r - yh * 3.7747668102383614e-8;
-  r = r - yl * 3.7747668102383614e-8;
-  r = r - yh * 1.2816414596272807e-12;
-  r = r - yl * 1.2816414596272807e-12;
+  r = r - yh * ${M.piOver4Parts[0]};
+  r = r - yl * ${M.piOver4Parts[0]};
+  r = r - yh * ${M.piOver4Parts[1]};
+  r = r - yl * ${M.piOver4Parts[1]};
+  r = r - yh * ${M.piOver4Parts[2]};
+  r = r - yl * ${M.piOver4Parts[2]};
+  r = r - yh * ${M.piOver4Parts[3]};
+  r = r - yl * ${M.piOver4Parts[3]};
   let z = r * r;
-  let s = ((-1.9515295891e-4 * z + 8.3321608736e-3) * z - 1.6666654611e-1) * z * r + r;
-  let c = ((2.443315711809948e-5 * z - 1.388731625493765e-3) * z + 4.166664568298827e-2) * z * z - 0.5 * z + 1.0;
+  let s = ${hornerExpr('z', M.sinPoly)} * z * r + r;
+  let c = ${hornerExpr('z', M.cosPoly)} * z * z - 0.5 * z + 1.0;
   let k = (j >> 1u) & 3u;
   var sn = s;
   var cs = c;
@@ -251,18 +243,16 @@ const H: Record<string, Helper> = {
     code: `fn nb_atan_core(x0: f32) -> f32 {
   var x = abs(x0);
   var y0 = 0.0;
-  if (x > 2.414213562) {
-    y0 = 1.570796327;
+  if (x > ${M.tan3PiOver8}) {
+    y0 = ${M.piOver2};
     x = -1.0 / x;
-  } else if (x > 0.414213562) {
-    y0 = 0.785398163;
+  } else if (x > ${M.tanPiOver8}) {
+    y0 = ${M.piOver4};
     x = (x - 1.0) / (x + 1.0);
   }
   let z = x * x;
-  var p = 8.05374449538e-2;
-  p = p * z - 1.38776856032e-1;
-  p = p * z + 1.99777106478e-1;
-  p = p * z - 3.33329491539e-1;
+  var p = ${M.atanPoly[0]};
+${hornerSteps('p', 'z', M.atanPoly.slice(1), '  ')}
   let y = y0 + (p * z * x + x);
   return select(y, -y, (bitcast<u32>(x0) & 0x80000000u) != 0u);
 }`,
@@ -271,7 +261,7 @@ const H: Record<string, Helper> = {
     deps: ['nb_isnan', 'nb_isinf', 'nb_atan_core'],
     code: `fn nb_atan(x: f32) -> f32 {
   if (nb_isnan(x)) { return x; }
-  if (nb_isinf(x)) { return select(1.570796327, -1.570796327, x < 0.0); }
+  if (nb_isinf(x)) { return select(${M.piOver2}, -${M.piOver2}, x < 0.0); }
   return nb_atan_core(x);
 }`,
   },
@@ -287,13 +277,10 @@ const H: Record<string, Helper> = {
     z = 0.5 * (1.0 - a);
     x = sqrt(z);
   }
-  var p = 4.2163199048e-2;
-  p = p * z + 2.4181311049e-2;
-  p = p * z + 4.5470025998e-2;
-  p = p * z + 7.4953002686e-2;
-  p = p * z + 1.6666752422e-1;
+  var p = ${M.asinPoly[0]};
+${hornerSteps('p', 'z', M.asinPoly.slice(1), '  ')}
   var r = p * z * x + x;
-  if (far) { r = 1.570796327 - (r + r); }
+  if (far) { r = ${M.piOver2} - (r + r); }
   return select(r, -r, x0 < 0.0);
 }`,
   },
@@ -307,15 +294,15 @@ const H: Record<string, Helper> = {
     code: `fn nb_acos(x: f32) -> f32 {
   if (nb_isnan(x) || abs(x) > 1.0) { return nb_nan(); }
   if (x > 0.5) { return 2.0 * nb_asin_core(sqrt((1.0 - x) * 0.5)); }
-  if (x < -0.5) { return 3.141592654 - 2.0 * nb_asin_core(sqrt((1.0 + x) * 0.5)); }
-  return 1.570796327 - nb_asin_core(x);
+  if (x < -0.5) { return ${M.pi} - 2.0 * nb_asin_core(sqrt((1.0 + x) * 0.5)); }
+  return ${M.piOver2} - nb_asin_core(x);
 }`,
   },
   nb_atan2: {
     deps: ['nb_isnan', 'nb_nan', 'nb_isinf', 'nb_signbit', 'nb_atan_core'],
     code: `fn nb_atan2(y: f32, x: f32) -> f32 {
   if (nb_isnan(x) || nb_isnan(y)) { return nb_nan(); }
-  let pi = 3.141592654;
+  let pi = ${M.pi};
   if (y == 0.0) {
     if (nb_signbit(x)) { return select(pi, -pi, nb_signbit(y)); }
     return y;
