@@ -4,6 +4,8 @@
  * runtime RNG for every device), a checkpointed backward reads no value back, and the memory
  * savings hold.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { autograd, createRuntime, type Runtime, type Tensor } from '@nabla/core';
 import { cpuBackend } from '@nabla/backend-cpu';
@@ -15,6 +17,16 @@ import { blockModel, measureStep } from './model.js';
 const adapter = await probeNodeAdapter();
 if (!adapter.ok) console.log(`[checkpoint webgpu tests] SKIPPED: no WebGPU adapter (${adapter.reason})`);
 else console.log(`[checkpoint webgpu tests] adapter: ${adapter.description}`);
+
+/** Full collections, each followed by a turn of the event loop so that finalizers run. */
+async function collectGarbage(): Promise<void> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((r) => setImmediate(r));
+  }
+}
 
 const values = async (t: Tensor): Promise<number[]> => Array.from(t.device === 'cpu' ? t.dataSync() : await t.data());
 
@@ -146,6 +158,9 @@ describe.skipIf(!adapter.ok)('checkpoint on webgpu', () => {
     const want = rt.tidy(() => autograd.grad(f(x).sum(), ws));
     const forward = async (policy: 'save' | 'offload'): Promise<{ y: Tensor; gpu: number; cpu: number; cpuBefore: number }> => {
       await rt.synchronize('webgpu'); // buffers freed by the previous backward go once their work has run
+      // What earlier tests dropped is uncounted now, not by a finalizer in the middle of the
+      // measurement (the 20-layer model before this test once took 4 MB off the device's count).
+      await collectGarbage();
       const g0 = bytes('webgpu');
       const c0 = bytes('cpu');
       // per saved tensor only (at the 'output' stage 'save' would keep every op's output)
@@ -232,14 +247,20 @@ describe.skipIf(!adapter.ok)('checkpoint on webgpu', () => {
     for (let i = 0; i < ws.length; i++) await expectClose(got[i]!, want[i]!);
   }, 600_000);
 
-  // The issue's batch is 4096; the software adapter in CI (SwiftShader) needs minutes per step at
-  // that size, so this test runs batch 64 (activations scale with the batch; apps/bench runs 4096).
+  // The issue's model is 16 blocks at batch 4096; the software adapter in CI (SwiftShader) runs
+  // about 30 M multiply-adds a second, minutes per step at that size. So this test runs 8 of the
+  // blocks at batch 64 (activations scale with both; sequential.test.ts runs the 16 blocks on the
+  // cpu with a budget of half the peak, apps/bench batch 4096): 4 segments are then 2 blocks
+  // each, still under half the peak. With 8 blocks no plan fits half the peak (each boundary
+  // kept is a larger share), so the budget here is three quarters of it: still below the
+  // unchecked peak, so the planner must checkpoint to meet it.
   const BATCH = 64;
-  it(`measured savings: 16 blocks Linear(128,512)+ReLU+Linear(512,128), batch ${BATCH}`, async () => {
-    const { model, x } = blockModel(rt, 'webgpu', BATCH);
+  const BLOCKS = 8;
+  it(`measured savings: ${BLOCKS} blocks Linear(128,512)+ReLU+Linear(512,128), batch ${BATCH}`, async () => {
+    const { model, x } = blockModel(rt, 'webgpu', BATCH, BLOCKS);
     const plain = measureStep(rt, model, () => model.call(x) as Tensor, 'webgpu');
     const sqrt = measureStep(rt, model, () => checkpointSequential(model, 4, x), 'webgpu');
-    const budget = Math.round(plain.peak * 0.5);
+    const budget = Math.round(plain.peak * 0.75);
     const budgeted = measureStep(rt, model, () => checkpointSequential(model, { memoryBudget: budget }, x), 'webgpu');
     await rt.synchronize('webgpu');
     const mb = (b: number): string => (b / 2 ** 20).toFixed(2);
