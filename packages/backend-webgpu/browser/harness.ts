@@ -8,17 +8,12 @@
  * GPU). On a machine without a GPU, Chromium's WebGPU (Dawn) runs on the SwiftShader Vulkan
  * driver that Chromium ships: a fallback adapter, which `--enable-unsafe-webgpu` lets it offer.
  */
-import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { rolldown } from 'rolldown';
+import { bundlePage as bundle, findChromium, servePage } from '../../../scripts/test-support/chromium.js';
 import { PAGE_GLOBAL, type AdapterReport, type GroupResult, type InitResult, type PageApi } from './protocol.js';
 
 const PAGE_ENTRY = fileURLToPath(new URL('./page.ts', import.meta.url));
-
-export const CHROMIUM_CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'];
 
 /**
  * `--enable-unsafe-webgpu` turns WebGPU on where Chromium's GPU blocklist would keep it off
@@ -36,71 +31,8 @@ export const CHROMIUM_ARGS = [
 ];
 
 /** The page's module: `page.ts` and what it imports, one ES module, source-mapped inline. */
-export async function bundlePage(): Promise<string> {
-  const warnings: string[] = [];
-  const bundle = await rolldown({
-    input: PAGE_ENTRY,
-    platform: 'browser',
-    // Like vitest (vitest.shared.ts): workspace packages from source, never a stale build.
-    // Each file is compiled with its package's tsconfig.json (legacy decorators with metadata,
-    // which tsyringe in core needs).
-    resolve: { conditionNames: ['source', 'import', 'default'] },
-    tsconfig: true,
-    onLog(level, log) {
-      if (level === 'warn') warnings.push(log.message);
-    },
-  });
-  try {
-    const { output } = await bundle.generate({ format: 'esm', sourcemap: 'inline' });
-    const chunks = output.filter((o) => o.type === 'chunk');
-    if (chunks.length !== 1) throw new Error(`bundling ${PAGE_ENTRY} gave ${chunks.length} chunks, want 1: ${chunks.map((c) => c.fileName).join(', ')}`);
-    if (warnings.length) console.log(`[browser tests] bundler warnings:\n  ${warnings.join('\n  ')}`);
-    return chunks[0]!.code;
-  } finally {
-    await bundle.close();
-  }
-}
-
-const HTML = '<!doctype html><meta charset="utf-8"><title>nabla backend-webgpu tests</title><script type="module" src="/page.js"></script>\n';
-
-/** Serves the page and its module on 127.0.0.1 at a free port. */
-export async function servePage(code: string): Promise<{ url: string; close(): Promise<void> }> {
-  const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === '/' || path === '/index.html') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-      res.end(HTML);
-    } else if (path === '/page.js') {
-      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' });
-      res.end(code);
-    } else if (path === '/favicon.ico') {
-      res.writeHead(204).end();
-    } else {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-export function findChromium(): { path: string } | { reason: string } {
-  const env = process.env.NABLA_CHROMIUM;
-  if (env) return existsSync(env) ? { path: env } : { reason: `NABLA_CHROMIUM=${env} does not exist` };
-  const found = CHROMIUM_CANDIDATES.find((p) => existsSync(p));
-  return found
-    ? { path: found }
-    : { reason: `no Chromium at ${CHROMIUM_CANDIDATES.join(', ')} (install Debian's 'chromium' package, or set NABLA_CHROMIUM)` };
+export function bundlePage(): Promise<string> {
+  return bundle(PAGE_ENTRY, { sourcemap: true });
 }
 
 export interface BrowserSession {
@@ -125,7 +57,7 @@ export async function openBrowserSession(): Promise<OpenResult> {
   const where = findChromium();
   if ('reason' in where) return { ok: false, reason: where.reason };
   const code = await bundlePage();
-  const server = await servePage(code);
+  const server = await servePage(code, 'nabla backend-webgpu tests');
   let browser: Browser | null = null;
   const closeAll = async () => {
     await browser?.close().catch(() => {});
