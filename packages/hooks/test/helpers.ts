@@ -6,36 +6,11 @@ import { existsSync, mkdirSync } from 'node:fs';
 import type { Runtime, Tensor } from '@nabla/core';
 import * as nn from '@nabla/nn';
 import type { Stats } from '../src/index.js';
+import { spiralData } from '../../nn/examples/spiral.js';
 
-/** mulberry32, as the spiral example. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** CS231n's spiral: `classes` arms of `perClass` points. */
+/** CS231n's spiral: `classes` arms of `perClass` points; the data set of @nabla/nn's spiral example. */
 export function spiral(perClass = 100, classes = 3, seed = 1): { x: Float32Array; y: Int32Array } {
-  const rand = prng(seed);
-  const gauss = (): number => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
-  const x = new Float32Array(perClass * classes * 2);
-  const y = new Int32Array(perClass * classes);
-  for (let k = 0; k < classes; k++) {
-    for (let i = 0; i < perClass; i++) {
-      const n = k * perClass + i;
-      const r = i / (perClass - 1);
-      const t = k * 4 + r * 4 + gauss() * 0.2;
-      x[2 * n] = r * Math.sin(t);
-      x[2 * n + 1] = r * Math.cos(t);
-      y[n] = k;
-    }
-  }
-  return { x, y };
+  return spiralData(perClass, classes, 0.2, seed);
 }
 
 /** The spiral example's MLP: 2 → hidden → hidden → 3 with ReLUs. */
