@@ -187,15 +187,7 @@ ${hornerSteps('p', 's', M.erfSeries.slice(1), '    ')}
   float yh = floor(j / ${M.sinCosSplit}) * ${M.sinCosSplit};
   float yl = j - yh;
   float r = ax;
-  r = r - yh * ${M.piOver4Parts[0]};
-  r = r - yl * ${M.piOver4Parts[0]};
-  r = r - yh * ${M.piOver4Parts[1]};
-  r = r - yl * ${M.piOver4Parts[1]};
-  r = r - yh * ${M.piOver4Parts[2]};
-  r = r - yl * ${M.piOver4Parts[2]};
-  r = r - yh * ${M.piOver4Parts[3]};
-  r = r - yl * ${M.piOver4Parts[3]};
-  float z = r * r;
+${M.piOver4Parts.map((c) => `  r = r - yh * ${c};\n  r = r - yl * ${c};\n`).join('')}  float z = r * r;
   float s = ${hornerExpr('z', M.sinPoly)} * z * r + r;
   float c = ${hornerExpr('z', M.cosPoly)} * z * z - 0.5 * z + 1.0;
   float k = mod(floor(j / 2.0), 4.0);

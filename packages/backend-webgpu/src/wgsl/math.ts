@@ -191,15 +191,7 @@ ${hornerSteps('p', 's', M.erfSeries.slice(1), '    ')}
   let yh = floor(y / ${M.sinCosSplit}) * ${M.sinCosSplit};
   let yl = y - yh;
   var r = ax;
-  r = r - yh * ${M.piOver4Parts[0]};
-  r = r - yl * ${M.piOver4Parts[0]};
-  r = r - yh * ${M.piOver4Parts[1]};
-  r = r - yl * ${M.piOver4Parts[1]};
-  r = r - yh * ${M.piOver4Parts[2]};
-  r = r - yl * ${M.piOver4Parts[2]};
-  r = r - yh * ${M.piOver4Parts[3]};
-  r = r - yl * ${M.piOver4Parts[3]};
-  let z = r * r;
+${M.piOver4Parts.map((c) => `  r = r - yh * ${c};\n  r = r - yl * ${c};\n`).join('')}  let z = r * r;
   let s = ${hornerExpr('z', M.sinPoly)} * z * r + r;
   let c = ${hornerExpr('z', M.cosPoly)} * z * z - 0.5 * z + 1.0;
   let k = (j >> 1u) & 3u;
