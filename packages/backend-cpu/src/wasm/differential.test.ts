@@ -511,6 +511,44 @@ describe('every elementwise op of the IR: wasm (1 and 2 threads) against the Jav
     });
   }
 
+  it('work large enough to be split across threads (2^18 elements; 512² reductions and softmax)', () => {
+    const n = 1 << 18;
+    const S = 512; // S² = n
+    for (const dtype of ['float32', 'float64'] as const) {
+      const x = inp(0);
+      const sg = un('sigmoid', x);
+      const siluBwd = spec('siluBackward', bin('mul', inp(1), bin('mul', sg, bin('add', { op: 'const', value: 1 }, bin('mul', x, bin('sub', { op: 'const', value: 1 }, sg))))), [dtype, dtype], dtype, 0, dtype);
+      const add = spec('add', bin('add', inp(0), inp(1)), [dtype, dtype], dtype, 0, dtype);
+      check({ ...ewCase(add, [n], ['dense', 'dense'], 'dense', [], ''), tol: 'exact' });
+      check({ ...ewCase(add, [S, S], ['dense', 'broadcast'], 'dense', [], ''), tol: 'exact' });
+      check({ ...ewCase(siluBwd, [n], ['dense', 'dense'], 'dense', [], ''), tol: dtype === 'float32' ? (w) => 1e-6 * (1 + Math.abs(w)) : 'exact' });
+      for (const k of ['sum', 'max'] as const) {
+        const xs = data(dtype, n, 7, { specials: k === 'max' });
+        for (const axes of [[1], [0], [0, 1]]) {
+          check({
+            what: `${k} ${dtype} [${S}, ${S}] over ${axes}`,
+            run: (be) => {
+              const out = empty(be, dtype, [S, S].map((m, d) => (axes.includes(d) ? 1 : m)));
+              be.kernels[k](out, dense(be, dtype, [S, S], xs), axes);
+              return [out];
+            },
+            tol: k === 'sum' ? (dtype === 'float64' ? () => 1e-15 * 10 * n : ulpTol(dtype, 1)) : 'exact',
+          });
+        }
+      }
+      const xs = data(dtype, n, 8);
+      check({
+        what: `softmax ${dtype} [${S}, ${S}] along 1`,
+        run: (be) => {
+          const out = empty(be, dtype, [S, S]);
+          be.kernels.softmax(out, dense(be, dtype, [S, S], xs), 1);
+          return [out];
+        },
+        tol: relTol(dtype, 2e-6, 1e-12),
+      });
+    }
+  });
+
   it('mixed and integer dtypes (which stay in JavaScript today) agree too', () => {
     const mixes: [string, Expr, DType[], DType, DType][] = [
       ['add f32+f64', bin('add', inp(0), inp(1)), ['float32', 'float64'], 'float64', 'float64'],
