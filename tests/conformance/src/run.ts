@@ -70,12 +70,13 @@ export type Prepared = { readonly ok: true; readonly description: string } | { r
 /**
  * Installs the CPU backend and the activations plugin into the default runtime and, for `webgpu`,
  * the WebGPU backend on the adapter that Node finds here (software ones included), made the default
- * device. Resolves `{ ok: false, reason }` when there is no adapter.
+ * device. Resolves `{ ok: false, reason }` when there is no adapter. `wasm: false` keeps the CPU
+ * backend on its JavaScript kernels (as `NABLA_CPU_WASM=0` does); the CPU's description says which ran.
  */
-export async function prepareDevice(device: Device): Promise<Prepared> {
-  await nabla.use(cpuBackend());
+export async function prepareDevice(device: Device, options: { wasm?: boolean } = {}): Promise<Prepared> {
+  await nabla.use(cpuBackend(options.wasm === false ? { wasm: false } : {}));
   await nabla.use(act.activations());
-  if (device === 'cpu') return { ok: true, description: 'cpu' };
+  if (device === 'cpu') return { ok: true, description: nabla.defaultRuntime().backend('cpu').describe() };
   // Loaded only here so that a CPU run never starts Dawn.
   const gpu = await import('@nabla/backend-webgpu');
   const probe = await gpu.probeNodeAdapter();

@@ -5,6 +5,7 @@
  * thin line: min–max).
  */
 import { fmt, fmtRatio, fmtSummary } from '../stats.js';
+import { fmtGoal, fmtGoalValue, goalTally, verdictWord, type GoalResult } from './goals.js';
 import type { CaseRecord, Report, TableRecord } from './model.js';
 import { betterWord, tableGroups, wideTable, type WorkloadGroup } from './tables.js';
 
@@ -91,9 +92,18 @@ function wideHTML(t: TableRecord, groups: WorkloadGroup[]): string {
   const w = wideTable(t, groups);
   // A note marks its cell with ⚠ and is spelled out under the table, so columns stay narrow.
   const cell = (c: CaseRecord | undefined): string => (c ? `${esc(fmtSummary(c.summary))}${c.note ? ` <span class="note" title="${esc(c.note)}">⚠</span>` : ''}` : '—');
-  const body = w.rows.map((r) => `<tr><th>${esc(r.workload)}</th><td>${esc(r.unit)}</td>${r.cells.map((c) => `<td class="num">${cell(c)}</td>`).join('')}${r.ratios.map((x) => `<td class="num ratio ${Number.isFinite(x) ? (x >= 1 ? 'win' : 'loss') : ''}">${esc(fmtRatio(x))}</td>`).join('')}</tr>`);
+  const goalCell = (gs: GoalResult[]): string => (w.hasGoals ? `<td class="goals">${gs.length ? gs.map(goalHTML).join('') : '—'}</td>` : '');
+  const body = w.rows.map((r) => `<tr><th>${esc(r.workload)}</th><td>${esc(r.unit)}</td>${r.cells.map((c) => `<td class="num">${cell(c)}</td>`).join('')}${r.ratios.map((x) => `<td class="num ratio ${Number.isFinite(x) ? (x >= 1 ? 'win' : 'loss') : ''}">${esc(fmtRatio(x))}</td>`).join('')}${goalCell(r.goals)}</tr>`);
   const notes = w.rows.flatMap((r) => r.cells.filter((c): c is CaseRecord => c?.note !== undefined).map((c) => `<li><span class="note">⚠</span> ${esc(r.workload)} · ${esc(c.impl)}: ${esc(c.note!)}</li>`));
-  return `<div class="scroll"><table class="results wide"><thead><tr>${w.header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table></div>${notes.length ? `<ul class="cellnotes">${notes.join('')}</ul>` : ''}`;
+  const tally = w.hasGoals ? `<p class="tally">Goals: ${esc(goalTally(w.rows.flatMap((r) => r.goals)))}.</p>` : '';
+  return `${tally}<div class="scroll"><table class="results wide"><thead><tr>${w.header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table></div>${notes.length ? `<ul class="cellnotes">${notes.join('')}</ul>` : ''}`;
+}
+
+/** One goal in its cell: the target, the number it is judged by, and a mark (✓ met, ✗ not, – not judged). */
+function goalHTML(r: GoalResult): string {
+  const cls = r.met === null ? 'unjudged' : r.met ? 'met' : 'unmet';
+  const mark = r.met === null ? '–' : r.met ? '✓' : '✗';
+  return `<div class="goal ${cls}" title="${esc(fmtGoal(r))}"><b>${mark}</b> ${esc(r.goal.label)}: <span class="num">${esc(fmtGoalValue(r))}</span> <i>${esc(verdictWord(r))}${r.why ? ` (${esc(r.why)})` : ''}</i></div>`;
 }
 
 function conditionsHTML(r: Report): string {
@@ -136,6 +146,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}.ra
 svg.chart text{font:12px system-ui,sans-serif;fill:#222}svg.chart .ctitle{font-weight:600}svg.chart .cunit,svg.chart .tick{fill:#666;font-size:11px}
 svg.chart .axis{stroke:#999}svg.chart .range{stroke:#222;stroke-width:1}svg.chart .iqr{stroke:#000;stroke-width:3.5}
 tr.regression td{background:#fde8e8}tr.improvement td{background:#e6f4ea}.error{color:#b42318;font-weight:600}
+td.goals{white-space:nowrap;font-size:13px}.goal.met{color:#1a7f37}.goal.unmet{color:#b42318}.goal.unjudged{color:#666}.goal i{font-style:normal;font-size:11px;opacity:.8}.tally{font-weight:600}
 .legend span{display:inline-block;margin-right:14px}.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}`;
 
 export function reportHTML(r: Report): string {

@@ -43,6 +43,27 @@ export interface TableRecord {
    * columns ([row impl, compared with]); the long form (a row per case) stays in the HTML below it.
    */
   wide?: { ratios: [string, string][] };
+  /** Targets a workload must reach (an issue's goal table): shown as a goal column, met or not. */
+  goals?: Goal[];
+}
+
+/**
+ * One target for one workload, judged on `impl`'s median from the same run: either a ratio
+ * against another implementation (`against` with `atLeast`: `impl` at least that many times better
+ * than it, as the ratio columns count) or a bound on the median itself (`atMost` / `atLeastValue`,
+ * in the row's unit). `right`: the cell must also carry no note (a second-order result marked
+ * wrong fails the goal whatever its time).
+ */
+export interface Goal {
+  workload: string;
+  impl: string;
+  /** Shown in the goal cell: "≥ 2× tfjs-wasm, 2 threads". */
+  label: string;
+  against?: string;
+  atLeast?: number;
+  atMost?: number;
+  atLeastValue?: number;
+  right?: boolean;
 }
 
 /** A table printed by a suite not yet converted to cases (kept as text, no chart). */

@@ -13,7 +13,7 @@
  */
 import os from 'node:os';
 import { type Better, fmtSummary, summarize } from '../stats.js';
-import type { CaseRecord, LegacyTable, SuiteRecord } from './model.js';
+import type { CaseRecord, Goal, LegacyTable, SuiteRecord } from './model.js';
 import { printSuite } from './terminal.js';
 
 export interface CaseInput {
@@ -37,6 +37,8 @@ export interface TableInput {
   against?: string[];
   /** A row per workload and a column per implementation, with these [impl, compared with] ratio columns. */
   wide?: { ratios: [string, string][] };
+  /** Targets for some of its workloads: a goal column says, per row, what they are and whether they are met. */
+  goals?: Goal[];
 }
 
 class Recorder {
@@ -79,7 +81,7 @@ class Recorder {
   table(id: string, def: TableInput): void {
     const s = this.suiteOrThrow();
     if (s.tables.some((t) => t.id === id)) throw new Error(`bench: table ${id} declared twice in suite ${s.name}`);
-    s.tables.push({ id, title: def.title, ...(def.description ? { description: def.description } : {}), against: def.against ?? [], ...(def.wide ? { wide: def.wide } : {}) });
+    s.tables.push({ id, title: def.title, ...(def.description ? { description: def.description } : {}), against: def.against ?? [], ...(def.wide ? { wide: def.wide } : {}), ...(def.goals ? { goals: def.goals } : {}) });
     if (def.against) this.explicitAgainst.add(id);
   }
 

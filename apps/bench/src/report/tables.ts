@@ -1,5 +1,6 @@
 /** A table's rows with their ratio columns, computed once for the terminal and the HTML report. */
 import { ratio } from '../stats.js';
+import { judgeRow, type GoalResult } from './goals.js';
 import type { CaseRecord, TableRecord } from './model.js';
 
 export interface Row {
@@ -42,8 +43,10 @@ export function betterWord(c: Pick<CaseRecord, 'better'>): string {
 export interface WideTable {
   impls: string[];
   header: string[];
-  /** Per workload: its unit, the cases by impl (undefined where none), and the ratio columns. */
-  rows: { workload: string; unit: string; cells: (CaseRecord | undefined)[]; ratios: number[] }[];
+  /** Per workload: its unit, the cases by impl (undefined where none), the ratio columns and its goals judged. */
+  rows: { workload: string; unit: string; cells: (CaseRecord | undefined)[]; ratios: number[]; goals: GoalResult[] }[];
+  /** Whether the table declares goals (then the last column, 'goal', holds them). */
+  hasGoals: boolean;
 }
 
 /** The wide form of a table: a row per workload, a column per implementation, then `wide.ratios`. */
@@ -52,9 +55,11 @@ export function wideTable(table: TableRecord, groups: readonly WorkloadGroup[]):
   const has = (impl: string): boolean => groups.some((g) => g.rows.some((r) => r.case.impl === impl));
   // A ratio column whose implementations did not run (a mode left out of --quick) is dropped.
   const pairs = (table.wide?.ratios ?? []).filter(([a, b]) => has(a) && has(b));
+  const hasGoals = (table.goals ?? []).length > 0;
   return {
     impls,
-    header: ['workload', 'unit', ...impls, ...pairs.map(([a, b]) => `${a} vs ${b}`)],
+    hasGoals,
+    header: ['workload', 'unit', ...impls, ...pairs.map(([a, b]) => `${a} vs ${b}`), ...(hasGoals ? ['goal'] : [])],
     rows: groups.map((g) => {
       const by = (impl: string): CaseRecord | undefined => g.rows.find((r) => r.case.impl === impl)?.case;
       const first = g.rows[0]!.case;
@@ -67,6 +72,7 @@ export function wideTable(table: TableRecord, groups: readonly WorkloadGroup[]):
           const y = by(b);
           return x && y ? ratio(x.summary.median, y.summary.median, x.better) : NaN;
         }),
+        goals: judgeRow(table.goals, g.workload, g.rows.map((r) => r.case)),
       };
     }),
   };

@@ -1,12 +1,13 @@
 /** Prints a finished suite's tables: median [interquartile range] per cell and the ratio columns. */
 import { fmtRatio, fmtSummary } from '../stats.js';
+import { fmtGoal, goalTally } from './goals.js';
 import type { CaseRecord, LegacyTable, SuiteRecord } from './model.js';
 import { tableGroups, wideTable } from './tables.js';
 
 export function textTable(title: string, header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  // Text columns (the first two, and a last 'note') are left-aligned, numbers right-aligned.
-  const left = (i: number): boolean => i < 2 || (i === header.length - 1 && header[i] === 'note');
+  // Text columns (the first two, and a last 'note' or 'goal') are left-aligned, numbers right-aligned.
+  const left = (i: number): boolean => i < 2 || (i === header.length - 1 && (header[i] === 'note' || header[i] === 'goal'));
   const line = (cells: string[]): string => cells.map((c, i) => (left(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
   return [`\n## ${title}\n`, line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
 }
@@ -18,10 +19,12 @@ export function printSuite(s: SuiteRecord, cases: readonly CaseRecord[], log: (l
     if (t.wide) {
       const w = wideTable(t, groups);
       const cell = (c: CaseRecord | undefined): string => (c ? `${fmtSummary(c.summary)}${c.note ? ' (!)' : ''}` : '—');
-      for (const l of textTable(`${s.name}: ${t.title}`, w.header, w.rows.map((r) => [r.workload, r.unit, ...r.cells.map(cell), ...r.ratios.map(fmtRatio)]))) log(l);
+      const goalCell = (r: (typeof w.rows)[number]): string[] => (w.hasGoals ? [r.goals.length ? r.goals.map(fmtGoal).join('; ') : '—'] : []);
+      for (const l of textTable(`${s.name}: ${t.title}`, w.header, w.rows.map((r) => [r.workload, r.unit, ...r.cells.map(cell), ...r.ratios.map(fmtRatio), ...goalCell(r)]))) log(l);
       const noted = w.rows.flatMap((r) => r.cells.filter((c): c is CaseRecord => c?.note !== undefined).map((c) => `(!) ${r.workload} · ${c.impl}: ${c.note}`));
       for (const n of noted) log(n);
       log('(cells: median [IQR]; "a vs b": how many times better a is than b, from medians — above 1× a wins)');
+      if (w.hasGoals) log(`goals: ${goalTally(w.rows.flatMap((r) => r.goals))}`);
       continue;
     }
     const hasNotes = groups.some((g) => g.rows.some((r) => r.case.note));

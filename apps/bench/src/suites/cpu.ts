@@ -13,6 +13,7 @@ import { autograd, createRuntime, type Runtime, type Tensor } from '@nabla/core'
 import { runTorch, torchSamples, type TorchCase, type TorchResults } from '../peers/pytorch.js';
 import { tfWasmInfo, tfWasmReady, tfwHvp, tfwMatmul, tfwMlp, tfwScalar, tfwSilu, tfwSilu2 } from '../peers/tfjs-wasm.js';
 import { bench } from '../report/recorder.js';
+import { cpuGoals, type CpuRow } from './cpu-goals.js';
 import { median } from '../stats.js';
 import { time } from '../timing.js';
 
@@ -238,6 +239,8 @@ function torchRows(torch: TorchResults | { missing: string }, threads: number): 
   return out;
 }
 
+type Row = CpuRow<Key>;
+
 export async function cpuSuite(): Promise<Record<string, number>> {
   [MATMUL, SILU, SCALAR, SILU2] = bench.quick ? [256, 256, 333, 1 << 14] : [1024, 1000, 3333, 1 << 20];
   const cases: TorchCase[] = [];
@@ -286,7 +289,7 @@ export async function cpuSuite(): Promise<Record<string, number>> {
     };
   }
 
-  const ROWS: { name: string; unit: string; key: Key; higherBetter: boolean; check?: 'silu2Err' | 'hvpErr' }[] = [
+  const ROWS: Row[] = [
     { name: `matmul ${MATMUL}² float32`, unit: 'GFLOP/s', key: 'matmulGflops', higherBetter: true },
     { name: `SiLU ${SILU}² fused, forward`, unit: 'ms', key: 'siluFwd', higherBetter: false },
     { name: `SiLU ${SILU}² fused, forward+backward`, unit: 'ms', key: 'siluFb', higherBetter: false },
@@ -301,8 +304,12 @@ export async function cpuSuite(): Promise<Record<string, number>> {
   const nt = `Nabla wasm ${nThreads}t`;
   bench.table('cpu', {
     title: `CPU: Nabla (JavaScript kernels = before; wasm SIMD on 1 and ${nThreads} threads = after) vs ${torchName} and TensorFlow.js wasm`,
-    description: "Issue 12's rows, one run. Second-order results more than 1e-3 (relative to their largest entry) off the reference are marked wrong.",
+    description:
+      "Issue 12's rows, one run. Second-order results more than 1e-3 (relative to their largest entry) off the reference are marked wrong. " +
+      `Goal column: issue 12's goals, judged on ${nt} (threads 'auto') from this run's medians, except the single-threaded matmul goal (Nabla wasm 1t)` +
+      (bench.quick ? '; --quick sizes are smaller than the goals are set for, so its verdicts are indications only, and the absolute (ms) goals are left out.' : '.'),
     against: ['tfjs-wasm', 'PyTorch 1t', 'PyTorch 2t', 'Nabla JS (before)'],
+    goals: cpuGoals(ROWS, nt, bench.quick),
     wide: {
       ratios: [
         ['Nabla wasm 1t', 'tfjs-wasm'],

@@ -1,0 +1,124 @@
+/**
+ * Goals (an issue's targets, declared with a table): judged from the same run's medians as ratios
+ * against a peer or as bounds, "and right" failing a cell marked wrong; shown as the wide table's
+ * last column in the terminal and the HTML, and absent (the row model unchanged) from tables that
+ * declare none.
+ */
+import { describe, expect, it } from 'vitest';
+import { fmtGoal, goalTally, judgeGoal } from '../src/report/goals.js';
+import { reportHTML } from '../src/report/html.js';
+import type { CaseRecord, Goal, Report, TableRecord } from '../src/report/model.js';
+import { tableGroups, wideTable } from '../src/report/tables.js';
+import { printSuite } from '../src/report/terminal.js';
+import { summarize } from '../src/stats.js';
+import { cpuGoals } from '../src/suites/cpu-goals.js';
+
+const c = (workload: string, impl: string, samples: number[], unit = 'ms', note?: string): CaseRecord => ({
+  suite: 's',
+  table: 't',
+  workload,
+  impl,
+  role: impl.startsWith('Nabla') ? 'nabla' : 'peer',
+  unit,
+  better: unit === 'GFLOP/s' ? 'higher' : 'lower',
+  samples,
+  summary: summarize(samples),
+  ...(note ? { note } : {}),
+  load1: 0,
+});
+
+const cases = [
+  c('mm', 'tfjs', [10, 10, 10], 'GFLOP/s'),
+  c('mm', 'Nabla 2t', [25, 24, 26], 'GFLOP/s'),
+  c('mm', 'Nabla 1t', [11, 11, 11], 'GFLOP/s'),
+  c('silu', 'torch', [2, 2, 2]),
+  c('silu', 'Nabla 2t', [5, 5, 5]),
+  c('hvp', 'Nabla 2t', [4, 4, 4], 'ms', 'wrong: max rel. error 3e-1'),
+  c('hvp2', 'Nabla 2t', [4, 4, 4]),
+];
+const goals: Goal[] = [
+  { workload: 'mm', impl: 'Nabla 2t', against: 'tfjs', atLeast: 2, label: '≥ 2× tfjs (2t)' },
+  { workload: 'mm', impl: 'Nabla 1t', against: 'tfjs', atLeast: 1.2, label: '≥ 1.2× tfjs (1t)' },
+  { workload: 'silu', impl: 'Nabla 2t', against: 'torch', atLeast: 0.5, label: 'within 2× of torch' },
+  { workload: 'silu', impl: 'Nabla 2t', against: 'tfjs', atLeast: 10, label: '≥ 10× tfjs' },
+  { workload: 'hvp', impl: 'Nabla 2t', atMost: 5, right: true, label: '≤ 5 ms and right' },
+  { workload: 'hvp2', impl: 'Nabla 2t', atMost: 3, label: '≤ 3 ms' },
+];
+const judged = (g: Goal) => judgeGoal(g, cases.filter((x) => x.workload === g.workload));
+
+describe('goals', () => {
+  it('judges ratio goals from medians, in the unit\'s direction', () => {
+    expect(judged(goals[0]!)).toMatchObject({ value: 2.5, met: true }); // 25 vs 10 GFLOP/s
+    expect(judged(goals[1]!).value).toBeCloseTo(1.1);
+    expect(judged(goals[1]!).met).toBe(false);
+    expect(judged(goals[2]!)).toMatchObject({ value: 0.4, met: false }); // 5 ms vs 2 ms: 2.5× slower, not within 2×
+  });
+
+  it('leaves a goal whose peer did not run unjudged, and says why', () => {
+    expect(judged(goals[3]!)).toMatchObject({ met: null, why: 'tfjs not measured' });
+    expect(fmtGoal(judged(goals[3]!))).toBe('≥ 10× tfjs: — not judged (tfjs not measured)');
+  });
+
+  it('judges bounds on the median, and "right" fails a cell marked wrong whatever its time', () => {
+    expect(judged(goals[4]!)).toMatchObject({ value: 4, met: false, why: 'wrong' });
+    expect(judged(goals[5]!)).toMatchObject({ value: 4, unit: 'ms', met: false });
+    expect(fmtGoal(judged(goals[0]!))).toBe('≥ 2× tfjs (2t): 2.50× met');
+    expect(goalTally(goals.map(judged))).toBe('1 of 5 goals met (1 not judged)');
+  });
+
+  const table: TableRecord = { id: 't', title: 'T', against: [], wide: { ratios: [['Nabla 2t', 'tfjs']] }, goals };
+
+  it('adds a goal column to the wide table only when the table declares goals', () => {
+    const w = wideTable(table, tableGroups(table, 's', cases));
+    expect(w.header.at(-1)).toBe('goal');
+    expect(w.rows.map((r) => r.goals.length)).toEqual([2, 2, 1, 1]);
+    const plain = wideTable({ ...table, goals: undefined }, tableGroups(table, 's', cases));
+    expect(plain.hasGoals).toBe(false);
+    expect(plain.header).not.toContain('goal');
+    expect(plain.rows[0]!.cells.length).toBe(w.rows[0]!.cells.length);
+  });
+
+  it('prints the goals in the terminal table with a tally', () => {
+    const lines: string[] = [];
+    printSuite({ name: 's', tables: [table], legacy: [], notes: [], seconds: 1 }, cases, (l) => lines.push(l));
+    const mm = lines.find((l) => l.startsWith('mm '))!;
+    expect(mm).toMatch(/≥ 2× tfjs \(2t\): 2\.50× met; ≥ 1\.2× tfjs \(1t\): 1\.10× NOT met$/);
+    expect(lines).toContain('goals: 1 of 5 goals met (1 not judged)');
+  });
+
+  it('renders the goals in the HTML report: marked met, not met or not judged', () => {
+    const report = {
+      format: 'nabla-bench/1', startedAt: 'x', finishedAt: 'x', wallSeconds: 1, argv: [],
+      options: { quick: false, runs: null, suites: ['s'], devices: null },
+      conditions: { cpuModel: 'cpu', cpuCount: 2, totalMemGiB: 1, platform: 'linux', node: 'v20', loadBefore: [0], loadAfter: [0], loadMax: 0, devices: [], missing: [], peers: {}, notes: [] },
+      suites: [{ name: 's', tables: [table], legacy: [], notes: [], seconds: 1 }],
+      cases,
+    } satisfies Report;
+    const html = reportHTML(report);
+    expect(html).toContain('<th>goal</th>');
+    expect(html).toContain('Goals: 1 of 5 goals met (1 not judged).');
+    expect(html.match(/class="goal met"/g)).toHaveLength(1);
+    expect(html.match(/class="goal unmet"/g)).toHaveLength(4);
+    expect(html.match(/class="goal unjudged"/g)).toHaveLength(1);
+    expect(html).toContain('≤ 5 ms and right: <span class="num">4.00 ms</span> <i>NOT met (wrong)</i>');
+  });
+
+  it("the cpu suite's goals name its rows and columns: issue 12's table", () => {
+    const rows = (['matmulGflops', 'siluFwd', 'siluFb', 'mlp', 'scalarFwd', 'scalarBwd', 'scalarBwdUnshared', 'silu2', 'hvp'] as const).map((key) => ({ name: key, unit: 'ms', key, higherBetter: false }));
+    const full = cpuGoals(rows, 'Nabla wasm 2t', false);
+    expect(full.map((g) => `${g.workload} ${g.impl} ${g.against ?? ''} ${g.atLeast ?? g.atMost}`)).toEqual([
+      'matmulGflops Nabla wasm 2t tfjs-wasm 2',
+      'matmulGflops Nabla wasm 1t tfjs-wasm 1.2',
+      'siluFb Nabla wasm 2t PyTorch 2t 0.5',
+      'siluFb Nabla wasm 2t tfjs-wasm 10',
+      'mlp Nabla wasm 2t tfjs-wasm 10',
+      'scalarFwd Nabla wasm 2t PyTorch 1t 5',
+      'scalarBwd Nabla wasm 2t PyTorch 1t 5',
+      'silu2 Nabla wasm 2t  6',
+      'hvp Nabla wasm 2t  5',
+    ]);
+    expect(full.filter((g) => g.right).map((g) => g.workload)).toEqual(['silu2', 'hvp']);
+    // --quick's sizes are not the goals': the bounds in ms are left out there.
+    expect(cpuGoals(rows, 'Nabla wasm 2t', true)).toHaveLength(7);
+  });
+});
