@@ -32,6 +32,7 @@ import { probeNodeAdapter } from './probe.js';
 import { BufferPool, GpuStorage, type PoolOptions } from './storage.js';
 import { HalfBridge, isCastSpec, specHasHalf } from './half-storage.js';
 import { nativeF16Spec } from './native-f16.js';
+import { nativeF16Kernels } from './native-f16-kernels.js';
 import { halfKernelTable } from './half-kernels.js';
 
 export interface WebGpuBackendOptions extends AdapterOptions, PoolOptions {
@@ -114,6 +115,8 @@ export class WebGpuBackend implements Backend {
   private readonly shaderF16Offered: boolean;
   /** Elementwise kernels compiled for native f16 (tests check that the native path ran). */
   nativeF16Kernels = 0;
+  /** bmm/addmm calls that ran on f16 operands directly. */
+  nativeF16Matmuls = 0;
 
   /**
    * Gets an adapter and a device (see `AdapterOptions`) and makes a backend on them. In Node, when
@@ -161,7 +164,8 @@ export class WebGpuBackend implements Backend {
       cumprod: (out, x, dim, reverse) => scan(c, 'cumprod', out, x, dim, reverse),
     };
     this.half = new HalfBridge(this.dispatcher, this.pool, c);
-    this.halfKernels = halfKernelTable(this.kernels, this.half);
+    const packedHalf = halfKernelTable(this.kernels, this.half);
+    this.halfKernels = this.nativeF16 ? nativeF16Kernels(c, packedHalf, () => this.nativeF16Matmuls++) : packedHalf;
   }
 
   /**

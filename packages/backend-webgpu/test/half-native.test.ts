@@ -30,7 +30,8 @@ describe.runIf(REQUIRE_F16 && !offered)('native f16 required (NABLA_REQUIRE_F16=
   });
 });
 
-describe.skipIf(!offered)('float16 in native f16 on webgpu', () => {
+// Generous: lavapipe compiles each pipeline with LLVM, slowly on a loaded machine.
+describe.skipIf(!offered)('float16 in native f16 on webgpu', { timeout: 300_000 }, () => {
   let native: Runtime;
   let packed: Runtime;
   const sources: string[] = [];
@@ -131,6 +132,35 @@ describe.skipIf(!offered)('float16 in native f16 on webgpu', () => {
       expect(diff.slice(0, 10)).toEqual([]);
     });
   }
+
+  it('matmul and addmm read f16 directly, accumulate in f32, round once: bit for bit the packed path', async () => {
+    const b = native.backend('webgpu') as WebGpuBackend;
+    const before = b.nativeF16Matmuls;
+    const cases: [string, (r: Runtime) => Promise<Uint16Array[]>][] = [
+      ['bmm 3x70x130 @ 130x65, broadcast and transposed', async (r) => {
+        r.manualSeed(3);
+        const x = r.randn([3, 70, 130]).half().to('webgpu');
+        const w = r.randn([65, 130]).half().to('webgpu');
+        return [await bitsOf(x.matmul(w.t()))];
+      }],
+      ['linear fwd+bwd (addmm, then the weight and input gradients)', async (r) => {
+        r.manualSeed(4);
+        const x = r.randn([33, 40]).half().to('webgpu').requiresGrad_();
+        const w = r.randn([17, 40]).half().to('webgpu').requiresGrad_();
+        const bias = r.randn([17]).half().to('webgpu').requiresGrad_();
+        const y = x.matmul(w.t()).add(bias);
+        const z = bias.unsqueeze(0).expand([33, 17]).addmm(x, w.t(), { beta: 0.5, alpha: 2 });
+        y.mul(z).sum().backward();
+        return [await bitsOf(y), await bitsOf(z), await bitsOf(x.grad!), await bitsOf(w.grad!), await bitsOf(bias.grad!)];
+      }],
+    ];
+    for (const [name, f] of cases) {
+      const got = await f(native);
+      const want = await f(packed);
+      got.forEach((g, i) => expect(Array.from(g), `${name}: output ${i}`).toEqual(Array.from(want[i]!)));
+    }
+    expect(b.nativeF16Matmuls, 'native f16 matmuls ran').toBeGreaterThan(before + 2);
+  });
 
   it('promotes with float32 and bfloat16 as PyTorch does, and bfloat16 kernels stay packed', async () => {
     const h = native.tensor([1.5, -2, 65504], { device: 'webgpu' }).half();

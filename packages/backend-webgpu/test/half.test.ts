@@ -118,10 +118,15 @@ describe.skipIf(!adapter.ok)('float16/bfloat16 on webgpu', () => {
     });
   });
 
-  it('ran the float16 elementwise ops in native f16 kernels when the device has shader-f16 (no silent fallback)', () => {
+  it('ran the float16 elementwise ops and matmuls in native f16 kernels when the device has shader-f16 (no silent fallback)', () => {
     const b = rt.backend('webgpu') as WebGpuBackend;
-    if (b.nativeF16) expect(b.nativeF16Kernels).toBeGreaterThan(10);
-    else expect(b.nativeF16Kernels).toBe(0);
-    console.log(`[half] native f16 elementwise kernels compiled: ${b.nativeF16Kernels}`);
+    if (b.nativeF16) {
+      expect(b.nativeF16Kernels).toBeGreaterThan(10);
+      expect(b.nativeF16Matmuls).toBeGreaterThan(0);
+    } else {
+      expect(b.nativeF16Kernels).toBe(0);
+      expect(b.nativeF16Matmuls).toBe(0);
+    }
+    console.log(`[half] native f16: ${b.nativeF16Kernels} elementwise kernels compiled, ${b.nativeF16Matmuls} matmuls run`);
   });
 });
