@@ -21,6 +21,14 @@ export interface AdapterOptions {
   readonly powerPreference?: 'low-power' | 'high-performance';
   /** Allow a fallback (software) adapter when the system offers one. Default true. */
   readonly forceFallbackAdapter?: boolean;
+  /**
+   * How float16 tensors compute. `'auto'` (default): in WGSL's native `f16` when the adapter offers
+   * `shader-f16` (the device is requested with it), else as `'packed'`. `'native'`: the same, but
+   * an adapter without `shader-f16` is an error. `'packed'`: two halves per u32 word, converted by
+   * integer code around f32 kernels, on every adapter (for A/B comparisons and tests).
+   * bfloat16 is always packed: WGSL has no bf16 type.
+   */
+  readonly float16?: 'auto' | 'native' | 'packed';
 }
 
 export interface AcquiredDevice {
@@ -135,6 +143,13 @@ export async function acquireAdapterOnly(options: AdapterOptions): Promise<strin
 /** Adapter and device, or an error saying what was tried. */
 export async function acquireDevice(options: AdapterOptions): Promise<AcquiredDevice> {
   const { gpu, adapter, source } = await requestAdapter(options);
-  const device = await adapter.requestDevice({ requiredLimits: requiredLimits(adapter) });
-  return { gpu, adapter, device, description: describeAdapter(adapter, source) };
+  const description = describeAdapter(adapter, source);
+  const mode = options.float16 ?? 'auto';
+  const hasF16 = adapter.features.has('shader-f16');
+  if (mode === 'native' && !hasF16) {
+    throw new Error(`webgpu: float16: 'native' needs an adapter with the 'shader-f16' feature, and ${description} lacks it (use float16: 'auto' or 'packed')`);
+  }
+  const requiredFeatures: GPUFeatureName[] = hasF16 && mode !== 'packed' ? ['shader-f16'] : [];
+  const device = await adapter.requestDevice({ requiredLimits: requiredLimits(adapter), requiredFeatures });
+  return { gpu, adapter, device, description };
 }

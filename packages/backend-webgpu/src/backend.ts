@@ -30,7 +30,9 @@ import { softmax } from './kernels/softmax.js';
 import { sort } from './kernels/sort.js';
 import { probeNodeAdapter } from './probe.js';
 import { BufferPool, GpuStorage, type PoolOptions } from './storage.js';
-import { HalfBridge, specHasHalf } from './half-storage.js';
+import { HalfBridge, isCastSpec, specHasHalf } from './half-storage.js';
+import { nativeF16Spec } from './native-f16.js';
+import { nativeF16Kernels } from './native-f16-kernels.js';
 import { halfKernelTable } from './half-kernels.js';
 
 export interface WebGpuBackendOptions extends AdapterOptions, PoolOptions {
@@ -61,10 +63,33 @@ export const KERNEL_DTYPES: { readonly [K in KernelName]: readonly DType[] } = {
   cumprod: ['float32', 'int32', 'bool'],
 };
 
+/** How one 16-bit dtype is held and computed on this device. */
+export interface HalfDTypeInfo {
+  /** `'f16'`: bound as WGSL `array<f16>`; `'packed-u32'`: two halves per u32 word. Same bytes either way. */
+  readonly storage: 'f16' | 'packed-u32';
+  /**
+   * `'f16'`: elementwise kernels read and write f16 directly; an op that is one IEEE operation on
+   * float16 tensors runs in f16 arithmetic, every other op in f32 rounded once (native-f16.ts).
+   * `'f32'`: every kernel runs on f32 stand-ins converted by integer code. Reductions and matmul
+   * accumulate in f32 either way.
+   */
+  readonly arithmetic: 'f16' | 'f32';
+}
+
 /** What `backendInfo()` reports. */
 export interface WebGpuBackendInfo {
   readonly adapter: string;
-  readonly half: { readonly storage: 'packed-u32'; readonly arithmetic: 'f32'; readonly shaderF16: boolean };
+  readonly half: {
+    /** float16's path; kept at the top level for readers of the packed-only shape. */
+    readonly storage: 'f16' | 'packed-u32';
+    readonly arithmetic: 'f16' | 'f32';
+    /** Whether the adapter offers `shader-f16`. */
+    readonly shaderF16: boolean;
+    /** Whether this device was made with `shader-f16` (false when the option `float16: 'packed'` turned it off). */
+    readonly nativeF16: boolean;
+    readonly float16: HalfDTypeInfo;
+    readonly bfloat16: HalfDTypeInfo;
+  };
 }
 
 export class WebGpuBackend implements Backend {
@@ -85,6 +110,13 @@ export class WebGpuBackend implements Backend {
   private readonly maxBindingBytes: number;
   /** Held for the device's lifetime: Dawn crashes if its instance is collected first. */
   private readonly acquired: AcquiredDevice;
+  /** float16 elementwise kernels compile to WGSL f16 (the device has `shader-f16`). */
+  readonly nativeF16: boolean;
+  private readonly shaderF16Offered: boolean;
+  /** Elementwise kernels compiled for native f16 (tests check that the native path ran). */
+  nativeF16Kernels = 0;
+  /** bmm/addmm calls that ran on f16 operands directly. */
+  nativeF16Matmuls = 0;
 
   /**
    * Gets an adapter and a device (see `AdapterOptions`) and makes a backend on them. In Node, when
@@ -105,6 +137,8 @@ export class WebGpuBackend implements Backend {
     this.acquired = acquired;
     this.gpuDevice = acquired.device;
     this.adapterDescription = acquired.description;
+    this.nativeF16 = acquired.device.features.has('shader-f16') && options.float16 !== 'packed';
+    this.shaderF16Offered = acquired.adapter.features.has('shader-f16');
     this.dispatcher = new Dispatcher(acquired.device, options.maxWorkgroupsPerDimension);
     this.pool = new BufferPool(acquired.device, (b) => this.dispatcher.destroyLater(b), options);
     this.ctx = new KernelContext(this.dispatcher, this.pool);
@@ -130,18 +164,21 @@ export class WebGpuBackend implements Backend {
       cumprod: (out, x, dim, reverse) => scan(c, 'cumprod', out, x, dim, reverse),
     };
     this.half = new HalfBridge(this.dispatcher, this.pool, c);
-    this.halfKernels = halfKernelTable(this.kernels, this.half);
+    const packedHalf = halfKernelTable(this.kernels, this.half);
+    this.halfKernels = this.nativeF16 ? nativeF16Kernels(c, packedHalf, () => this.nativeF16Matmuls++) : packedHalf;
   }
 
   /**
-   * What runs here: the adapter, and how float16/bfloat16 are held. They are stored as packed
-   * 16-bit patterns (two per u32 word) and computed in f32 with exact integer conversions, on every
-   * adapter; `shaderF16` says whether the adapter offers WGSL's native f16 (not used yet).
+   * What runs here: the adapter, and how float16/bfloat16 are held and computed. float16 uses
+   * WGSL's native f16 when the device has `shader-f16` (see the option `float16`); bfloat16 is
+   * always packed u32 words with f32 arithmetic (WGSL has no bf16).
    */
   backendInfo(): WebGpuBackendInfo {
+    const packed: HalfDTypeInfo = { storage: 'packed-u32', arithmetic: 'f32' };
+    const f16: HalfDTypeInfo = this.nativeF16 ? { storage: 'f16', arithmetic: 'f16' } : packed;
     return {
       adapter: this.adapterDescription,
-      half: { storage: 'packed-u32', arithmetic: 'f32', shaderF16: this.gpuDevice.features.has('shader-f16') },
+      half: { ...f16, shaderF16: this.shaderF16Offered, nativeF16: this.nativeF16, float16: f16, bfloat16: packed },
     };
   }
 
@@ -225,6 +262,13 @@ export class WebGpuBackend implements Backend {
 
   compileElementwise(spec: ElementwiseSpec): ElementwiseKernel {
     let k = this.compiled.get(spec.key);
+    // float16 without bfloat16 compiles to WGSL f16, except casts, which stay bit-exact integer
+    // code (hardware conversions need not keep PyTorch's NaN patterns).
+    if (k === undefined && this.nativeF16 && nativeF16Spec(spec) && !isCastSpec(spec)) {
+      k = compileElementwise(spec, this.dispatcher, this.gpuDevice.limits.maxStorageBuffersPerShaderStage - 2, true);
+      this.nativeF16Kernels++;
+      this.compiled.set(spec.key, k);
+    }
     if (k === undefined && specHasHalf(spec)) {
       k = this.half.elementwise(spec, (s) => this.compileElementwise(s));
       this.compiled.set(spec.key, k);

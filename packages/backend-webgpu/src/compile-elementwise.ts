@@ -23,6 +23,7 @@ import { collapse, fmtShape, numelOf, sameShape } from './geometry.js';
 import { GpuStorage } from './storage.js';
 import { entry1d, groupsFor, META_DECL, offsetWalk } from './wgsl/common.js';
 import { helperSource } from './wgsl/math.js';
+import { ENABLE_F16, f16Root, nativeStorageType } from './native-f16.js';
 
 type Ty = 'f' | 'i';
 type Mode = 'float' | 'int';
@@ -255,6 +256,8 @@ function computeMode(spec: ElementwiseSpec): Mode {
 /** The store of value `v` into an output of `dtype` (int32: truncate and wrap; bool: != 0). */
 function storeExpr(v: Value, dtype: DType, helpers: Set<string>): string {
   if (dtype === 'float32') return toF(v);
+  // Native f16 only: one rounding of the f32 result (round to nearest even).
+  if (dtype === 'float16') return `f16(${toF(v)})`;
   if (dtype === 'int32') {
     if (v.ty === 'i') return v.code;
     helpers.add('nb_f2i');
@@ -267,7 +270,7 @@ function storeExpr(v: Value, dtype: DType, helpers: Set<string>): string {
 
 /** Reads a stored element into the compute type. */
 function loadExpr(raw: string, dtype: DType, mode: Mode): string {
-  const t = wgslType(dtype);
+  const t = dtype === 'float16' ? 'f16' : wgslType(dtype);
   if (mode === 'int') return t === 'i32' ? raw : `i32(${raw})`;
   return t === 'f32' ? raw : `f32(${raw})`;
 }
@@ -296,17 +299,20 @@ export function elementwiseSource(
   spec: ElementwiseSpec,
   body: Body,
   variant: { flat: boolean; scalarMask: number; aliasMask: number },
+  native16 = false,
 ): string {
   const mode = computeMode(spec);
   const helpers = new Set(body.helpers);
   const used = body.inputs;
   const L = metaLayout(1 + used.length, spec.numParams);
-  const decls: string[] = [META_DECL, `@group(0) @binding(1) var<storage, read_write> out: array<${wgslType(spec.outDtype)}>;`];
+  const ty = native16 ? nativeStorageType : wgslType;
+  const decls: string[] = [META_DECL, `@group(0) @binding(1) var<storage, read_write> out: array<${ty(spec.outDtype)}>;`];
   let binding = 2;
   used.forEach((inp, j) => {
     if (variant.aliasMask & (1 << j)) return;
-    decls.push(`@group(0) @binding(${binding++}) var<storage, read> in${inp}: array<${wgslType(spec.inputDtypes[inp]!)}>;`);
+    decls.push(`@group(0) @binding(${binding++}) var<storage, read> in${inp}: array<${ty(spec.inputDtypes[inp]!)}>;`);
   });
+  const root = native16 ? f16Root(spec) : null;
 
   const lines: string[] = [`  if (gid >= args[0]) { return; }`];
   if (variant.flat) {
@@ -321,6 +327,16 @@ export function elementwiseSource(
     );
     lines.push(offsetWalk('gid', 'args[1]', `${L.shapeAt}u`, operands));
   }
+  if (root !== null) {
+    // One f16 operation on the raw loads (native-f16.ts): f16 values, bool words as u32.
+    used.forEach((inp, j) => {
+      const src = variant.aliasMask & (1 << j) ? 'out' : `in${inp}`;
+      lines.push(`  let ${spec.inputDtypes[inp] === 'bool' ? 'c' : 'h'}${inp} = ${src}[o${inp}];`);
+    });
+    lines.push(`  out[oo] = ${root.code};`);
+    const header = `// ${kernelName(spec)}${variant.flat ? ' (flat)' : ' (strided)'}, f16 arithmetic`;
+    return [ENABLE_F16, header, ...decls, entry1d(lines.join('\n'))].join('\n');
+  }
   used.forEach((inp, j) => {
     const src = variant.aliasMask & (1 << j) ? 'out' : `in${inp}`;
     lines.push(`  let x${inp} = ${loadExpr(`${src}[o${inp}]`, spec.inputDtypes[inp]!, mode)};`);
@@ -331,8 +347,8 @@ export function elementwiseSource(
   }
   for (const s of body.statements) lines.push(`  ${s}`);
   lines.push(`  out[oo] = ${storeExpr(body.result, spec.outDtype, helpers)};`);
-  const header = `// ${kernelName(spec)}${variant.flat ? ' (flat)' : ' (strided)'}`;
-  return [header, ...decls, helperSource(helpers), entry1d(lines.join('\n'))].join('\n');
+  const header = `// ${kernelName(spec)}${variant.flat ? ' (flat)' : ' (strided)'}${native16 ? ', f16 storage, f32 arithmetic' : ''}`;
+  return [...(native16 ? [ENABLE_F16] : []), header, ...decls, helperSource(helpers), entry1d(lines.join('\n'))].join('\n');
 }
 
 function kernelName(spec: ElementwiseSpec): string {
@@ -345,8 +361,11 @@ function storageOf(name: string, what: string, s: unknown): GpuStorage {
   return s;
 }
 
-/** Compiles `spec` into a kernel that records dispatches on `dispatcher`. */
-export function compileElementwise(spec: ElementwiseSpec, dispatcher: Dispatcher, maxInputBuffers = 6): ElementwiseKernel {
+/**
+ * Compiles `spec` into a kernel that records dispatches on `dispatcher`. `native16`: float16
+ * operands are `array<f16>` bindings (the device has `shader-f16`; see native-f16.ts).
+ */
+export function compileElementwise(spec: ElementwiseSpec, dispatcher: Dispatcher, maxInputBuffers = 6, native16 = false): ElementwiseKernel {
   const mode = computeMode(spec);
   const body = generateBody(spec.expr, mode, spec.name);
   const nIn = spec.inputDtypes.length;
@@ -359,7 +378,7 @@ export function compileElementwise(spec: ElementwiseSpec, dispatcher: Dispatcher
   if (body.inputs.length > maxInputBuffers) {
     throw new Error(`${spec.name}: ${body.inputs.length} inputs exceed the ${maxInputBuffers} storage buffers a kernel may bind on this device`);
   }
-  for (const d of [...spec.inputDtypes, spec.outDtype]) wgslType(d);
+  for (const d of [...spec.inputDtypes, spec.outDtype]) (native16 ? nativeStorageType : wgslType)(d);
   const name = kernelName(spec);
   const used = body.inputs;
   const L = metaLayout(1 + used.length, spec.numParams);
@@ -401,7 +420,7 @@ export function compileElementwise(spec: ElementwiseSpec, dispatcher: Dispatcher
     if (!flat) scalarMask = 0;
     const variant = { flat, scalarMask, aliasMask };
     const key = `${spec.key}#${flat ? `f${scalarMask}` : 's'}#a${aliasMask}`;
-    const kernel = dispatcher.kernel(key, name, () => elementwiseSource(spec, body, variant), bindings);
+    const kernel = dispatcher.kernel(key, name, () => elementwiseSource(spec, body, variant, native16), bindings);
 
     const rank = g.shape.length;
     const words: number[] = new Array(L.shapeAt + rank * (2 + used.length));

@@ -199,7 +199,7 @@ export class HalfBridge {
 
   /** An elementwise kernel over 16-bit operands: widen, the f32 spec's kernel, narrow. */
   elementwise(spec: ElementwiseSpec, compile: (s: ElementwiseSpec) => ElementwiseKernel): ElementwiseKernel {
-    const isCast = spec.expr.op === 'input' && spec.inputDtypes.length === 1 && castable(spec.inputDtypes[0]!) && castable(spec.outDtype);
+    const isCast = isCastSpec(spec);
     const f32 = compile(widenedSpec(spec));
     return (out, inputs, params) => {
       if (isCast && isContiguous(out.shape, out.strides)) {
@@ -269,6 +269,11 @@ function castable(d: DType): boolean {
 
 function isView(a: unknown): a is View {
   return typeof a === 'object' && a !== null && (a as View).storage instanceof GpuStorage;
+}
+
+/** A cast between float32 and a 16-bit type (or between the 16-bit types). */
+export function isCastSpec(spec: ElementwiseSpec): boolean {
+  return spec.expr.op === 'input' && spec.inputDtypes.length === 1 && castable(spec.inputDtypes[0]!) && castable(spec.outDtype);
 }
 
 export function specHasHalf(spec: ElementwiseSpec): boolean {

@@ -35,7 +35,7 @@ export function webgpuBackend(options: WebGpuBackendOptions = {}): Plugin {
  *
  * @example
  * await nabla.use(webgpuBackend());
- * backendInfo().half; // { storage: 'packed-u32', arithmetic: 'f32', shaderF16: false }
+ * backendInfo().half.float16; // { storage: 'f16', arithmetic: 'f16' } with shader-f16, else { storage: 'packed-u32', arithmetic: 'f32' }
  */
 export function backendInfo(rt: Runtime = defaultRuntime()): WebGpuBackendInfo {
   const b = rt.backend('webgpu', 'backendInfo');

@@ -10,7 +10,7 @@ import { isNaNBitsBf16, loadConversions, mismatches } from '../../../tests/core-
 import { bitsOf, loadHalfOps, replayHalfOp } from '../../../tests/core-cpu/test/helpers/half-ops.js';
 import { WebGpuBackend } from '../src/backend.js';
 import { backendInfo } from '../src/plugin.js';
-import { gpuRuntime, probe } from '../src/test-utils/setup.js';
+import { gpuRuntime, probe, REQUIRE_F16 } from '../src/test-utils/setup.js';
 
 const adapter = await probe();
 const conv = loadConversions();
@@ -34,10 +34,17 @@ describe.skipIf(!adapter.ok)('float16/bfloat16 on webgpu', () => {
     expect(b).toBeInstanceOf(WebGpuBackend);
     const info = backendInfo(rt);
     expect(info).toEqual((b as WebGpuBackend).backendInfo());
-    expect(info.half.storage).toBe('packed-u32');
-    expect(info.half.arithmetic).toBe('f32');
-    expect(typeof info.half.shaderF16).toBe('boolean');
-    console.log(`[half] ${info.adapter}: storage ${info.half.storage}, shader-f16 ${info.half.shaderF16 ? 'offered' : 'not offered'}`);
+    const packed = { storage: 'packed-u32', arithmetic: 'f32' };
+    // The default (float16: 'auto') computes natively exactly when the adapter offers shader-f16.
+    expect(info.half.nativeF16).toBe(info.half.shaderF16);
+    if (REQUIRE_F16) expect(info.half.nativeF16, 'NABLA_REQUIRE_F16=1: float16 must compute in native f16').toBe(true);
+    expect(info.half.float16).toEqual(info.half.nativeF16 ? { storage: 'f16', arithmetic: 'f16' } : packed);
+    expect(info.half.bfloat16).toEqual(packed);
+    expect({ storage: info.half.storage, arithmetic: info.half.arithmetic }).toEqual(info.half.float16);
+    console.log(
+      `[half] ${info.adapter}: shader-f16 ${info.half.shaderF16 ? 'offered' : 'not offered'}; ` +
+        `float16 ${info.half.float16.storage} storage, ${info.half.float16.arithmetic} arithmetic; bfloat16 packed-u32, f32`,
+    );
   });
 
   it('stores two elements per word: a float16 tensor takes half the bytes of float32', async () => {
@@ -109,5 +116,17 @@ describe.skipIf(!adapter.ok)('float16/bfloat16 on webgpu', () => {
     it.each(ops.cases.map((c) => [`${c.dtype} ${c.name} (${c.mode}${c.grads ? ', with gradients' : ''})`, c] as const))('%s', async (_n, c) => {
       expect(await replayHalfOp(rt, c, 'webgpu')).toEqual([]);
     });
+  });
+
+  it('ran the float16 elementwise ops and matmuls in native f16 kernels when the device has shader-f16 (no silent fallback)', () => {
+    const b = rt.backend('webgpu') as WebGpuBackend;
+    if (b.nativeF16) {
+      expect(b.nativeF16Kernels).toBeGreaterThan(10);
+      expect(b.nativeF16Matmuls).toBeGreaterThan(0);
+    } else {
+      expect(b.nativeF16Kernels).toBe(0);
+      expect(b.nativeF16Matmuls).toBe(0);
+    }
+    console.log(`[half] native f16: ${b.nativeF16Kernels} elementwise kernels compiled, ${b.nativeF16Matmuls} matmuls run`);
   });
 });

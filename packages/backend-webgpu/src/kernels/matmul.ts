@@ -10,7 +10,9 @@
  * accumulates 16 rank-1 updates. Edges of any M, N, K need no special path: padding is zeros and
  * stores are bounds-checked. Batches go in the grid's z dimension (chunks of the per-dim limit).
  * float32 accumulates in f32; int32 in i32 with wrap-around, which equals the exact product
- * reduced to int32.
+ * reduced to int32. float16 on a device with `shader-f16` (`native16`): the operands are bound as
+ * `array<f16>`, widened exactly into the f32 tiles, accumulated in f32 and rounded once on the
+ * store, as PyTorch's half matmul (f32 accumulation) does.
  */
 import { checkBmmShapes, type View } from '@nabla/core';
 import type { KernelContext } from '../context.js';
@@ -24,8 +26,12 @@ const TK = 16;
  * With `epilogue` (addmm), each sum is stored as alpha · sum + beta · bias[row, col]: the bias is
  * read once per output element in the store, never in the K loop (beta = 0 skips the read).
  */
-function matmulSource(t: 'f32' | 'i32', epilogue = false): string {
+function matmulSource(t: 'f32' | 'i32', epilogue = false, native16 = false): string {
   const zero = t === 'f32' ? '0.0' : '0';
+  // Storage type, and the loads into / store out of the compute type t.
+  const st = native16 ? 'f16' : t;
+  const load = (x: string): string => (native16 ? `f32(${x})` : x);
+  const store = (x: string): string => (native16 ? `f16(${x})` : x);
   const accs: string[] = [];
   const fmas: string[] = [];
   const stores: string[] = [];
@@ -36,24 +42,24 @@ function matmulSource(t: 'f32' | 'i32', epilogue = false): string {
       const rr = `row0 + ${16 * r}u`;
       const cc = `col0 + ${16 * c}u`;
       const value = epilogue ? `epi(c${r}${c}, ${rr}, ${cc})` : `c${r}${c}`;
-      stores.push(`  if (${rr} < M && ${cc} < N) { out[ob + (${rr}) * os1 + (${cc}) * os2] = ${value}; }`);
+      stores.push(`  if (${rr} < M && ${cc} < N) { out[ob + (${rr}) * os1 + (${cc}) * os2] = ${store(value)}; }`);
     }
   }
   const epi = epilogue
-    ? `@group(0) @binding(4) var<storage, read> bias: array<${t}>;
+    ? `@group(0) @binding(4) var<storage, read> bias: array<${st}>;
 fn epi(v: ${t}, row: u32, col: u32) -> ${t} {
   let beta = bitcast<${t}>(args[19]);
   let alpha = bitcast<${t}>(args[20]);
   if (beta == ${zero}) { return alpha * v; }
-  return alpha * v + beta * bias[args[16] + row * args[17] + col * args[18]];
+  return alpha * v + beta * ${load('bias[args[16] + row * args[17] + col * args[18]]')};
 }
 `
     : '';
-  return `// ${epilogue ? 'addmm' : 'bmm'} (${t}): 64x64 output tiles, 16x16 invocations with 4x4 blocks, K steps of ${TK}
+  return `${native16 ? 'enable f16;\n' : ''}// ${epilogue ? 'addmm' : 'bmm'} (${st}${native16 ? ', f32 accumulation' : ''}): 64x64 output tiles, 16x16 invocations with 4x4 blocks, K steps of ${TK}
 ${META_DECL}
-@group(0) @binding(1) var<storage, read_write> out: array<${t}>;
-@group(0) @binding(2) var<storage, read> A: array<${t}>;
-@group(0) @binding(3) var<storage, read> B: array<${t}>;
+@group(0) @binding(1) var<storage, read_write> out: array<${st}>;
+@group(0) @binding(2) var<storage, read> A: array<${st}>;
+@group(0) @binding(3) var<storage, read> B: array<${st}>;
 ${epi}var<workgroup> As: array<${t}, ${TK * TILE}>;
 var<workgroup> Bs: array<${t}, ${TK * TILE}>;
 @compute @workgroup_size(16, 16)
@@ -83,12 +89,12 @@ ${accs.join('\n')}
       let am = e / ${TK}u;
       let ak = e % ${TK}u;
       var av: ${t} = ${zero};
-      if (tileRow + am < M && k0 + ak < K) { av = A[ab + (tileRow + am) * as1 + (k0 + ak) * as2]; }
+      if (tileRow + am < M && k0 + ak < K) { av = ${load('A[ab + (tileRow + am) * as1 + (k0 + ak) * as2]')}; }
       As[ak * ${TILE}u + am] = av;
       let bk = e / ${TILE}u;
       let bn = e % ${TILE}u;
       var bv: ${t} = ${zero};
-      if (k0 + bk < K && tileCol + bn < N) { bv = B[bb + (k0 + bk) * bs1 + (tileCol + bn) * bs2]; }
+      if (k0 + bk < K && tileCol + bn < N) { bv = ${load('B[bb + (k0 + bk) * bs1 + (tileCol + bn) * bs2]')}; }
       Bs[bk * ${TILE}u + bn] = bv;
     }
     workgroupBarrier();
@@ -111,22 +117,29 @@ ${stores.join('\n')}
 }`;
 }
 
-export function bmm(ctx: KernelContext, out: View, a: View, b: View): void {
+/** float16 is accepted only with `native16` (the device has `shader-f16`). */
+function typeOf(op: string, dtype: string, native16: boolean): 'f32' | 'i32' {
+  if (dtype === 'float32' || (dtype === 'float16' && native16)) return 'f32';
+  if (dtype === 'int32') return 'i32';
+  throw new Error(`${op}: unsupported dtype ${dtype}`);
+}
+
+export function bmm(ctx: KernelContext, out: View, a: View, b: View, native16 = false): void {
   checkBmmShapes(out, a, b);
   if (out.dtype !== a.dtype || b.dtype !== a.dtype) throw new Error(`bmm: dtypes must match, got ${a.dtype}, ${b.dtype} -> ${out.dtype}`);
-  if (a.dtype !== 'float32' && a.dtype !== 'int32') throw new Error(`bmm: unsupported dtype ${a.dtype}`);
+  const t = typeOf('bmm', a.dtype, native16);
+  const h = a.dtype === 'float16';
   const [nb, M, K] = a.shape as [number, number, number];
   const N = b.shape[2]!;
   const os = ctx.storage('bmm', 'out', out);
   if (nb === 0 || M === 0 || N === 0) return;
-  const t = a.dtype === 'float32' ? 'f32' : 'i32';
   const d = ctx.dispatcher;
   const gx = Math.ceil(N / TILE);
   const gy = Math.ceil(M / TILE);
   if (gx > d.maxGroupsPerDim || gy > d.maxGroupsPerDim) throw new Error(`bmm: ${M}x${N} output is too large for one dispatch`);
   ctx.apart('bmm', a, out, (aBuf, av) =>
     ctx.apart('bmm', b, out, (bBuf, bv) => {
-      const kernel = d.kernel(`bmm:${t}`, `bmm (${a.dtype})`, () => matmulSource(t), ['write', 'read', 'read']);
+      const kernel = d.kernel(`bmm:${h ? 'f16' : t}`, `bmm (${a.dtype})`, () => matmulSource(t, false, h), ['write', 'read', 'read']);
       for (let start = 0; start < nb; start += d.maxGroupsPerDim) {
         const count = Math.min(d.maxGroupsPerDim, nb - start);
         const meta = [
@@ -148,7 +161,7 @@ function bitsOf(x: number, t: 'f32' | 'i32'): number {
 }
 
 /** out [M, N] = beta · bias + alpha · (a [M, K] · b [K, N]): bmm's tiles with the bias added in the store. */
-export function addmm(ctx: KernelContext, out: View, bias: View, a: View, b: View, beta: number, alpha: number): void {
+export function addmm(ctx: KernelContext, out: View, bias: View, a: View, b: View, beta: number, alpha: number, native16 = false): void {
   const ok = out.shape.length === 2 && a.shape.length === 2 && b.shape.length === 2 && bias.shape.length === 2 &&
     a.shape[1] === b.shape[0] && out.shape[0] === a.shape[0] && out.shape[1] === b.shape[1] &&
     bias.shape[0] === out.shape[0] && bias.shape[1] === out.shape[1];
@@ -158,12 +171,12 @@ export function addmm(ctx: KernelContext, out: View, bias: View, a: View, b: Vie
   if (out.dtype !== a.dtype || b.dtype !== a.dtype || bias.dtype !== a.dtype) {
     throw new Error(`addmm: dtypes must match, got ${bias.dtype}, ${a.dtype}, ${b.dtype} -> ${out.dtype}`);
   }
-  if (a.dtype !== 'float32' && a.dtype !== 'int32') throw new Error(`addmm: unsupported dtype ${a.dtype}`);
+  const t = typeOf('addmm', a.dtype, native16);
+  const h = a.dtype === 'float16';
   const [M, K] = a.shape as [number, number];
   const N = b.shape[1]!;
   const os = ctx.storage('addmm', 'out', out);
   if (M === 0 || N === 0) return;
-  const t = a.dtype === 'float32' ? 'f32' : 'i32';
   const d = ctx.dispatcher;
   const gx = Math.ceil(N / TILE);
   const gy = Math.ceil(M / TILE);
@@ -171,7 +184,7 @@ export function addmm(ctx: KernelContext, out: View, bias: View, a: View, b: Vie
   ctx.apart('addmm', a, out, (aBuf, av) =>
     ctx.apart('addmm', b, out, (bBuf, bv) =>
       ctx.apart('addmm', bias, out, (cBuf, cv) => {
-        const kernel = d.kernel(`addmm:${t}`, `addmm (${a.dtype})`, () => matmulSource(t, true), ['write', 'read', 'read', 'read']);
+        const kernel = d.kernel(`addmm:${h ? 'f16' : t}`, `addmm (${a.dtype})`, () => matmulSource(t, true, h), ['write', 'read', 'read', 'read']);
         const meta = [
           M, N, K, 0,
           av.offset, 0, av.strides[0]!, av.strides[1]!,

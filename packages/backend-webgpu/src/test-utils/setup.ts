@@ -10,6 +10,13 @@ import { webgpuBackend } from '../plugin.js';
 
 let probed: Promise<ProbeResult> | null = null;
 
+/**
+ * NABLA_REQUIRE_F16=1 (CI's run on lavapipe): float16 must compute in WGSL's native f16, so the
+ * runtimes below ask for `float16: 'native'` and fail on an adapter without `shader-f16`, instead of
+ * falling back to the packed path.
+ */
+export const REQUIRE_F16 = process.env.NABLA_REQUIRE_F16 === '1';
+
 export function probe(): Promise<ProbeResult> {
   probed ??= probeNodeAdapter().then((r) => {
     if (r.ok) console.log(`[backend-webgpu tests] adapter: ${r.description} (choice: ${r.choice})`);
@@ -23,5 +30,6 @@ export function probe(): Promise<ProbeResult> {
 export async function gpuRuntime(extra: Parameters<typeof webgpuBackend>[0] = {}): Promise<Runtime | null> {
   const p = await probe();
   if (!p.ok) return null;
-  return createRuntime({ plugins: [cpuBackend(), webgpuBackend({ ...p.options, ...extra })] });
+  const f16: Parameters<typeof webgpuBackend>[0] = REQUIRE_F16 ? { float16: 'native' } : {};
+  return createRuntime({ plugins: [cpuBackend(), webgpuBackend({ ...p.options, ...f16, ...extra })] });
 }
