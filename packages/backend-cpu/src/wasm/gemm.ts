@@ -2,11 +2,11 @@
  * Batched matrix product on the WebAssembly SIMD macro-kernel (`gemm-kernel.ts`), float32 in
  * float32 and float64 in float64 (PyTorch's accumulation types on the CPU).
  *
- * Per batch: A and B are packed once, whole, into the shared memory (for each KC-deep k block,
- * A as MR-tall panels and B as NR-wide panels, zero-padded to full panels), so any strides cost
- * only their packing; then the GotoBLAS loops run over cache blocks: NC columns of B (L3), KC deep
- * (a B micro-panel of KC×NR in L1), MC rows of A (L2). C is accumulated in the memory at its
- * padded size and copied out once.
+ * Per batch: A and B are staged in the shared memory and packed there by the wasm packers
+ * (`gemm-pack.ts`: for each k block, A as MR-tall panels and B as NR-wide panels, zero-padded to
+ * full panels), so any strides, transposes included, cost only their packing; then the GotoBLAS
+ * loops run over cache blocks: NC columns of B (L3), kc deep (a B micro-panel of kc×NR in L1), MC
+ * rows of A (L2). C is accumulated in the memory at its padded size and copied out once.
  */
 import { checkBmmShapes, type TypedArray, type View } from '@nabla/core';
 import { dataOf } from '../storage.js';
@@ -21,22 +21,51 @@ export const GEMM_MIN_FLOPS = 4096;
 export const THREADS_MIN_FLOPS = 1 << 18;
 
 export type GemmFn = (a: number, b: number, c: number, mc: number, nc: number, kc: number, ldc: number, accumulate: number) => void;
+/** `pack_*` of `gemm-pack.ts`: (src, ls, ks, n, kc, dst, zero), byte pointers and strides. */
+export type PackFn = (src: number, ls: number, ks: number, n: number, kc: number, dst: number, zero: number) => void;
 
 export interface GemmKernels {
   readonly float32: GemmFn;
   readonly float64: GemmFn;
+  /** The packers of each dtype: `a` makes MR-lane panels, `b` NR-lane panels. */
+  readonly pack: { readonly float32: { readonly a: PackFn; readonly b: PackFn }; readonly float64: { readonly a: PackFn; readonly b: PackFn } };
+}
+
+/**
+ * The k-block depth for an inner dimension K: K split into equal blocks of at most KC, so a
+ * remainder never runs as a thin block that reloads C for a few steps (784 = 4 × 196, not
+ * 3 × 256 + 16). The caller and every worker use this one split, so the reduction order is fixed.
+ */
+export function kcFor(K: number): number {
+  return Math.ceil(K / Math.ceil(K / KC));
+}
+
+/** A matrix operand: its data, offset and strides in elements, rows × cols. */
+interface Operand {
+  readonly data: TypedArray;
+  readonly off: number;
+  readonly rs: number;
+  readonly cs: number;
+  readonly rows: number;
+  readonly cols: number;
 }
 
 /**
  * Runs `out = a · b` batch by batch; the caller has checked that all three share `dtype`. Returns
- * false, having done nothing, when the packed operands would not fit the memory (the caller then
- * runs the JavaScript kernel).
+ * false, having done nothing, when the operands would not fit the memory (the caller then runs
+ * the JavaScript kernel).
+ *
+ * Per batch: A and B are copied into the memory (one `set` of the span they cover when their
+ * strides are dense, in any order, so a transposed operand is a plain copy) and packed there by
+ * the wasm packers; a batch whose operand is the previous batch's (a broadcast) reuses its
+ * panels. Then the cache-block loops run, and C, accumulated at its padded size, is copied out.
  */
 export function bmmWasm(heap: WasmHeap, kernels: GemmKernels, out: View, a: View, b: View, pool: ThreadPool | null = null): boolean {
   checkBmmShapes(out, a, b);
   const dtype = out.dtype as 'float32' | 'float64';
   const shape: GemmShape = dtype === 'float32' ? GEMM_F32 : GEMM_F64;
   const kernel = kernels[dtype];
+  const pack = kernels.pack[dtype];
   const A = dataOf('bmm', 'a', a);
   const B = dataOf('bmm', 'b', b);
   const O = dataOf('bmm', 'out', out);
@@ -47,72 +76,76 @@ export function bmmWasm(heap: WasmHeap, kernels: GemmKernels, out: View, a: View
   const es = dtype === 'float32' ? 4 : 8;
   const Mp = Math.ceil(M / MR) * MR;
   const Np = Math.ceil(N / NR) * NR;
+  const kc = kcFor(K);
+  const [ars, acs, brs, bcs] = [a.strides[1]!, a.strides[2]!, b.strides[1]!, b.strides[2]!];
+  const spanA = span(M, K, ars, acs);
+  const spanB = span(K, N, brs, bcs);
   const cBase = ARENA;
   const aBase = align16(cBase + Mp * Np * es);
   const bBase = align16(aBase + Mp * K * es);
-  if (!heap.fits(bBase + K * Np * es)) return false;
-  heap.ensure(bBase + K * Np * es);
+  const zBase = align16(bBase + K * Np * es);
+  const sa = align16(zBase + 16);
+  const sb = align16(sa + spanA * es);
+  const end = sb + spanB * es;
+  if (!heap.fits(end)) return false;
+  heap.ensure(end);
+  const H = dtype === 'float32' ? heap.f32 : heap.f64;
+  H.fill(0, zBase / es, (zBase + 16) / es);
+  let lastA = -1;
+  let lastB = -1;
   for (let bi = 0; bi < nb; bi++) {
-    const H = dtype === 'float32' ? heap.f32 : heap.f64;
     const ao = a.offset + bi * a.strides[0]!;
     const bo = b.offset + bi * b.strides[0]!;
-    packA(H, aBase / es, A, ao, a.strides[1]!, a.strides[2]!, M, K, Mp, MR);
-    packB(H, bBase / es, B, bo, b.strides[1]!, b.strides[2]!, K, N, Np, NR);
-    if (pool !== null && M * N * K >= THREADS_MIN_FLOPS) pool.gemm({ dtype, aBase, bBase, cBase, Mp, Np, K, MR, NR });
-    else blocks(kernel, es, aBase, bBase, cBase, Mp, Np, K);
+    if (K > 0 && ao !== lastA) {
+      const s = stage(H, sa, es, { data: A, off: ao, rs: ars, cs: acs, rows: M, cols: K }, spanA);
+      for (let k0 = 0; k0 < K; k0 += kc) pack.a(s.base + k0 * s.cs, s.rs, s.cs, M, Math.min(kc, K - k0), aBase + k0 * Mp * es, zBase);
+      lastA = ao;
+    }
+    if (K > 0 && bo !== lastB) {
+      const s = stage(H, sb, es, { data: B, off: bo, rs: brs, cs: bcs, rows: K, cols: N }, spanB);
+      for (let k0 = 0; k0 < K; k0 += kc) pack.b(s.base + k0 * s.rs, s.cs, s.rs, N, Math.min(kc, K - k0), bBase + k0 * Np * es, zBase);
+      lastB = bo;
+    }
+    if (pool !== null && M * N * K >= THREADS_MIN_FLOPS) pool.gemm({ dtype, aBase, bBase, cBase, Mp, Np, K, kc, MR, NR });
+    else blocks(kernel, es, aBase, bBase, cBase, Mp, Np, K, kc);
     copyOut(H, cBase / es, Np, O, out.offset + bi * out.strides[0]!, out.strides[1]!, out.strides[2]!, M, N, K);
   }
   return true;
 }
 
+/** Elements a staged copy of a rows×cols operand takes: the span it covers, or rows·cols when that span is sparse. */
+function span(rows: number, cols: number, rs: number, cs: number): number {
+  if (rows === 0 || cols === 0) return 0;
+  const n = rows * cols;
+  if (rs < 0 || cs < 0) return n;
+  const s = (rows - 1) * rs + (cols - 1) * cs + 1;
+  return s <= 2 * n + 16 ? s : n;
+}
+
+/**
+ * Copies an operand into the memory at byte `at`; returns where it lies and its strides there
+ * (bytes). A dense span is one `set` that keeps the strides; anything else is gathered row-major.
+ */
+function stage(H: TypedArray, at: number, es: number, o: Operand, spanElems: number): { base: number; rs: number; cs: number } {
+  const { data, off, rs, cs, rows, cols } = o;
+  const dst = at / es;
+  if (rs >= 0 && cs >= 0 && spanElems === (rows - 1) * rs + (cols - 1) * cs + 1) {
+    H.set(data.subarray(off, off + spanElems), dst);
+    return { base: at, rs: rs * es, cs: cs * es };
+  }
+  for (let i = 0, q = dst; i < rows; i++) for (let j = 0, p = off + i * rs; j < cols; j++, p += cs) H[q++] = data[p]!;
+  return { base: at, rs: cols * es, cs: es };
+}
+
 /** The cache-block loops on the calling thread (the pool runs the same loops per slice). */
-function blocks(kernel: GemmFn, es: number, aBase: number, bBase: number, cBase: number, Mp: number, Np: number, K: number): void {
+function blocks(kernel: GemmFn, es: number, aBase: number, bBase: number, cBase: number, Mp: number, Np: number, K: number, kcStep: number): void {
   for (let j0 = 0; j0 < Np; j0 += NC) {
     const nc = Math.min(NC, Np - j0);
-    for (let k0 = 0; k0 < K; k0 += KC) {
-      const kc = Math.min(KC, K - k0);
+    for (let k0 = 0; k0 < K; k0 += kcStep) {
+      const kc = Math.min(kcStep, K - k0);
       for (let i0 = 0; i0 < Mp; i0 += MC) {
         const mc = Math.min(MC, Mp - i0);
         kernel(aBase + (k0 * Mp + i0 * kc) * es, bBase + (k0 * Np + j0 * kc) * es, cBase + (i0 * Np + j0) * es, mc, nc, kc, Np, k0 > 0 ? 1 : 0);
-      }
-    }
-  }
-}
-
-/** A (M×K, strides rs/cs) → for each k block, MR-tall panels, kc×MR each; rows past M are zero. */
-function packA(H: TypedArray, base: number, A: TypedArray, off: number, rs: number, cs: number, M: number, K: number, Mp: number, MR: number): void {
-  for (let k0 = 0; k0 < K; k0 += KC) {
-    const kc = Math.min(KC, K - k0);
-    const blk = base + k0 * Mp;
-    for (let i0 = 0; i0 < Mp; i0 += MR) {
-      const panel = blk + i0 * kc;
-      for (let r = 0; r < MR; r++) {
-        const i = i0 + r;
-        let o = panel + r;
-        if (i >= M) {
-          for (let k = 0; k < kc; k++, o += MR) H[o] = 0;
-          continue;
-        }
-        let p = off + i * rs + k0 * cs;
-        for (let k = 0; k < kc; k++, o += MR, p += cs) H[o] = A[p]!;
-      }
-    }
-  }
-}
-
-/** B (K×N, strides rs/cs) → for each k block, NR-wide panels, kc×NR each; columns past N are zero. */
-function packB(H: TypedArray, base: number, B: TypedArray, off: number, rs: number, cs: number, K: number, N: number, Np: number, NR: number): void {
-  for (let k0 = 0; k0 < K; k0 += KC) {
-    const kc = Math.min(KC, K - k0);
-    const blk = base + k0 * Np;
-    for (let j0 = 0; j0 < Np; j0 += NR) {
-      const w = Math.min(NR, N - j0);
-      let o = blk + j0 * kc;
-      let p = off + k0 * rs + j0 * cs;
-      if (w === NR && cs === 1) {
-        for (let k = 0; k < kc; k++, o += NR, p += rs) for (let c = 0; c < NR; c++) H[o + c] = B[p + c]!;
-      } else {
-        for (let k = 0; k < kc; k++, o += NR, p += rs) for (let c = 0; c < NR; c++) H[o + c] = c < w ? B[p + c * cs]! : 0;
       }
     }
   }
@@ -122,6 +155,10 @@ function copyOut(H: TypedArray, base: number, ldc: number, O: TypedArray, off: n
   if (K === 0) {
     // No k block ran: the product of empty inner dims is zeros.
     for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) O[off + i * rs + j * cs] = 0;
+    return;
+  }
+  if (cs === 1 && rs === N && ldc === N) {
+    O.set(H.subarray(base, base + M * N), off);
     return;
   }
   for (let i = 0; i < M; i++) {

@@ -13,7 +13,7 @@
  * Node only (worker_threads, Atomics.wait on the main thread). Browsers forbid Atomics.wait on the
  * main thread, so there the backend stays on one thread.
  */
-import { KC, MC, NC } from './gemm-kernel.js';
+import { MC, NC } from './gemm-kernel.js';
 
 /** Control block layout (Int32 slots). */
 const GEN = 0;
@@ -21,12 +21,12 @@ const PENDING = 1;
 const READY = 2;
 const STOP = 3;
 const JOB = 8;
-/** Job fields after JOB: dtype(0 f32 / 1 f64), es, aBase, bBase, cBase, Mp, Np, K, then per thread [i0, i1, j0, j1]. */
-const SLICES = JOB + 8;
+/** Job fields after JOB: dtype(0 f32 / 1 f64), es, aBase, bBase, cBase, Mp, Np, K, kc, then per thread [i0, i1, j0, j1]. */
+const SLICES = JOB + 12;
 export const MAX_THREADS = 16;
 
 /** The per-thread loop nest; the same source runs in the workers (as text) and on the caller. */
-function runSlice(gemm: (a: number, b: number, c: number, mc: number, nc: number, kc: number, ldc: number, acc: number) => void, C: Int32Array, t: number, KCc: number, MCc: number, NCc: number): void {
+function runSlice(gemm: (a: number, b: number, c: number, mc: number, nc: number, kc: number, ldc: number, acc: number) => void, C: Int32Array, t: number, MCc: number, NCc: number): void {
   const es = C[JOB + 1]!;
   const aBase = C[JOB + 2]!;
   const bBase = C[JOB + 3]!;
@@ -34,6 +34,7 @@ function runSlice(gemm: (a: number, b: number, c: number, mc: number, nc: number
   const Mp = C[JOB + 5]!;
   const Np = C[JOB + 6]!;
   const K = C[JOB + 7]!;
+  const KCc = C[JOB + 8]!;
   const s = SLICES_AT + 4 * t;
   const iStart = C[s]!;
   const iEnd = C[s + 1]!;
@@ -69,7 +70,7 @@ for (;;) {
   gen = Atomics.load(C, ${GEN});
   if (Atomics.load(C, ${STOP}) !== 0) break;
   try {
-    runSlice(kernels[C[JOB]], C, id, ${KC}, ${MC}, ${NC});
+    runSlice(kernels[C[JOB]], C, id, ${MC}, ${NC});
   } finally {
     if (Atomics.sub(C, ${PENDING}, 1) === 1) Atomics.notify(C, ${PENDING});
   }
@@ -91,6 +92,8 @@ export interface GemmJob {
   readonly Mp: number;
   readonly Np: number;
   readonly K: number;
+  /** The k-block depth (`kcFor(K)`): every thread uses the caller's split. */
+  readonly kc: number;
   readonly MR: number;
   readonly NR: number;
 }
@@ -158,6 +161,7 @@ export class ThreadPool {
     C[JOB + 5] = job.Mp;
     C[JOB + 6] = job.Np;
     C[JOB + 7] = job.K;
+    C[JOB + 8] = job.kc;
     const n = this.threads;
     const byRows = job.Mp / job.MR >= job.Np / job.NR;
     const units = byRows ? job.Mp / job.MR : job.Np / job.NR;
@@ -180,7 +184,7 @@ export class ThreadPool {
     Atomics.store(C, PENDING, n - 1);
     Atomics.add(C, GEN, 1);
     Atomics.notify(C, GEN);
-    runSlice(job.dtype === 'float32' ? this.kernels.float32 : this.kernels.float64, C, 0, KC, MC, NC);
+    runSlice(job.dtype === 'float32' ? this.kernels.float32 : this.kernels.float64, C, 0, MC, NC);
     for (;;) {
       const left = Atomics.load(C, PENDING);
       if (left === 0) break;
