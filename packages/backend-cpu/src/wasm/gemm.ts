@@ -12,7 +12,7 @@ import { checkBmmShapes, type TypedArray, type View } from '@nabla/core';
 import { dataOf } from '../storage.js';
 import { GEMM_F32, GEMM_F64, KC, MC, NC, type GemmShape } from './gemm-kernel.js';
 import { align16, ARENA, type WasmHeap } from './heap.js';
-import type { ThreadPool } from './pool.js';
+import type { PackSource, ThreadPool } from './pool.js';
 
 export { KC, MC, NC } from './gemm-kernel.js';
 /** Multiply-adds per batch below which the JavaScript kernel (no packing) is as fast. */
@@ -96,18 +96,29 @@ export function bmmWasm(heap: WasmHeap, kernels: GemmKernels, out: View, a: View
   for (let bi = 0; bi < nb; bi++) {
     const ao = a.offset + bi * a.strides[0]!;
     const bo = b.offset + bi * b.strides[0]!;
+    // Staged here; packed below or, on the pool, by the threads (each its share of the split operand).
+    let pa: PackSource | null = null;
+    let pb: PackSource | null = null;
     if (K > 0 && ao !== lastA) {
       const s = stage(H, sa, es, { data: A, off: ao, rs: ars, cs: acs, rows: M, cols: K }, spanA);
-      for (let k0 = 0; k0 < K; k0 += kc) pack.a(s.base + k0 * s.cs, s.rs, s.cs, M, Math.min(kc, K - k0), aBase + k0 * Mp * es, zBase);
+      pa = { src: s.base, ls: s.rs, ks: s.cs };
       lastA = ao;
     }
     if (K > 0 && bo !== lastB) {
       const s = stage(H, sb, es, { data: B, off: bo, rs: brs, cs: bcs, rows: K, cols: N }, spanB);
-      for (let k0 = 0; k0 < K; k0 += kc) pack.b(s.base + k0 * s.rs, s.cs, s.rs, N, Math.min(kc, K - k0), bBase + k0 * Np * es, zBase);
+      pb = { src: s.base, ls: s.cs, ks: s.rs };
       lastB = bo;
     }
-    if (pool !== null && M * N * K >= THREADS_MIN_FLOPS) pool.gemm({ dtype, aBase, bBase, cBase, Mp, Np, K, kc, MR, NR });
-    else blocks(kernel, es, aBase, bBase, cBase, Mp, Np, K, kc);
+    if (pool !== null && M * N * K >= THREADS_MIN_FLOPS) {
+      pool.gemm({ dtype, M, N, zero: zBase, a: pa, b: pb, aBase, bBase, cBase, Mp, Np, K, kc, MR, NR });
+    } else {
+      for (let k0 = 0; k0 < K; k0 += kc) {
+        const d = Math.min(kc, K - k0);
+        if (pa !== null) pack.a(pa.src + k0 * pa.ks, pa.ls, pa.ks, M, d, aBase + k0 * Mp * es, zBase);
+        if (pb !== null) pack.b(pb.src + k0 * pb.ks, pb.ls, pb.ks, N, d, bBase + k0 * Np * es, zBase);
+      }
+      blocks(kernel, es, aBase, bBase, cBase, Mp, Np, K, kc);
+    }
     copyOut(H, cBase / es, Np, O, out.offset + bi * out.strides[0]!, out.strides[1]!, out.strides[2]!, M, N, K);
   }
   return true;

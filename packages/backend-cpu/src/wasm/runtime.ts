@@ -46,7 +46,10 @@ export class WasmRuntime {
   /** Starts worker threads (the caller counts as one); the count that actually runs. */
   async startThreads(threads: number): Promise<number> {
     if (!this.heap.shared || threads <= 1) return 1;
-    this.pool = await ThreadPool.start(threads, this.heap.memory, this.gemmMod, this.gemm);
+    this.pool = await ThreadPool.start(threads, this.heap.memory, this.gemmMod, this.gemm, [
+      [`pack_float32_${GEMM_F32.MR}`, `pack_float32_${GEMM_F32.NR}`],
+      [`pack_float64_${GEMM_F64.MR}`, `pack_float64_${GEMM_F64.NR}`],
+    ]);
     return this.pool?.threads ?? 1;
   }
 
