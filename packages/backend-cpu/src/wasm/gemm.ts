@@ -40,6 +40,19 @@ export function kcFor(K: number): number {
   return Math.ceil(K / Math.ceil(K / KC));
 }
 
+/**
+ * addmm's epilogue, applied while C is copied out: out = alpha · (a·b) + beta · bias, with bias
+ * broadcast to [M, N] by its strides (beta = 0 does not read it, as BLAS and PyTorch).
+ */
+export interface Epilogue {
+  readonly bias: TypedArray;
+  readonly off: number;
+  readonly rs: number;
+  readonly cs: number;
+  readonly alpha: number;
+  readonly beta: number;
+}
+
 /** A matrix operand: its data, offset and strides in elements, rows × cols. */
 interface Operand {
   readonly data: TypedArray;
@@ -60,7 +73,7 @@ interface Operand {
  * the wasm packers; a batch whose operand is the previous batch's (a broadcast) reuses its
  * panels. Then the cache-block loops run, and C, accumulated at its padded size, is copied out.
  */
-export function bmmWasm(heap: WasmHeap, kernels: GemmKernels, out: View, a: View, b: View, pool: ThreadPool | null = null): boolean {
+export function bmmWasm(heap: WasmHeap, kernels: GemmKernels, out: View, a: View, b: View, pool: ThreadPool | null = null, epilogue: Epilogue | null = null): boolean {
   checkBmmShapes(out, a, b);
   const dtype = out.dtype as 'float32' | 'float64';
   const shape: GemmShape = dtype === 'float32' ? GEMM_F32 : GEMM_F64;
@@ -72,6 +85,7 @@ export function bmmWasm(heap: WasmHeap, kernels: GemmKernels, out: View, a: View
   const [nb, M, K] = a.shape as [number, number, number];
   const N = b.shape[2]!;
   if (nb === 0 || M === 0 || N === 0) return true;
+  if (epilogue !== null && nb !== 1) throw new Error(`bmm: an epilogue takes one batch, got ${nb}`);
   const { MR, NR } = shape;
   const es = dtype === 'float32' ? 4 : 8;
   const Mp = Math.ceil(M / MR) * MR;
@@ -119,7 +133,9 @@ export function bmmWasm(heap: WasmHeap, kernels: GemmKernels, out: View, a: View
       }
       blocks(kernel, es, aBase, bBase, cBase, Mp, Np, K, kc);
     }
-    copyOut(H, cBase / es, Np, O, out.offset + bi * out.strides[0]!, out.strides[1]!, out.strides[2]!, M, N, K);
+    const [oo, ors, ocs] = [out.offset + bi * out.strides[0]!, out.strides[1]!, out.strides[2]!];
+    if (epilogue === null) copyOut(H, cBase / es, Np, O, oo, ors, ocs, M, N, K);
+    else copyOutAffine(H, cBase / es, Np, O, oo, ors, ocs, M, N, K, epilogue);
   }
   return true;
 }
@@ -176,5 +192,24 @@ function copyOut(H: TypedArray, base: number, ldc: number, O: TypedArray, off: n
     const src = base + i * ldc;
     if (cs === 1) O.set(H.subarray(src, src + N), off + i * rs);
     else for (let j = 0, p = off + i * rs; j < N; j++, p += cs) O[p] = H[src + j]!;
+  }
+}
+
+/** copyOut with addmm's epilogue: one pass over C writes alpha·C + beta·bias (C is zero when K = 0). */
+function copyOutAffine(H: TypedArray, base: number, ldc: number, O: TypedArray, off: number, rs: number, cs: number, M: number, N: number, K: number, e: Epilogue): void {
+  const { bias, alpha, beta } = e;
+  for (let i = 0; i < M; i++) {
+    const src = base + i * ldc;
+    let p = off + i * rs;
+    let q = e.off + i * e.rs;
+    if (K === 0) {
+      for (let j = 0; j < N; j++, p += cs, q += e.cs) O[p] = beta === 0 ? 0 : beta * bias[q]!;
+    } else if (beta === 0) {
+      for (let j = 0; j < N; j++, p += cs) O[p] = alpha * H[src + j]!;
+    } else if (alpha === 1 && beta === 1) {
+      for (let j = 0; j < N; j++, p += cs, q += e.cs) O[p] = H[src + j]! + bias[q]!;
+    } else {
+      for (let j = 0; j < N; j++, p += cs, q += e.cs) O[p] = alpha * H[src + j]! + beta * bias[q]!;
+    }
   }
 }
