@@ -17,8 +17,11 @@ import type { PackSource, ThreadPool } from './pool.js';
 export { KC, MC, NC } from './gemm-kernel.js';
 /** Multiply-adds per batch below which the JavaScript kernel (no packing) is as fast. */
 export const GEMM_MIN_FLOPS = 4096;
-/** Multiply-adds per batch from which waking worker threads pays. */
-export const THREADS_MIN_FLOPS = 1 << 18;
+/**
+ * Multiply-adds per batch from which waking worker threads pays: 2^20 is ~50 µs of one thread's
+ * work, several times a futex wake-up; below it (the MLP's 64×256×10 layers) the caller runs alone.
+ */
+export const THREADS_MIN_FLOPS = 1 << 20;
 
 export type GemmFn = (a: number, b: number, c: number, mc: number, nc: number, kc: number, ldc: number, accumulate: number) => void;
 /** `pack_*` of `gemm-pack.ts`: (src, ls, ks, n, kc, dst, zero), byte pointers and strides. */
