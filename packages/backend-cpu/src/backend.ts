@@ -273,26 +273,14 @@ function asBatch(v: View): View {
 }
 
 /**
- * addmm on the WebAssembly GEMM: the product into `out`, then `alpha·out + beta·bias` in one pass
- * (an extra M·N pass is nothing beside the M·N·K product). False when the GEMM declines, or when
- * the bias shares out's storage, so the caller runs the JavaScript kernel instead.
+ * addmm on the WebAssembly GEMM, `alpha·(a·b) + beta·bias` applied as C is copied out (one pass).
+ * False when the GEMM declines, or when the bias shares out's storage, so the caller runs the
+ * JavaScript kernel instead.
  */
 function addmmWasm(w: WasmRuntime, out: View, bias: View, a: View, b: View, beta: number, alpha: number): boolean {
   if (out.shape.length !== 2 || bias.shape.length !== 2 || bias.storage === out.storage) return false;
-  if (!bmmWasm(w.heap, w.gemm, asBatch(out), asBatch(a), asBatch(b), w.pool)) return false;
-  const O = dataOf('addmm', 'out', out);
-  const B = dataOf('addmm', 'bias', bias);
-  const [M, N] = out.shape as [number, number];
-  const [os0, os1] = out.strides as [number, number];
-  const [bs0, bs1] = bias.strides as [number, number];
-  for (let i = 0; i < M; i++) {
-    for (let j = 0; j < N; j++) {
-      const o = out.offset + i * os0 + j * os1;
-      // beta = 0 does not read the bias (NaN there is ignored, as BLAS and PyTorch).
-      O[o] = alpha * O[o]! + (beta === 0 ? 0 : beta * B[bias.offset + i * bs0 + j * bs1]!);
-    }
-  }
-  return true;
+  const epilogue = { bias: dataOf('addmm', 'bias', bias), off: bias.offset, rs: bias.strides[0]!, cs: bias.strides[1]!, alpha, beta };
+  return bmmWasm(w.heap, w.gemm, asBatch(out), asBatch(a), asBatch(b), w.pool, epilogue);
 }
 
 function useWasmGemm(out: View, a: View, b: View): boolean {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { CpuBackend } from '../backend.js';
 import { dense, empty, permuted, randoms, storageWith, values, viewOf } from '../test-utils/views.js';
 import { GEMM_F32, GEMM_F64 } from './gemm-kernel.js';
-import { bmmWasm, KC, MC, NC } from './gemm.js';
+import { bmmWasm, kcFor, KC, MC, NC } from './gemm.js';
 import { WasmRuntime } from './runtime.js';
 
 const js = new CpuBackend({ wasm: false });
@@ -80,12 +80,59 @@ describe('wasm GEMM vs the JavaScript bmm', () => {
         b: permuted(b, dtype, [nb, K, N], randoms(nb * K * N, 7), [0, 2, 1]),
       }), 'transposed out and b');
     });
+    it(`${dtype}: the MLP step's products, transposed operands packed in place, k split around KC`, () => {
+      // x·W, dW = xᵀ·g (A transposed), dx = g·Wᵀ (B transposed), both transposed; K near every k-block split.
+      for (const [M, K, N] of [[64, 784, 256], [23, 255, 19], [17, KC + 1, 13], [9, 2 * KC - 1, 11], [5, 2 * KC + 1, 3 * NR + 2]] as const) {
+        for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+          const A = randoms(M * K, M + K);
+          const B = randoms(K * N, K + N);
+          check(dtype, (b) => ({
+            out: empty(b, dtype, [1, M, N]),
+            a: ta ? permuted(b, dtype, [1, M, K], A, [0, 2, 1]) : dense(b, dtype, [1, M, K], A),
+            b: tb ? permuted(b, dtype, [1, K, N], B, [0, 2, 1]) : dense(b, dtype, [1, K, N], B),
+          }), `${M}×${K}×${N} ${ta ? 'aᵀ' : 'a'} ${tb ? 'bᵀ' : 'b'}`);
+        }
+      }
+    });
+    it(`${dtype}: sparse strides are gathered, stride-0 rows and columns copied as they are`, () => {
+      const [M, K, N] = [2 * MR + 1, 37, 2 * NR + 3];
+      // a: every third column of a wide matrix, rows 7·K apart (its span is far larger than M·K).
+      const wide = randoms(M * 7 * K, 11);
+      check(dtype, (b) => ({
+        out: empty(b, dtype, [1, M, N]),
+        a: viewOf(storageWith(b, dtype, wide), [1, M, K], [0, 7 * K, 3], 2),
+        b: dense(b, dtype, [1, K, N], randoms(K * N, 12)),
+      }), 'strided a');
+      // b: one row broadcast down K (row stride 0); a: one column broadcast across K.
+      check(dtype, (b) => ({
+        out: empty(b, dtype, [2, M, N]),
+        a: viewOf(storageWith(b, dtype, randoms(2 * M, 13)), [2, M, K], [M, 1, 0]),
+        b: viewOf(storageWith(b, dtype, randoms(N + 1, 14)), [2, K, N], [0, 0, 1], 1),
+      }), 'stride-0 rows and columns');
+    });
+    it(`${dtype}: a broadcast a (batch stride 0) against per-batch b, and the reverse`, () => {
+      const [nb, M, K, N] = [4, 3 * MR + 1, 70, 2 * NR + 1];
+      check(dtype, (b) => ({
+        out: empty(b, dtype, [nb, M, N]),
+        a: viewOf(storageWith(b, dtype, randoms(M * K, 15)), [nb, M, K], [0, K, 1]),
+        b: dense(b, dtype, [nb, K, N], randoms(nb * K * N, 16)),
+      }), 'broadcast a');
+      check(dtype, (b) => ({
+        out: empty(b, dtype, [nb, M, N]),
+        a: dense(b, dtype, [nb, M, K], randoms(nb * M * K, 17)),
+        b: permuted(b, dtype, [nb, K, N], randoms(nb * K * N, 18), [0, 2, 1]),
+      }), 'per-batch transposed b');
+    });
     it(`${dtype}: empty dims`, () => {
       check(dtype, plain(dtype, 2, 9, 0, 11), 'K = 0 gives zeros');
       check(dtype, plain(dtype, 2, 0, 5, 11), 'M = 0');
       check(dtype, plain(dtype, 0, 9, 5, 11), 'no batches');
     });
   }
+
+  it('splits K into equal blocks of at most KC', () => {
+    expect([1, 7, KC, KC + 1, 784, 2 * KC + 1].map(kcFor)).toEqual([1, 7, KC, Math.ceil((KC + 1) / 2), 196, Math.ceil((2 * KC + 1) / 3)]);
+  });
 
   it('declines (returns false, output untouched) when the packed operands would not fit the memory', () => {
     const small = WasmRuntime.create()!;

@@ -2,117 +2,180 @@
  * Batched matrix product on the WebAssembly SIMD macro-kernel (`gemm-kernel.ts`), float32 in
  * float32 and float64 in float64 (PyTorch's accumulation types on the CPU).
  *
- * Per batch: A and B are packed once, whole, into the shared memory (for each KC-deep k block,
- * A as MR-tall panels and B as NR-wide panels, zero-padded to full panels), so any strides cost
- * only their packing; then the GotoBLAS loops run over cache blocks: NC columns of B (L3), KC deep
- * (a B micro-panel of KC×NR in L1), MC rows of A (L2). C is accumulated in the memory at its
- * padded size and copied out once.
+ * Per batch: A and B are staged in the shared memory and packed there by the wasm packers
+ * (`gemm-pack.ts`: for each k block, A as MR-tall panels and B as NR-wide panels, zero-padded to
+ * full panels), so any strides, transposes included, cost only their packing; then the GotoBLAS
+ * loops run over cache blocks: NC columns of B (L3), kc deep (a B micro-panel of kc×NR in L1), MC
+ * rows of A (L2). C is accumulated in the memory at its padded size and copied out once.
  */
 import { checkBmmShapes, type TypedArray, type View } from '@nabla/core';
 import { dataOf } from '../storage.js';
 import { GEMM_F32, GEMM_F64, KC, MC, NC, type GemmShape } from './gemm-kernel.js';
 import { align16, ARENA, type WasmHeap } from './heap.js';
-import type { ThreadPool } from './pool.js';
+import type { PackSource, ThreadPool } from './pool.js';
 
 export { KC, MC, NC } from './gemm-kernel.js';
 /** Multiply-adds per batch below which the JavaScript kernel (no packing) is as fast. */
 export const GEMM_MIN_FLOPS = 4096;
-/** Multiply-adds per batch from which waking worker threads pays. */
-export const THREADS_MIN_FLOPS = 1 << 18;
+/**
+ * Multiply-adds per batch from which waking worker threads pays: 2^20 is ~50 µs of one thread's
+ * work, several times a futex wake-up; below it (the MLP's 64×256×10 layers) the caller runs alone.
+ */
+export const THREADS_MIN_FLOPS = 1 << 20;
 
 export type GemmFn = (a: number, b: number, c: number, mc: number, nc: number, kc: number, ldc: number, accumulate: number) => void;
+/** `pack_*` of `gemm-pack.ts`: (src, ls, ks, n, kc, dst, zero), byte pointers and strides. */
+export type PackFn = (src: number, ls: number, ks: number, n: number, kc: number, dst: number, zero: number) => void;
 
 export interface GemmKernels {
   readonly float32: GemmFn;
   readonly float64: GemmFn;
+  /** The packers of each dtype: `a` makes MR-lane panels, `b` NR-lane panels. */
+  readonly pack: { readonly float32: { readonly a: PackFn; readonly b: PackFn }; readonly float64: { readonly a: PackFn; readonly b: PackFn } };
+}
+
+/**
+ * The k-block depth for an inner dimension K: K split into equal blocks of at most KC, so a
+ * remainder never runs as a thin block that reloads C for a few steps (784 = 4 × 196, not
+ * 3 × 256 + 16). The caller and every worker use this one split, so the reduction order is fixed.
+ */
+export function kcFor(K: number): number {
+  return Math.ceil(K / Math.ceil(K / KC));
+}
+
+/**
+ * addmm's epilogue, applied while C is copied out: out = alpha · (a·b) + beta · bias, with bias
+ * broadcast to [M, N] by its strides (beta = 0 does not read it, as BLAS and PyTorch).
+ */
+export interface Epilogue {
+  readonly bias: TypedArray;
+  readonly off: number;
+  readonly rs: number;
+  readonly cs: number;
+  readonly alpha: number;
+  readonly beta: number;
+}
+
+/** A matrix operand: its data, offset and strides in elements, rows × cols. */
+interface Operand {
+  readonly data: TypedArray;
+  readonly off: number;
+  readonly rs: number;
+  readonly cs: number;
+  readonly rows: number;
+  readonly cols: number;
 }
 
 /**
  * Runs `out = a · b` batch by batch; the caller has checked that all three share `dtype`. Returns
- * false, having done nothing, when the packed operands would not fit the memory (the caller then
- * runs the JavaScript kernel).
+ * false, having done nothing, when the operands would not fit the memory (the caller then runs
+ * the JavaScript kernel).
+ *
+ * Per batch: A and B are copied into the memory (one `set` of the span they cover when their
+ * strides are dense, in any order, so a transposed operand is a plain copy) and packed there by
+ * the wasm packers; a batch whose operand is the previous batch's (a broadcast) reuses its
+ * panels. Then the cache-block loops run, and C, accumulated at its padded size, is copied out.
  */
-export function bmmWasm(heap: WasmHeap, kernels: GemmKernels, out: View, a: View, b: View, pool: ThreadPool | null = null): boolean {
+export function bmmWasm(heap: WasmHeap, kernels: GemmKernels, out: View, a: View, b: View, pool: ThreadPool | null = null, epilogue: Epilogue | null = null): boolean {
   checkBmmShapes(out, a, b);
   const dtype = out.dtype as 'float32' | 'float64';
   const shape: GemmShape = dtype === 'float32' ? GEMM_F32 : GEMM_F64;
   const kernel = kernels[dtype];
+  const pack = kernels.pack[dtype];
   const A = dataOf('bmm', 'a', a);
   const B = dataOf('bmm', 'b', b);
   const O = dataOf('bmm', 'out', out);
   const [nb, M, K] = a.shape as [number, number, number];
   const N = b.shape[2]!;
   if (nb === 0 || M === 0 || N === 0) return true;
+  if (epilogue !== null && nb !== 1) throw new Error(`bmm: an epilogue takes one batch, got ${nb}`);
   const { MR, NR } = shape;
   const es = dtype === 'float32' ? 4 : 8;
   const Mp = Math.ceil(M / MR) * MR;
   const Np = Math.ceil(N / NR) * NR;
+  const kc = kcFor(K);
+  const [ars, acs, brs, bcs] = [a.strides[1]!, a.strides[2]!, b.strides[1]!, b.strides[2]!];
+  const spanA = span(M, K, ars, acs);
+  const spanB = span(K, N, brs, bcs);
   const cBase = ARENA;
   const aBase = align16(cBase + Mp * Np * es);
   const bBase = align16(aBase + Mp * K * es);
-  if (!heap.fits(bBase + K * Np * es)) return false;
-  heap.ensure(bBase + K * Np * es);
+  const zBase = align16(bBase + K * Np * es);
+  const sa = align16(zBase + 16);
+  const sb = align16(sa + spanA * es);
+  const end = sb + spanB * es;
+  if (!heap.fits(end)) return false;
+  heap.ensure(end);
+  const H = dtype === 'float32' ? heap.f32 : heap.f64;
+  H.fill(0, zBase / es, (zBase + 16) / es);
+  let lastA = -1;
+  let lastB = -1;
   for (let bi = 0; bi < nb; bi++) {
-    const H = dtype === 'float32' ? heap.f32 : heap.f64;
     const ao = a.offset + bi * a.strides[0]!;
     const bo = b.offset + bi * b.strides[0]!;
-    packA(H, aBase / es, A, ao, a.strides[1]!, a.strides[2]!, M, K, Mp, MR);
-    packB(H, bBase / es, B, bo, b.strides[1]!, b.strides[2]!, K, N, Np, NR);
-    if (pool !== null && M * N * K >= THREADS_MIN_FLOPS) pool.gemm({ dtype, aBase, bBase, cBase, Mp, Np, K, MR, NR });
-    else blocks(kernel, es, aBase, bBase, cBase, Mp, Np, K);
-    copyOut(H, cBase / es, Np, O, out.offset + bi * out.strides[0]!, out.strides[1]!, out.strides[2]!, M, N, K);
+    // Staged here; packed below or, on the pool, by the threads (each its share of the split operand).
+    let pa: PackSource | null = null;
+    let pb: PackSource | null = null;
+    if (K > 0 && ao !== lastA) {
+      const s = stage(H, sa, es, { data: A, off: ao, rs: ars, cs: acs, rows: M, cols: K }, spanA);
+      pa = { src: s.base, ls: s.rs, ks: s.cs };
+      lastA = ao;
+    }
+    if (K > 0 && bo !== lastB) {
+      const s = stage(H, sb, es, { data: B, off: bo, rs: brs, cs: bcs, rows: K, cols: N }, spanB);
+      pb = { src: s.base, ls: s.cs, ks: s.rs };
+      lastB = bo;
+    }
+    if (pool !== null && M * N * K >= THREADS_MIN_FLOPS) {
+      pool.gemm({ dtype, M, N, zero: zBase, a: pa, b: pb, aBase, bBase, cBase, Mp, Np, K, kc, MR, NR });
+    } else {
+      for (let k0 = 0; k0 < K; k0 += kc) {
+        const d = Math.min(kc, K - k0);
+        if (pa !== null) pack.a(pa.src + k0 * pa.ks, pa.ls, pa.ks, M, d, aBase + k0 * Mp * es, zBase);
+        if (pb !== null) pack.b(pb.src + k0 * pb.ks, pb.ls, pb.ks, N, d, bBase + k0 * Np * es, zBase);
+      }
+      blocks(kernel, es, aBase, bBase, cBase, Mp, Np, K, kc);
+    }
+    const [oo, ors, ocs] = [out.offset + bi * out.strides[0]!, out.strides[1]!, out.strides[2]!];
+    if (epilogue === null) copyOut(H, cBase / es, Np, O, oo, ors, ocs, M, N, K);
+    else copyOutAffine(H, cBase / es, Np, O, oo, ors, ocs, M, N, K, epilogue);
   }
   return true;
 }
 
+/** Elements a staged copy of a rows×cols operand takes: the span it covers, or rows·cols when that span is sparse. */
+function span(rows: number, cols: number, rs: number, cs: number): number {
+  if (rows === 0 || cols === 0) return 0;
+  const n = rows * cols;
+  if (rs < 0 || cs < 0) return n;
+  const s = (rows - 1) * rs + (cols - 1) * cs + 1;
+  return s <= 2 * n + 16 ? s : n;
+}
+
+/**
+ * Copies an operand into the memory at byte `at`; returns where it lies and its strides there
+ * (bytes). A dense span is one `set` that keeps the strides; anything else is gathered row-major.
+ */
+function stage(H: TypedArray, at: number, es: number, o: Operand, spanElems: number): { base: number; rs: number; cs: number } {
+  const { data, off, rs, cs, rows, cols } = o;
+  const dst = at / es;
+  if (rs >= 0 && cs >= 0 && spanElems === (rows - 1) * rs + (cols - 1) * cs + 1) {
+    H.set(data.subarray(off, off + spanElems), dst);
+    return { base: at, rs: rs * es, cs: cs * es };
+  }
+  for (let i = 0, q = dst; i < rows; i++) for (let j = 0, p = off + i * rs; j < cols; j++, p += cs) H[q++] = data[p]!;
+  return { base: at, rs: cols * es, cs: es };
+}
+
 /** The cache-block loops on the calling thread (the pool runs the same loops per slice). */
-function blocks(kernel: GemmFn, es: number, aBase: number, bBase: number, cBase: number, Mp: number, Np: number, K: number): void {
+function blocks(kernel: GemmFn, es: number, aBase: number, bBase: number, cBase: number, Mp: number, Np: number, K: number, kcStep: number): void {
   for (let j0 = 0; j0 < Np; j0 += NC) {
     const nc = Math.min(NC, Np - j0);
-    for (let k0 = 0; k0 < K; k0 += KC) {
-      const kc = Math.min(KC, K - k0);
+    for (let k0 = 0; k0 < K; k0 += kcStep) {
+      const kc = Math.min(kcStep, K - k0);
       for (let i0 = 0; i0 < Mp; i0 += MC) {
         const mc = Math.min(MC, Mp - i0);
         kernel(aBase + (k0 * Mp + i0 * kc) * es, bBase + (k0 * Np + j0 * kc) * es, cBase + (i0 * Np + j0) * es, mc, nc, kc, Np, k0 > 0 ? 1 : 0);
-      }
-    }
-  }
-}
-
-/** A (M×K, strides rs/cs) → for each k block, MR-tall panels, kc×MR each; rows past M are zero. */
-function packA(H: TypedArray, base: number, A: TypedArray, off: number, rs: number, cs: number, M: number, K: number, Mp: number, MR: number): void {
-  for (let k0 = 0; k0 < K; k0 += KC) {
-    const kc = Math.min(KC, K - k0);
-    const blk = base + k0 * Mp;
-    for (let i0 = 0; i0 < Mp; i0 += MR) {
-      const panel = blk + i0 * kc;
-      for (let r = 0; r < MR; r++) {
-        const i = i0 + r;
-        let o = panel + r;
-        if (i >= M) {
-          for (let k = 0; k < kc; k++, o += MR) H[o] = 0;
-          continue;
-        }
-        let p = off + i * rs + k0 * cs;
-        for (let k = 0; k < kc; k++, o += MR, p += cs) H[o] = A[p]!;
-      }
-    }
-  }
-}
-
-/** B (K×N, strides rs/cs) → for each k block, NR-wide panels, kc×NR each; columns past N are zero. */
-function packB(H: TypedArray, base: number, B: TypedArray, off: number, rs: number, cs: number, K: number, N: number, Np: number, NR: number): void {
-  for (let k0 = 0; k0 < K; k0 += KC) {
-    const kc = Math.min(KC, K - k0);
-    const blk = base + k0 * Np;
-    for (let j0 = 0; j0 < Np; j0 += NR) {
-      const w = Math.min(NR, N - j0);
-      let o = blk + j0 * kc;
-      let p = off + k0 * rs + j0 * cs;
-      if (w === NR && cs === 1) {
-        for (let k = 0; k < kc; k++, o += NR, p += rs) for (let c = 0; c < NR; c++) H[o + c] = B[p + c]!;
-      } else {
-        for (let k = 0; k < kc; k++, o += NR, p += rs) for (let c = 0; c < NR; c++) H[o + c] = c < w ? B[p + c * cs]! : 0;
       }
     }
   }
@@ -124,9 +187,32 @@ function copyOut(H: TypedArray, base: number, ldc: number, O: TypedArray, off: n
     for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) O[off + i * rs + j * cs] = 0;
     return;
   }
+  if (cs === 1 && rs === N && ldc === N) {
+    O.set(H.subarray(base, base + M * N), off);
+    return;
+  }
   for (let i = 0; i < M; i++) {
     const src = base + i * ldc;
     if (cs === 1) O.set(H.subarray(src, src + N), off + i * rs);
     else for (let j = 0, p = off + i * rs; j < N; j++, p += cs) O[p] = H[src + j]!;
+  }
+}
+
+/** copyOut with addmm's epilogue: one pass over C writes alpha·C + beta·bias (C is zero when K = 0). */
+function copyOutAffine(H: TypedArray, base: number, ldc: number, O: TypedArray, off: number, rs: number, cs: number, M: number, N: number, K: number, e: Epilogue): void {
+  const { bias, alpha, beta } = e;
+  for (let i = 0; i < M; i++) {
+    const src = base + i * ldc;
+    let p = off + i * rs;
+    let q = e.off + i * e.rs;
+    if (K === 0) {
+      for (let j = 0; j < N; j++, p += cs, q += e.cs) O[p] = beta === 0 ? 0 : beta * bias[q]!;
+    } else if (beta === 0) {
+      for (let j = 0; j < N; j++, p += cs) O[p] = alpha * H[src + j]!;
+    } else if (alpha === 1 && beta === 1) {
+      for (let j = 0; j < N; j++, p += cs, q += e.cs) O[p] = H[src + j]! + bias[q]!;
+    } else {
+      for (let j = 0; j < N; j++, p += cs, q += e.cs) O[p] = alpha * H[src + j]! + beta * bias[q]!;
+    }
   }
 }

@@ -6,7 +6,7 @@ import type { View } from '@nabla/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CpuBackend } from '../backend.js';
 import { cpuBackend } from '../plugin.js';
-import { dense, empty, randoms, values } from '../test-utils/views.js';
+import { dense, empty, permuted, randoms, storageWith, values, viewOf } from '../test-utils/views.js';
 import { wasmElementwise } from './elementwise.js';
 
 const one = new CpuBackend();
@@ -17,9 +17,14 @@ afterAll(async () => {
   await two.dispose();
 });
 
-function product(be: CpuBackend, dtype: 'float32' | 'float64', M: number, K: number, N: number): number[] {
+function product(be: CpuBackend, dtype: 'float32' | 'float64', M: number, K: number, N: number, transposed = false): number[] {
   const out: View = empty(be, dtype, [1, M, N]);
-  be.kernels.bmm(out, dense(be, dtype, [1, M, K], randoms(M * K, M + K)), dense(be, dtype, [1, K, N], randoms(K * N, K + N)));
+  const A = randoms(M * K, M + K);
+  const B = randoms(K * N, K + N);
+  // transposed: aᵀ and bᵀ stored (the backward's xᵀ·g and g·Wᵀ), packed by the same wasm packers.
+  const a = transposed ? permuted(be, dtype, [1, M, K], A, [0, 2, 1]) : dense(be, dtype, [1, M, K], A);
+  const b = transposed ? permuted(be, dtype, [1, K, N], B, [0, 2, 1]) : dense(be, dtype, [1, K, N], B);
+  be.kernels.bmm(out, a, b);
   return values(out);
 }
 
@@ -32,10 +37,10 @@ describe('GEMM on worker threads', () => {
 
   for (const dtype of ['float32', 'float64'] as const) {
     it(`${dtype}: bit-for-bit the same results with 1 and 2 threads (row and column splits, odd sizes)`, () => {
-      for (const [M, K, N] of [[300, 301, 257], [67, 700, 33], [9, 520, 1500], [1024, 64, 64]] as const) {
-        const a = product(one, dtype, M, K, N);
+      for (const [M, K, N, t] of [[300, 301, 257, false], [67, 700, 33, false], [9, 520, 1500, false], [1024, 64, 64, false], [64, 784, 256, true], [784, 64, 256, true]] as const) {
+        const a = product(one, dtype, M, K, N, t);
         const jobs = two.wasm!.pool!.jobs;
-        const b = product(two, dtype, M, K, N);
+        const b = product(two, dtype, M, K, N, t);
         expect(two.wasm!.pool!.jobs, 'ran on the pool').toBe(jobs + 1);
         expect(b.length).toBe(a.length);
         let same = true;
@@ -44,6 +49,31 @@ describe('GEMM on worker threads', () => {
       }
     });
   }
+
+  it('threads pack their own panels: broadcast batches (a shared b, a shared aᵀ) match one thread bit for bit', () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      const [nb, M, K, N] = [3, 37, 300, 129];
+      const run = (be: CpuBackend, shared: 'a' | 'b'): number[] => {
+        const out: View = empty(be, dtype, [nb, M, N]);
+        const A = randoms((shared === 'a' ? 1 : nb) * M * K, 21);
+        const B = randoms((shared === 'b' ? 1 : nb) * K * N, 22);
+        // The shared operand has batch stride 0 (packed once, its panels reused); a is stored transposed.
+        const a = shared === 'a' ? viewOf(storageWith(be, dtype, A), [nb, M, K], [0, 1, M]) : permuted(be, dtype, [nb, M, K], A, [0, 2, 1]);
+        const b = shared === 'b' ? viewOf(storageWith(be, dtype, B), [nb, K, N], [0, N, 1]) : dense(be, dtype, [nb, K, N], B);
+        be.kernels.bmm(out, a, b);
+        return values(out);
+      };
+      for (const shared of ['a', 'b'] as const) {
+        const jobs = two.wasm!.pool!.jobs;
+        const got = run(two, shared);
+        expect(two.wasm!.pool!.jobs, 'ran on the pool').toBe(jobs + nb);
+        const want = run(one, shared);
+        const ref = run(new CpuBackend({ wasm: false }), shared);
+        expect(got.every((v, i) => Object.is(v, want[i])), `${dtype}, shared ${shared}`).toBe(true);
+        expect(got.every((v, i) => Math.abs(v - ref[i]!) < 1e-3), `${dtype}, shared ${shared} vs JS`).toBe(true);
+      }
+    }
+  });
 
   it('leaves no worker running after runtime.dispose()', async () => {
     const { createRuntime } = await import('@nabla/core');

@@ -13,7 +13,7 @@
  * Node only (worker_threads, Atomics.wait on the main thread). Browsers forbid Atomics.wait on the
  * main thread, so there the backend stays on one thread.
  */
-import { KC, MC, NC } from './gemm-kernel.js';
+import { MC, NC } from './gemm-kernel.js';
 
 /** Control block layout (Int32 slots). */
 const GEN = 0;
@@ -21,12 +21,23 @@ const PENDING = 1;
 const READY = 2;
 const STOP = 3;
 const JOB = 8;
-/** Job fields after JOB: dtype(0 f32 / 1 f64), es, aBase, bBase, cBase, Mp, Np, K, then per thread [i0, i1, j0, j1]. */
-const SLICES = JOB + 8;
+/**
+ * Job fields after JOB: dtype(0 f32 / 1 f64), es, aBase, bBase, cBase, Mp, Np, K, kc, M, N, zero,
+ * then the operand each thread packs for itself (flag, staged source, lane and k strides) for A
+ * and for B, then per thread [i0, i1, j0, j1].
+ */
+const SLICES = JOB + 20;
 export const MAX_THREADS = 16;
 
-/** The per-thread loop nest; the same source runs in the workers (as text) and on the caller. */
-function runSlice(gemm: (a: number, b: number, c: number, mc: number, nc: number, kc: number, ldc: number, acc: number) => void, C: Int32Array, t: number, KCc: number, MCc: number, NCc: number): void {
+type Gemm = (a: number, b: number, c: number, mc: number, nc: number, kc: number, ldc: number, acc: number) => void;
+type Pack = (src: number, ls: number, ks: number, n: number, kc: number, dst: number, zero: number) => void;
+
+/**
+ * The per-thread work; the same source runs in the workers (as text) and on the caller. First the
+ * thread packs its own share of the split operand (its rows of A, or its columns of B: nobody else
+ * reads those panels), then it runs the cache-block loops over its slice of C.
+ */
+function runSlice(gemm: Gemm, packA: Pack, packB: Pack, C: Int32Array, t: number, MCc: number, NCc: number): void {
   const es = C[JOB + 1]!;
   const aBase = C[JOB + 2]!;
   const bBase = C[JOB + 3]!;
@@ -34,11 +45,22 @@ function runSlice(gemm: (a: number, b: number, c: number, mc: number, nc: number
   const Mp = C[JOB + 5]!;
   const Np = C[JOB + 6]!;
   const K = C[JOB + 7]!;
+  const KCc = C[JOB + 8]!;
   const s = SLICES_AT + 4 * t;
   const iStart = C[s]!;
   const iEnd = C[s + 1]!;
   const jStart = C[s + 2]!;
   const jEnd = C[s + 3]!;
+  if (iStart >= iEnd || jStart >= jEnd) return;
+  const zero = C[JOB + 11]!;
+  if (C[JOB + 12]! !== 0) {
+    const [src, ls, ks, n] = [C[JOB + 13]!, C[JOB + 14]!, C[JOB + 15]!, Math.min(C[JOB + 9]!, iEnd) - iStart];
+    for (let k0 = 0; k0 < K; k0 += KCc) packA(src + iStart * ls + k0 * ks, ls, ks, n, Math.min(KCc, K - k0), aBase + (k0 * Mp + iStart * Math.min(KCc, K - k0)) * es, zero);
+  }
+  if (C[JOB + 16]! !== 0) {
+    const [src, ls, ks, n] = [C[JOB + 17]!, C[JOB + 18]!, C[JOB + 19]!, Math.min(C[JOB + 10]!, jEnd) - jStart];
+    for (let k0 = 0; k0 < K; k0 += KCc) packB(src + jStart * ls + k0 * ks, ls, ks, n, Math.min(KCc, K - k0), bBase + (k0 * Np + jStart * Math.min(KCc, K - k0)) * es, zero);
+  }
   for (let j0 = jStart; j0 < jEnd; j0 += NCc) {
     const nc = Math.min(NCc, jEnd - j0);
     for (let k0 = 0; k0 < K; k0 += KCc) {
@@ -54,12 +76,13 @@ const SLICES_AT = SLICES;
 
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { memory, module, control, id } = workerData;
+const { memory, module, control, id, packs } = workerData;
 const SLICES_AT = ${SLICES};
 const JOB = ${JOB};
 const runSlice = ${runSlice.toString()};
 const inst = new WebAssembly.Instance(module, { env: { memory } });
 const kernels = [inst.exports.gemm_float32, inst.exports.gemm_float64];
+const packers = packs.map(([a, b]) => [inst.exports[a], inst.exports[b]]);
 const C = new Int32Array(control);
 Atomics.add(C, ${READY}, 1);
 Atomics.notify(C, ${READY});
@@ -69,7 +92,7 @@ for (;;) {
   gen = Atomics.load(C, ${GEN});
   if (Atomics.load(C, ${STOP}) !== 0) break;
   try {
-    runSlice(kernels[C[JOB]], C, id, ${KC}, ${MC}, ${NC});
+    runSlice(kernels[C[JOB]], packers[C[JOB]][0], packers[C[JOB]][1], C, id, ${MC}, ${NC});
   } finally {
     if (Atomics.sub(C, ${PENDING}, 1) === 1) Atomics.notify(C, ${PENDING});
   }
@@ -83,14 +106,40 @@ interface NodeWorker {
 }
 type WorkerCtor = new (src: string, opts: { eval: true; workerData: unknown }) => NodeWorker;
 
+/** A staged operand still to be packed (byte pointer, lane and k strides in bytes). */
+export interface PackSource {
+  readonly src: number;
+  readonly ls: number;
+  readonly ks: number;
+}
+
+/** The caller's instances of the GEMM module's functions. */
+export interface PoolKernels {
+  readonly float32: Gemm;
+  readonly float64: Gemm;
+  readonly pack: { readonly float32: { readonly a: Pack; readonly b: Pack }; readonly float64: { readonly a: Pack; readonly b: Pack } };
+}
+
+/** The packers' export names, [a, b] for float32 then float64 (the workers look them up). */
+export type PackNames = readonly [readonly [string, string], readonly [string, string]];
+
 export interface GemmJob {
   readonly dtype: 'float32' | 'float64';
+  readonly M: number;
+  readonly N: number;
+  /** R zero elements (what padding lanes read). */
+  readonly zero: number;
+  /** A and B staged but not packed yet, or null when their panels are in place already. */
+  readonly a: PackSource | null;
+  readonly b: PackSource | null;
   readonly aBase: number;
   readonly bBase: number;
   readonly cBase: number;
   readonly Mp: number;
   readonly Np: number;
   readonly K: number;
+  /** The k-block depth (`kcFor(K)`): every thread uses the caller's split. */
+  readonly kc: number;
   readonly MR: number;
   readonly NR: number;
 }
@@ -104,7 +153,7 @@ export class ThreadPool {
 
   private constructor(
     readonly threads: number,
-    private readonly kernels: { float32: (...a: number[]) => void; float64: (...a: number[]) => void },
+    private readonly kernels: PoolKernels,
   ) {
     this.control = new Int32Array(new SharedArrayBuffer(4 * (SLICES + 4 * MAX_THREADS)));
   }
@@ -117,7 +166,8 @@ export class ThreadPool {
     threads: number,
     memory: WebAssembly.Memory,
     module: WebAssembly.Module,
-    kernels: { float32: (...a: number[]) => void; float64: (...a: number[]) => void },
+    kernels: PoolKernels,
+    packs: PackNames,
   ): Promise<ThreadPool | null> {
     const n = Math.max(1, Math.min(MAX_THREADS, Math.floor(threads)));
     if (n === 1) return null;
@@ -125,7 +175,7 @@ export class ThreadPool {
     if (Worker === null || !(memory.buffer instanceof SharedArrayBuffer)) return null;
     const pool = new ThreadPool(n, kernels);
     for (let id = 1; id < n; id++) {
-      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { memory, module, control: pool.control.buffer, id } });
+      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { memory, module, control: pool.control.buffer, id, packs } });
       // A runtime the program forgets to dispose must not keep the process alive.
       w.unref();
       w.on('error', (e) => {
@@ -145,7 +195,11 @@ export class ThreadPool {
     return pool;
   }
 
-  /** Runs a packed GEMM, rows (or columns, for short wide products) split across the threads. */
+  /**
+   * Runs a GEMM with rows (or columns, for short wide products) split across the threads. The
+   * operand that every thread reads whole is packed here first; each thread packs its own share of
+   * the split one.
+   */
   gemm(job: GemmJob): void {
     if (this.failure !== null) throw new Error(`cpu: a worker thread failed: ${this.failure.message}`);
     this.jobs++;
@@ -158,8 +212,31 @@ export class ThreadPool {
     C[JOB + 5] = job.Mp;
     C[JOB + 6] = job.Np;
     C[JOB + 7] = job.K;
+    C[JOB + 8] = job.kc;
+    C[JOB + 9] = job.M;
+    C[JOB + 10] = job.N;
+    C[JOB + 11] = job.zero;
     const n = this.threads;
     const byRows = job.Mp / job.MR >= job.Np / job.NR;
+    const es = C[JOB + 1]!;
+    const pack = this.kernels.pack[job.dtype];
+    const whole = byRows ? job.b : job.a;
+    if (whole !== null) {
+      for (let k0 = 0; k0 < job.K; k0 += job.kc) {
+        const kc = Math.min(job.kc, job.K - k0);
+        if (byRows) pack.b(whole.src + k0 * whole.ks, whole.ls, whole.ks, job.N, kc, job.bBase + k0 * job.Np * es, job.zero);
+        else pack.a(whole.src + k0 * whole.ks, whole.ls, whole.ks, job.M, kc, job.aBase + k0 * job.Mp * es, job.zero);
+      }
+    }
+    const split = byRows ? job.a : job.b;
+    C[JOB + 12] = byRows && split !== null ? 1 : 0;
+    C[JOB + 16] = !byRows && split !== null ? 1 : 0;
+    if (split !== null) {
+      const at = byRows ? JOB + 13 : JOB + 17;
+      C[at] = split.src;
+      C[at + 1] = split.ls;
+      C[at + 2] = split.ks;
+    }
     const units = byRows ? job.Mp / job.MR : job.Np / job.NR;
     for (let t = 0; t < n; t++) {
       const lo = Math.floor((units * t) / n);
@@ -180,7 +257,7 @@ export class ThreadPool {
     Atomics.store(C, PENDING, n - 1);
     Atomics.add(C, GEN, 1);
     Atomics.notify(C, GEN);
-    runSlice(job.dtype === 'float32' ? this.kernels.float32 : this.kernels.float64, C, 0, KC, MC, NC);
+    runSlice(this.kernels[job.dtype], pack.a, pack.b, C, 0, MC, NC);
     for (;;) {
       const left = Atomics.load(C, PENDING);
       if (left === 0) break;

@@ -4,7 +4,8 @@
  */
 import { ModuleBuilder } from './emitter.js';
 import { emitGemm, GEMM_F32, GEMM_F64 } from './gemm-kernel.js';
-import type { GemmFn, GemmKernels } from './gemm.js';
+import { emitPack } from './gemm-pack.js';
+import type { GemmFn, GemmKernels, PackFn } from './gemm.js';
 import { hasWasmSimd, WasmHeap } from './heap.js';
 import { ThreadPool } from './pool.js';
 
@@ -20,7 +21,15 @@ export class WasmRuntime {
   ) {
     this.heap = heap;
     const exports = new WebAssembly.Instance(gemmMod, heap.imports()).exports;
-    this.gemm = { float32: exports.gemm_float32 as GemmFn, float64: exports.gemm_float64 as GemmFn };
+    const fn = (name: string): PackFn => exports[name] as PackFn;
+    this.gemm = {
+      float32: exports.gemm_float32 as GemmFn,
+      float64: exports.gemm_float64 as GemmFn,
+      pack: {
+        float32: { a: fn(`pack_float32_${GEMM_F32.MR}`), b: fn(`pack_float32_${GEMM_F32.NR}`) },
+        float64: { a: fn(`pack_float64_${GEMM_F64.MR}`), b: fn(`pack_float64_${GEMM_F64.NR}`) },
+      },
+    };
   }
 
   /**
@@ -37,7 +46,10 @@ export class WasmRuntime {
   /** Starts worker threads (the caller counts as one); the count that actually runs. */
   async startThreads(threads: number): Promise<number> {
     if (!this.heap.shared || threads <= 1) return 1;
-    this.pool = await ThreadPool.start(threads, this.heap.memory, this.gemmMod, this.gemm);
+    this.pool = await ThreadPool.start(threads, this.heap.memory, this.gemmMod, this.gemm, [
+      [`pack_float32_${GEMM_F32.MR}`, `pack_float32_${GEMM_F32.NR}`],
+      [`pack_float64_${GEMM_F64.MR}`, `pack_float64_${GEMM_F64.NR}`],
+    ]);
     return this.pool?.threads ?? 1;
   }
 
@@ -57,6 +69,7 @@ function gemmModule(heap: WasmHeap): Uint8Array {
   const mod = new ModuleBuilder(heap.memoryType());
   emitGemm(mod, GEMM_F32);
   emitGemm(mod, GEMM_F64);
+  for (const s of [GEMM_F32, GEMM_F64]) for (const R of new Set([s.MR, s.NR])) emitPack(mod, s.dtype, R);
   return mod.encode();
 }
 

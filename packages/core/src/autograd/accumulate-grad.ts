@@ -5,6 +5,7 @@
  */
 import { Tensor } from '../tensor/tensor.js';
 import { Node, removable, type MaybeGrad, type RemovableHandle } from './node.js';
+import type { Reclaimer } from './reclaim.js';
 
 export type PostAccumulateGradHook = (t: Tensor) => void;
 
@@ -19,9 +20,18 @@ export class AccumulateGrad extends Node {
     return 'AccumulateGrad';
   }
 
-  apply(gradOutputs: MaybeGrad[]): MaybeGrad[] {
+  /**
+   * `reclaim`: the engine's, when the pass may hand over what it made. A first gradient that only
+   * this slot holds then becomes `.grad` itself instead of a copy (PyTorch's AccumulateGrad steals
+   * it the same way), and the pass no longer frees it.
+   */
+  apply(gradOutputs: MaybeGrad[], reclaim?: Reclaimer): MaybeGrad[] {
     const g = gradOutputs[0];
-    if (g) accumulateInto(this.variable, g);
+    if (g) {
+      const steal = reclaim !== undefined && this.variable._grad === null && !this.variable.rt.gradMode.enabled && reclaim.exclusive(g);
+      if (steal) reclaim.escape(g);
+      accumulateInto(this.variable, g, steal);
+    }
     if (this.postAccumulateHooks) for (const h of this.postAccumulateHooks.slice()) h(this.variable);
     return [];
   }
@@ -37,15 +47,18 @@ function keptGrad(g: Tensor): Tensor {
   return g;
 }
 
-/** `t.grad += g` with PyTorch's rules (used for leaves and for retained non-leaf grads). */
-export function accumulateInto(t: Tensor, g: Tensor): void {
+/**
+ * `t.grad += g` with PyTorch's rules (used for leaves and for retained non-leaf grads). `owned`:
+ * nothing else holds g (the engine checked), so a first gradient is kept as it is.
+ */
+export function accumulateInto(t: Tensor, g: Tensor, owned = false): void {
   const createGraph = t.rt.gradMode.enabled;
   const old = t._grad;
   if (old === null) {
     // Never alias a gradient buffer another tensor may also receive: own a contiguous copy, unless
     // the graph of the gradient must be kept (createGraph). A gradient still arriving from another
     // device is copied (and accumulated into) once it lands (ops/deferred.ts).
-    if (createGraph) t._grad = keptGrad(g);
+    if (createGraph || owned) t._grad = keptGrad(g);
     else {
       // The detached alias would pin g's storage until the GC runs; let it go with g.
       const d = g.detach();

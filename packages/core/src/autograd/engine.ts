@@ -256,7 +256,7 @@ class Pass {
 
     if (node instanceof AccumulateGrad) {
       // Accumulation copies what it keeps (or keeps it in a graph, where nothing is reclaimed).
-      if (this.req.accumulate && (this.req.inputs === null || this.wantedLeaves.has(node))) node.apply(buf);
+      if (this.req.accumulate && (this.req.inputs === null || this.wantedLeaves.has(node))) node.apply(buf, this.reclaim);
       this.releaseAll(consumed);
       return;
     }
