@@ -41,7 +41,7 @@ export interface CpuBackendOptions extends PoolOptions {
    */
   readonly wasm?: boolean;
   /**
-   * Threads for large matrix products: a number, or `'auto'` (the cores this process may use).
+   * Threads for large matrix products and large, arithmetic-heavy elementwise work: a number, or `'auto'` (the cores this process may use).
    * Default 1. Needs WebAssembly SIMD, SharedArrayBuffer and worker threads (Node); elsewhere the
    * backend runs on one thread and `describe()` says so. Results are identical for every count.
    */
