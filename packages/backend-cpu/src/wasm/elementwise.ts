@@ -17,7 +17,7 @@ import { ModuleBuilder } from './emitter.js';
 import { denseStep, emitElementwise, wasmPlan, type WasmPlan } from './elementwise-kernel.js';
 import { align16, ARENA } from './heap.js';
 import type { ThreadPool } from './pool.js';
-import { descriptorBytes, writeDescriptor } from './pool-tasks.js';
+import { descriptorBytes, runModuleTask, writeDescriptor } from './pool-tasks.js';
 import type { WasmRuntime } from './runtime.js';
 
 /** Elements per kernel call: 8 operands of 4096 float64 stay well inside L2. */
@@ -108,14 +108,11 @@ interface Job {
 
 /**
  * Rows at least this long, of expressions at least this costly (`WasmPlan.cost`), are split
- * across the worker threads. The caller copies each worker's operands in and its results out, so
- * only arithmetic-heavy expressions (a transcendental or more per element) gain.
+ * across the worker threads. The caller still makes every copy in and out, so only
+ * arithmetic-heavy expressions (a transcendental or more per element) gain.
  */
 export const THREAD_MIN_NUMEL = 1 << 15;
 export const THREAD_MIN_COST = 30;
-
-/** The caller's share of a split row relative to one worker's. */
-const OWN_WEIGHT = 0.7;
 
 let nextModuleId = 1;
 
@@ -163,60 +160,52 @@ function runChunks(job: Job, bases: readonly number[], from: number, to: number)
 }
 
 /**
- * One row split across the pool: the caller copies each worker's slice of the inputs into a
- * region of its own, the workers run the kernel over their regions while the caller runs its
- * own slice through the arena, then the caller copies the workers' results out. Every element
- * goes through the same kernel code, so results are identical for every thread count. False
- * when the regions would not fit the memory (the caller then runs the row alone).
+ * One row split across the pool: the caller stages the whole row's dense inputs in the shared
+ * memory, then every thread (the caller too) takes chunks of `CHUNK` elements from a shared
+ * counter and runs the kernel on them, and the caller copies the results out. The copies are
+ * those one thread makes anyway; only the arithmetic is shared, and a thread that gets no CPU
+ * just takes fewer chunks. Every element goes through the same kernel code, so results are
+ * identical for every thread count. False when the staging would not fit the memory (the caller
+ * then runs the row alone).
  */
 function runThreaded(job: Job, pool: ThreadPool, bases: readonly number[], len: number): boolean {
-  const { rt, plan, args, O, D, innerStride, esOut, bytes, moduleId } = job;
+  const { rt, plan, run, args, O, D, innerStride, esOut, bytes, moduleId } = job;
   const heap = rt.heap;
   const nIn = D.length;
-  const T = pool.threads;
-  // Workers only compute; the caller also copies every worker's operands in and results out
-  // (about a fifth of an exp-heavy kernel's time), so it takes a smaller share.
-  const own = Math.floor((len * OWN_WEIGHT) / (T - 1 + OWN_WEIGHT)) & ~3;
-  const cut = (t: number): number => (t === 0 ? 0 : own + Math.floor(((len - own) * (t - 1)) / (T - 1)));
   const nArgs = args.length;
   let p = align16(ARENA + SLOT * (nIn + 1));
-  const descAt: number[] = [0];
-  for (let t = 1; t < T; t++, p += descriptorBytes(nArgs)) descAt.push(p);
+  const desc = p;
+  p += descriptorBytes(nArgs);
+  const counter = p;
+  p = align16(p + 4);
   const modAt = p;
   p = align16(p + bytes.length);
-  const regions: { lo: number; hi: number; out: number; ins: number[] }[] = [];
-  for (let t = 1; t < T; t++) {
-    const lo = cut(t);
-    const hi = t === T - 1 ? len : cut(t + 1);
-    const ins: number[] = [];
-    for (let k = 0; k < nIn; k++) {
-      ins.push(p);
-      if (innerStride[k] !== 0) p = align16(p + (hi - lo) * plan.inputBytes[k]! + 16);
-    }
-    regions.push({ lo, hi, out: p, ins });
-    p = align16(p + (hi - lo) * esOut + 16);
+  const base = args.slice();
+  const stride = new Array<number>(nArgs).fill(0);
+  for (let k = 0; k < nIn; k++) {
+    if (innerStride[k] === 0) continue; // the broadcast slot the caller filled
+    base[2 + k] = p;
+    stride[2 + k] = plan.inputBytes[k]!;
+    p = align16(p + len * plan.inputBytes[k]! + 16);
   }
+  const outAt = p;
+  base[1] = outAt;
+  stride[1] = esOut;
+  p = align16(p + len * esOut + 16);
   if (!heap.fits(p)) return false;
   heap.ensure(p);
   heap.u8.set(bytes, modAt);
-  const wargs = args.slice();
-  for (let t = 1; t < T; t++) {
-    const r = regions[t - 1]!;
-    for (let k = 0; k < nIn; k++) {
-      if (innerStride[k] === 0) continue; // the broadcast slot the caller filled
-      const eb = plan.inputBytes[k]!;
-      const dst = eb === 1 ? heap.u8 : eb === 4 ? heap.f32 : heap.f64;
-      const b = bases[k + 1]!;
-      dst.set(D[k]!.subarray(b + r.lo, b + r.hi), r.ins[k]! / eb);
-      wargs[2 + k] = r.ins[k]!;
-    }
-    wargs[0] = r.hi - r.lo;
-    wargs[1] = r.out;
-    writeDescriptor(heap.memory.buffer, descAt[t]!, moduleId, modAt, bytes.length, wargs);
+  for (let k = 0; k < nIn; k++) {
+    if (innerStride[k] === 0) continue;
+    const eb = plan.inputBytes[k]!;
+    const dst = eb === 1 ? heap.u8 : eb === 4 ? heap.f32 : heap.f64;
+    dst.set(D[k]!.subarray(bases[k + 1]!, bases[k + 1]! + len), base[2 + k]! / eb);
   }
-  pool.runTasks(descAt, () => runChunks(job, bases, 0, own));
+  writeDescriptor(heap.memory.buffer, desc, { moduleId, bytesPtr: modAt, bytesLen: bytes.length, counterPtr: counter, total: len, chunk: CHUNK, base, stride });
+  const own = new Map([[moduleId, run]]);
+  pool.runTasks(new Array<number>(pool.threads).fill(desc), () => runModuleTask(heap.memory, desc, own));
   const H = esOut === 4 ? heap.f32 : heap.f64;
-  for (const r of regions) O.set(H.subarray(r.out / esOut, r.out / esOut + (r.hi - r.lo)), bases[0]! + r.lo);
+  O.set(H.subarray(outAt / esOut, outAt / esOut + len), bases[0]!);
   return true;
 }
 

@@ -72,7 +72,7 @@ for (;;) {
   gen = Atomics.load(C, ${GEN});
   if (Atomics.load(C, ${STOP}) !== 0) break;
   try {
-    if (C[${TASK_KIND}] === ${MODULE_TASK}) runModuleTask(memory, C, id, tasks, SLICES_AT);
+    if (C[${TASK_KIND}] === ${MODULE_TASK}) runModuleTask(memory, C[SLICES_AT + 4 * id], tasks);
     else runSlice(kernels[C[JOB]], C, id, ${KC}, ${MC}, ${NC});
   } finally {
     if (Atomics.sub(C, ${PENDING}, 1) === 1) Atomics.notify(C, ${PENDING});
