@@ -8,7 +8,7 @@
  * so backward is a single kernel, and derivatives of every order stay correct: the second
  * derivative goes through f'' (tensor ops, differentiable again), never through a detached copy.
  */
-import { defineElementwise, expr as E, runElementwise, type ElementwiseOpDef, type Expr, type Tensor } from '@nabla/core';
+import { defineElementwise, expr as E, NablaError, runElementwise, type ElementwiseOpDef, type Expr, type Tensor } from '@nabla/core';
 
 export interface ActivationSpec {
   /** Function and op name (`silu`). */
@@ -23,6 +23,13 @@ export interface ActivationSpec {
   readonly df: (x: Expr, p: readonly Expr[]) => Expr;
   /** f''(x) with tensor ops (only used for second and higher derivatives). */
   readonly d2f: (x: Tensor, p: readonly number[]) => Tensor;
+  /**
+   * f''(x) as an expression, optional. With it, a second derivative taken without `createGraph`
+   * (nothing will differentiate it again) runs as one fused kernel, gg · g · f''(x), instead of
+   * the half-dozen tensor ops of `d2f`; with `createGraph` the tensor ops still run, so every
+   * higher order stays right.
+   */
+  readonly d2fExpr?: (x: Expr, p: readonly Expr[]) => Expr;
 }
 
 export interface Activation {
@@ -32,6 +39,8 @@ export interface Activation {
   readonly backward: ElementwiseOpDef;
   /** f'(x) alone (the gradient of `backward` w.r.t. g). */
   readonly derivative: ElementwiseOpDef;
+  /** gg · g · f''(x) fused (inputs x, g, gg), where the spec gives `d2fExpr`; never differentiated. */
+  readonly second?: ElementwiseOpDef;
 }
 
 export function defineActivation(spec: ActivationSpec): Activation {
@@ -53,6 +62,25 @@ export function defineActivation(spec: ActivationSpec): Activation {
     },
   });
 
+  const second: ElementwiseOpDef | undefined =
+    spec.d2fExpr === undefined
+      ? undefined
+      : defineElementwise({
+          name: `${spec.name}BackwardBackward`,
+          arity: 3,
+          numParams,
+          dtype: 'float',
+          expr: E.mul(E.mul(E.input(2), g), spec.d2fExpr(x, p)),
+          grad: {
+            name: spec.gradName.replace(/Backward0$/, 'BackwardBackwardBackward0'),
+            save: 'none',
+            backward: () => {
+              // Only run with grad mode off (see `backward` below), so no node of it is ever recorded.
+              throw new NablaError(`${spec.name}: the fused second derivative is not differentiable; take the gradient with createGraph`, { op: `${spec.name}BackwardBackward` });
+            },
+          },
+        });
+
   const backward: ElementwiseOpDef = defineElementwise({
     name: `${spec.name}Backward`,
     arity: 2,
@@ -66,8 +94,10 @@ export function defineActivation(spec: ActivationSpec): Activation {
       backward: (gg, n) => {
         const xs = n.tensor(0);
         const params = n.attrs.params;
+        // Without createGraph the result is never differentiated: one fused kernel will do.
+        const fused = second !== undefined && !xs.rt.isGradEnabled();
         return [
-          n.needs(0) ? gg.mul(n.tensor(1)).mul(spec.d2f(xs, params)) : null,
+          n.needs(0) ? (fused ? runElementwise(second, [xs, n.tensor(1), gg], params) : gg.mul(n.tensor(1)).mul(spec.d2f(xs, params))) : null,
           n.needs(1) ? gg.mul(runElementwise(derivative, [xs], params)) : null,
         ];
       },
@@ -87,5 +117,5 @@ export function defineActivation(spec: ActivationSpec): Activation {
     },
   });
 
-  return { spec, forward, backward, derivative };
+  return second === undefined ? { spec, forward, backward, derivative } : { spec, forward, backward, derivative, second };
 }

@@ -16,7 +16,7 @@ function precompile(rt: Runtime, backend: Backend): void {
   for (const dtype of FLOAT) {
     if (!backend.dtypes.includes(dtype)) continue;
     for (const a of ALL) {
-      for (const def of [a.forward, a.backward, a.derivative]) {
+      for (const def of [a.forward, a.backward, a.derivative, ...(a.second ? [a.second] : [])]) {
         const spec = specForElementwise(def, dtype);
         try {
           rt.kernels.elementwise(backend, spec, dtype);
@@ -42,6 +42,7 @@ export function activations(): Plugin {
         ctx.defineOp(a.forward);
         ctx.defineOp(a.backward);
         ctx.defineOp(a.derivative);
+        if (a.second) ctx.defineOp(a.second);
       }
       const rt = ctx.runtime;
       for (const b of rt.backends.all()) precompile(rt, b);

@@ -36,6 +36,10 @@ export const silu = defineActivation({
     const ds = s.mul(s.neg().add(1));
     return ds.mul(x.mul(s.mul(-2).add(1)).add(2));
   },
+  d2fExpr: (x) => {
+    const s = E.sigmoid(x);
+    return mul(mul(s, sub(c(1), s)), add(c(2), mul(x, sub(c(1), mul(c(2), s)))));
+  },
 });
 
 export const mish = defineActivation({

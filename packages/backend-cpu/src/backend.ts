@@ -30,6 +30,7 @@ import { bmmWasm, GEMM_MIN_FLOPS } from './wasm/gemm.js';
 import { hasWasmSimd } from './wasm/heap.js';
 import { autoThreads } from './wasm/pool.js';
 import { RowFolds } from './wasm/reduce.js';
+import { SoftmaxRows } from './wasm/softmax.js';
 import { WasmRuntime } from './wasm/runtime.js';
 
 export interface CpuBackendOptions extends PoolOptions {
@@ -40,7 +41,7 @@ export interface CpuBackendOptions extends PoolOptions {
    */
   readonly wasm?: boolean;
   /**
-   * Threads for large matrix products: a number, or `'auto'` (the cores this process may use).
+   * Threads for large matrix products and large, arithmetic-heavy elementwise work: a number, or `'auto'` (the cores this process may use).
    * Default 1. Needs WebAssembly SIMD, SharedArrayBuffer and worker threads (Node); elsewhere the
    * backend runs on one thread and `describe()` says so. Results are identical for every count.
    */
@@ -119,8 +120,8 @@ export class CpuBackend implements Backend {
       gather: (out, x, dim, index) => gather(out, x, dim, index),
       scatterAdd: (out, dim, index, src) => scatterAdd(out, dim, index, src),
       scatter: (out, dim, index, src) => scatter(out, dim, index, src),
-      softmax: (out, x, dim) => softmaxAlong('softmax', out, x, dim, s),
-      logSoftmax: (out, x, dim) => softmaxAlong('logSoftmax', out, x, dim, s),
+      softmax: (out, x, dim) => softmaxAlong('softmax', out, x, dim, s, this.softmaxRows),
+      logSoftmax: (out, x, dim) => softmaxAlong('logSoftmax', out, x, dim, s, this.softmaxRows),
       sort: (values, indices, x, dim, descending) => sortAlong(values, indices, x, dim, descending),
       cumsum: (out, x, dim, reverse) => scanAlong('cumsum', out, x, dim, reverse),
       cumprod: (out, x, dim, reverse) => scanAlong('cumprod', out, x, dim, reverse),
@@ -155,6 +156,14 @@ export class CpuBackend implements Backend {
     const w = this.wasm;
     if (w === null) return null;
     return (this.rowFolds ??= new RowFolds(w));
+  }
+
+  private softmaxSimd: SoftmaxRows | null = null;
+  /** The WebAssembly float32 softmax rows (made on first use), or null when wasm is off. */
+  get softmaxRows(): SoftmaxRows | null {
+    const w = this.wasm;
+    if (w === null) return null;
+    return (this.softmaxSimd ??= new SoftmaxRows(w));
   }
 
   /** What runs the kernels: 'wasm-simd' or 'js', and on how many threads. */

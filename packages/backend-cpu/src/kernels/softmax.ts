@@ -7,8 +7,10 @@
 import type { View } from '@nabla/core';
 import { dataOf, type Scratch } from '../storage.js';
 import { collapse, fmtShape, forEachRow, sameShape } from '../strided.js';
+import { MIN_SOFTMAX_ROW, type SoftmaxRows } from '../wasm/softmax.js';
 
-export function softmaxAlong(op: 'softmax' | 'logSoftmax', out: View, x: View, dim: number, scratch: Scratch): void {
+/** `wasm`: float32 rows contiguous in x and out, and long enough, run there instead (`wasm/softmax.ts`). */
+export function softmaxAlong(op: 'softmax' | 'logSoftmax', out: View, x: View, dim: number, scratch: Scratch, wasm: SoftmaxRows | null = null): void {
   const rank = x.shape.length;
   if (!Number.isInteger(dim) || dim < 0 || dim >= rank) throw new Error(`${op}: dim ${dim} is out of range for rank ${rank}`);
   if (!sameShape(out.shape, x.shape)) {
@@ -28,10 +30,15 @@ export function softmaxAlong(op: 'softmax' | 'logSoftmax', out: View, x: View, d
   // Exponentials are kept in float64 between the passes so a float32 out only rounds once.
   const e = scratch.f64('softmax', len);
   const log = op === 'logSoftmax';
+  const simd = wasm !== null && x.dtype === 'float32' && out.dtype === 'float32' && xd === 1 && od === 1 && len >= MIN_SOFTMAX_ROW && wasm.fits(len);
   forEachRow(g.shape, g.strides, [x.offset, out.offset], (bases, n) => {
     let xb = bases[0]!;
     let ob = bases[1]!;
     for (let q = 0; q < n; q++, xb += xs, ob += os) {
+      if (simd) {
+        wasm.row(log, X, xb, O, ob, len);
+        continue;
+      }
       let m = -Infinity;
       for (let j = 0, p = xb; j < len; j++, p += xd) m = Math.max(m, X[p]!);
       let sum = 0;

@@ -22,7 +22,14 @@ export interface WasmPlan {
   readonly lane: Lane;
   /** Per input: its element bytes in memory (4/8 float, 1 bool). */
   readonly inputBytes: readonly number[];
+  /**
+   * Rough SIMD instructions per vector (a transcendental counts ~30, a division or root ~4): what
+   * decides whether splitting the work across threads repays copying the operands in first.
+   */
+  readonly cost: number;
 }
+
+const OP_COST: Readonly<Record<string, number>> = { exp: 30, log: 40, tanh: 45, sigmoid: 35, div: 4, sqrt: 4, rsqrt: 5, reciprocal: 4 };
 
 const LANE_OPS = new Set([
   'neg', 'abs', 'sqrt', 'rsqrt', 'reciprocal', 'square', 'floor', 'ceil', 'round', 'trunc',
@@ -72,13 +79,15 @@ export function wasmPlan(spec: ElementwiseSpec): WasmPlan | null {
     else if (d === 'bool') inputBytes.push(1);
     else return null;
   }
+  let cost = 0;
   for (const e of postOrder(spec.expr)) {
-    if (e.op === 'input' || e.op === 'param' || e.op === 'const' || e.op === 'where') continue;
-    if (LANE_OPS.has(e.op)) continue;
+    if (e.op === 'input' || e.op === 'param' || e.op === 'const') continue;
+    cost += OP_COST[e.op] ?? 1;
+    if (e.op === 'where' || LANE_OPS.has(e.op)) continue;
     if (lane === 'f32' && F32_ONLY.has(e.op)) continue;
     return null;
   }
-  return { lane, inputBytes };
+  return { lane, inputBytes, cost };
 }
 
 /** Adds the exported function `run` for `spec` to `mod`. */

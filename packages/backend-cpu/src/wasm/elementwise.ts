@@ -15,7 +15,9 @@ import { dataOf } from '../storage.js';
 import { collapse, forEachRow, fmtShape, numelOf, orderByStrides, sameShape } from '../strided.js';
 import { ModuleBuilder } from './emitter.js';
 import { denseStep, emitElementwise, wasmPlan, type WasmPlan } from './elementwise-kernel.js';
-import { ARENA } from './heap.js';
+import { align16, ARENA } from './heap.js';
+import type { ThreadPool } from './pool.js';
+import { descriptorBytes, runModuleTask, writeDescriptor } from './pool-tasks.js';
 import type { WasmRuntime } from './runtime.js';
 
 /** Elements per kernel call: 8 operands of 4096 float64 stay well inside L2. */
@@ -32,10 +34,12 @@ export function wasmElementwise(rt: WasmRuntime, spec: ElementwiseSpec, js: Elem
   const plan = wasmPlan(spec);
   if (plan === null) return js;
   let run: RunFn;
+  let bytes: Uint8Array;
   try {
     const mod = new ModuleBuilder(rt.heap.memoryType());
     emitElementwise(mod, spec, plan);
-    run = rt.instantiate(mod.encode()).run as RunFn;
+    bytes = mod.encode();
+    run = rt.instantiate(bytes).run as RunFn;
   } catch {
     // A browser's main thread refuses synchronous compiles of large modules: stay in JavaScript.
     return js;
@@ -46,6 +50,7 @@ export function wasmElementwise(rt: WasmRuntime, spec: ElementwiseSpec, js: Elem
   const args = new Array<number>(2 + 2 * nIn + spec.numParams).fill(0);
   const D: TypedArray[] = new Array<TypedArray>(nIn);
   const innerStride = new Array<number>(nIn).fill(0);
+  const moduleId = nextModuleId++;
 
   return (out, inputs, params) => {
     const shape = out.shape;
@@ -76,19 +81,46 @@ export function wasmElementwise(rt: WasmRuntime, spec: ElementwiseSpec, js: Elem
     for (let j = 0; j < spec.numParams; j++) args[2 + 2 * nIn + j] = params[j]!;
     const offsets = [out.offset];
     for (const v of inputs) offsets.push(v.offset);
-    forEachRow(g.shape, g.strides, offsets, (bases, len) => runRow(rt, plan, run, args, O, D, innerStride, bases, len, esOut));
+    const job: Job = { rt, plan, run, args, O, D, innerStride, esOut, bytes, moduleId };
+    forEachRow(g.shape, g.strides, offsets, (bases, len) => {
+      fillBroadcasts(job, bases);
+      const pool = rt.pool;
+      if (pool !== null && len >= THREAD_MIN_NUMEL && plan.cost >= THREAD_MIN_COST && runThreaded(job, pool, bases, len)) return;
+      runChunks(job, bases, 0, len);
+    });
   };
 }
 
-function runRow(
-  rt: WasmRuntime, plan: WasmPlan, run: RunFn, args: number[],
-  O: TypedArray, D: readonly TypedArray[], innerStride: readonly number[], bases: readonly number[], len: number, esOut: number,
-): void {
+/** Everything one kernel call's rows share. */
+interface Job {
+  readonly rt: WasmRuntime;
+  readonly plan: WasmPlan;
+  readonly run: RunFn;
+  readonly args: number[];
+  readonly O: TypedArray;
+  readonly D: readonly TypedArray[];
+  readonly innerStride: readonly number[];
+  readonly esOut: number;
+  /** The module's bytes and id, for worker threads (pool-tasks.ts). */
+  readonly bytes: Uint8Array;
+  readonly moduleId: number;
+}
+
+/**
+ * Rows at least this long, of expressions at least this costly (`WasmPlan.cost`), are split
+ * across the worker threads. The caller still makes every copy in and out, so only
+ * arithmetic-heavy expressions (a transcendental or more per element) gain.
+ */
+export const THREAD_MIN_NUMEL = 1 << 15;
+export const THREAD_MIN_COST = 30;
+
+let nextModuleId = 1;
+
+/** Broadcast inputs: one vector of the value, read with step 0, filled once per row (workers read it too). */
+function fillBroadcasts(job: Job, bases: readonly number[]): void {
+  const { rt, plan, args, D, innerStride } = job;
   const heap = rt.heap;
   const nIn = D.length;
-  const outByte = ARENA;
-  args[1] = outByte;
-  // Broadcast inputs: one vector of the value, read with step 0, filled once per row.
   for (let k = 0; k < nIn; k++) {
     const slot = ARENA + SLOT * (k + 1);
     args[2 + k] = slot;
@@ -99,12 +131,21 @@ function runRow(
       args[2 + nIn + k] = denseStep(plan, k);
     }
   }
+}
+
+/** Elements [from, to) of one row, through the arena in chunks. */
+function runChunks(job: Job, bases: readonly number[], from: number, to: number): void {
+  const { rt, plan, run, args, O, D, innerStride, esOut } = job;
+  const heap = rt.heap;
+  const nIn = D.length;
+  const outByte = ARENA;
   const H = esOut === 4 ? heap.f32 : heap.f64;
-  for (let c0 = 0; c0 < len; c0 += CHUNK) {
-    const m = Math.min(CHUNK, len - c0);
+  for (let c0 = from; c0 < to; c0 += CHUNK) {
+    const m = Math.min(CHUNK, to - c0);
     for (let k = 0; k < nIn; k++) {
       if (innerStride[k] === 0) continue;
       const slot = ARENA + SLOT * (k + 1);
+      args[2 + k] = slot;
       const src = D[k]!;
       const b = bases[k + 1]! + c0;
       const bytes = plan.inputBytes[k]!;
@@ -116,6 +157,56 @@ function runRow(
     run(...args);
     O.set(H.subarray(outByte / esOut, outByte / esOut + m), bases[0]! + c0);
   }
+}
+
+/**
+ * One row split across the pool: the caller stages the whole row's dense inputs in the shared
+ * memory, then every thread (the caller too) takes chunks of `CHUNK` elements from a shared
+ * counter and runs the kernel on them, and the caller copies the results out. The copies are
+ * those one thread makes anyway; only the arithmetic is shared, and a thread that gets no CPU
+ * just takes fewer chunks. Every element goes through the same kernel code, so results are
+ * identical for every thread count. False when the staging would not fit the memory (the caller
+ * then runs the row alone).
+ */
+function runThreaded(job: Job, pool: ThreadPool, bases: readonly number[], len: number): boolean {
+  const { rt, plan, run, args, O, D, innerStride, esOut, bytes, moduleId } = job;
+  const heap = rt.heap;
+  const nIn = D.length;
+  const nArgs = args.length;
+  let p = align16(ARENA + SLOT * (nIn + 1));
+  const desc = p;
+  p += descriptorBytes(nArgs);
+  const counter = p;
+  p = align16(p + 4);
+  const modAt = p;
+  p = align16(p + bytes.length);
+  const base = args.slice();
+  const stride = new Array<number>(nArgs).fill(0);
+  for (let k = 0; k < nIn; k++) {
+    if (innerStride[k] === 0) continue; // the broadcast slot the caller filled
+    base[2 + k] = p;
+    stride[2 + k] = plan.inputBytes[k]!;
+    p = align16(p + len * plan.inputBytes[k]! + 16);
+  }
+  const outAt = p;
+  base[1] = outAt;
+  stride[1] = esOut;
+  p = align16(p + len * esOut + 16);
+  if (!heap.fits(p)) return false;
+  heap.ensure(p);
+  heap.u8.set(bytes, modAt);
+  for (let k = 0; k < nIn; k++) {
+    if (innerStride[k] === 0) continue;
+    const eb = plan.inputBytes[k]!;
+    const dst = eb === 1 ? heap.u8 : eb === 4 ? heap.f32 : heap.f64;
+    dst.set(D[k]!.subarray(bases[k + 1]!, bases[k + 1]! + len), base[2 + k]! / eb);
+  }
+  writeDescriptor(heap.memory.buffer, desc, { moduleId, bytesPtr: modAt, bytesLen: bytes.length, counterPtr: counter, total: len, chunk: CHUNK, base, stride });
+  const own = new Map([[moduleId, run]]);
+  pool.runTasks(new Array<number>(pool.threads).fill(desc), () => runModuleTask(heap.memory, desc, own));
+  const H = esOut === 4 ? heap.f32 : heap.f64;
+  O.set(H.subarray(outAt / esOut, outAt / esOut + len), bases[0]!);
+  return true;
 }
 
 function fillVector(u8: Uint8Array, f32: Float32Array, f64: Float64Array, bytes: number, slot: number, value: number): void {

@@ -14,6 +14,7 @@
  * main thread, so there the backend stays on one thread.
  */
 import { MC, NC } from './gemm-kernel.js';
+import { MODULE_TASK, runModuleTask, TASK_KIND } from './pool-tasks.js';
 
 /** Control block layout (Int32 slots). */
 const GEN = 0;
@@ -80,6 +81,8 @@ const { memory, module, control, id, packs } = workerData;
 const SLICES_AT = ${SLICES};
 const JOB = ${JOB};
 const runSlice = ${runSlice.toString()};
+const runModuleTask = ${runModuleTask.toString()};
+const tasks = new Map();
 const inst = new WebAssembly.Instance(module, { env: { memory } });
 const kernels = [inst.exports.gemm_float32, inst.exports.gemm_float64];
 const packers = packs.map(([a, b]) => [inst.exports[a], inst.exports[b]]);
@@ -92,7 +95,8 @@ for (;;) {
   gen = Atomics.load(C, ${GEN});
   if (Atomics.load(C, ${STOP}) !== 0) break;
   try {
-    runSlice(kernels[C[JOB]], packers[C[JOB]][0], packers[C[JOB]][1], C, id, ${MC}, ${NC});
+    if (C[${TASK_KIND}] === ${MODULE_TASK}) runModuleTask(memory, C[SLICES_AT + 4 * id], tasks);
+    else runSlice(kernels[C[JOB]], packers[C[JOB]][0], packers[C[JOB]][1], C, id, ${MC}, ${NC});
   } finally {
     if (Atomics.sub(C, ${PENDING}, 1) === 1) Atomics.notify(C, ${PENDING});
   }
@@ -264,6 +268,36 @@ export class ThreadPool {
       Atomics.wait(C, PENDING, left, 1000);
       const failed = this.failure as Error | null;
       if (failed !== null) throw new Error(`cpu: a worker thread failed: ${failed.message}`);
+    }
+  }
+
+  /** Module tasks run so far (pool-tasks.ts; tests check the threads were used). */
+  tasks = 0;
+
+  /**
+   * Runs a module task (`pool-tasks.ts`): worker t runs the descriptor at byte `descriptors[t]`
+   * (0: nothing), while the caller runs `own`; returns when every thread is done.
+   */
+  runTasks(descriptors: readonly number[], own: () => void): void {
+    if (this.failure !== null) throw new Error(`cpu: a worker thread failed: ${this.failure.message}`);
+    this.tasks++;
+    const C = this.control;
+    C[TASK_KIND] = MODULE_TASK;
+    for (let t = 1; t < this.threads; t++) C[SLICES + 4 * t] = descriptors[t] ?? 0;
+    Atomics.store(C, PENDING, this.threads - 1);
+    Atomics.add(C, GEN, 1);
+    Atomics.notify(C, GEN);
+    try {
+      own();
+    } finally {
+      for (;;) {
+        const left = Atomics.load(C, PENDING);
+        if (left === 0) break;
+        Atomics.wait(C, PENDING, left, 1000);
+        const failed = this.failure as Error | null;
+        if (failed !== null) throw new Error(`cpu: a worker thread failed: ${failed.message}`);
+      }
+      C[TASK_KIND] = 0;
     }
   }
 

@@ -54,12 +54,21 @@ export class V {
   }
 }
 
+/** 1.5·2^23: adding it rounds a float in (-2^22, 2^22) to an integer, ties to even, in the low mantissa bits. */
+const ROUNDER = 12582912;
+/** The bits of `ROUNDER` (so the rounded integer is `bits(t) - ROUNDER_BITS`). */
+const ROUNDER_BITS = 0x4b400000;
+
 /** e^x. */
 export function expF32(v: V, x: number): number {
   const { f } = v;
-  // Clamp so the exponent stays in range; NaN passes through min/max.
-  const xc = v.val(() => f.get(x).kf(88.8).simd('f32x4.min').kf(-104).simd('f32x4.max'));
-  const n = v.val(() => f.get(xc).kf(LOG2E).simd('f32x4.mul').simd('f32x4.nearest'));
+  // Clamp so the exponent stays in range. pmin/pmax (one instruction each, where min/max cost
+  // several for their NaN rules) return the first operand when a comparison fails, so NaN passes.
+  const xc = v.val(() => f.get(x).kf(88.8).simd('f32x4.pmin').kf(-104).simd('f32x4.pmax'));
+  // n = round(x·log2 e) by the add-a-rounder trick: the same ties-to-even rounding as `nearest`,
+  // and the integer comes from the bits for free instead of through a saturating conversion.
+  const t = v.val(() => f.get(xc).kf(LOG2E).simd('f32x4.mul').kf(ROUNDER).simd('f32x4.add'));
+  const n = v.val(() => f.get(t).kf(ROUNDER).simd('f32x4.sub'));
   const r = v.val(() => {
     f.get(xc).get(n).kf(C1).simd('f32x4.mul').simd('f32x4.sub');
     f.get(n).kf(C2).simd('f32x4.mul').simd('f32x4.sub');
@@ -71,7 +80,7 @@ export function expF32(v: V, x: number): number {
   });
   // Scale by 2^n in two steps (n in [-150, 128]) so denormal and overflowing results round once
   // at the end rather than going through an out-of-range exponent.
-  const ni = v.op('i32x4.trunc_sat_f32x4_s', n);
+  const ni = v.val(() => f.get(t).ki(ROUNDER_BITS).simd('i32x4.sub'));
   const n1 = v.val(() => f.get(ni).i32c(1).simd('i32x4.shr_s'));
   const n2 = v.op('i32x4.sub', ni, n1);
   return v.val(() => {
