@@ -58,10 +58,29 @@ export const tan = unary('tan', E.tan, {
   save: 'output',
   backward: (g, n) => [g.mul(n.output().square().add(1))],
 });
+/**
+ * tanh's gradient as one op, PyTorch's `tanh_backward(g, result)`: g · (1 − result²), one kernel
+ * and one node instead of four (square, neg, add, mul). Its own gradient keeps double backward
+ * right: w.r.t. g it is tanhBackward again, w.r.t. the result −2 · g · result.
+ */
+export const tanhBackward: ElementwiseOpDef = defineElementwise({
+  name: 'tanhBackward',
+  arity: 2,
+  expr: E.mul(x, E.sub(E.c(1), E.mul(y, y))),
+  grad: {
+    name: 'TanhBackwardBackward0',
+    save: 'inputs',
+    uses: [[1], [0, 1]],
+    backward: (gg, n) => [
+      n.needs(0) ? runElementwise(tanhBackward, [gg, n.tensor(1)]) : null,
+      n.needs(1) ? gg.mul(n.tensor(0)).mul(n.tensor(1)).mul(-2) : null,
+    ],
+  },
+});
 export const tanh = unary('tanh', E.tanh, {
   name: 'TanhBackward0',
   save: 'output',
-  backward: (g, n) => [g.mul(n.output().square().neg().add(1))],
+  backward: (g, n) => [runElementwise(tanhBackward, [g, n.output()])],
 });
 export const sigmoid = unary('sigmoid', E.sigmoid, {
   name: 'SigmoidBackward0',
