@@ -117,7 +117,7 @@ export function promote(operands: readonly Operand[]): DType {
 /** The view a kernel sees of `t`, broadcast to `shape`. */
 export function broadcastView(t: Tensor, shape: readonly number[]): View {
   const s = t.shape;
-  if (s === shape || (s.length === shape.length && s.every((d, i) => d === shape[i]))) return t._view();
+  if (s === shape || sameDims(s, shape)) return t._view();
   const n = shape.length;
   const off = n - s.length;
   const strides = new Array<number>(n);
@@ -125,6 +125,13 @@ export function broadcastView(t: Tensor, shape: readonly number[]): View {
     strides[i] = i < off ? 0 : s[i - off] === 1 && shape[i] !== 1 ? 0 : t._strides[i - off]!;
   }
   return { storage: t._ref.storage, dtype: t.dtype, shape, strides, offset: t._offset };
+}
+
+/** Equal shapes, without a closure per call (this runs per operand of every op). */
+function sameDims(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** A structured kernel of the tensor's device, or an error naming what is missing. */
