@@ -104,12 +104,20 @@ export class BufferPool {
   }
 }
 
-/** The typed array behind a view, or a clear error when the view is not from this backend. */
-export function dataOf(op: string, what: string, v: View): TypedArray {
+/**
+ * The typed array behind a view, or a clear error when the view is not from this backend. `what`
+ * names the operand; a number `i` means `input i` (spelled out only on error: per-call strings
+ * are a measurable part of a scalar op).
+ */
+export function dataOf(op: string, what: string | number, v: View): TypedArray {
   const s = v.storage;
-  if (!(s instanceof CpuStorage)) throw new Error(`${op}: ${what} is not a cpu storage`);
-  if (s.released) throw new Error(`${op}: ${what} uses a storage that was already released`);
+  if (!(s instanceof CpuStorage)) throw new Error(`${op}: ${operandName(what)} is not a cpu storage`);
+  if (s.released) throw new Error(`${op}: ${operandName(what)} uses a storage that was already released`);
   return s.data;
+}
+
+function operandName(what: string | number): string {
+  return typeof what === 'number' ? `input ${what}` : what;
 }
 
 /**
