@@ -298,8 +298,8 @@ export function compileElementwise(spec: ElementwiseSpec): ElementwiseKernel {
     const n = numelOf(shape);
     if (n === 0) return;
     const O = dataOf(spec.name, 'out', out);
-    const D: TypedArray[] = [];
-    const offs: number[] = [];
+    const D = new Array<TypedArray>(nIn);
+    const offs = new Array<number>(nIn);
     let contiguous = isContiguous(shape, out.strides);
     let mask = 0;
     for (let i = 0; i < nIn; i++) {
@@ -307,8 +307,8 @@ export function compileElementwise(spec: ElementwiseSpec): ElementwiseKernel {
       if (!sameShape(v.shape, shape)) {
         throw new Error(`${spec.name}: input ${i} has shape ${fmtShape(v.shape)}, expected the output's ${fmtShape(shape)}`);
       }
-      D.push(dataOf(spec.name, `input ${i}`, v));
-      offs.push(v.offset);
+      D[i] = dataOf(spec.name, i, v);
+      offs[i] = v.offset;
       if (!contiguous) continue;
       if (isScalarLike(v.shape, v.strides)) mask |= 1 << i;
       else if (!isContiguous(v.shape, v.strides)) contiguous = false;

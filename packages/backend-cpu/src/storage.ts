@@ -31,6 +31,13 @@ export class CpuStorage implements Storage {
   }
 }
 
+/**
+ * Storages of at most this many elements get an array of exactly their size and skip the pool: a
+ * 0-d tensor's 4 bytes cost less fresh than a padded 64-byte class does, and GC-managed scalars are
+ * mostly collected rather than released, so the pool would rarely see them again.
+ */
+export const TINY_NUMEL = 4;
+
 /** The pool's size class of `numel` (core's `sizeClass`: 16 elements at least, then four per power of two). */
 export function sizeClass(numel: number): number {
   return poolSizeClass(numel, 16);
@@ -60,7 +67,7 @@ export class BufferPool {
   }
 
   allocate(dtype: DType, numel: number): CpuStorage {
-    if (numel === 0) return new CpuStorage(dtype, 0, newTypedArray(dtype, 0));
+    if (numel <= TINY_NUMEL) return new CpuStorage(dtype, numel, newTypedArray(dtype, numel));
     const cls = sizeClass(numel);
     const list = this.free[dtype].get(cls);
     const recycled = list?.pop();
@@ -73,7 +80,7 @@ export class BufferPool {
 
   release(storage: CpuStorage): void {
     const arr = storage.backing;
-    if (arr.length === 0) return;
+    if (arr.length <= TINY_NUMEL) return;
     // Over the cap the array is simply dropped for the GC; the pool keeps what it already has,
     // which is what the next steps of a loop are most likely to ask for again.
     if (this.bytes + arr.byteLength > this.maxBytes) return;
@@ -97,12 +104,20 @@ export class BufferPool {
   }
 }
 
-/** The typed array behind a view, or a clear error when the view is not from this backend. */
-export function dataOf(op: string, what: string, v: View): TypedArray {
+/**
+ * The typed array behind a view, or a clear error when the view is not from this backend. `what`
+ * names the operand; a number `i` means `input i` (spelled out only on error: per-call strings
+ * are a measurable part of a scalar op).
+ */
+export function dataOf(op: string, what: string | number, v: View): TypedArray {
   const s = v.storage;
-  if (!(s instanceof CpuStorage)) throw new Error(`${op}: ${what} is not a cpu storage`);
-  if (s.released) throw new Error(`${op}: ${what} uses a storage that was already released`);
+  if (!(s instanceof CpuStorage)) throw new Error(`${op}: ${operandName(what)} is not a cpu storage`);
+  if (s.released) throw new Error(`${op}: ${operandName(what)} uses a storage that was already released`);
   return s.data;
+}
+
+function operandName(what: string | number): string {
+  return typeof what === 'number' ? `input ${what}` : what;
 }
 
 /**

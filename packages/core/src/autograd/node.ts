@@ -61,7 +61,9 @@ export abstract class Node {
   stack: string | null = null;
   preHooks: NodePreHook[] | null = null;
   postHooks: NodeHook[] | null = null;
-  /** `[this, i]` edges, made once per output (edges are immutable and shared). */
+  /** `[this, 0]`, made once (edges are immutable and shared); most nodes have one output. */
+  private edge0: Edge | null = null;
+  /** `[this, i]` edges of the other outputs, made once each. */
   private edgeCache: Edge[] | null = null;
   /** Tensor hooks by output number (hooks registered on the tensors this node produced). */
   tensorHooks: (GradHook[] | undefined)[] | null = null;
@@ -88,6 +90,7 @@ export abstract class Node {
 
   /** The edge that points at output `nr` of this node. */
   edgeTo(nr: number): Edge {
+    if (nr === 0) return (this.edge0 ??= Object.freeze([this, 0]) as Edge);
     const cache = (this.edgeCache ??= []);
     return (cache[nr] ??= Object.freeze([this, nr]) as Edge);
   }

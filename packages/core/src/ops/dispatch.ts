@@ -38,8 +38,11 @@ export function emptyOn(rt: Runtime, backend: Backend, dtype: DType, shape: read
     throw new NablaError(`cannot allocate ${dtype} ${fmtShape(shape)} on device ${backend.device}: ${(e as Error).message}`, { op: 'allocate', cause: e });
   }
   const ref = rt.memoryTracker.allocate(backend, storage);
-  return new Tensor(rt, ref, shape, contiguousStrides(shape), 0, dtype);
+  return new Tensor(rt, ref, shape, shape.length === 0 ? NO_STRIDES : contiguousStrides(shape), 0, dtype);
 }
+
+/** A 0-d tensor's strides (tensors never write their strides, so every 0-d tensor shares these). */
+const NO_STRIDES: readonly number[] = Object.freeze([]);
 
 /** Zeros of `shape` on `like`'s device with its dtype (unless given). */
 export function zerosOf(like: Tensor, shape: readonly number[], dtype: DType = like.dtype): Tensor {
@@ -114,7 +117,7 @@ export function promote(operands: readonly Operand[]): DType {
 /** The view a kernel sees of `t`, broadcast to `shape`. */
 export function broadcastView(t: Tensor, shape: readonly number[]): View {
   const s = t.shape;
-  if (s === shape || (s.length === shape.length && s.every((d, i) => d === shape[i]))) return t._view();
+  if (s === shape || sameDims(s, shape)) return t._view();
   const n = shape.length;
   const off = n - s.length;
   const strides = new Array<number>(n);
@@ -122,6 +125,13 @@ export function broadcastView(t: Tensor, shape: readonly number[]): View {
     strides[i] = i < off ? 0 : s[i - off] === 1 && shape[i] !== 1 ? 0 : t._strides[i - off]!;
   }
   return { storage: t._ref.storage, dtype: t.dtype, shape, strides, offset: t._offset };
+}
+
+/** Equal shapes, without a closure per call (this runs per operand of every op). */
+function sameDims(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** A structured kernel of the tensor's device, or an error naming what is missing. */
@@ -175,6 +185,18 @@ export function needsGrad(rt: Runtime, operands: readonly Operand[]): boolean {
 
 export function metaOf(t: Tensor): TensorMeta {
   return { shape: t.shape, dtype: t.dtype, device: t.device };
+}
+
+/**
+ * `[metaOf(t)]`, shared with the last node that recorded an output of the same shape array, dtype
+ * and device (metadata is immutable, and results of a chain share their operand's shape array):
+ * one-output nodes are the most common, and this saves two objects per op.
+ */
+let lastOutMeta: readonly TensorMeta[] = [{ shape: [], dtype: 'float32', device: '' }];
+function outMetaOf(t: Tensor): readonly TensorMeta[] {
+  const m = lastOutMeta[0]!;
+  if (m.shape === t.shape && m.dtype === t.dtype && m.device === t.device) return lastOutMeta;
+  return (lastOutMeta = Object.freeze([Object.freeze(metaOf(t))]));
 }
 
 export interface RecordOptions<A> {
@@ -241,7 +263,7 @@ export function recordOne<A>(
     }
   }
   const savedOutputs = saveOutput ? [new SavedTensor(output, formula.name, 0)] : null;
-  const node = new OpNode<A>(formula, next, [metaOf(output)], slots, savedOutputs, attrs);
+  const node = new OpNode<A>(formula, next, outMetaOf(output), slots, savedOutputs, attrs);
   if (output.rt.gradMode.anomaly) node.stack = new Error(`forward of ${formula.name}`).stack ?? null;
   output._gradFn = node;
   output._outputNr = 0;

@@ -94,8 +94,10 @@ export interface MemoryInfo {
 }
 
 /**
- * One tensor object's claim on a storage. The finalizer gets this (never the tensor itself), so
- * it can uncount a tensor that was collected without `dispose()`.
+ * One tensor object's claim on a storage of its own finalizer (large storages, device memory).
+ * The finalizer gets this (never the tensor itself), so it can uncount a tensor that was
+ * collected without `dispose()`. Small GC-managed storages have no holder: their tensors claim a
+ * slot of a `SmallBatch` instead (one object less per tensor, which is most of a scalar op's GC).
  */
 export interface Holder {
   account: StorageAccount;
@@ -106,18 +108,18 @@ export interface Holder {
   counted: boolean;
   /** The storage reference was given back. */
   released: boolean;
-  /** The batch that settles this holder if the GC takes its tensor (small storages), else null. */
-  batch: SmallBatch | null;
 }
 
 /**
  * What a batch of small-storage tensors still counts: finalized once all of them were collected.
- * It holds counts, not holders, so a disposed member leaves nothing behind even when the event
- * loop never turns (finalizers run only then).
+ * Each member owns one slot of `claims`, holding its storage's account until the member gives its
+ * claim back (then null); it holds counts, not storages or tensors, so a disposed member leaves
+ * nothing behind even when the event loop never turns (finalizers run only then).
  */
 export class SmallBatch {
+  /** Members still counted in `numTensors`. */
   tensors = 0;
-  readonly claims = new Map<StorageAccount, number>();
+  readonly claims: (StorageAccount | null)[] = [];
   constructor(readonly device: string) {}
 }
 
@@ -126,9 +128,13 @@ export class SmallBatch {
  * its place (per tensor, or per batch of small storages). V8's young-generation collections treat
  * registered objects as alive and promote them, so registering the tensor itself would keep every
  * tensor and its typed array until a full collection; the key is promoted instead, an empty object.
+ * The tracker also keeps the tensor's claim on it: a `Holder`, or a batch and slot.
  */
 export interface Trackable {
   _gcKey: object | null;
+  /** @internal the tensor's claim: its own holder, or the batch whose slot `_slot` it owns */
+  _holder: Holder | SmallBatch | null;
+  _slot: number;
 }
 
 @injectable()
@@ -140,7 +146,9 @@ export class MemoryTracker {
   private readonly finalizer = new FinalizationRegistry<Holder>((h) => this.collect(h));
   private readonly batchFinalizer = new FinalizationRegistry<SmallBatch>((b) => this.collectBatch(b));
   /** Per device, the batch small-storage tensors join now and the key its members reference. */
-  private readonly open = new Map<string, { batch: SmallBatch; key: object; size: number }>();
+  private readonly openByDevice = new Map<string, { batch: SmallBatch; key: object }>();
+  /** The open batch asked for last: one device is the common case, and this runs per tensor. */
+  private open: { batch: SmallBatch; key: object } | null = null;
 
   /** The device asked for last and its record: one device is the common case, and this runs per tensor. */
   private lastDevice = '';
@@ -177,57 +185,73 @@ export class MemoryTracker {
     this.dev(a.device).numBytes -= a.bytes;
   }
 
-  /** A tensor object came to life holding `ref`; returns its holder. */
-  track(tensor: Trackable, ref: StorageRef): Holder {
+  /** A tensor object came to life holding `ref`: count it and give it its claim (`_holder`). */
+  track(tensor: Trackable, ref: StorageRef): void {
     const device = ref.backend.device;
     this.numTensors++;
     this.dev(device).numTensors++;
-    const holder: Holder = { account: ref.account, ref: ref.backend.gcManaged === true ? null : ref, device, counted: true, released: false, batch: null };
     if (ref.small) {
-      let o = this.open.get(device);
-      if (o === undefined) this.open.set(device, (o = { batch: new SmallBatch(device), key: {}, size: 0 }));
+      let o = this.open;
+      if (o === null || o.batch.device !== device) o = this.openBatch(device);
       const b = o.batch;
-      holder.batch = b;
       b.tensors++;
-      b.claims.set(ref.account, (b.claims.get(ref.account) ?? 0) + 1);
+      tensor._holder = b;
+      tensor._slot = b.claims.length;
       tensor._gcKey = o.key;
-      if (++o.size === SMALL_BATCH) {
+      if (b.claims.push(ref.account) === SMALL_BATCH) {
         this.batchFinalizer.register(o.key, b);
-        this.open.delete(device);
+        this.open = null;
+        this.openByDevice.delete(device);
       }
     } else {
+      const holder: Holder = { account: ref.account, ref: ref.backend.gcManaged === true ? null : ref, device, counted: true, released: false };
       const key = {};
       tensor._gcKey = key;
+      tensor._holder = holder;
       this.finalizer.register(key, holder, holder);
     }
-    return holder;
   }
 
-  /** The tensor was disposed: it no longer counts as live. */
-  uncount(holder: Holder): void {
+  /** The batch small-storage tensors of `device` join now (the last one asked for is `open`). */
+  private openBatch(device: string): { batch: SmallBatch; key: object } {
+    let o = this.openByDevice.get(device);
+    if (o === undefined) this.openByDevice.set(device, (o = { batch: new SmallBatch(device), key: {} }));
+    return (this.open = o);
+  }
+
+  /** The tensor was disposed: it no longer counts as live (called once per tensor). */
+  uncount(tensor: Trackable): void {
+    const h = tensor._holder!;
+    if (h instanceof SmallBatch) {
+      h.tensors--;
+      this.numTensors--;
+      this.dev(h.device).numTensors--;
+    } else this.uncountHolder(h);
+  }
+
+  private uncountHolder(holder: Holder): void {
     if (!holder.counted) return;
     holder.counted = false;
     this.numTensors--;
     this.dev(holder.device).numTensors--;
-    if (holder.batch !== null) holder.batch.tensors--;
   }
 
-  /** Gives the holder's claim on `ref` back now; the finalizer is no longer needed. */
-  releaseHolder(holder: Holder, ref: StorageRef): void {
-    if (holder.released) return;
-    holder.released = true;
-    const b = holder.batch;
-    if (b === null) this.finalizer.unregister(holder);
-    else {
-      const n = b.claims.get(holder.account)! - 1;
-      if (n === 0) b.claims.delete(holder.account);
-      else b.claims.set(holder.account, n);
+  /** Gives the tensor's claim on `ref` back now; its finalizer is no longer needed. */
+  releaseHolder(tensor: Trackable, ref: StorageRef): void {
+    const h = tensor._holder!;
+    if (h instanceof SmallBatch) {
+      if (h.claims[tensor._slot] === null) return;
+      h.claims[tensor._slot] = null;
+    } else {
+      if (h.released) return;
+      h.released = true;
+      this.finalizer.unregister(h);
     }
     ref.release();
   }
 
   private collect(holder: Holder): void {
-    this.uncount(holder);
+    this.uncountHolder(holder);
     if (holder.released) return;
     holder.released = true;
     if (holder.ref !== null) holder.ref.release();
@@ -238,8 +262,12 @@ export class MemoryTracker {
     this.numTensors -= b.tensors;
     this.dev(b.device).numTensors -= b.tensors;
     b.tensors = 0;
-    for (const [account, n] of b.claims) this.drop(account, n);
-    b.claims.clear();
+    const claims = b.claims;
+    for (let i = 0; i < claims.length; i++) {
+      const a = claims[i];
+      if (a !== null && a !== undefined) this.drop(a, 1);
+    }
+    claims.length = 0;
   }
 
   /** The GC took `n` holders of a GC-managed storage; the storage goes with the last of them. */

@@ -12,7 +12,7 @@ import { hostValues } from '../dtype/host.js';
 import { isHalfDType } from '../dtype/half.js';
 import { formatFloatBody, withSuffixes } from './format-float.js';
 import { NablaError, fmtShape } from '../errors.js';
-import type { Holder, StorageRef } from '../runtime/memory.js';
+import type { Holder, SmallBatch, StorageRef } from '../runtime/memory.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { isContiguous, numelOf } from '../shape.js';
 import type { Node } from '../autograd/node.js';
@@ -32,8 +32,10 @@ export class Tensor {
   readonly device: string;
 
   /** @internal */ _ref: StorageRef;
-  /** @internal this tensor's claim on `_ref`, as memory accounting sees it */
-  _holder: Holder;
+  /** @internal this tensor's claim on `_ref`, as memory accounting sees it (runtime/memory.ts) */
+  _holder: Holder | SmallBatch | null = null;
+  /** @internal its slot in `_holder` when that is a batch of small storages */
+  _slot = 0;
   /** @internal what the finalizer watches in this tensor's place (runtime/memory.ts) */
   _gcKey: object | null = null;
   /** @internal */ _strides: readonly number[];
@@ -73,7 +75,7 @@ export class Tensor {
     this._offset = offset;
     this.dtype = dtype;
     this.device = ref.backend.device;
-    this._holder = rt.memoryTracker.track(this, ref);
+    rt.memoryTracker.track(this, ref);
     if (rt.gradMode.inference) this._inference = true;
     if (rt._created !== null) rt._created.push(this);
     if (rt.events.watching['tensor:create']) {
@@ -274,8 +276,8 @@ export class Tensor {
     if (this._disposed) return;
     this._disposed = true;
     const tracker = this.rt.memoryTracker;
-    tracker.uncount(this._holder);
-    if (this._pins === 0) tracker.releaseHolder(this._holder, this._ref);
+    tracker.uncount(this);
+    if (this._pins === 0) tracker.releaseHolder(this, this._ref);
     if (this.rt.events.watching['tensor:dispose']) this.rt.events.emit('tensor:dispose', { id: this.id });
   }
 
@@ -294,7 +296,7 @@ export class Tensor {
 
   _unpin(): void {
     if (--this._pins === 0 && this._disposed) {
-      this.rt.memoryTracker.releaseHolder(this._holder, this._ref);
+      this.rt.memoryTracker.releaseHolder(this, this._ref);
     }
   }
 

@@ -277,7 +277,6 @@ export function runElementwise(def: ElementwiseOpDef, operands: readonly Operand
     const o = operands[i]!;
     if (typeof o === 'number' || typeof o === 'boolean') {
       numberMask |= 1 << i;
-      if (allParams === null) allParams = params.slice();
     } else {
       if (o._ref.pending !== null) waits = true;
       if (o !== first) shape = broadcastShapes(shape, o.shape, def.name);
@@ -285,8 +284,12 @@ export function runElementwise(def: ElementwiseOpDef, operands: readonly Operand
       nTensors++;
     }
   }
-  if (allParams !== null) {
-    for (let i = 0; i < operands.length; i++) if (numberMask & (1 << i)) allParams.push(Number(operands[i]));
+  if (numberMask !== 0) {
+    // The op's params, then its number operands (sized up front, as `views` below).
+    allParams = new Array<number>(params.length + operands.length - nTensors);
+    let k = 0;
+    for (; k < params.length; k++) allParams[k] = params[k]!;
+    for (let i = 0; i < operands.length; i++) if (numberMask & (1 << i)) allParams[k++] = Number(operands[i]);
   }
   const backend = first._ref.backend;
   if (!backend.dtypes.includes(outDtype)) rt.checkDType(first.device, outDtype, def.name);
@@ -295,10 +298,11 @@ export function runElementwise(def: ElementwiseOpDef, operands: readonly Operand
   const kernelFn = kernelFor(rt, backend, spec, outDtype);
 
   const result = out ?? emptyOn(rt, backend, outDtype, shape);
-  const views: View[] = [];
-  for (let i = 0; i < operands.length; i++) {
+  // Sized up front: `[]` grows to 17 slots on its first push, most of an op's garbage.
+  const views = new Array<View>(nTensors);
+  for (let i = 0, k = 0; i < operands.length; i++) {
     const o = operands[i]!;
-    if (typeof o !== 'number' && typeof o !== 'boolean') views.push(broadcastView(o, result.shape));
+    if (typeof o !== 'number' && typeof o !== 'boolean') views[k++] = broadcastView(o, result.shape);
   }
   if (rt.events.watching['op:dispatch']) {
     rt.events.emit('op:dispatch', { op: def.name, device: first.device, shapes: operands.map((o) => (typeof o === 'object' ? o.shape : [])) });
