@@ -11,9 +11,6 @@
  * slice of a large tensor costs its own size, and broadcast (stride 0) dims stay unexpanded.
  */
 import {
-  float32BitsToBfloat16Bits,
-  float32BitsToHalfBits,
-  halfBitsToFloat32Bits,
   isHalfDType,
   runWidened,
   type DType,
@@ -26,6 +23,8 @@ import {
 import type { BufferPool } from './storage.js';
 import { CpuStorage } from './storage.js';
 import { collapse, forEachRow, numelOf } from './strided.js';
+import { NARROW_ROW, WIDEN_ROW, wordsOf } from './half-convert.js';
+import { tiledHalfKernel } from './half-elementwise.js';
 
 /** The dtype a kernel sees in place of `d`. */
 export function widenedDType(d: DType): DType {
@@ -61,28 +60,6 @@ function forRows(v: View, row: (p: number, n: number, s: number) => void): void 
   forEachRow(g.shape, g.strides, [v.offset], (bases, n) => row(bases[0]!, n, s));
 }
 
-let f16Table: Uint32Array | null = null;
-/** float16 bits → float32 bits for all 65,536 patterns (256 KiB, made on first use): a load per element. */
-function halfTable(): Uint32Array {
-  if (f16Table === null) {
-    f16Table = new Uint32Array(65536);
-    for (let h = 0; h < 65536; h++) f16Table[h] = halfBitsToFloat32Bits(h);
-  }
-  return f16Table;
-}
-
-/** float32 bits → float16 bits: the float16-normal range inline, the rest (subnormal, Inf, NaN) in core's. */
-function toHalfBits(u: number): number {
-  const e = (u >>> 23) & 0xff;
-  if (e >= 113 && e <= 142) {
-    const base = ((u >>> 16) & 0x8000) | ((e - 112) << 10) | ((u >>> 13) & 0x3ff);
-    const rest = u & 0x1fff;
-    // A carry out of the mantissa steps the exponent; out of the largest one it lands on Inf.
-    return rest > 0x1000 || (rest === 0x1000 && (base & 1) === 1) ? base + 1 : base;
-  }
-  return float32BitsToHalfBits(u);
-}
-
 export class HalfBridge {
   constructor(private readonly pool: BufferPool) {}
 
@@ -97,22 +74,9 @@ export class HalfBridge {
     const tmp = this.pool.allocate('float32', hi - lo + 1);
     if (read) {
       const bits = src.data as Uint16Array;
-      const out = new Uint32Array(tmp.data.buffer, tmp.data.byteOffset, hi - lo + 1);
-      if (src.dtype === 'float16') {
-        const t = halfTable();
-        forRows(v, (p, n, s) => {
-          for (let j = 0, q = p - lo; j < n; j++, p += s, q += s) {
-            const h = bits[p]!;
-            const e = h & 0x7c00;
-            // Normal values re-bias the exponent (+112) in place; zeros, subnormals, Inf and NaN from the table.
-            out[q] = e !== 0 && e !== 0x7c00 ? ((h & 0x8000) << 16) | (((h & 0x7fff) << 13) + 0x38000000) : t[h]!;
-          }
-        });
-      } else {
-        forRows(v, (p, n, s) => {
-          for (let j = 0, q = p - lo; j < n; j++, p += s, q += s) out[q] = bits[p]! << 16;
-        });
-      }
+      const out = wordsOf(tmp.data as Float32Array);
+      const conv = WIDEN_ROW[src.dtype as HalfDType];
+      forRows(v, (p, n, s) => conv(bits, p, s, out, p - lo, s, n));
     }
     return { view: { storage: tmp, dtype: 'float32', shape: v.shape, strides: v.strides, offset: v.offset - lo }, tmp, lo };
   }
@@ -121,22 +85,10 @@ export class HalfBridge {
   narrow(w: Widened, v: View): void {
     if (numelOf(v.shape) === 0) return;
     const dst = (v.storage as CpuStorage).data as Uint16Array;
-    const f = w.tmp.data;
-    const u = new Uint32Array(f.buffer, f.byteOffset, f.length);
+    const u = wordsOf(w.tmp.data as Float32Array);
     const lo = w.lo;
-    if (v.dtype === 'float16') {
-      forRows(v, (p, n, s) => {
-        for (let j = 0, q = p - lo; j < n; j++, p += s, q += s) dst[p] = toHalfBits(u[q]!);
-      });
-    } else {
-      forRows(v, (p, n, s) => {
-        for (let j = 0, q = p - lo; j < n; j++, p += s, q += s) {
-          const x = u[q]!;
-          // Round to nearest even on the upper half; every NaN becomes 0x7FC0 (as core's conversion).
-          dst[p] = (x & 0x7fffffff) > 0x7f800000 ? 0x7fc0 : ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
-        }
-      });
-    }
+    const conv = NARROW_ROW[v.dtype as HalfDType];
+    forRows(v, (p, n, s) => conv(u, p - lo, s, dst, p, s, n));
   }
 
   done(w: Widened): void {
@@ -165,7 +117,7 @@ export class HalfBridge {
     const cast = castKernel(spec);
     if (cast !== null) return cast;
     const f32 = compile(widenedSpec(spec));
-    return (out, inputs, params) => {
+    const whole: ElementwiseKernel = (out, inputs, params) => {
       const made: Widened[] = [];
       try {
         const ins = inputs.map((v) => {
@@ -186,17 +138,43 @@ export class HalfBridge {
         for (const w of made) this.done(w);
       }
     };
+    return tiledHalfKernel(spec, f32, whole);
   }
 }
 
-type BitsConv = (u: number) => number;
-const fromHalf: Record<HalfDType, BitsConv> = { float16: (h) => halfTable()[h]!, bfloat16: (h) => (h << 16) >>> 0 };
-const toHalf: Record<HalfDType, BitsConv> = { float16: toHalfBits, bfloat16: float32BitsToBfloat16Bits };
-
-/** The elements of a float32 or 16-bit storage as unsigned words (float32 through a bit alias). */
-function words(v: View): Uint16Array | Uint32Array {
+/** A float32 storage's elements as words, or a 16-bit storage's bits. */
+function wordsOrBits(v: View): Int32Array | Uint16Array {
   const d = (v.storage as CpuStorage).data;
-  return v.dtype === 'float32' ? new Uint32Array(d.buffer, d.byteOffset, d.length) : (d as Uint16Array);
+  return v.dtype === 'float32' ? wordsOf(d as Float32Array) : (d as Uint16Array);
+}
+
+/** One strided row of a cast between float32 and the 16-bit types, as bits. */
+type CastRow = (src: Int32Array & Uint16Array, q: number, t: number, dst: Int32Array & Uint16Array, p: number, s: number, n: number) => void;
+
+/** float16 ↔ bfloat16 goes through one float32 word per element (exact both ways but the final rounding). */
+function halfToHalfRow(from: HalfDType, to: HalfDType): CastRow {
+  const word = new Int32Array(1);
+  const widen = WIDEN_ROW[from];
+  const narrow = NARROW_ROW[to];
+  return (src, q, t, dst, p, s, n) => {
+    for (let j = 0; j < n; j++, q += t, p += s) {
+      widen(src, q, 1, word, 0, 1, 1);
+      narrow(word, 0, 1, dst, p, 1, 1);
+    }
+  };
+}
+
+function castRow(from: DType, to: DType): CastRow | null {
+  if (from === 'float32' && isHalfDType(to)) {
+    const f = NARROW_ROW[to];
+    return (src, q, t, dst, p, s, n) => f(src, q, t, dst, p, s, n);
+  }
+  if (isHalfDType(from) && to === 'float32') {
+    const f = WIDEN_ROW[from];
+    return (src, q, t, dst, p, s, n) => f(src, q, t, dst, p, s, n);
+  }
+  if (isHalfDType(from) && isHalfDType(to)) return halfToHalfRow(from, to);
+  return null;
 }
 
 /**
@@ -206,27 +184,22 @@ function words(v: View): Uint16Array | Uint32Array {
  */
 function castKernel(spec: ElementwiseSpec): ElementwiseKernel | null {
   if (spec.expr.op !== 'input' || spec.inputDtypes.length !== 1) return null;
-  const from = spec.inputDtypes[0]!;
-  const to = spec.outDtype;
-  if ((from !== 'float32' && !isHalfDType(from)) || (to !== 'float32' && !isHalfDType(to))) return null;
-  const widen: BitsConv | null = isHalfDType(from) ? fromHalf[from] : null;
-  const narrow: BitsConv | null = isHalfDType(to) ? toHalf[to] : null;
-  const conv: BitsConv = widen && narrow ? (u) => narrow(widen(u)) : (widen ?? narrow ?? ((u) => u));
+  const row = castRow(spec.inputDtypes[0]!, spec.outDtype);
+  if (row === null) return null;
   return (out, inputs) => {
     const x = inputs[0]!;
-    const dst = words(out);
-    const src = words(x);
+    const dst = wordsOrBits(out) as Int32Array & Uint16Array;
+    const src = wordsOrBits(x) as Int32Array & Uint16Array;
     if (out.shape.length === 0) {
-      dst[out.offset] = conv(src[x.offset]!);
+      row(src, x.offset, 1, dst, out.offset, 1, 1);
       return;
     }
+    if (numelOf(out.shape) === 0) return;
     const g = collapse(out.shape, [out.strides, x.strides]);
     const last = g.shape.length - 1;
     const so = g.strides[0]![last]!;
     const si = g.strides[1]![last]!;
-    forEachRow(g.shape, g.strides, [out.offset, x.offset], (b, n) => {
-      for (let j = 0, p = b[0]!, q = b[1]!; j < n; j++, p += so, q += si) dst[p] = conv(src[q]!);
-    });
+    forEachRow(g.shape, g.strides, [out.offset, x.offset], (b, n) => row(src, b[1]!, si, dst, b[0]!, so, n));
   };
 }
 

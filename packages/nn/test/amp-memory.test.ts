@@ -2,13 +2,20 @@
  * Issue 14's memory claim, on the CPU: an MLP's forward under `autocast` keeps about half the bytes
  * of float32 for backward (its saved activations are bfloat16), seen through `memory()`; the
  * step's peak (`peakBytes`) drops too, and the gradients stay float32 and close to float32's.
- * apps/bench's `amp` suite reports the same numbers per device.
+ * apps/bench's `amp` suite reports the same numbers per device. Counted as PyTorch counts them
+ * (every tensor its saved-tensor pack hook receives), Nabla saves exactly PyTorch 1.13's tensors,
+ * and the activations among them take exactly half the bytes; `memory()`'s live bytes come out
+ * above half because float32's saved input and weights existed before the forward, while their
+ * bfloat16 copies are made by it.
  */
 import * as nabla from '@nabla/core';
 import type { Runtime, Tensor } from '@nabla/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as nn from '../src/index.js';
-import { cpuRuntime, values } from './helpers.js';
+import { cpuRuntime, fixture, values } from './helpers.js';
+
+type Saved = { shape: number[]; dtype: string; bytes: number };
+const saved = fixture<{ blocks: number; width: number; batch: number; float32: Saved[]; autocast: Saved[] }>('amp-saved.json');
 
 let rt: Runtime;
 let hasBf16 = false;
@@ -84,6 +91,32 @@ describe('autocast memory', () => {
       const err = Math.hypot(...g.map((v, k) => v - ref[k]!));
       expect(err / norm, `gradient ${i}`).toBeLessThan(0.1);
     });
+    x.dispose();
+  });
+
+  it('saves exactly the tensors PyTorch 1.13 saves, so its 16-bit activations take half the bytes', ({ skip }) => {
+    if (!hasBf16) return skip('no bfloat16 dtype on the CPU backend');
+    // fixtures/make_amp_saved_fixture.py: every tensor PyTorch's pack hook receives, once per storage.
+    expect([saved.blocks, saved.width, saved.batch]).toEqual([BLOCKS, 64, 1024]);
+    const m = mlp(rt);
+    const x = rt.randn([1024, 64]);
+    const count = (enabled: boolean): Saved[] => {
+      const seen = new Map<object, Saved>();
+      const pack = (t: Tensor): Tensor => {
+        const s = (t as unknown as { _view(): { storage: { byteLength: number } } })._view().storage;
+        if (!seen.has(s)) seen.set(s, { shape: [...t.shape], dtype: t.dtype, bytes: s.byteLength });
+        return t;
+      };
+      rt.tidy(() => rt.savedTensorsHooks(pack, (t) => t, () => nabla.autocast('cpu', () => forward(rt, m, x), { enabled })).backward());
+      return sorted([...seen.values()]);
+    };
+    const sorted = (vs: Saved[]): Saved[] => [...vs].sort((a, b) => (`${a.shape.join('x')} ${a.dtype}` < `${b.shape.join('x')} ${b.dtype}` ? -1 : 1));
+    const f32 = count(false);
+    const half = count(true);
+    expect(f32).toEqual(sorted(saved.float32));
+    expect(half).toEqual(sorted(saved.autocast));
+    const acts = (vs: Saved[]): number => vs.filter((v) => v.shape[0] === 1024).reduce((a, v) => a + v.bytes, 0);
+    expect(acts(half) / acts(f32)).toBe(0.5);
     x.dispose();
   });
 });
