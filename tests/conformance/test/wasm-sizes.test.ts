@@ -3,7 +3,7 @@
  * below every wasm threshold (48 elements at most), so these programs (fixtures/gen_wasm_sizes.py,
  * PyTorch 1.13, float32 and float64) use tensors past them — generated elementwise kernels (260+
  * elements, the fused SiLU and its double backward), wasm row folds and softmax rows (70),
- * the SIMD GEMM (12,000 multiply-adds) and the threaded GEMM (an MLP whose first layer is 512,000).
+ * the SIMD GEMM (12,000 multiply-adds) and the threaded GEMM (an MLP whose first layer is 4.2 million).
  * Each runs on three CPU backends — WebAssembly off, on with one thread, on with two — and must
  * match PyTorch on all three.
  */
@@ -70,8 +70,8 @@ const PROGRAMS: Record<string, (rt: Runtime, dt: DT) => Record<string, Tensor>> 
     return { y, gradA: ga! };
   },
   mlp(rt, dt) {
-    const [x, t] = [val(rt, [64, 100], 10, dt), val(rt, [64, 10], 11, dt)];
-    const [w1, b1, w2] = [leaf(rt, [100, 80], 12, dt, 0.1), leaf(rt, [80], 13, dt, 0.1), leaf(rt, [80, 10], 14, dt, 0.1)];
+    const [x, t] = [val(rt, [128, 256], 10, dt), val(rt, [128, 10], 11, dt)];
+    const [w1, b1, w2] = [leaf(rt, [256, 128], 12, dt, 0.1), leaf(rt, [128], 13, dt, 0.1), leaf(rt, [128, 10], 14, dt, 0.1)];
     const loss = x.matmul(w1).add(b1).tanh().matmul(w2).sub(t).pow(2).mean();
     const [gw1, gb1, gw2] = grads(loss, [w1, b1, w2]);
     return { loss, gradW1RowSums: gw1!.sum(1), gradW1ColSums: gw1!.sum(0), gradB1: gb1!, gradW2: gw2! };
