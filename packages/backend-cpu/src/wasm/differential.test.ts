@@ -171,15 +171,16 @@ function reduceCases(k: ReduceName, dtype: DType): Case[] {
 
 function bmmCases(dtype: DType): Case[] {
   const { MR, NR } = dtype === 'float64' ? GEMM_F64 : GEMM_F32;
-  const side = Math.round(Math.cbrt(THREADS_MIN_FLOPS));
+  // M × 64 × 64 crossing THREADS_MIN_FLOPS: the first product split across threads, and one row fewer.
+  const tm = Math.ceil(THREADS_MIN_FLOPS / 4096);
   const shapes: [number, number, number, number][] = [
     [1, 1, 1, 1],
     [1, MR - 1, 3, NR + 1],
     [2, MR + 1, 33, 2 * NR - 1],
     [1, 16, 16, 16], // GEMM_MIN_FLOPS (4096): the first product sent to wasm
     [1, 15, 16, 17], // just under it: JavaScript
-    [1, side, side, side], // THREADS_MIN_FLOPS: the first product split across threads
-    [1, side - 1, side, side], // just under it: one thread
+    [1, tm, 64, 64], // THREADS_MIN_FLOPS: the first product split across threads
+    [1, tm - 1, 64, 64], // just under it: one thread
     [1, MC + 1, KC + 1, 2 * NR + 3],
     [1, 5, 40, NC + 3],
     [3, 13, 21, 19],
@@ -188,7 +189,6 @@ function bmmCases(dtype: DType): Case[] {
     [0, 9, 5, 11],
   ];
   expect(16 * 16 * 16).toBe(GEMM_MIN_FLOPS);
-  expect(side ** 3).toBe(THREADS_MIN_FLOPS);
   const cases: Case[] = [];
   for (const [nb, M, K, N] of shapes) {
     const A = data(dtype, nb * M * K, M + K, { lo: -1, hi: 1 });
@@ -392,7 +392,7 @@ describe('every structured kernel: wasm (1 and 2 threads) against the JavaScript
 
   it('the threaded GEMM did run on the pool (the 2-thread results above are not one thread twice)', () => {
     const jobs = two.wasm!.pool!.jobs;
-    check(bmmCases('float32').find((c) => c.what.startsWith(`bmm float32 1×${Math.round(Math.cbrt(THREADS_MIN_FLOPS))}×`))!);
+    check(bmmCases('float32').find((c) => c.what.startsWith(`bmm float32 1×${Math.ceil(THREADS_MIN_FLOPS / 4096)}×64×64,`))!);
     expect(two.wasm!.pool!.jobs).toBeGreaterThan(jobs);
   });
 });

@@ -7,6 +7,7 @@
  */
 import { createHook } from 'node:async_hooks';
 import { existsSync, readdirSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { createRuntime, type Runtime, type Tensor } from '@nabla/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CpuBackend } from '../backend.js';
@@ -25,6 +26,9 @@ const hook = createHook({
 afterAll(() => {
   hook.disable();
 });
+// libuv starts its thread pool (4 threads) on the first asynchronous fs call: start it now, so it
+// cannot appear in the middle of a count below.
+await stat('.');
 
 const TASKS = '/proc/self/task';
 const osThreads = (): number | null => (existsSync(TASKS) ? readdirSync(TASKS).length : null);
