@@ -7,6 +7,7 @@
 import type { Runtime, Tensor } from '@nabla/core';
 import { NablaError, autograd } from '@nabla/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collectGarbage } from './test-utils/gc.js';
 import { randoms } from './test-utils/numbers.js';
 import { gpuRuntime, probe } from './test-utils/setup.js';
 
@@ -108,6 +109,7 @@ describe.skipIf(!adapter.ok)('saved-tensor hooks on webgpu', () => {
     };
     const step = async (hooked: boolean): Promise<{ held: number; peak: number }> => {
       await rt.synchronize();
+      await collectGarbage(); // earlier tests' device tensors go now, not during the awaits below
       const before = rt.memory().byDevice.webgpu!.numBytes;
       rt.resetPeakMemory();
       const loss = await forward(hooked);

@@ -3,10 +3,9 @@
  * the same initial weights, and a long run that must not leak device memory.
  */
 import type { Runtime, Tensor } from '@nabla/core';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebGpuBackend } from './backend.js';
+import { collectGarbage } from './test-utils/gc.js';
 import { randoms } from './test-utils/numbers.js';
 import { mlp } from './test-utils/mlp.js';
 import { gpuRuntime, probe } from './test-utils/setup.js';
@@ -14,16 +13,6 @@ import { gpuRuntime, probe } from './test-utils/setup.js';
 const adapter = await probe();
 
 const values = async (t: Tensor): Promise<number[]> => Array.from(t.device === 'cpu' ? t.dataSync() : await t.data());
-
-/** A full collection, then a turn of the event loop so FinalizationRegistry callbacks run. */
-async function collectGarbage(): Promise<void> {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  for (let i = 0; i < 3; i++) {
-    gc();
-    await new Promise((r) => setTimeout(r, 0));
-  }
-}
 
 const STEPS = 500;
 

@@ -46,7 +46,7 @@ export {
 } from './dtype/half.js';
 export type * from './backend/types.js';
 export { HALF_DTYPES, KERNEL_OUTPUTS, runWidened, wrapKernels, type KernelWrapper, type Widening } from './backend/wrap-kernels.js';
-export { collapseDims, checkReduceAxes, checkBmmShapes, checkViewBounds, sizeClass, isContiguous, numelOf, fmtShape, type Geometry } from './backend/kit.js';
+export { collapseDims, checkReduceAxes, checkBmmShapes, checkAddmmViews, checkViewBounds, sizeClass, isContiguous, numelOf, fmtShape, type Geometry } from './backend/kit.js';
 export type * from './expr/ir.js';
 export * as expr from './expr/build.js';
 export { exprToString, isUnary, isBinary, UNARY_FNS, BINARY_FNS } from './expr/ir.js';

@@ -3,6 +3,8 @@
  * recomputation of Stats from values, and headless Chromium for screenshots.
  */
 import { existsSync, mkdirSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { Runtime, Tensor } from '@nabla/core';
 import * as nn from '@nabla/nn';
 import type { Stats } from '../src/index.js';
@@ -36,6 +38,19 @@ export function plainStats(values: ArrayLike<number>, bins: number): Stats {
   const counts = new Array<number>(bins).fill(0);
   for (const x of finite) counts[Math.min(bins - 1, Math.max(0, Math.floor(((x - lo) / (hi - lo)) * bins)))]! += 1;
   return { numel: n, mean, std, norm, min, max, nanCount: v.filter((x) => Number.isNaN(x)).length, infCount: v.filter((x) => Math.abs(x) === Infinity).length, histogram: { min: lo, max: hi, counts } };
+}
+
+/**
+ * Full collections, each followed by a turn of the event loop so that finalizers run: what was
+ * dropped earlier is uncounted now, not in the middle of a measurement that awaits the device.
+ */
+export async function collectGarbage(): Promise<void> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((r) => setImmediate(r));
+  }
 }
 
 export async function values(t: Tensor): Promise<number[]> {

@@ -7,6 +7,7 @@ import { createRuntime, type Runtime, type Tensor } from '@nabla/core';
 import { cpuBackend } from '@nabla/backend-cpu';
 import { afterAll, describe, expect, it } from 'vitest';
 import { saveOnCpu } from '../src/index.js';
+import { collectGarbage } from './helpers.js';
 
 const gpu = await (async (): Promise<{ rt: Runtime } | { reason: string }> => {
   try {
@@ -52,6 +53,7 @@ describe.skipIf('reason' in gpu)('saveOnCpu on WebGPU', () => {
     };
     const step = async (offload: boolean): Promise<{ held: number; peak: number; grads: number[][] }> => {
       await rt.synchronize();
+      await collectGarbage(); // what earlier steps dropped goes now, not during the awaits below
       const before = rt.memory().byDevice.webgpu!.numBytes;
       rt.resetPeakMemory();
       const loss = await forward(offload);

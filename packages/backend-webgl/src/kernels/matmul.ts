@@ -6,7 +6,7 @@
  * `loopMaxIterations` set from the tile length (rounded up to a power of two, at least 16) and a
  * K below TILE_K that needs a longer loop compiles a kernel with a larger bound.
  */
-import { checkBmmShapes, fmtShape, isContiguous, type Expr, type View } from '@nabla/core';
+import { checkAddmmViews, checkBmmShapes, isContiguous, type Expr, type View } from '@nabla/core';
 import type { GlStorage } from '../storage.js';
 import { loopBound, viewOf, type KernelContext } from './context.js';
 
@@ -39,15 +39,7 @@ const EPILOGUE: Expr = { op: 'add', a: { op: 'mul', a: { op: 'param', index: 0 }
  * epilogue pass that scales them, adds the (broadcast) bias and writes the output view.
  */
 export function addmm(ctx: KernelContext, out: View, bias: View, a: View, b: View, beta: number, alpha: number): void {
-  const ok = out.shape.length === 2 && a.shape.length === 2 && b.shape.length === 2 && bias.shape.length === 2 &&
-    a.shape[1] === b.shape[0] && out.shape[0] === a.shape[0] && out.shape[1] === b.shape[1] &&
-    bias.shape[0] === out.shape[0] && bias.shape[1] === out.shape[1];
-  if (!ok) {
-    throw new Error(`addmm: expected a [M, K], b [K, N], bias and out [M, N]; got a ${fmtShape(a.shape)}, b ${fmtShape(b.shape)}, bias ${fmtShape(bias.shape)}, out ${fmtShape(out.shape)}`);
-  }
-  if (out.dtype !== a.dtype || b.dtype !== a.dtype || bias.dtype !== a.dtype) {
-    throw new Error(`addmm: dtypes must match, got ${bias.dtype}, ${a.dtype}, ${b.dtype} -> ${out.dtype}`);
-  }
+  checkAddmmViews(out, bias, a, b);
   const [M, N] = out.shape as [number, number];
   if (M * N === 0) return;
   const batched = (v: View): View => ({ ...v, shape: [1, ...v.shape], strides: [0, ...v.strides] });

@@ -14,9 +14,8 @@
  * `array<f16>`, widened exactly into the f32 tiles, accumulated in f32 and rounded once on the
  * store, as PyTorch's half matmul (f32 accumulation) does.
  */
-import { checkBmmShapes, type View } from '@nabla/core';
+import { checkAddmmViews, checkBmmShapes, type View } from '@nabla/core';
 import type { KernelContext } from '../context.js';
-import { fmtShape } from '../geometry.js';
 import { META_DECL } from '../wgsl/common.js';
 
 const TILE = 64;
@@ -162,15 +161,7 @@ function bitsOf(x: number, t: 'f32' | 'i32'): number {
 
 /** out [M, N] = beta · bias + alpha · (a [M, K] · b [K, N]): bmm's tiles with the bias added in the store. */
 export function addmm(ctx: KernelContext, out: View, bias: View, a: View, b: View, beta: number, alpha: number, native16 = false): void {
-  const ok = out.shape.length === 2 && a.shape.length === 2 && b.shape.length === 2 && bias.shape.length === 2 &&
-    a.shape[1] === b.shape[0] && out.shape[0] === a.shape[0] && out.shape[1] === b.shape[1] &&
-    bias.shape[0] === out.shape[0] && bias.shape[1] === out.shape[1];
-  if (!ok) {
-    throw new Error(`addmm: expected a [M, K], b [K, N], bias and out [M, N]; got a ${fmtShape(a.shape)}, b ${fmtShape(b.shape)}, bias ${fmtShape(bias.shape)}, out ${fmtShape(out.shape)}`);
-  }
-  if (out.dtype !== a.dtype || b.dtype !== a.dtype || bias.dtype !== a.dtype) {
-    throw new Error(`addmm: dtypes must match, got ${bias.dtype}, ${a.dtype}, ${b.dtype} -> ${out.dtype}`);
-  }
+  checkAddmmViews(out, bias, a, b);
   const t = typeOf('addmm', a.dtype, native16);
   const h = a.dtype === 'float16';
   const [M, K] = a.shape as [number, number];

@@ -95,6 +95,23 @@ export function checkBmmShapes(out: View, a: View, b: View): void {
 }
 
 /**
+ * Checks an addmm kernel's views: a [M, K], b [K, N], bias and out [M, N] (the bias already
+ * broadcast to out's shape), all of one dtype. Throws a plain Error; core's op has already
+ * raised a NablaError for anything a user can pass, so this guards the kernel contract.
+ */
+export function checkAddmmViews(out: View, bias: View, a: View, b: View): void {
+  const ok = out.shape.length === 2 && a.shape.length === 2 && b.shape.length === 2 && bias.shape.length === 2 &&
+    a.shape[1] === b.shape[0] && out.shape[0] === a.shape[0] && out.shape[1] === b.shape[1] &&
+    bias.shape[0] === out.shape[0] && bias.shape[1] === out.shape[1];
+  if (!ok) {
+    throw new Error(`addmm: expected a [M, K], b [K, N], bias and out [M, N]; got a ${fmtShape(a.shape)}, b ${fmtShape(b.shape)}, bias ${fmtShape(bias.shape)}, out ${fmtShape(out.shape)}`);
+  }
+  if (out.dtype !== a.dtype || b.dtype !== a.dtype || bias.dtype !== a.dtype) {
+    throw new Error(`addmm: dtypes must match, got ${bias.dtype}, ${a.dtype}, ${b.dtype} -> ${out.dtype}`);
+  }
+}
+
+/**
  * The size class of a pooled buffer for `numel` elements: `min` at least, then four classes per
  * power of two (2^k, 1.25·2^k, 1.5·2^k, 1.75·2^k), so a pooled buffer wastes at most 25% and
  * near-equal sizes share buffers.
