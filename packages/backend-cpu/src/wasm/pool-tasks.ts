@@ -18,8 +18,10 @@
  */
 
 /** Control slot saying what a wake-up is for: 0 a GEMM job, `MODULE_TASK` a module task. */
-export const TASK_KIND = 4;
+export const TASK_KIND = 6;
 export const MODULE_TASK = 1;
+/** Control slot holding the generation that posted the module task (the pool's GEN after the bump). */
+export const TASK_GEN = 7;
 
 /** Bytes of a descriptor with `nArgs` arguments. */
 export function descriptorBytes(nArgs: number): number {

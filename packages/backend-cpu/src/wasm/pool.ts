@@ -2,10 +2,12 @@
  * A pool of worker threads that run GEMM panels on the backend's shared WebAssembly memory.
  *
  * Each worker instantiates the same GEMM module against the same shared memory and sleeps in
- * `Atomics.wait` on a control block; the caller writes a job (block geometry, pointers, each
- * thread's slice of rows or columns) into the control block, wakes the workers, runs slice 0
- * itself and waits until every worker has decremented the pending count. Kernels stay synchronous
- * for core, and a job costs two atomic wake-ups instead of messages through the event loop.
+ * `Atomics.wait` on a control block; the caller writes a job (block geometry, pointers, the job's
+ * chunks of rows or columns) into the control block, wakes the workers, and every thread, the
+ * caller included, claims chunks until none is left; the caller then waits for the chunks still
+ * running. A worker the OS has not scheduled yet costs nothing on a busy machine: the caller
+ * takes its chunks. Kernels stay synchronous for core, and a job costs atomic wake-ups instead of
+ * messages through the event loop.
  *
  * Every element of C is computed by exactly one thread, with the same k-block order whatever the
  * thread count, so results are bit-for-bit identical with 1 or N threads.
@@ -14,21 +16,29 @@
  * main thread, so there the backend stays on one thread.
  */
 import { MC, NC } from './gemm-kernel.js';
-import { MODULE_TASK, runModuleTask, TASK_KIND } from './pool-tasks.js';
+import { MODULE_TASK, runModuleTask, TASK_GEN, TASK_KIND } from './pool-tasks.js';
 
 /** Control block layout (Int32 slots). */
 const GEN = 0;
+/** Workers still running the current module task (`runTasks`). */
 const PENDING = 1;
 const READY = 2;
 const STOP = 3;
+/** The claim word: (job id & 0xffff) << 16 | chunks << 8 | next chunk; claimed by compare-exchange. */
+const CLAIM = 4;
+/** Chunks of the current job finished. */
+const DONE = 5;
 const JOB = 8;
 /**
  * Job fields after JOB: dtype(0 f32 / 1 f64), es, aBase, bBase, cBase, Mp, Np, K, kc, M, N, zero,
  * then the operand each thread packs for itself (flag, staged source, lane and k strides) for A
- * and for B, then per thread [i0, i1, j0, j1].
+ * and for B, then per chunk [i0, i1, j0, j1].
  */
 const SLICES = JOB + 20;
 export const MAX_THREADS = 16;
+/** Chunks per thread: enough that a thread that starts late, or is descheduled, leaves work to the others. */
+const CHUNKS_PER_THREAD = 4;
+const MAX_CHUNKS = Math.min(255, MAX_THREADS * CHUNKS_PER_THREAD);
 
 type Gemm = (a: number, b: number, c: number, mc: number, nc: number, kc: number, ldc: number, acc: number) => void;
 type Pack = (src: number, ls: number, ks: number, n: number, kc: number, dst: number, zero: number) => void;
@@ -75,12 +85,37 @@ function runSlice(gemm: Gemm, packA: Pack, packB: Pack, C: Int32Array, t: number
 }
 const SLICES_AT = SLICES;
 
+/**
+ * Claims and runs chunks of the published job until none is left (same source in the workers).
+ * A claim is a compare-exchange on a word that names the job, so a thread still looping from the
+ * previous job can never take a chunk of a job whose fields are being written.
+ */
+function runChunks(gemm: Gemm, packA: Pack, packB: Pack, C: Int32Array, MCc: number, NCc: number): void {
+  for (;;) {
+    const v = Atomics.load(C, CLAIM_AT);
+    const chunks = (v >>> 8) & 255;
+    const next = v & 255;
+    if (next >= chunks) return;
+    if (Atomics.compareExchange(C, CLAIM_AT, v, v + 1) !== v) continue;
+    try {
+      runSlice(gemm, packA, packB, C, next, MCc, NCc);
+    } finally {
+      if (Atomics.add(C, DONE_AT, 1) + 1 === chunks) Atomics.notify(C, DONE_AT);
+    }
+  }
+}
+const CLAIM_AT = CLAIM;
+const DONE_AT = DONE;
+
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const { memory, module, control, id, packs } = workerData;
 const SLICES_AT = ${SLICES};
 const JOB = ${JOB};
+const CLAIM_AT = ${CLAIM};
+const DONE_AT = ${DONE};
 const runSlice = ${runSlice.toString()};
+const runChunks = ${runChunks.toString()};
 const runModuleTask = ${runModuleTask.toString()};
 const tasks = new Map();
 const inst = new WebAssembly.Instance(module, { env: { memory } });
@@ -94,12 +129,18 @@ for (;;) {
   Atomics.wait(C, ${GEN}, gen);
   gen = Atomics.load(C, ${GEN});
   if (Atomics.load(C, ${STOP}) !== 0) break;
-  try {
-    if (C[${TASK_KIND}] === ${MODULE_TASK}) runModuleTask(memory, C[SLICES_AT + 4 * id], tasks);
-    else runSlice(kernels[C[JOB]], packers[C[JOB]][0], packers[C[JOB]][1], C, id, ${MC}, ${NC});
-  } finally {
-    if (Atomics.sub(C, ${PENDING}, 1) === 1) Atomics.notify(C, ${PENDING});
+  // A module task is run by the wake-up that posted it (TASK_GEN), never by a late wake-up of an
+  // earlier GEMM job: that one finds no chunk left and loops back to see the task's generation.
+  if (C[${TASK_KIND}] === ${MODULE_TASK} && C[${TASK_GEN}] === gen) {
+    try {
+      runModuleTask(memory, C[SLICES_AT + 4 * id], tasks);
+    } finally {
+      if (Atomics.sub(C, ${PENDING}, 1) === 1) Atomics.notify(C, ${PENDING});
+    }
+    continue;
   }
+  const d = C[JOB];
+  runChunks(kernels[d], packers[d][0], packers[d][1], C, ${MC}, ${NC});
 }
 `;
 
@@ -154,12 +195,13 @@ export class ThreadPool {
   private failure: Error | null = null;
   /** GEMM jobs run so far (tests check the threads were used). */
   jobs = 0;
+  private jobId = 0;
 
   private constructor(
     readonly threads: number,
     private readonly kernels: PoolKernels,
   ) {
-    this.control = new Int32Array(new SharedArrayBuffer(4 * (SLICES + 4 * MAX_THREADS)));
+    this.control = new Int32Array(new SharedArrayBuffer(4 * (SLICES + 4 * MAX_CHUNKS)));
   }
 
   /**
@@ -242,9 +284,10 @@ export class ThreadPool {
       C[at + 2] = split.ks;
     }
     const units = byRows ? job.Mp / job.MR : job.Np / job.NR;
-    for (let t = 0; t < n; t++) {
-      const lo = Math.floor((units * t) / n);
-      const hi = Math.floor((units * (t + 1)) / n);
+    const chunks = Math.min(units, n * CHUNKS_PER_THREAD, MAX_CHUNKS);
+    for (let t = 0; t < chunks; t++) {
+      const lo = Math.floor((units * t) / chunks);
+      const hi = Math.floor((units * (t + 1)) / chunks);
       const s = SLICES + 4 * t;
       if (byRows) {
         C[s] = lo * job.MR;
@@ -258,14 +301,18 @@ export class ThreadPool {
         C[s + 3] = hi * job.NR;
       }
     }
-    Atomics.store(C, PENDING, n - 1);
+    // Publish: the claim word names this job, so only threads that see it (and so the fields
+    // written above) take its chunks.
+    this.jobId = (this.jobId + 1) & 0xffff;
+    Atomics.store(C, DONE, 0);
+    Atomics.store(C, CLAIM, (this.jobId << 16) | (chunks << 8));
     Atomics.add(C, GEN, 1);
     Atomics.notify(C, GEN);
-    runSlice(this.kernels[job.dtype], pack.a, pack.b, C, 0, MC, NC);
+    runChunks(this.kernels[job.dtype], pack.a, pack.b, C, MC, NC);
     for (;;) {
-      const left = Atomics.load(C, PENDING);
-      if (left === 0) break;
-      Atomics.wait(C, PENDING, left, 1000);
+      const done = Atomics.load(C, DONE);
+      if (done >= chunks) break;
+      Atomics.wait(C, DONE, done, 1000);
       const failed = this.failure as Error | null;
       if (failed !== null) throw new Error(`cpu: a worker thread failed: ${failed.message}`);
     }
@@ -276,15 +323,17 @@ export class ThreadPool {
 
   /**
    * Runs a module task (`pool-tasks.ts`): worker t runs the descriptor at byte `descriptors[t]`
-   * (0: nothing), while the caller runs `own`; returns when every thread is done.
+   * (0: nothing), while the caller runs `own`; returns when every thread is done. Everything a
+   * worker reads is written before the generation is bumped (the fence that publishes it).
    */
   runTasks(descriptors: readonly number[], own: () => void): void {
     if (this.failure !== null) throw new Error(`cpu: a worker thread failed: ${this.failure.message}`);
     this.tasks++;
     const C = this.control;
-    C[TASK_KIND] = MODULE_TASK;
     for (let t = 1; t < this.threads; t++) C[SLICES + 4 * t] = descriptors[t] ?? 0;
     Atomics.store(C, PENDING, this.threads - 1);
+    Atomics.store(C, TASK_KIND, MODULE_TASK);
+    Atomics.store(C, TASK_GEN, Atomics.load(C, GEN) + 1);
     Atomics.add(C, GEN, 1);
     Atomics.notify(C, GEN);
     try {
@@ -297,7 +346,7 @@ export class ThreadPool {
         const failed = this.failure as Error | null;
         if (failed !== null) throw new Error(`cpu: a worker thread failed: ${failed.message}`);
       }
-      C[TASK_KIND] = 0;
+      Atomics.store(C, TASK_KIND, 0);
     }
   }
 
