@@ -159,11 +159,20 @@ export class CpuBackend implements Backend {
   }
 
   private softmaxSimd: SoftmaxRows | null = null;
+  private softmaxOff = false;
   /** The WebAssembly float32 softmax rows (made on first use), or null when wasm is off. */
   get softmaxRows(): SoftmaxRows | null {
     const w = this.wasm;
-    if (w === null) return null;
-    return (this.softmaxSimd ??= new SoftmaxRows(w));
+    if (w === null || this.softmaxOff) return null;
+    if (this.softmaxSimd === null) {
+      try {
+        this.softmaxSimd = new SoftmaxRows(w);
+      } catch {
+        // A browser's main thread may refuse a synchronous compile: the JavaScript rows run.
+        this.softmaxOff = true;
+      }
+    }
+    return this.softmaxSimd;
   }
 
   /** What runs the kernels: 'wasm-simd' or 'js', and on how many threads. */

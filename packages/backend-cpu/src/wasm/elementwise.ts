@@ -15,6 +15,7 @@ import { dataOf } from '../storage.js';
 import { collapse, forEachRow, fmtShape, numelOf, orderByStrides, sameShape } from '../strided.js';
 import { ModuleBuilder } from './emitter.js';
 import { denseStep, emitElementwise, wasmPlan, type WasmPlan } from './elementwise-kernel.js';
+import { memcpyElementwise } from './elementwise-memcpy.js';
 import { align16, ARENA } from './heap.js';
 import type { ThreadPool } from './pool.js';
 import { descriptorBytes, runModuleTask, writeDescriptor } from './pool-tasks.js';
@@ -31,6 +32,8 @@ type RunFn = (...args: number[]) => void;
 
 /** The wasm kernel for `spec` in front of `js`, or `js` itself when `spec` has no SIMD form. */
 export function wasmElementwise(rt: WasmRuntime, spec: ElementwiseSpec, js: ElementwiseKernel): ElementwiseKernel {
+  const direct = memcpyElementwise(spec, js);
+  if (direct !== null) return direct;
   const plan = wasmPlan(spec);
   if (plan === null) return js;
   let run: RunFn;
