@@ -73,15 +73,16 @@ export class Reclaimer {
    * code saw it, no other slot, tensor object or graph shares it, and it overlaps nothing.
    */
   exclusive(t: Tensor): boolean {
+    // Fields first, then the sets (escaped and foreign are empty unless hooks or Functions ran).
     return (
       this.enabled &&
-      this.uses.get(t) === 1 &&
       t._ref.account.refs === 1 &&
       t._pins === 0 &&
       t._base === null &&
+      this.uses.get(t) === 1 &&
       this.owned.has(t) &&
-      !this.escaped.has(t) &&
-      !this.foreign.has(t) &&
+      !this.seen(t) &&
+      (this.foreign.size === 0 || !this.foreign.has(t)) &&
       t.isContiguous()
     );
   }
@@ -147,8 +148,13 @@ export class Reclaimer {
     t.dispose();
   }
 
+  /** User code saw `t` (or a caller receives it). */
+  private seen(t: Tensor): boolean {
+    return this.escaped.size !== 0 && this.escaped.has(t);
+  }
+
   private free(t: Tensor): void {
-    if (this.owned.has(t) && !this.escaped.has(t)) {
+    if (this.owned.has(t) && !this.seen(t)) {
       this.owned.delete(t);
       t.dispose();
     }

@@ -143,23 +143,25 @@ function substitute(expr: Expr, mapping: readonly Expr[]): Expr {
 export function specFor(def: ElementwiseOpDef, numberMask: number, inDtypes: readonly DType[], outDtype: DType, computeDtype: DType): ElementwiseSpec {
   let packed = 0;
   for (let i = 0; i < inDtypes.length; i++) packed = packed * 8 + DT_NUM[inDtypes[i]!];
-  return cachedSpec(def, numberMask, packed, inDtypes.length, outDtype, computeDtype, () => inDtypes.slice());
+  return cachedSpec(def, numberMask, packed, inDtypes.length, outDtype, computeDtype, copyDtypes, inDtypes);
 }
 
-function cachedSpec(
+function cachedSpec<S>(
   def: ElementwiseOpDef,
   numberMask: number,
   packed: number,
   nTensors: number,
   outDtype: DType,
   computeDtype: DType,
-  inDtypes: () => DType[],
+  // The input dtypes, computed only on a cache miss (a function and its source, not a closure).
+  inDtypes: (src: S) => DType[],
+  src: S,
 ): CachedSpec {
   const cache = cacheOf(def);
   const num = specKey(def.arity, numberMask, packed, nTensors, outDtype, computeDtype);
   let spec = cache.specs.get(num);
   if (spec === undefined) {
-    const dts = inDtypes();
+    const dts = inDtypes(src);
     let key = `${numberMask}:`;
     for (const d of dts) key += DT_CODE[d];
     key += DT_CODE[outDtype] + DT_CODE[computeDtype];
@@ -294,7 +296,7 @@ export function runElementwise(def: ElementwiseOpDef, operands: readonly Operand
   const backend = first._ref.backend;
   if (!backend.dtypes.includes(outDtype)) rt.checkDType(first.device, outDtype, def.name);
 
-  const spec = cachedSpec(def, numberMask, packed, nTensors, outDtype, computeDtype, () => tensorDtypes(operands));
+  const spec = cachedSpec(def, numberMask, packed, nTensors, outDtype, computeDtype, tensorDtypes, operands);
   const kernelFn = kernelFor(rt, backend, spec, outDtype);
 
   const result = out ?? emptyOn(rt, backend, outDtype, shape);
@@ -327,15 +329,7 @@ export function runElementwise(def: ElementwiseOpDef, operands: readonly Operand
       throw new NablaError(`kernel failed on device ${first.device}: ${(e as Error).message}`, { op: def.name, cause: e });
     }
   } else {
-    // Some data is still arriving from another device: the kernel is queued behind it.
-    const reads = operands.filter((o): o is Tensor => o instanceof Tensor);
-    launch(rt, reads, [result], () => {
-      try {
-        kernelFn(result._view(), views, kernelArgs);
-      } catch (e) {
-        throw new NablaError(`kernel failed on device ${first.device}: ${(e as Error).message}`, { op: def.name, cause: e });
-      }
-    });
+    launchQueued(rt, def, operands, result, views, kernelFn, kernelArgs);
   }
 
   if (out === undefined && def.grad && needsGrad(rt, operands)) {
@@ -345,6 +339,33 @@ export function runElementwise(def: ElementwiseOpDef, operands: readonly Operand
     recordOne(formulaOf(g, numberMask), operands, result, saveInputs && g.uses ? savedOperands(g.uses, operands) : saveInputs, g.save === 'output' || g.save === 'both', attrs);
   }
   return result;
+}
+
+/**
+ * Queues the kernel behind data still arriving from another device. A function of its own: a
+ * closure in `runElementwise` would make every call allocate a context for what it captures.
+ */
+function launchQueued(
+  rt: Runtime,
+  def: ElementwiseOpDef,
+  operands: readonly Operand[],
+  result: Tensor,
+  views: View[],
+  kernelFn: ElementwiseKernel,
+  kernelArgs: readonly number[],
+): void {
+  const reads = operands.filter((o): o is Tensor => o instanceof Tensor);
+  launch(rt, reads, [result], () => {
+    try {
+      kernelFn(result._view(), views, kernelArgs);
+    } catch (e) {
+      throw new NablaError(`kernel failed on device ${result.device}: ${(e as Error).message}`, { op: def.name, cause: e });
+    }
+  });
+}
+
+function copyDtypes(dtypes: readonly DType[]): DType[] {
+  return dtypes.slice();
 }
 
 function tensorDtypes(operands: readonly Operand[]): DType[] {
