@@ -137,8 +137,8 @@ export class WebGpuBackend implements Backend {
     this.acquired = acquired;
     this.gpuDevice = acquired.device;
     this.adapterDescription = acquired.description;
-    this.nativeF16 = acquired.device.features.has('shader-f16') && options.float16 !== 'packed';
-    this.shaderF16Offered = acquired.adapter.features.has('shader-f16');
+    this.nativeF16 = acquired.device.features?.has('shader-f16') === true && options.float16 !== 'packed';
+    this.shaderF16Offered = acquired.adapter.features?.has('shader-f16') === true;
     this.dispatcher = new Dispatcher(acquired.device, options.maxWorkgroupsPerDimension);
     this.pool = new BufferPool(acquired.device, (b) => this.dispatcher.destroyLater(b), options);
     this.ctx = new KernelContext(this.dispatcher, this.pool);

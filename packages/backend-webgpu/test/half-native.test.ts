@@ -24,6 +24,12 @@ if (adapter.ok) {
 if (!offered) console.log(`[half-native] ${REQUIRE_F16 ? 'FAILING' : 'SKIPPED'}: ${why}`);
 else console.log(`[half-native] adapter: ${adapter.ok ? adapter.description : ''} (shader-f16 offered)`);
 
+describe.runIf(adapter.ok && !offered)('float16: native on an adapter without shader-f16', () => {
+  it('is an error naming the adapter and the feature, not a silent fallback', async () => {
+    await expect(gpuRuntime({ float16: 'native' })).rejects.toThrow(/float16: 'native' needs an adapter with the 'shader-f16' feature, and .* lacks it/);
+  });
+});
+
 describe.runIf(REQUIRE_F16 && !offered)('native f16 required (NABLA_REQUIRE_F16=1)', () => {
   it('has an adapter with shader-f16', () => {
     expect.fail(`NABLA_REQUIRE_F16=1 but ${why}`);
