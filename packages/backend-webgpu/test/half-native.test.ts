@@ -141,7 +141,7 @@ describe.skipIf(!offered)('float16 in native f16 on webgpu', { timeout: 300_000 
 
   it('matmul and addmm read f16 directly, accumulate in f32, round once: bit for bit the packed path', async () => {
     const b = native.backend('webgpu') as WebGpuBackend;
-    const before = b.nativeF16Matmuls;
+    const before = b.nativeF16Structured;
     const cases: [string, (r: Runtime) => Promise<Uint16Array[]>][] = [
       ['bmm 3x70x130 @ 130x65, broadcast and transposed', async (r) => {
         r.manualSeed(3);
@@ -165,7 +165,23 @@ describe.skipIf(!offered)('float16 in native f16 on webgpu', { timeout: 300_000 
       const want = await f(packed);
       got.forEach((g, i) => expect(Array.from(g), `${name}: output ${i}`).toEqual(Array.from(want[i]!)));
     }
-    expect(b.nativeF16Matmuls, 'native f16 matmuls ran').toBeGreaterThan(before + 2);
+    expect(b.nativeF16Structured, 'native f16 matmuls ran').toBeGreaterThan(before + 2);
+  });
+
+  it('sum, mean, prod, amax and amin read f16 directly, accumulate in f32, round once: bit for bit the packed path', async () => {
+    const b = native.backend('webgpu') as WebGpuBackend;
+    const before = b.nativeF16Structured;
+    const run = async (r: Runtime): Promise<number[][]> => {
+      r.manualSeed(5);
+      const x = r.randn([37, 300]).half().to('webgpu');
+      const s = r.rand([5, 7]).add(0.5).half().to('webgpu');
+      const outs = [x.sum(), x.sum(1), x.t().sum(1), x.mean(0), s.prod(1), x.amax(1), x.amin(0), x.index([':', '1:200:3']).sum(0)];
+      return Promise.all(outs.map(async (t) => Array.from(await bitsOf(t))));
+    };
+    const got = await run(native);
+    const want = await run(packed);
+    got.forEach((g, i) => expect(g, `output ${i}`).toEqual(want[i]));
+    expect(b.nativeF16Structured - before, 'native f16 reductions ran').toBeGreaterThanOrEqual(7);
   });
 
   it('promotes with float32 and bfloat16 as PyTorch does, and bfloat16 kernels stay packed', async () => {
