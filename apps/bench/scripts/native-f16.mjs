@@ -29,7 +29,7 @@ const CASES = [
   { name: 'x*y+x (1M): f16 arithmetic', make: (rt, d) => [rt.randn([N], { device: 'webgpu' }).to(d), rt.randn([N], { device: 'webgpu' }).to(d)], run: ([x, y]) => x.mul(y).add(x) },
   { name: 'sigmoid (1M): f32 rounded once', make: (rt, d) => [rt.randn([N], { device: 'webgpu' }).to(d)], run: ([x]) => x.sigmoid() },
   { name: 'x*0.5+1 (1M): params', make: (rt, d) => [rt.randn([N], { device: 'webgpu' }).to(d)], run: ([x]) => x.mul(0.5).add(1) },
-  { name: 'sum (1M): via f32 stand-ins', make: (rt, d) => [rt.randn([N], { device: 'webgpu' }).to(d)], run: ([x]) => x.sum() },
+  { name: 'sum (1M): f32 accumulation', make: (rt, d) => [rt.randn([N], { device: 'webgpu' }).to(d)], run: ([x]) => x.sum() },
   {
     name: 'linear+relu fwd+bwd 256x256, batch 64',
     make: (rt, d) => [rt.randn([64, 256], { device: 'webgpu' }).to(d), rt.randn([256, 256], { device: 'webgpu' }).to(d).requiresGrad_()],
