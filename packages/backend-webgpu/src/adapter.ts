@@ -145,7 +145,8 @@ export async function acquireDevice(options: AdapterOptions): Promise<AcquiredDe
   const { gpu, adapter, source } = await requestAdapter(options);
   const description = describeAdapter(adapter, source);
   const mode = options.float16 ?? 'auto';
-  const hasF16 = adapter.features.has('shader-f16');
+  // A hand-made GPU object (tests, wrappers) may leave out `features`: then there is no shader-f16.
+  const hasF16 = adapter.features?.has('shader-f16') === true;
   if (mode === 'native' && !hasF16) {
     throw new Error(`webgpu: float16: 'native' needs an adapter with the 'shader-f16' feature, and ${description} lacks it (use float16: 'auto' or 'packed')`);
   }

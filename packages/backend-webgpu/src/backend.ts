@@ -115,8 +115,8 @@ export class WebGpuBackend implements Backend {
   private readonly shaderF16Offered: boolean;
   /** Elementwise kernels compiled for native f16 (tests check that the native path ran). */
   nativeF16Kernels = 0;
-  /** bmm/addmm calls that ran on f16 operands directly. */
-  nativeF16Matmuls = 0;
+  /** Structured kernel calls (bmm, addmm, sum, prod, max, min) that ran on f16 operands directly. */
+  nativeF16Structured = 0;
 
   /**
    * Gets an adapter and a device (see `AdapterOptions`) and makes a backend on them. In Node, when
@@ -137,8 +137,8 @@ export class WebGpuBackend implements Backend {
     this.acquired = acquired;
     this.gpuDevice = acquired.device;
     this.adapterDescription = acquired.description;
-    this.nativeF16 = acquired.device.features.has('shader-f16') && options.float16 !== 'packed';
-    this.shaderF16Offered = acquired.adapter.features.has('shader-f16');
+    this.nativeF16 = acquired.device.features?.has('shader-f16') === true && options.float16 !== 'packed';
+    this.shaderF16Offered = acquired.adapter.features?.has('shader-f16') === true;
     this.dispatcher = new Dispatcher(acquired.device, options.maxWorkgroupsPerDimension);
     this.pool = new BufferPool(acquired.device, (b) => this.dispatcher.destroyLater(b), options);
     this.ctx = new KernelContext(this.dispatcher, this.pool);
@@ -165,7 +165,7 @@ export class WebGpuBackend implements Backend {
     };
     this.half = new HalfBridge(this.dispatcher, this.pool, c);
     const packedHalf = halfKernelTable(this.kernels, this.half);
-    this.halfKernels = this.nativeF16 ? nativeF16Kernels(c, packedHalf, () => this.nativeF16Matmuls++) : packedHalf;
+    this.halfKernels = this.nativeF16 ? nativeF16Kernels(c, packedHalf, () => this.nativeF16Structured++) : packedHalf;
   }
 
   /**

@@ -14,8 +14,8 @@
  * - Every other op (a formula such as sigmoid's backward, a transcendental function, division,
  *   a JS-number parameter that float16 may not hold exactly) reads its f16 inputs into f32, exactly,
  *   computes in f32 as PyTorch's CUDA kernels do (`opmath_t`), and rounds once on the store.
- * Matmul reads f16 and accumulates in f32 (native-f16-kernels.ts); reductions, softmax and the
- * other structured kernels keep accumulating in f32 through the half bridge (half-storage.ts).
+ * Matmul and the reductions read f16 and accumulate in f32 (native-f16-kernels.ts); softmax and
+ * the other structured kernels compute in f32 through the half bridge (half-storage.ts).
  */
 import type { DType, ElementwiseSpec, Expr } from '@nabla/core';
 

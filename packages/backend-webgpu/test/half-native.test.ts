@@ -24,6 +24,12 @@ if (adapter.ok) {
 if (!offered) console.log(`[half-native] ${REQUIRE_F16 ? 'FAILING' : 'SKIPPED'}: ${why}`);
 else console.log(`[half-native] adapter: ${adapter.ok ? adapter.description : ''} (shader-f16 offered)`);
 
+describe.runIf(adapter.ok && !offered)('float16: native on an adapter without shader-f16', () => {
+  it('is an error naming the adapter and the feature, not a silent fallback', async () => {
+    await expect(gpuRuntime({ float16: 'native' })).rejects.toThrow(/float16: 'native' needs an adapter with the 'shader-f16' feature, and .* lacks it/);
+  });
+});
+
 describe.runIf(REQUIRE_F16 && !offered)('native f16 required (NABLA_REQUIRE_F16=1)', () => {
   it('has an adapter with shader-f16', () => {
     expect.fail(`NABLA_REQUIRE_F16=1 but ${why}`);
@@ -135,7 +141,7 @@ describe.skipIf(!offered)('float16 in native f16 on webgpu', { timeout: 300_000 
 
   it('matmul and addmm read f16 directly, accumulate in f32, round once: bit for bit the packed path', async () => {
     const b = native.backend('webgpu') as WebGpuBackend;
-    const before = b.nativeF16Matmuls;
+    const before = b.nativeF16Structured;
     const cases: [string, (r: Runtime) => Promise<Uint16Array[]>][] = [
       ['bmm 3x70x130 @ 130x65, broadcast and transposed', async (r) => {
         r.manualSeed(3);
@@ -159,7 +165,23 @@ describe.skipIf(!offered)('float16 in native f16 on webgpu', { timeout: 300_000 
       const want = await f(packed);
       got.forEach((g, i) => expect(Array.from(g), `${name}: output ${i}`).toEqual(Array.from(want[i]!)));
     }
-    expect(b.nativeF16Matmuls, 'native f16 matmuls ran').toBeGreaterThan(before + 2);
+    expect(b.nativeF16Structured, 'native f16 matmuls ran').toBeGreaterThan(before + 2);
+  });
+
+  it('sum, mean, prod, amax and amin read f16 directly, accumulate in f32, round once: bit for bit the packed path', async () => {
+    const b = native.backend('webgpu') as WebGpuBackend;
+    const before = b.nativeF16Structured;
+    const run = async (r: Runtime): Promise<number[][]> => {
+      r.manualSeed(5);
+      const x = r.randn([37, 300]).half().to('webgpu');
+      const s = r.rand([5, 7]).add(0.5).half().to('webgpu');
+      const outs = [x.sum(), x.sum(1), x.t().sum(1), x.mean(0), s.prod(1), x.amax(1), x.amin(0), x.index([':', '1:200:3']).sum(0)];
+      return Promise.all(outs.map(async (t) => Array.from(await bitsOf(t))));
+    };
+    const got = await run(native);
+    const want = await run(packed);
+    got.forEach((g, i) => expect(g, `output ${i}`).toEqual(want[i]));
+    expect(b.nativeF16Structured - before, 'native f16 reductions ran').toBeGreaterThanOrEqual(7);
   });
 
   it('promotes with float32 and bfloat16 as PyTorch does, and bfloat16 kernels stay packed', async () => {

@@ -9,7 +9,9 @@
  *   workgroup memory (pairwise, so float sums of long rows stay accurate).
  * - Short rows: one invocation per row folds it serially (a workgroup per row of 1 would idle
  *   255 invocations).
- * Accumulation is f32 for float32 inputs and i32 (wrapping, like int32) for int32 and bool.
+ * Accumulation is f32 for float32 inputs and i32 (wrapping, like int32) for int32 and bool; float16
+ * on a device with `shader-f16` (`native16`) is read as `array<f16>`, accumulated in f32 and
+ * rounded once, as PyTorch does.
  * max/min propagate NaN; argmax/argmin keep the first index of the extreme and treat NaN as the
  * extreme (the first NaN wins), as PyTorch does.
  */
@@ -34,7 +36,7 @@ interface Acc {
 }
 
 function accFor(op: ReduceOp, dtype: DType): Acc {
-  const float = dtype === 'float32';
+  const float = dtype === 'float32' || dtype === 'float16';
   const type = float ? 'f32' : 'i32';
   switch (op) {
     case 'sum':
@@ -52,14 +54,19 @@ function accFor(op: ReduceOp, dtype: DType): Acc {
   }
 }
 
+/** The WGSL element type of a binding: float16 only reaches here on a native-f16 device. */
+function ty(dtype: DType): string {
+  return dtype === 'float16' ? 'f16' : wgslType(dtype);
+}
+
 function load(raw: string, dtype: DType, acc: 'f32' | 'i32'): string {
-  const t = wgslType(dtype);
+  const t = ty(dtype);
   return t === acc ? raw : `${acc}(${raw})`;
 }
 
 function store(v: string, dtype: DType): string {
   if (dtype === 'bool') return `select(0u, 1u, ${v} != 0)`;
-  return `${wgslType(dtype)}(${v})`;
+  return `${ty(dtype)}(${v})`;
 }
 
 // Meta: [nOut, R, keptRank, reducedRank, xOffset, outOffset,
@@ -72,10 +79,11 @@ const ROW_WALK = offsetWalk('r', 'rr', 'rs', [{ name: 'xo', init: 'xb', stridesA
 
 function reduceSource(op: ReduceOp, xDtype: DType, outDtype: DType, short: boolean): string {
   const acc = accFor(op, xDtype);
-  const decls = `// reduce ${op} (${xDtype} -> ${outDtype}, ${short ? 'one invocation' : 'one workgroup'} per row)
+  const f16 = xDtype === 'float16' || outDtype === 'float16';
+  const decls = `${f16 ? 'enable f16;\n' : ''}// reduce ${op} (${xDtype} -> ${outDtype}, ${short ? 'one invocation' : 'one workgroup'} per row)
 ${META_DECL}
-@group(0) @binding(1) var<storage, read_write> out: array<${wgslType(outDtype)}>;
-@group(0) @binding(2) var<storage, read> x: array<${wgslType(xDtype)}>;
+@group(0) @binding(1) var<storage, read_write> out: array<${ty(outDtype)}>;
+@group(0) @binding(2) var<storage, read> x: array<${ty(xDtype)}>;
 ${helperSource(acc.helpers)}
 fn combine(a: ${acc.type}, b: ${acc.type}) -> ${acc.type} { return ${acc.combine('a', 'b')}; }`;
   const fold = `  var acc: ${acc.type} = ${acc.identity};
@@ -115,8 +123,10 @@ ${fold}
   if (live && lid == 0u) { out[ob] = ${store('partial[0]', outDtype)}; }`)}`;
 }
 
-export function reduce(ctx: KernelContext, op: ReduceOp, out: View, x: View, axes: readonly number[]): void {
+/** `native16`: float16 operands are bound as `array<f16>` (the device has `shader-f16`). */
+export function reduce(ctx: KernelContext, op: ReduceOp, out: View, x: View, axes: readonly number[], native16 = false): void {
   const reduced = checkAxes(op, x, out, axes);
+  if (!native16 && (x.dtype === 'float16' || out.dtype === 'float16')) throw new Error(`${op}: float16 needs a device with shader-f16 here (the half bridge widens it otherwise)`);
   const os = ctx.storage(op, 'out', out);
   const nOut = numelOf(out.shape);
   if (nOut === 0) return;
