@@ -9,6 +9,7 @@ import type { MaybeGrad } from '../../autograd/node.js';
 import type { OpNode } from '../../autograd/op-node.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { where } from './where.js';
+import { sigmoidBackward, tanhBackward } from './activation-backward.js';
 import { defineElementwise, runElementwise, type ElementwiseAttrs, type ElementwiseOpDef } from './define.js';
 
 const x = E.input(0);
@@ -61,15 +62,13 @@ export const tan = unary('tan', E.tan, {
 export const tanh = unary('tanh', E.tanh, {
   name: 'TanhBackward0',
   save: 'output',
-  backward: (g, n) => [g.mul(n.output().square().neg().add(1))],
+  // One op (tanh_backward), rounding once as PyTorch's kernel does (activation-backward.ts).
+  backward: (g, n) => [runElementwise(tanhBackward, [g, n.output()])],
 });
 export const sigmoid = unary('sigmoid', E.sigmoid, {
   name: 'SigmoidBackward0',
   save: 'output',
-  backward: (g, n) => {
-    const s = n.output();
-    return [g.mul(s.mul(s.neg().add(1)))];
-  },
+  backward: (g, n) => [runElementwise(sigmoidBackward, [g, n.output()])],
 });
 /**
  * relu's gradient as an op of its own, PyTorch's `threshold_backward(g, result, threshold)`: g where
