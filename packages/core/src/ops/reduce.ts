@@ -319,7 +319,9 @@ const varGrad = grad<VarAttr>('VarBackward0', (g, n) => {
   const a = n.attrs;
   const x = n.tensor(0);
   const cnt = Math.max(countOf(a.inShape, a.axes) - a.correction, 0);
-  return [restore(g[0]!, a).mul(x.sub(x.mean(a.axes, true))).mul(2 / cnt)];
+  // PyTorch's var_backward, in its order: (2 / dof) · grad · (x − mean). It is composed in PyTorch
+  // too, so a 16-bit gradient rounds after the same ops in the same order.
+  return [restore(g[0]!, a).mul(2 / cnt).mul(x.sub(x.mean(a.axes, true)))];
 });
 
 const stdGrad = grad<VarAttr>('StdBackward0', (g, n) => {

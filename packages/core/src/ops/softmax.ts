@@ -11,22 +11,20 @@ import { normalizeDim } from '../shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { emptyOn, grad, needsGrad, record, runKernel } from './dispatch.js';
 import { where } from './elementwise/where.js';
+import { rowBackward } from './softmax-backward.js';
 
 interface DimAttr {
   dim: number;
 }
 
-const softmaxGrad = grad<DimAttr>('SoftmaxBackward0', (g, n) => {
-  const y = n.output();
-  const go = g[0]!;
-  return [y.mul(go.sub(go.mul(y).sum(n.attrs.dim, true)))];
-});
+// 16-bit gradients round as PyTorch's kernels do (softmax-backward.ts).
+const softmaxGrad = grad<DimAttr>('SoftmaxBackward0', (g, n) => [
+  rowBackward(n.output(), g[0]!, n.attrs.dim, (y, go) => go.mul(y), (y, go, s) => y.mul(go.sub(s))),
+]);
 
-const logSoftmaxGrad = grad<DimAttr>('LogSoftmaxBackward0', (g, n) => {
-  const y = n.output();
-  const go = g[0]!;
-  return [go.sub(y.exp().mul(go.sum(n.attrs.dim, true)))];
-});
+const logSoftmaxGrad = grad<DimAttr>('LogSoftmaxBackward0', (g, n) => [
+  rowBackward(n.output(), g[0]!, n.attrs.dim, (_y, go) => go, (y, go, s) => go.sub(y.exp().mul(s))),
+]);
 
 function prepare(x: Tensor, dim: number | null | undefined, op: string): { src: Tensor; d: number } {
   x._alive(op);

@@ -9,6 +9,7 @@ import type { MaybeGrad } from '../../autograd/node.js';
 import type { OpNode } from '../../autograd/op-node.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { where } from './where.js';
+import { sigmoidBackward, tanhBackward } from './activation-backward.js';
 import { defineElementwise, runElementwise, type ElementwiseAttrs, type ElementwiseOpDef } from './define.js';
 
 const x = E.input(0);
@@ -58,44 +59,10 @@ export const tan = unary('tan', E.tan, {
   save: 'output',
   backward: (g, n) => [g.mul(n.output().square().add(1))],
 });
-/**
- * tanh's and sigmoid's gradients as ops of their own, PyTorch's `tanh_backward(g, y)` = g·(1 - y²)
- * and `sigmoid_backward(g, s)` = g·s·(1 - s): one fused kernel where the composed formula ran
- * three or four. Each is differentiable again: w.r.t. g through itself, w.r.t. the saved output
- * with tensor ops, and the output carries its graph back to x (createGraph).
- */
-export const tanhBackward: ElementwiseOpDef = defineElementwise({
-  name: 'tanhBackward',
-  arity: 2,
-  expr: E.mul(x, E.sub(E.c(1), E.mul(y, y))),
-  grad: {
-    name: 'TanhBackwardBackward0',
-    save: 'inputs',
-    uses: [[1], [0, 1]],
-    backward: (gg, n) => {
-      const t = n.tensor(1);
-      return [n.needs(0) ? runElementwise(tanhBackward, [gg, t]) : null, n.needs(1) ? gg.mul(n.tensor(0)).mul(t).mul(-2) : null];
-    },
-  },
-});
-export const sigmoidBackward: ElementwiseOpDef = defineElementwise({
-  name: 'sigmoidBackward',
-  arity: 2,
-  expr: E.mul(x, E.mul(y, E.sub(E.c(1), y))),
-  grad: {
-    name: 'SigmoidBackwardBackward0',
-    save: 'inputs',
-    uses: [[1], [0, 1]],
-    backward: (gg, n) => {
-      const s = n.tensor(1);
-      return [n.needs(0) ? runElementwise(sigmoidBackward, [gg, s]) : null, n.needs(1) ? gg.mul(n.tensor(0)).mul(s.mul(-2).add(1)) : null];
-    },
-  },
-});
-
 export const tanh = unary('tanh', E.tanh, {
   name: 'TanhBackward0',
   save: 'output',
+  // One op (tanh_backward), rounding once as PyTorch's kernel does (activation-backward.ts).
   backward: (g, n) => [runElementwise(tanhBackward, [g, n.output()])],
 });
 export const sigmoid = unary('sigmoid', E.sigmoid, {
