@@ -16,8 +16,9 @@
  * compile; a row is checked against `KERNEL_DTYPES` at run time too.
  */
 import { BINARY_FNS, UNARY_FNS, type DType, type ElementwiseSpec, type Expr, type KernelName, type TypedArray, type View } from '@nabla/core';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CpuBackend, KERNEL_DTYPES } from '../backend.js';
+import { wasmTestBackends } from '../test-utils/backends.js';
 import { ulp } from '../test-utils/ulp.js';
 import { bin, contiguousStrides, dense, empty, inp, numel, par, permuted, randInts, randoms, spec, storageWith, un, viewOf, where } from '../test-utils/views.js';
 import { CHUNK, MIN_NUMEL } from './elementwise.js';
@@ -25,13 +26,7 @@ import { GEMM_F32, GEMM_F64 } from './gemm-kernel.js';
 import { GEMM_MIN_FLOPS, KC, MC, NC, THREADS_MIN_FLOPS } from './gemm.js';
 import { FOLD_CHUNK, MIN_FOLD_ROW } from './reduce.js';
 
-const js = new CpuBackend({ wasm: false });
-const one = new CpuBackend();
-const two = new CpuBackend({ threads: 2 });
-await two.init();
-afterAll(async () => {
-  await two.dispose();
-});
+const { js, one, two } = await wasmTestBackends();
 
 // ---------------------------------------------------------------------------------------------
 // Inputs

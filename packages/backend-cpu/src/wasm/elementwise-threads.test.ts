@@ -5,20 +5,14 @@
  * split points, NaN/±Inf included; cheap expressions and short rows stay on the caller's thread.
  */
 import type { DType, ElementwiseSpec, Expr, View } from '@nabla/core';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CpuBackend } from '../backend.js';
+import { wasmTestBackends } from '../test-utils/backends.js';
 import { bin, cst, dense, empty, inp, par, randoms, spec, storageWith, un, values, viewOf, where } from '../test-utils/views.js';
 import { THREAD_MIN_COST, THREAD_MIN_NUMEL, wasmElementwise } from './elementwise.js';
 import { wasmPlan } from './elementwise-kernel.js';
 
-const js = new CpuBackend({ wasm: false });
-const one = new CpuBackend();
-const two = new CpuBackend({ threads: 2 });
-await two.init();
-
-afterAll(async () => {
-  await two.dispose();
-});
+const { js, one, two } = await wasmTestBackends();
 
 const x = inp(0);
 const silu = bin('mul', x, un('sigmoid', x));

@@ -5,18 +5,13 @@
  * and the same bits on 1 and 2 threads.
  */
 import type { DType, View } from '@nabla/core';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CpuBackend } from '../backend.js';
+import { wasmTestBackends } from '../test-utils/backends.js';
 import { dense, empty, permuted, randoms, storageWith, values, viewOf } from '../test-utils/views.js';
 import { bmmWasm } from './gemm.js';
 
-const js = new CpuBackend({ wasm: false });
-const one = new CpuBackend();
-const two = new CpuBackend({ threads: 2 });
-await two.init();
-afterAll(async () => {
-  await two.dispose();
-});
+const { js, one, two } = await wasmTestBackends();
 
 type BiasKind = 'row' | 'col' | 'full' | 'transposed';
 
