@@ -343,7 +343,7 @@ export async function cpuSuite(): Promise<Record<string, number>> {
   }
   const note = (line: string): void => bench.note(line);
   note(`${tfNote}; ${'results' in torch ? `PyTorch threads as labelled` : torch.missing}`);
-  note(`Nabla wasm: ${rtWasm.backend('cpu').describe()}; threads: ${rtThreads.backend('cpu').describe()} (threads split GEMMs only); JS: ${rtJs.backend('cpu').describe()}`);
+  note(`Nabla wasm: ${rtWasm.backend('cpu').describe()}; threads: ${rtThreads.backend('cpu').describe()} (threads split GEMMs of 2^20 multiply-adds or more and large transcendental elementwise rows; reductions, copies and small ops stay on the calling thread); JS: ${rtJs.backend('cpu').describe()}`);
   note(`second-order checks (max relative error): SiLU'' vs closed form: wasm ${w.n.silu2Err.toExponential(1)}, JS ${j.n.silu2Err.toExponential(1)}${tf ? `, tfjs ${tf.silu2Err!.toExponential(1)}` : ''}; HVP vs float64: wasm ${w.n.hvpErr.toExponential(1)}, JS ${j.n.hvpErr.toExponential(1)}${tf ? `, tfjs ${tf.hvpErr!.toExponential(1)}` : ''}`);
   await rtWasm.dispose();
   await rtThreads.dispose();
