@@ -11,6 +11,7 @@ import { amp, type Runtime, type Tensor } from '@nabla/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as nn from '../src/index.js';
 import { cpuRuntime, fixture, hashed, values } from './helpers.js';
+import { ampSetup } from './amp-loop.js';
 
 interface Input {
   shape: number[];
@@ -157,20 +158,7 @@ describe('autocast region contract on tensors', () => {
   it("the tutorial's loop in bfloat16: PyTorch's scales, skips and growth counts; losses within bf16 tolerance", ({ skip }) => {
     if (!hasBf16) return skip('no bfloat16 dtype on the CPU backend');
     const rec = fx.training.find((t) => t.dtype === 'bfloat16')!;
-    const fc1 = new nn.Linear(4, 16, { runtime: rt });
-    const fc2 = new nn.Linear(16, 3, { runtime: rt });
-    rt.noGrad(() => {
-      fc1.weight.copy_(hashed(rt, [16, 4], 11, { dtype: 'float32' }));
-      fc1.bias!.copy_(hashed(rt, [16], 12, { dtype: 'float32', scale: 0.2 }));
-      fc2.weight.copy_(hashed(rt, [3, 16], 13, { dtype: 'float32', scale: 0.5 }));
-      fc2.bias!.copy_(hashed(rt, [3], 14, { dtype: 'float32', scale: 0.2 }));
-    });
-    const model = new nn.Sequential(fc1, new nn.ReLU(), fc2);
-    const params = [...model.parameters()];
-    const x = hashed(rt, [8, 4], 21, { dtype: 'float32', scale: 2 });
-    const y = rt.tensor(Array.from({ length: 8 }, (_, i) => (i * 7 + 3) % 3), { dtype: 'int32' });
-    const opt = new nn.optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
-    const scaler = new amp.GradScaler({ initScale: fx.initScale, growthInterval: fx.growthInterval });
+    const { model, fc1, params, x, y, opt, scaler } = ampSetup(rt, fx);
     rec.steps.forEach((want, step) =>
       rt.tidy(() => {
         opt.zeroGrad();

@@ -9,6 +9,7 @@ import { amp, type Runtime, type Tensor } from '@nabla/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as nn from '../src/index.js';
 import { cpuRuntime, fixture, hashed, values } from './helpers.js';
+import { ampSetup } from './amp-loop.js';
 
 interface Step {
   loss: number;
@@ -40,26 +41,9 @@ beforeAll(async () => {
   rt = await cpuRuntime();
 });
 
-function mlp(r: Runtime): { model: nn.Sequential; fc1: nn.Linear; params: Tensor[] } {
-  const fc1 = new nn.Linear(4, 16, { runtime: r });
-  const fc2 = new nn.Linear(16, 3, { runtime: r });
-  r.noGrad(() => {
-    fc1.weight.copy_(hashed(r, [16, 4], 11, { dtype: 'float32' }));
-    fc1.bias!.copy_(hashed(r, [16], 12, { dtype: 'float32', scale: 0.2 }));
-    fc2.weight.copy_(hashed(r, [3, 16], 13, { dtype: 'float32', scale: 0.5 }));
-    fc2.bias!.copy_(hashed(r, [3], 14, { dtype: 'float32', scale: 0.2 }));
-  });
-  const model = new nn.Sequential(fc1, new nn.ReLU(), fc2);
-  return { model, fc1, params: [...model.parameters()] };
-}
-
 /** The tutorial's loop, as make_amp_fixtures.py runs it. */
 function train(r: Runtime, rec: Training, onStep: (i: number, got: Step, scaler: amp.GradScaler) => void): Tensor[] {
-  const { model, fc1, params } = mlp(r);
-  const x = hashed(r, [8, 4], 21, { dtype: 'float32', scale: 2 });
-  const y = r.tensor(Array.from({ length: 8 }, (_, i) => (i * 7 + 3) % 3), { dtype: 'int32' });
-  const opt = new nn.optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
-  const scaler = new amp.GradScaler({ initScale: fx.initScale, growthInterval: fx.growthInterval });
+  const { model, fc1, params, x, y, opt, scaler } = ampSetup(r, fx);
   for (let step = 0; step < rec.steps.length; step++) {
     r.tidy(() => {
       opt.zeroGrad();

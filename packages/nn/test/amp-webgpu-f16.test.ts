@@ -10,7 +10,8 @@
 import { amp, type Runtime, type Tensor } from '@nabla/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as nn from '../src/index.js';
-import { fixture, gpuRuntime, hashedValues } from './helpers.js';
+import { fixture, gpuRuntime } from './helpers.js';
+import { ampSetup } from './amp-loop.js';
 
 interface Training {
   dtype: string;
@@ -50,23 +51,8 @@ describe('GradScaler + autocast in float16 on WebGPU', () => {
     const backend = r.backends.all().find((b) => b.device === 'webgpu')! as unknown as { nativeF16Kernels: number };
     const nativeBefore = backend.nativeF16Kernels;
 
-    const gpu = (shape: number[], seed: number, scale = 1): Tensor =>
-      r.tensor(Float32Array.from(hashedValues(shape.reduce((a, b) => a * b, 1), seed, scale)), { shape, device: 'webgpu' });
     const rec = fx.training.find((t) => t.dtype === 'float16')!;
-    const fc1 = new nn.Linear(4, 16, { runtime: r, device: 'webgpu' });
-    const fc2 = new nn.Linear(16, 3, { runtime: r, device: 'webgpu' });
-    r.noGrad(() => {
-      fc1.weight.copy_(gpu([16, 4], 11));
-      fc1.bias!.copy_(gpu([16], 12, 0.2));
-      fc2.weight.copy_(gpu([3, 16], 13, 0.5));
-      fc2.bias!.copy_(gpu([3], 14, 0.2));
-    });
-    const model = new nn.Sequential(fc1, new nn.ReLU(), fc2);
-    const params = [...model.parameters()];
-    const x = gpu([8, 4], 21, 2);
-    const y = r.tensor(Array.from({ length: 8 }, (_, i) => (i * 7 + 3) % 3), { dtype: 'int32', device: 'webgpu' });
-    const opt = new nn.optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
-    const scaler = new amp.GradScaler({ initScale: fx.initScale, growthInterval: fx.growthInterval });
+    const { model, fc1, params, x, y, opt, scaler } = ampSetup(r, fx, 'webgpu');
     for (let step = 0; step < rec.steps.length; step++) {
       const want = rec.steps[step]!;
       opt.zeroGrad();

@@ -10,6 +10,7 @@ import { amp, autocast, type Runtime, type Tensor } from '@nabla/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as nn from '../src/index.js';
 import { fixture, gpuRuntime, hashedValues } from './helpers.js';
+import { ampSetup } from './amp-loop.js';
 
 interface Training {
   dtype: string;
@@ -30,23 +31,8 @@ describe('GradScaler on WebGPU', () => {
     const r = await gpuRuntime();
     if (typeof r === 'string') return skip(r);
     rt = r;
-    const gpu = (shape: number[], seed: number, scale = 1): Tensor =>
-      r.tensor(Float32Array.from(hashedValues(shape.reduce((a, b) => a * b, 1), seed, scale)), { shape, device: 'webgpu' });
     const rec = fx.training.find((t) => t.dtype === 'float32')!;
-    const fc1 = new nn.Linear(4, 16, { runtime: r, device: 'webgpu' });
-    const fc2 = new nn.Linear(16, 3, { runtime: r, device: 'webgpu' });
-    r.noGrad(() => {
-      fc1.weight.copy_(gpu([16, 4], 11));
-      fc1.bias!.copy_(gpu([16], 12, 0.2));
-      fc2.weight.copy_(gpu([3, 16], 13, 0.5));
-      fc2.bias!.copy_(gpu([3], 14, 0.2));
-    });
-    const model = new nn.Sequential(fc1, new nn.ReLU(), fc2);
-    const params = [...model.parameters()];
-    const x = gpu([8, 4], 21, 2);
-    const y = r.tensor(Array.from({ length: 8 }, (_, i) => (i * 7 + 3) % 3), { dtype: 'int32', device: 'webgpu' });
-    const opt = new nn.optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
-    const scaler = new amp.GradScaler({ initScale: fx.initScale, growthInterval: fx.growthInterval });
+    const { model, fc1, params, x, y, opt, scaler } = ampSetup(r, fx, 'webgpu');
     const backend = fc1.weight._ref.backend;
     const realRead = backend.read.bind(backend);
     let reads = 0;

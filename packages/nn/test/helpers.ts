@@ -32,6 +32,7 @@ export interface HashedOptions {
   shift?: number;
   dtype?: DType;
   requiresGrad?: boolean;
+  device?: string;
 }
 
 /** A tensor of `shape` filled like make_fixtures.py's `hashed(shape, seed, scale, shift)`. */
@@ -39,7 +40,7 @@ export function hashed(rt: Runtime, shape: readonly number[], seed: number, opts
   const n = shape.reduce((a, b) => a * b, 1);
   const data = hashedValues(n, seed, opts.scale ?? 1, opts.shift ?? 0);
   const dtype = opts.dtype ?? 'float64';
-  return rt.tensor(dtype === 'float64' ? data : Float32Array.from(data), { shape: [...shape], dtype, requiresGrad: opts.requiresGrad ?? false });
+  return rt.tensor(dtype === 'float64' ? data : Float32Array.from(data), { shape: [...shape], dtype, requiresGrad: opts.requiresGrad ?? false, device: opts.device ?? 'cpu' });
 }
 
 /** Parses `fixtures/<name>` (recorded by fixtures/make_fixtures.py). */
