@@ -309,10 +309,16 @@ export class ThreadPool {
     Atomics.add(C, GEN, 1);
     Atomics.notify(C, GEN);
     runChunks(this.kernels[job.dtype], pack.a, pack.b, C, MC, NC);
+    this.waitFor(DONE, (done) => done >= chunks);
+  }
+
+  /** Sleeps until the control slot's value is `ready`, rethrowing a worker's failure. */
+  private waitFor(slot: number, ready: (value: number) => boolean): void {
+    const C = this.control;
     for (;;) {
-      const done = Atomics.load(C, DONE);
-      if (done >= chunks) break;
-      Atomics.wait(C, DONE, done, 1000);
+      const v = Atomics.load(C, slot);
+      if (ready(v)) return;
+      Atomics.wait(C, slot, v, 1000);
       const failed = this.failure as Error | null;
       if (failed !== null) throw new Error(`cpu: a worker thread failed: ${failed.message}`);
     }
@@ -339,13 +345,7 @@ export class ThreadPool {
     try {
       own();
     } finally {
-      for (;;) {
-        const left = Atomics.load(C, PENDING);
-        if (left === 0) break;
-        Atomics.wait(C, PENDING, left, 1000);
-        const failed = this.failure as Error | null;
-        if (failed !== null) throw new Error(`cpu: a worker thread failed: ${failed.message}`);
-      }
+      this.waitFor(PENDING, (left) => left === 0);
       Atomics.store(C, TASK_KIND, 0);
     }
   }
