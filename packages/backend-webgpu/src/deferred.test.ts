@@ -70,4 +70,22 @@ describe.skipIf(!adapter.ok)('cpu work on tensors still arriving from webgpu', (
     // The runtime stays usable.
     expect(await rt.tensor([4], { device: 'webgpu' }).to('cpu').add(1).itemAsync()).toBe(5);
   });
+
+  it('a queued kernel that fails while synchronize() drains the devices still rejects that call', async () => {
+    // The copy lands and the gather fails during the (slowed) drain, before synchronize() looks at
+    // the copies in flight: the failure must not be lost between the two (a race CI once hit).
+    const gpu = rt.backends.all().find((b) => b.device === 'webgpu')!;
+    const drain = gpu.synchronize.bind(gpu);
+    gpu.synchronize = async () => {
+      await drain();
+      await new Promise((r) => setTimeout(r, 100));
+    };
+    try {
+      rt.tensor([1, 2, 3], { device: 'webgpu' }).to('cpu').gather(0, rt.tensor([9], { dtype: 'int32' }));
+      await expect(rt.synchronize()).rejects.toBeInstanceOf(NablaError);
+    } finally {
+      gpu.synchronize = drain;
+    }
+    expect(await rt.tensor([4], { device: 'webgpu' }).to('cpu').add(1).itemAsync()).toBe(5);
+  });
 });

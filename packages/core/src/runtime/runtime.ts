@@ -272,6 +272,9 @@ export class Runtime {
   /** Resolves when all queued work on `device` (or every device) and every cross-device copy is done. */
   async synchronize(device?: string): Promise<void> {
     const backends = device !== undefined ? [this.backend(device, 'synchronize')] : this.backends.all();
+    // The copies in flight now, taken before any await: one that fails while the devices drain
+    // leaves the set at once, and its failure must still reach this call.
+    const transfers = [...this.transfers];
     await Promise.all(
       backends.map((b) =>
         b.synchronize().catch((e: unknown) => {
@@ -281,7 +284,7 @@ export class Runtime {
         }),
       ),
     );
-    await Promise.all([...this.transfers]);
+    await Promise.all([...transfers, ...this.transfers]);
   }
 
   // ---- memory
