@@ -14,7 +14,7 @@
 import { isHalfDType, type ElementwiseKernel, type ElementwiseSpec, type HalfDType, type View } from '@nabla/core';
 import { NARROW_ROW, WIDEN_ROW, wordsOf } from './half-convert.js';
 import { CpuStorage } from './storage.js';
-import { collapse, fmtShape, forEachRow, numelOf, orderByStrides, sameShape } from './strided.js';
+import { elementwiseGeometry, forEachRow, numelOf } from './strided.js';
 
 /** Elements per tile: a few operands of 4096 float32 stay in L2 (and match the wasm kernels' chunk). */
 export const TILE = 4096;
@@ -47,16 +47,7 @@ export function tiledHalfKernel(spec: ElementwiseSpec, f32: ElementwiseKernel, b
     if (shape.length === 0 || inputs.length !== nIn) return bridge(out, inputs, params);
     const n = numelOf(shape);
     if (n < MIN_TILED_ROW) return bridge(out, inputs, params);
-    const strides: (readonly number[])[] = [out.strides];
-    for (let k = 0; k < nIn; k++) {
-      const v = inputs[k]!;
-      if (!sameShape(v.shape, shape)) {
-        throw new Error(`${spec.name}: input ${k} has shape ${fmtShape(v.shape)}, expected the output's ${fmtShape(shape)}`);
-      }
-      strides.push(v.strides);
-    }
-    const ordered = orderByStrides(shape, strides, 0);
-    const g = collapse(ordered.shape, ordered.strides);
+    const g = elementwiseGeometry(spec.name, out, inputs);
     const last = g.shape.length - 1;
     const inner = g.shape[last]!;
     if (inner < MIN_TILED_ROW) return bridge(out, inputs, params);

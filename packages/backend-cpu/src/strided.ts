@@ -3,7 +3,7 @@
  * first simplifies the geometry: size-1 dims are dropped and neighbouring dims that every operand
  * steps through uniformly are merged (a contiguous tensor becomes a single flat dim).
  */
-import type { Geometry, View } from '@nabla/core';
+import { collapseDims, fmtShape as shapeText, type Geometry, type View } from '@nabla/core';
 
 // Shared with every backend (core's toolkit for backend authors), re-exported under local names.
 export { collapseDims as collapse, checkViewBounds as checkBounds, fmtShape, isContiguous, numelOf, type Geometry } from '@nabla/core';
@@ -66,3 +66,22 @@ export function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return true;
 }
 
+
+/**
+ * The geometry an elementwise kernel walks: the output's strides, then each input's, every input
+ * checked to have the output's shape (core broadcasts before calling a kernel), with the dims put
+ * in the output's memory order and collapsed.
+ */
+export function elementwiseGeometry(op: string, out: View, inputs: readonly View[]): Geometry {
+  const shape = out.shape;
+  const strides: (readonly number[])[] = [out.strides];
+  for (let k = 0; k < inputs.length; k++) {
+    const v = inputs[k]!;
+    if (!sameShape(v.shape, shape)) {
+      throw new Error(`${op}: input ${k} has shape ${shapeText(v.shape)}, expected the output's ${shapeText(shape)}`);
+    }
+    strides.push(v.strides);
+  }
+  const ordered = orderByStrides(shape, strides, 0);
+  return collapseDims(ordered.shape, ordered.strides);
+}

@@ -12,7 +12,7 @@
  */
 import type { ElementwiseKernel, ElementwiseSpec, TypedArray } from '@nabla/core';
 import { dataOf } from '../storage.js';
-import { collapse, forEachRow, fmtShape, numelOf, orderByStrides, sameShape } from '../strided.js';
+import { elementwiseGeometry, forEachRow, numelOf } from '../strided.js';
 import { ModuleBuilder } from './emitter.js';
 import { denseStep, emitElementwise, wasmPlan, type WasmPlan } from './elementwise-kernel.js';
 import { memcpyElementwise } from './elementwise-memcpy.js';
@@ -60,16 +60,7 @@ export function wasmElementwise(rt: WasmRuntime, spec: ElementwiseSpec, js: Elem
     if (shape.length === 0) return js(out, inputs, params); // scalars: no lookup at all
     const n = numelOf(shape);
     if (n < MIN_NUMEL || inputs.length !== nIn) return js(out, inputs, params);
-    const strides: (readonly number[])[] = [out.strides];
-    for (let k = 0; k < nIn; k++) {
-      const v = inputs[k]!;
-      if (!sameShape(v.shape, shape)) {
-        throw new Error(`${spec.name}: input ${k} has shape ${fmtShape(v.shape)}, expected the output's ${fmtShape(shape)}`);
-      }
-      strides.push(v.strides);
-    }
-    const ordered = orderByStrides(shape, strides, 0);
-    const g = collapse(ordered.shape, ordered.strides);
+    const g = elementwiseGeometry(spec.name, out, inputs);
     const last = g.shape.length - 1;
     const inner = g.shape[last]!;
     if (g.strides[0]![last] !== 1 || inner < MIN_ROW) return js(out, inputs, params);
