@@ -41,8 +41,9 @@ export function chromiumOrSkip(tag: string): string | undefined {
  * come from source, never a stale build; each file is compiled with its package's tsconfig.json
  * (legacy decorators with metadata, which tsyringe in core needs). Bundler warnings are printed
  * unless `quiet` (a page whose warnings are known, e.g. a backend's Node-only import left external).
+ * `minify`: as a user's production build would ship it (renamed bindings, inlined constants).
  */
-export async function bundlePage(entry: string, opts: { sourcemap?: boolean; quiet?: boolean } = {}): Promise<string> {
+export async function bundlePage(entry: string, opts: { sourcemap?: boolean; quiet?: boolean; minify?: boolean } = {}): Promise<string> {
   const warnings: string[] = [];
   const bundle = await rolldown({
     input: entry,
@@ -54,7 +55,7 @@ export async function bundlePage(entry: string, opts: { sourcemap?: boolean; qui
     },
   });
   try {
-    const { output } = await bundle.generate({ format: 'esm', sourcemap: opts.sourcemap ? 'inline' : false });
+    const { output } = await bundle.generate({ format: 'esm', sourcemap: opts.sourcemap ? 'inline' : false, minify: opts.minify === true });
     const chunks = output.filter((o) => o.type === 'chunk');
     if (chunks.length !== 1) throw new Error(`bundling ${entry} gave ${chunks.length} chunks, want 1: ${chunks.map((c) => c.fileName).join(', ')}`);
     if (warnings.length && !opts.quiet) console.log(`[browser tests] bundler warnings for ${entry}:\n  ${warnings.join('\n  ')}`);
@@ -64,16 +65,25 @@ export async function bundlePage(entry: string, opts: { sourcemap?: boolean; qui
   }
 }
 
-/** Serves a page that loads `code` as `/page.js`, on 127.0.0.1 (a secure context) at a free port. */
-export async function servePage(code: string, title = 'nabla browser tests'): Promise<{ url: string; close(): Promise<void> }> {
+/** The response headers that make a page cross-origin isolated (`crossOriginIsolated`: SharedArrayBuffer exists). */
+export const ISOLATION_HEADERS: Readonly<Record<string, string>> = {
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp',
+};
+
+/**
+ * Serves a page that loads `code` as `/page.js`, on 127.0.0.1 (a secure context) at a free port;
+ * `headers` go on every response (e.g. `ISOLATION_HEADERS`).
+ */
+export async function servePage(code: string, title = 'nabla browser tests', headers: Readonly<Record<string, string>> = {}): Promise<{ url: string; close(): Promise<void> }> {
   const html = `<!doctype html><meta charset="utf-8"><title>${title}</title><script type="module" src="/page.js"></script>\n`;
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/' || path === '/index.html') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...headers });
       res.end(html);
     } else if (path === '/page.js') {
-      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' });
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store', ...headers });
       res.end(code);
     } else if (path === '/favicon.ico') {
       res.writeHead(204).end();

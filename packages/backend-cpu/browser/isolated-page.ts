@@ -22,7 +22,7 @@ export interface IsolatedReport {
   /** max |wasm - js| of silu on 5000 float32 on that memory */
   sharedSiluErr: number | null;
   /** a backend created with `threads: 2` */
-  threadsInfo: { kernels: string; threads: number };
+  threadsInfo: { kernels: string; threads: number; threadsNote?: string };
   threadsDescribe: string;
   /** whether its 256×300 · 300×200 matmul and silu have the same bits as a one-thread backend's */
   threadedSameBits: boolean;

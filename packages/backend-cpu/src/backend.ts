@@ -28,10 +28,10 @@ import { checkBounds, collapse, forEachRow, isContiguous, numelOf } from './stri
 import { wasmElementwise } from './wasm/elementwise.js';
 import { bmmWasm, GEMM_MIN_FLOPS } from './wasm/gemm.js';
 import { hasWasmSimd } from './wasm/heap.js';
-import { autoThreads } from './wasm/pool.js';
 import { RowFolds } from './wasm/reduce.js';
 import { SoftmaxRows } from './wasm/softmax.js';
 import { WasmRuntime } from './wasm/runtime.js';
+import { autoThreads } from './wasm/worker-host.js';
 
 export interface CpuBackendOptions extends PoolOptions {
   /**
@@ -41,9 +41,12 @@ export interface CpuBackendOptions extends PoolOptions {
    */
   readonly wasm?: boolean;
   /**
-   * Threads for large matrix products and large, arithmetic-heavy elementwise work: a number, or `'auto'` (the cores this process may use).
-   * Default 1. Needs WebAssembly SIMD, SharedArrayBuffer and worker threads (Node); elsewhere the
-   * backend runs on one thread and `describe()` says so. Results are identical for every count.
+   * Threads for large matrix products and large, arithmetic-heavy elementwise work: a number, or
+   * `'auto'` (the cores this process may use: Node's `availableParallelism()`, a browser's
+   * `navigator.hardwareConcurrency`, at most 8). Default 1. Needs WebAssembly SIMD and shared
+   * memory: Node's worker_threads, or Web Workers in a cross-origin-isolated page; elsewhere the
+   * backend runs on one thread and `info.threadsNote` and `describe()` say why. Results are
+   * identical for every count.
    */
   readonly threads?: number | 'auto';
 }
@@ -93,6 +96,8 @@ export class CpuBackend implements Backend {
   private wasmRt: WasmRuntime | null = null;
   private readonly threadsWanted: number | 'auto';
   private threadCount = 1;
+  /** Why fewer threads run than were asked (undefined when they all run). */
+  private threadsNote: string | undefined;
 
   constructor(options: CpuBackendOptions = {}) {
     this.pool = new BufferPool(options);
@@ -145,9 +150,15 @@ export class CpuBackend implements Backend {
    */
   async init(): Promise<void> {
     const wanted = this.threadsWanted === 'auto' ? await autoThreads() : this.threadsWanted;
-    if (!this.wasmOn || wanted <= 1 || this.wasmRt !== null) return;
+    if (wanted <= 1 || this.wasmRt !== null) return;
+    if (!this.wasmOn) {
+      this.threadsNote = `${wanted} asked, but threads run only the WebAssembly kernels, which are off here`;
+      return;
+    }
     this.wasmRt = WasmRuntime.create(true) ?? WasmRuntime.create();
-    this.threadCount = (await this.wasmRt?.startThreads(wanted)) ?? 1;
+    const got = (await this.wasmRt?.startThreads(wanted)) ?? { threads: 1 };
+    this.threadCount = got.threads;
+    this.threadsNote = got.note === undefined ? undefined : `${wanted} asked: ${got.note}`;
   }
 
   private rowFolds: RowFolds | null = null;
@@ -175,14 +186,21 @@ export class CpuBackend implements Backend {
     return this.softmaxSimd;
   }
 
-  /** What runs the kernels: 'wasm-simd' or 'js', and on how many threads. */
-  get info(): { readonly kernels: 'wasm-simd' | 'js'; readonly threads: number } {
-    return { kernels: this.wasmOn ? 'wasm-simd' : 'js', threads: this.threadCount };
+  /**
+   * What runs the kernels: 'wasm-simd' or 'js', on how many threads, and, when fewer threads run
+   * than `threads` asked, why (`threadsNote`).
+   */
+  get info(): { readonly kernels: 'wasm-simd' | 'js'; readonly threads: number; readonly threadsNote?: string } {
+    const info = { kernels: this.wasmOn ? ('wasm-simd' as const) : ('js' as const), threads: this.threadCount };
+    return this.threadsNote === undefined ? info : { ...info, threadsNote: this.threadsNote };
   }
 
   describe(): string {
     const kernels = this.wasmOn ? 'WebAssembly SIMD + JavaScript' : 'JavaScript';
-    const threads = this.threadCount === 1 ? '1 thread' : `${this.threadCount} threads`;
+    const kind = this.wasmRt?.workers?.kind;
+    const on = kind === 'web-worker' ? ' on Web Workers' : kind === 'worker_threads' ? ' on worker_threads' : '';
+    const note = this.threadsNote === undefined ? '' : ` (${this.threadsNote})`;
+    const threads = this.threadCount === 1 ? `1 thread${note}` : `${this.threadCount} threads${on}${note}`;
     return `cpu (${kernels}, ${threads}, ${typeof process !== 'undefined' ? `Node ${process.version}` : 'browser'})`;
   }
 
@@ -275,6 +293,7 @@ export class CpuBackend implements Backend {
     const rt = this.wasmRt;
     this.wasmRt = null;
     this.threadCount = 1;
+    this.threadsNote = undefined;
     await rt?.dispose();
   }
 

@@ -12,11 +12,14 @@
  * Every element of C is computed by exactly one thread, with the same k-block order whatever the
  * thread count, so results are bit-for-bit identical with 1 or N threads.
  *
- * Node only (worker_threads, Atomics.wait on the main thread). Browsers forbid Atomics.wait on the
- * main thread, so there the backend stays on one thread.
+ * The workers come from `worker-host.ts`: Node's worker_threads, or Web Workers in a
+ * cross-origin-isolated browser page. Where the caller may not block (a browser's main thread), it
+ * spins instead of sleeping in `Atomics.wait` while the last chunks finish.
  */
 import { MC, NC } from './gemm-kernel.js';
 import { MODULE_TASK, runModuleTask, TASK_GEN, TASK_KIND } from './pool-tasks.js';
+import type { HostedWorker, WorkerHost } from './worker-host.js';
+import { workerFunctions } from './worker-source.js';
 
 /** Control block layout (Int32 slots). */
 const GEN = 0;
@@ -49,6 +52,10 @@ type Pack = (src: number, ls: number, ks: number, n: number, kc: number, dst: nu
  * reads those panels), then it runs the cache-block loops over its slice of C.
  */
 function runSlice(gemm: Gemm, packA: Pack, packB: Pack, C: Int32Array, t: number, MCc: number, NCc: number): void {
+  // JOB and SLICES as literals: this source is shipped to the workers as text, where a minifier's
+  // names for module constants do not exist (worker-source.ts). The pool tests fail if they drift.
+  const JOB = 8;
+  const SLICES_AT = 28;
   const es = C[JOB + 1]!;
   const aBase = C[JOB + 2]!;
   const bBase = C[JOB + 3]!;
@@ -83,7 +90,6 @@ function runSlice(gemm: Gemm, packA: Pack, packB: Pack, C: Int32Array, t: number
     }
   }
 }
-const SLICES_AT = SLICES;
 
 /**
  * Claims and runs chunks of the published job until none is left (same source in the workers).
@@ -91,6 +97,9 @@ const SLICES_AT = SLICES;
  * previous job can never take a chunk of a job whose fields are being written.
  */
 function runChunks(gemm: Gemm, packA: Pack, packB: Pack, C: Int32Array, MCc: number, NCc: number): void {
+  // CLAIM and DONE as literals, like runSlice's constants.
+  const CLAIM_AT = 4;
+  const DONE_AT = 5;
   for (;;) {
     const v = Atomics.load(C, CLAIM_AT);
     const chunks = (v >>> 8) & 255;
@@ -104,19 +113,13 @@ function runChunks(gemm: Gemm, packA: Pack, packB: Pack, C: Int32Array, MCc: num
     }
   }
 }
-const CLAIM_AT = CLAIM;
-const DONE_AT = DONE;
 
+/** The worker's statements, run by `worker-host.ts` with its start-up data bound to `workerData`. */
 const WORKER_SOURCE = `
-const { workerData } = require('node:worker_threads');
 const { memory, module, control, id, packs } = workerData;
 const SLICES_AT = ${SLICES};
 const JOB = ${JOB};
-const CLAIM_AT = ${CLAIM};
-const DONE_AT = ${DONE};
-const runSlice = ${runSlice.toString()};
-const runChunks = ${runChunks.toString()};
-const runModuleTask = ${runModuleTask.toString()};
+${workerFunctions({ runSlice, runChunks, runModuleTask })}
 const tasks = new Map();
 const inst = new WebAssembly.Instance(module, { env: { memory } });
 const kernels = [inst.exports.gemm_float32, inst.exports.gemm_float64];
@@ -143,13 +146,6 @@ for (;;) {
   runChunks(kernels[d], packers[d][0], packers[d][1], C, ${MC}, ${NC});
 }
 `;
-
-interface NodeWorker {
-  terminate(): Promise<number>;
-  unref(): void;
-  on(event: 'error', fn: (e: Error) => void): void;
-}
-type WorkerCtor = new (src: string, opts: { eval: true; workerData: unknown }) => NodeWorker;
 
 /** A staged operand still to be packed (byte pointer, lane and k strides in bytes). */
 export interface PackSource {
@@ -191,7 +187,7 @@ export interface GemmJob {
 
 export class ThreadPool {
   private readonly control: Int32Array;
-  private readonly workers: NodeWorker[] = [];
+  private readonly workers: HostedWorker[] = [];
   private failure: Error | null = null;
   /** GEMM jobs run so far (tests check the threads were used). */
   jobs = 0;
@@ -200,15 +196,18 @@ export class ThreadPool {
   private constructor(
     readonly threads: number,
     private readonly kernels: PoolKernels,
+    /** Whether the caller may sleep in Atomics.wait (else it spins: a browser's main thread). */
+    private readonly callerMayBlock: boolean,
   ) {
     this.control = new Int32Array(new SharedArrayBuffer(4 * (SLICES + 4 * MAX_CHUNKS)));
   }
 
   /**
-   * Starts `threads - 1` workers (the caller is the first thread) on `memory`, running `module`.
-   * Null where worker threads or shared memory are unavailable.
+   * Starts `threads - 1` workers from `host` (the caller is the first thread) on `memory`, running
+   * `module`. Null for one thread or a memory that is not shared; throws when the workers fail to start.
    */
   static async start(
+    host: WorkerHost,
     threads: number,
     memory: WebAssembly.Memory,
     module: WebAssembly.Module,
@@ -217,24 +216,24 @@ export class ThreadPool {
   ): Promise<ThreadPool | null> {
     const n = Math.max(1, Math.min(MAX_THREADS, Math.floor(threads)));
     if (n === 1) return null;
-    const Worker = await workerCtor();
-    if (Worker === null || !(memory.buffer instanceof SharedArrayBuffer)) return null;
-    const pool = new ThreadPool(n, kernels);
+    if (!(memory.buffer instanceof SharedArrayBuffer)) return null;
+    const pool = new ThreadPool(n, kernels, host.callerMayBlock);
     for (let id = 1; id < n; id++) {
-      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { memory, module, control: pool.control.buffer, id, packs } });
-      // A runtime the program forgets to dispose must not keep the process alive.
-      w.unref();
-      w.on('error', (e) => {
-        pool.failure = e;
-      });
-      pool.workers.push(w);
+      const data = { memory, module, control: pool.control.buffer, id, packs };
+      try {
+        pool.workers.push(host.spawn(WORKER_SOURCE, data, (e) => (pool.failure = e)));
+      } catch (e) {
+        await pool.dispose();
+        throw e;
+      }
     }
     // Workers start on their own threads; wait (without blocking the event loop) until all are in.
     const deadline = Date.now() + 30_000;
     while (Atomics.load(pool.control, READY) < n - 1) {
       if (pool.failure !== null || Date.now() > deadline) {
+        const failed = pool.failure as Error | null;
         await pool.dispose();
-        return null;
+        throw new Error(failed !== null ? `a worker failed to start: ${failed.message}` : 'the workers did not start within 30 s');
       }
       await new Promise((r) => setTimeout(r, 1));
     }
@@ -318,7 +317,7 @@ export class ThreadPool {
     for (;;) {
       const v = Atomics.load(C, slot);
       if (ready(v)) return;
-      Atomics.wait(C, slot, v, 1000);
+      if (this.callerMayBlock) Atomics.wait(C, slot, v, 1000);
       const failed = this.failure as Error | null;
       if (failed !== null) throw new Error(`cpu: a worker thread failed: ${failed.message}`);
     }
@@ -361,26 +360,5 @@ export class ThreadPool {
 
   get liveWorkers(): number {
     return this.workers.length;
-  }
-}
-
-async function workerCtor(): Promise<WorkerCtor | null> {
-  if (typeof process === 'undefined' || process.versions?.node === undefined) return null;
-  try {
-    const mod = (await import('node:worker_threads' as string)) as { Worker: WorkerCtor };
-    return mod.Worker;
-  } catch {
-    return null;
-  }
-}
-
-/** `'auto'`: the cores this process may use (Node), capped at 8; elsewhere 1. */
-export async function autoThreads(): Promise<number> {
-  if (typeof process === 'undefined' || process.versions?.node === undefined) return 1;
-  try {
-    const os = (await import('node:os' as string)) as { availableParallelism?: () => number; cpus: () => unknown[] };
-    return Math.max(1, Math.min(8, os.availableParallelism?.() ?? os.cpus().length));
-  } catch {
-    return 1;
   }
 }

@@ -7,13 +7,15 @@ import { emitGemm, GEMM_F32, GEMM_F64 } from './gemm-kernel.js';
 import { emitPack } from './gemm-pack.js';
 import type { GemmFn, GemmKernels, PackFn } from './gemm.js';
 import { hasWasmSimd, WasmHeap } from './heap.js';
-import { ThreadPool } from './pool.js';
+import { MAX_THREADS, ThreadPool } from './pool.js';
+import { workerHost, type WorkerHost } from './worker-host.js';
 
 export class WasmRuntime {
   readonly heap: WasmHeap;
   readonly gemm: GemmKernels;
   /** Worker threads for large GEMMs (null: one thread). */
   pool: ThreadPool | null = null;
+  private host: { readonly kind: WorkerHost['kind']; readonly callerMayBlock: boolean } | null = null;
 
   private constructor(
     heap: WasmHeap,
@@ -43,14 +45,32 @@ export class WasmRuntime {
     return new WasmRuntime(heap, new WebAssembly.Module(gemmModule(heap) as Uint8Array<ArrayBuffer>));
   }
 
-  /** Starts worker threads (the caller counts as one); the count that actually runs. */
-  async startThreads(threads: number): Promise<number> {
-    if (!this.heap.shared || threads <= 1) return 1;
-    this.pool = await ThreadPool.start(threads, this.heap.memory, this.gemmMod, this.gemm, [
-      [`pack_float32_${GEMM_F32.MR}`, `pack_float32_${GEMM_F32.NR}`],
-      [`pack_float64_${GEMM_F64.MR}`, `pack_float64_${GEMM_F64.NR}`],
-    ]);
-    return this.pool?.threads ?? 1;
+  /**
+   * Starts worker threads (the caller counts as one): the count that actually runs, and, when it
+   * is fewer than asked, why. `from`: the host to spawn them with (tests; default: this platform's).
+   */
+  async startThreads(threads: number, from?: WorkerHost): Promise<{ readonly threads: number; readonly note?: string }> {
+    if (threads <= 1) return { threads: 1 };
+    // The host first: its reason (a page without cross-origin isolation) is the one a user can act on.
+    const host = from ?? (await workerHost());
+    if (typeof host === 'string') return { threads: 1, note: host };
+    if (!this.heap.shared) return { threads: 1, note: 'this engine has no SharedArrayBuffer for a shared WebAssembly memory' };
+    try {
+      this.pool = await ThreadPool.start(host, threads, this.heap.memory, this.gemmMod, this.gemm, [
+        [`pack_float32_${GEMM_F32.MR}`, `pack_float32_${GEMM_F32.NR}`],
+        [`pack_float64_${GEMM_F64.MR}`, `pack_float64_${GEMM_F64.NR}`],
+      ]);
+    } catch (e) {
+      return { threads: 1, note: `${host.kind}: ${(e as Error).message}` };
+    }
+    if (this.pool !== null) this.host = { kind: host.kind, callerMayBlock: host.callerMayBlock };
+    const n = this.pool?.threads ?? 1;
+    return n < threads ? { threads: n, note: `at most ${MAX_THREADS} threads` } : { threads: n };
+  }
+
+  /** Which workers run the pool, and whether the caller sleeps (else spins) while they finish; null on one thread. */
+  get workers(): { readonly kind: WorkerHost['kind']; readonly callerMayBlock: boolean } | null {
+    return this.pool === null ? null : this.host;
   }
 
   async dispose(): Promise<void> {
