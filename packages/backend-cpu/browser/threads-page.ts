@@ -4,6 +4,9 @@
  * runtime, and reports whether the bits agree, what the backend says about its threads, how much
  * the pool ran, and rough timings. The runtimes stay alive until `dispose()`, so the test can count
  * the page's workers through Chromium before and after.
+ *
+ * The same bundle also runs inside a dedicated worker (`runInWorker`): there the caller may sleep
+ * in Atomics.wait, and the pool's workers are nested workers.
  */
 import { createRuntime, type Runtime, type Tensor } from '@nabla/core';
 import type { CpuBackend } from '../src/backend.js';
@@ -149,4 +152,43 @@ async function dispose(): Promise<number> {
   return pools.reduce((s, p) => s + (p?.liveWorkers ?? 0), 0);
 }
 
-(globalThis as unknown as { __nablaThreads: unknown }).__nablaThreads = { run, dispose };
+interface Port {
+  onmessage: ((e: { data: { cmd: 'run' | 'dispose'; threads?: number | 'auto' } }) => void) | null;
+  postMessage(data: unknown): void;
+}
+
+let host: (Port & { terminate(): void }) | null = null;
+
+/** `run` inside a dedicated worker made from this same bundle (module worker). */
+async function runInWorker(threads: number | 'auto'): Promise<ThreadsReport> {
+  const Ctor = (globalThis as unknown as { Worker: new (url: string, o: { type: 'module' }) => Port & { terminate(): void } }).Worker;
+  host = new Ctor(import.meta.url, { type: 'module' });
+  return ask<ThreadsReport>(host, { cmd: 'run', threads });
+}
+
+/** Disposes the worker's runtimes (its pool's live workers afterwards) and ends the worker. */
+async function disposeWorker(): Promise<number> {
+  if (host === null) return 0;
+  const live = await ask<number>(host, { cmd: 'dispose' });
+  host.terminate();
+  host = null;
+  return live;
+}
+
+function ask<T>(port: Port, msg: { cmd: 'run' | 'dispose'; threads?: number | 'auto' }): Promise<T> {
+  return new Promise<T>((resolve) => {
+    port.onmessage = (e) => resolve(e.data as unknown as T);
+    port.postMessage(msg);
+  });
+}
+
+if (typeof document === 'undefined') {
+  // Inside the dedicated worker: answer the page.
+  const self = globalThis as unknown as Port;
+  self.onmessage = (e) => {
+    const { cmd, threads } = e.data;
+    void (cmd === 'run' ? run(threads ?? 2) : dispose()).then((r) => self.postMessage(r));
+  };
+} else {
+  (globalThis as unknown as { __nablaThreads: unknown }).__nablaThreads = { run, dispose, runInWorker, disposeWorker };
+}

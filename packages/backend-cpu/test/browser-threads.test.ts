@@ -7,7 +7,9 @@
  *   one-thread runtime, the pool ran them, `info`/`describe()` say 2 threads on Web Workers, and
  *   `runtime.dispose()` terminates the worker: Chromium's own list of the page's workers
  *   (Playwright's `page.workers()`) goes from 1 to 0. `threads: 'auto'` asks for
- *   navigator.hardwareConcurrency (at most 8) and starts that many.
+ *   navigator.hardwareConcurrency (at most 8) and starts that many. The same inside a dedicated
+ *   worker, where the caller may sleep in Atomics.wait and the pool's worker is nested.
+ * - Isolated, but the Content-Security-Policy forbids workers: one thread, the failure as reason.
  * - Not isolated: `threads: 2` gets one thread, no worker, and `info.threadsNote`/`describe()` say
  *   why.
  *
@@ -23,7 +25,12 @@ const TAG = '[backend-cpu browser threads test]';
 const chromiumPath = chromiumOrSkip(TAG);
 const ENTRY = fileURLToPath(new URL('../browser/threads-page.ts', import.meta.url));
 
-type PageApi = { run(threads: number | 'auto'): Promise<ThreadsReport>; dispose(): Promise<number> };
+type PageApi = {
+  run(threads: number | 'auto'): Promise<ThreadsReport>;
+  dispose(): Promise<number>;
+  runInWorker(threads: number | 'auto'): Promise<ThreadsReport>;
+  disposeWorker(): Promise<number>;
+};
 
 /** Waits (a generous while: 2 busy cores) until Chromium lists `n` workers for the page. */
 async function workersBecome(page: Page, n: number, ms = 30_000): Promise<number> {
@@ -44,6 +51,9 @@ async function open(browser: Browser, url: string): Promise<{ page: Page; errors
 const run = (page: Page, threads: number | 'auto'): Promise<ThreadsReport> =>
   page.evaluate((t) => (globalThis as unknown as { __nablaThreads: PageApi }).__nablaThreads.run(t), threads);
 const dispose = (page: Page): Promise<number> => page.evaluate(() => (globalThis as unknown as { __nablaThreads: PageApi }).__nablaThreads.dispose());
+const runInWorker = (page: Page, threads: number | 'auto'): Promise<ThreadsReport> =>
+  page.evaluate((t) => (globalThis as unknown as { __nablaThreads: PageApi }).__nablaThreads.runInWorker(t), threads);
+const disposeWorker = (page: Page): Promise<number> => page.evaluate(() => (globalThis as unknown as { __nablaThreads: PageApi }).__nablaThreads.disposeWorker());
 
 const fmt = (r: ThreadsReport): string =>
   `${r.describe}; pool: ${r.poolJobs ?? '-'} GEMM jobs, ${r.poolTasks ?? '-'} elementwise tasks; ` +
@@ -95,7 +105,38 @@ describe.skipIf(chromiumPath === undefined)('the CPU worker pool on Web Workers 
       expect(Object.values(auto.sameBits).every((b) => b)).toBe(true);
       expect(await dispose(page)).toBe(0);
       expect(await workersBecome(page, 0)).toBe(0);
+
+      // Nabla inside a dedicated worker: the caller may sleep there; the pool's worker is nested.
+      const w = await runInWorker(page, 2);
+      console.log(`${TAG} mode: cross-origin isolated, caller inside a dedicated worker (${w.workers?.callerMayBlock === true ? 'sleeps in Atomics.wait' : 'spins'}): ${fmt(w)}`);
+      expect(w.info).toEqual({ kernels: 'wasm-simd', threads: 2 });
+      expect(w.workers).toEqual({ kind: 'web-worker', callerMayBlock: true });
+      expect(w.liveWorkers).toBe(1);
+      expect(w.poolJobs).toBeGreaterThanOrEqual(1);
+      expect(w.poolTasks).toBeGreaterThanOrEqual(3);
+      expect(w.sameBits).toEqual({ matmul: true, tanh: true, sigmoid: true, exp: true });
+      expect(await disposeWorker(page)).toBe(0);
+      expect(await workersBecome(page, 0)).toBe(0);
       expect(errors).toEqual([]);
+      await page.close();
+    } finally {
+      await server.close();
+    }
+  }, 240_000);
+
+  it('isolated, but a Content-Security-Policy forbids workers: one thread, and the failure as the reason', async () => {
+    const server = await servePage(await bundlePage(ENTRY, { quiet: true }), 'nabla cpu threads (CSP)', { ...ISOLATION_HEADERS, 'content-security-policy': "worker-src 'none'" });
+    try {
+      const { page } = await open(browser, server.url);
+      const r = await run(page, 2);
+      console.log(`${TAG} mode: cross-origin isolated, CSP worker-src 'none': ${r.describe}`);
+      expect(r.crossOriginIsolated).toBe(true);
+      expect(r.info.threads).toBe(1);
+      expect(r.info.threadsNote).toMatch(/^2 asked: web-worker: a worker failed to start: .*Content-Security-Policy/);
+      expect(r.workers).toBeNull();
+      expect(page.workers().length).toBe(0);
+      expect(Object.values(r.sameBits).every((b) => b)).toBe(true);
+      await dispose(page);
       await page.close();
     } finally {
       await server.close();

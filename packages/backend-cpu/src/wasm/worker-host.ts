@@ -7,10 +7,11 @@
  *
  * Browsers give threads only to a cross-origin-isolated page (served with
  * `Cross-Origin-Opener-Policy: same-origin` and `Cross-Origin-Embedder-Policy: require-corp`):
- * elsewhere there is no SharedArrayBuffer, the backend runs one thread, and `whyNoThreads()` says
- * why. The worker's script is a Blob URL made from the source text, not a separate file: it
- * survives any bundler (nothing for it to resolve or rename) and plain ESM alike; a page whose
- * Content-Security-Policy forbids `blob:` workers gets one thread, with the failure as the reason.
+ * elsewhere there is no SharedArrayBuffer, and `workerHost()` answers why instead of a host (the
+ * backend runs one thread and reports it). The worker's script is a Blob URL made from the source
+ * text, not a separate file: it survives any bundler (nothing for it to resolve or rename) and
+ * plain ESM alike; a page whose Content-Security-Policy forbids `blob:` workers gets one thread,
+ * with the failure as the reason.
  *
  * A browser's main thread may not block in `Atomics.wait`, so `callerMayBlock` tells the pool to
  * spin there instead (the caller has just run its own share of the work, so the spin is short).
@@ -139,7 +140,8 @@ function webWorkerHost(): WorkerHost | string {
       const w = new Worker(url, { name: 'nabla-cpu' });
       w.onerror = (e) => {
         e.preventDefault();
-        onError(new Error(e.message ?? 'a Web Worker failed'));
+        // A load refused by the page's Content-Security-Policy comes with no message at all.
+        onError(new Error(e.message || 'the Web Worker did not load (no message: a Content-Security-Policy whose worker-src forbids blob: URLs does this)'));
       };
       w.onmessageerror = () => onError(new Error('a Web Worker could not receive its start-up data'));
       w.postMessage(data);
