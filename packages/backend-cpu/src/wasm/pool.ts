@@ -42,6 +42,12 @@ export const MAX_THREADS = 16;
 /** Chunks per thread: enough that a thread that starts late, or is descheduled, leaves work to the others. */
 const CHUNKS_PER_THREAD = 4;
 const MAX_CHUNKS = Math.min(255, MAX_THREADS * CHUNKS_PER_THREAD);
+/**
+ * Set by a worker whose work threw, before it counts the work done: the caller then throws instead
+ * of returning a result with a hole in it, and instead of waiting forever for a dead worker. The
+ * control block's last slot.
+ */
+const FAILED = SLICES + 4 * MAX_CHUNKS;
 
 type Gemm = (a: number, b: number, c: number, mc: number, nc: number, kc: number, ldc: number, acc: number) => void;
 type Pack = (src: number, ls: number, ks: number, n: number, kc: number, dst: number, zero: number) => void;
@@ -97,9 +103,10 @@ function runSlice(gemm: Gemm, packA: Pack, packB: Pack, C: Int32Array, t: number
  * previous job can never take a chunk of a job whose fields are being written.
  */
 function runChunks(gemm: Gemm, packA: Pack, packB: Pack, C: Int32Array, MCc: number, NCc: number): void {
-  // CLAIM and DONE as literals, like runSlice's constants.
+  // CLAIM and DONE as literals, like runSlice's constants; FAILED is the control block's last slot.
   const CLAIM_AT = 4;
   const DONE_AT = 5;
+  const FAILED_AT = C.length - 1;
   for (;;) {
     const v = Atomics.load(C, CLAIM_AT);
     const chunks = (v >>> 8) & 255;
@@ -108,6 +115,9 @@ function runChunks(gemm: Gemm, packA: Pack, packB: Pack, C: Int32Array, MCc: num
     if (Atomics.compareExchange(C, CLAIM_AT, v, v + 1) !== v) continue;
     try {
       runSlice(gemm, packA, packB, C, next, MCc, NCc);
+    } catch (e) {
+      Atomics.store(C, FAILED_AT, 1);
+      throw e;
     } finally {
       if (Atomics.add(C, DONE_AT, 1) + 1 === chunks) Atomics.notify(C, DONE_AT);
     }
@@ -137,6 +147,9 @@ for (;;) {
   if (C[${TASK_KIND}] === ${MODULE_TASK} && C[${TASK_GEN}] === gen) {
     try {
       runModuleTask(memory, C[SLICES_AT + 4 * id], tasks);
+    } catch (e) {
+      Atomics.store(C, ${FAILED}, 1);
+      throw e;
     } finally {
       if (Atomics.sub(C, ${PENDING}, 1) === 1) Atomics.notify(C, ${PENDING});
     }
@@ -199,7 +212,7 @@ export class ThreadPool {
     /** Whether the caller may sleep in Atomics.wait (else it spins: a browser's main thread). */
     private readonly callerMayBlock: boolean,
   ) {
-    this.control = new Int32Array(new SharedArrayBuffer(4 * (SLICES + 4 * MAX_CHUNKS)));
+    this.control = new Int32Array(new SharedArrayBuffer(4 * (FAILED + 1)));
   }
 
   /**
@@ -246,7 +259,7 @@ export class ThreadPool {
    * the split one.
    */
   gemm(job: GemmJob): void {
-    if (this.failure !== null) throw new Error(`cpu: a worker thread failed: ${this.failure.message}`);
+    this.throwIfFailed();
     this.jobs++;
     const C = this.control;
     C[JOB] = job.dtype === 'float32' ? 0 : 1;
@@ -316,11 +329,20 @@ export class ThreadPool {
     const C = this.control;
     for (;;) {
       const v = Atomics.load(C, slot);
+      this.throwIfFailed();
       if (ready(v)) return;
       if (this.callerMayBlock) Atomics.wait(C, slot, v, 1000);
-      const failed = this.failure as Error | null;
-      if (failed !== null) throw new Error(`cpu: a worker thread failed: ${failed.message}`);
     }
+  }
+
+  /**
+   * Throws when a worker failed: its error if it has reached this thread (the host reports it
+   * through the event loop), else the flag it set in the control block.
+   */
+  private throwIfFailed(): void {
+    const failed = this.failure as Error | null;
+    if (failed !== null) throw new Error(`cpu: a worker thread failed: ${failed.message}`);
+    if (Atomics.load(this.control, FAILED) !== 0) throw new Error('cpu: a worker thread failed (its error is reported asynchronously, as an error event of the worker)');
   }
 
   /** Module tasks run so far (pool-tasks.ts; tests check the threads were used). */
@@ -332,7 +354,7 @@ export class ThreadPool {
    * worker reads is written before the generation is bumped (the fence that publishes it).
    */
   runTasks(descriptors: readonly number[], own: () => void): void {
-    if (this.failure !== null) throw new Error(`cpu: a worker thread failed: ${this.failure.message}`);
+    this.throwIfFailed();
     this.tasks++;
     const C = this.control;
     for (let t = 1; t < this.threads; t++) C[SLICES + 4 * t] = descriptors[t] ?? 0;

@@ -9,6 +9,7 @@ import { CpuBackend } from '../backend.js';
 import { dense, empty, randoms, values } from '../test-utils/views.js';
 import { wasmElementwise } from './elementwise.js';
 import { bmmWasm } from './gemm.js';
+import { writeDescriptor } from './pool-tasks.js';
 import { WasmRuntime } from './runtime.js';
 import { autoThreads, mayBlock, workerHost, type WorkerHost } from './worker-host.js';
 
@@ -92,6 +93,27 @@ describe('a pool whose caller may not block (how a browser main thread runs it)'
       await solo.dispose();
     }
     expect(rt.pool).toBeNull();
+  });
+
+  it('a worker whose task throws makes the caller throw, now and on every later job, instead of hanging', async () => {
+    for (const callerMayBlock of [true, false]) {
+      const node = await nodeHost();
+      const rt = WasmRuntime.create(true)!;
+      try {
+        expect((await rt.startThreads(2, { kind: node.kind, callerMayBlock, spawn: (b, d, e) => node.spawn(b, d, e) })).threads).toBe(2);
+        const pool = rt.pool!;
+        // A task whose module bytes are not WebAssembly: the worker's compile throws.
+        rt.heap.ensure(1 << 16);
+        const [desc, bytes, counter] = [8192, 12288, 16384];
+        rt.heap.u8.fill(0xff, bytes, bytes + 16);
+        writeDescriptor(rt.heap.memory.buffer, desc, { moduleId: 1e6, bytesPtr: bytes, bytesLen: 16, counterPtr: counter, total: 1, chunk: 1, base: [0], stride: [0] });
+        // Before the failure flag the caller returned as if the task had run, then hung on the next.
+        expect(() => pool.runTasks([0, desc], () => {}), `callerMayBlock ${callerMayBlock}`).toThrow(/a worker thread failed/);
+        expect(() => pool.runTasks([0, 0], () => {})).toThrow(/a worker thread failed/);
+      } finally {
+        await rt.dispose();
+      }
+    }
   });
 
   it('a host that cannot start its workers leaves one thread and says why', async () => {
