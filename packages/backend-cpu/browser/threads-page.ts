@@ -166,13 +166,15 @@ async function runInWorker(threads: number | 'auto'): Promise<ThreadsReport> {
   return ask<ThreadsReport>(host, { cmd: 'run', threads });
 }
 
-/** Disposes the worker's runtimes (its pool's live workers afterwards) and ends the worker. */
-async function disposeWorker(): Promise<number> {
-  if (host === null) return 0;
-  const live = await ask<number>(host, { cmd: 'dispose' });
-  host.terminate();
+/** Disposes the worker's runtimes; its pool's live workers afterwards (the worker itself stays). */
+async function disposeInWorker(): Promise<number> {
+  return host === null ? 0 : ask<number>(host, { cmd: 'dispose' });
+}
+
+/** Ends the worker `runInWorker` made. */
+function endWorker(): void {
+  host?.terminate();
   host = null;
-  return live;
 }
 
 function ask<T>(port: Port, msg: { cmd: 'run' | 'dispose'; threads?: number | 'auto' }): Promise<T> {
@@ -190,5 +192,5 @@ if (typeof document === 'undefined') {
     void (cmd === 'run' ? run(threads ?? 2) : dispose()).then((r) => self.postMessage(r));
   };
 } else {
-  (globalThis as unknown as { __nablaThreads: unknown }).__nablaThreads = { run, dispose, runInWorker, disposeWorker };
+  (globalThis as unknown as { __nablaThreads: unknown }).__nablaThreads = { run, dispose, runInWorker, disposeInWorker, endWorker };
 }

@@ -47,6 +47,14 @@ export interface CpuBackendOptions extends PoolOptions {
    * memory: Node's worker_threads, or Web Workers in a cross-origin-isolated page; elsewhere the
    * backend runs on one thread and `info.threadsNote` and `describe()` say why. Results are
    * identical for every count.
+   *
+   * @example
+   * ```ts
+   * const rt = await createRuntime({ plugins: [cpuBackend({ threads: 2 })] });
+   * const cpu = rt.backend('cpu') as CpuBackend;
+   * console.log(cpu.info.threads, cpu.info.threadsNote ?? 'all threads run');
+   * // Node: 2 'all threads run'; a page without COOP/COEP: 1 '2 asked: the page is not cross-origin isolated, ...'
+   * ```
    */
   readonly threads?: number | 'auto';
 }

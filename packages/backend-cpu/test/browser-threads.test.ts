@@ -29,7 +29,8 @@ type PageApi = {
   run(threads: number | 'auto'): Promise<ThreadsReport>;
   dispose(): Promise<number>;
   runInWorker(threads: number | 'auto'): Promise<ThreadsReport>;
-  disposeWorker(): Promise<number>;
+  disposeInWorker(): Promise<number>;
+  endWorker(): void;
 };
 
 /** Waits (a generous while: 2 busy cores) until Chromium lists `n` workers for the page. */
@@ -53,7 +54,8 @@ const run = (page: Page, threads: number | 'auto'): Promise<ThreadsReport> =>
 const dispose = (page: Page): Promise<number> => page.evaluate(() => (globalThis as unknown as { __nablaThreads: PageApi }).__nablaThreads.dispose());
 const runInWorker = (page: Page, threads: number | 'auto'): Promise<ThreadsReport> =>
   page.evaluate((t) => (globalThis as unknown as { __nablaThreads: PageApi }).__nablaThreads.runInWorker(t), threads);
-const disposeWorker = (page: Page): Promise<number> => page.evaluate(() => (globalThis as unknown as { __nablaThreads: PageApi }).__nablaThreads.disposeWorker());
+const disposeInWorker = (page: Page): Promise<number> => page.evaluate(() => (globalThis as unknown as { __nablaThreads: PageApi }).__nablaThreads.disposeInWorker());
+const endWorker = (page: Page): Promise<void> => page.evaluate(() => (globalThis as unknown as { __nablaThreads: PageApi }).__nablaThreads.endWorker());
 
 const fmt = (r: ThreadsReport): string =>
   `${r.describe}; pool: ${r.poolJobs ?? '-'} GEMM jobs, ${r.poolTasks ?? '-'} elementwise tasks; ` +
@@ -108,14 +110,20 @@ describe.skipIf(chromiumPath === undefined)('the CPU worker pool on Web Workers 
 
       // Nabla inside a dedicated worker: the caller may sleep there; the pool's worker is nested.
       const w = await runInWorker(page, 2);
-      console.log(`${TAG} mode: cross-origin isolated, caller inside a dedicated worker (${w.workers?.callerMayBlock === true ? 'sleeps in Atomics.wait' : 'spins'}): ${fmt(w)}`);
+      // Chromium lists the dedicated worker and the pool's worker nested in it.
+      const nested = await workersBecome(page, 2);
+      console.log(`${TAG} mode: cross-origin isolated, caller inside a dedicated worker (${w.workers?.callerMayBlock === true ? 'sleeps in Atomics.wait' : 'spins'}): ${fmt(w)}; workers Chromium lists: ${nested}`);
       expect(w.info).toEqual({ kernels: 'wasm-simd', threads: 2 });
       expect(w.workers).toEqual({ kind: 'web-worker', callerMayBlock: true });
       expect(w.liveWorkers).toBe(1);
       expect(w.poolJobs).toBeGreaterThanOrEqual(1);
       expect(w.poolTasks).toBeGreaterThanOrEqual(3);
       expect(w.sameBits).toEqual({ matmul: true, tanh: true, sigmoid: true, exp: true });
-      expect(await disposeWorker(page)).toBe(0);
+      expect(nested).toBe(2);
+      // runtime.dispose() inside the worker ends the nested pool worker while its parent lives on.
+      expect(await disposeInWorker(page)).toBe(0);
+      expect(await workersBecome(page, 1)).toBe(1);
+      await endWorker(page);
       expect(await workersBecome(page, 0)).toBe(0);
       expect(errors).toEqual([]);
       await page.close();
