@@ -121,19 +121,52 @@ export function emitElementwise(mod: ModuleBuilder, spec: ElementwiseSpec, plan:
   }
   const i = f.local(i32);
   f.i32c(0).set(i);
-  f.loop();
-  const at = new Map<Expr, number>();
   const one = v.val(() => constV(1));
   const zero = v.val(() => constV(0));
   const mask = (op: string, a: number, b: number): number => v.op(s(op), a, b);
   const bool = (m: number): number => v.op('v128.and', m, one);
-  for (const e of order) {
-    at.set(e, emitNode(e));
+  /** Which vector of an unrolled iteration the nodes are emitted for (its loads read `step` further per index). */
+  let vec = 0;
+  let at = new Map<Expr, number>();
+  /** Emits one vector's nodes; returns the local of the result. */
+  const vector = (k: number): number => {
+    vec = k;
+    at = new Map<Expr, number>();
+    for (const e of order) at.set(e, emitNode(e));
+    return at.get(spec.expr)!;
+  };
+  const advance = (vectors: number): void => {
+    f.get(OUT).i32c(16 * vectors).op('i32.add').set(OUT);
+    for (let k = 0; k < nIn; k++) {
+      f.get(inPtr(k)).get(inStep(k));
+      if (vectors > 1) f.i32c(vectors).op('i32.mul');
+      f.op('i32.add').set(inPtr(k));
+    }
+    f.get(i).i32c(lanes * vectors).op('i32.add').set(i);
+  };
+  // Two vectors per iteration, their instructions interleaved statement by statement: these loops
+  // are bound by the latency of one vector's chain of dependent operations (the out-of-order
+  // window holds only a few vectors), so two independent chains side by side in the instruction
+  // stream run in little more time than one. Then at most one vector more.
+  f.block();
+  f.block();
+  f.loop();
+  // A pair while its second vector holds an element: `n` counts in elements, rounded up to vectors.
+  f.get(i).i32c(lanes).op('i32.add').get(N).op('i32.ge_s').brIf(1);
+  const a = v.record(() => vector(0));
+  const b = v.record(() => vector(1));
+  for (let k = 0; k < Math.max(a.stmts.length, b.stmts.length); k++) {
+    if (k < a.stmts.length) f.bytes(a.stmts[k]!);
+    if (k < b.stmts.length) f.bytes(b.stmts[k]!);
   }
-  f.get(OUT).get(at.get(spec.expr)!).vmem('v128.store', 4);
-  f.get(OUT).i32c(16).op('i32.add').set(OUT);
-  for (let k = 0; k < nIn; k++) f.get(inPtr(k)).get(inStep(k)).op('i32.add').set(inPtr(k));
-  f.get(i).i32c(lanes).op('i32.add').tee(i).get(N).op('i32.lt_s').brIf(0);
+  f.get(OUT).get(a.result).vmem('v128.store', 4);
+  f.get(OUT).get(b.result).vmem('v128.store', 4, 16);
+  advance(2);
+  f.br(0);
+  f.end();
+  f.end();
+  f.get(i).get(N).op('i32.ge_s').brIf(0);
+  f.get(OUT).get(vector(0)).vmem('v128.store', 4);
   f.end();
 
   function emitNode(e: Expr): number {
@@ -202,13 +235,15 @@ export function emitElementwise(mod: ModuleBuilder, spec: ElementwiseSpec, plan:
 
   function loadInput(k: number): void {
     const bytes = plan.inputBytes[k]!;
+    f.get(inPtr(k));
+    if (vec > 0) f.get(inStep(k)).op('i32.add');
     if (bytes !== 1) {
-      f.get(inPtr(k)).vmem('v128.load', 4);
+      f.vmem('v128.load', 4);
       return;
     }
     // Bool bytes → integer lanes → floats.
-    if (plan.lane === 'f32') f.get(inPtr(k)).vmem('v128.load32_zero', 0);
-    else f.get(inPtr(k)).vmem('v128.load16_splat', 0);
+    if (plan.lane === 'f32') f.vmem('v128.load32_zero', 0);
+    else f.vmem('v128.load16_splat', 0);
     f.simd('i16x8.extend_low_i8x16_u').simd('i32x4.extend_low_i16x8_u');
     f.simd(plan.lane === 'f32' ? 'f32x4.convert_i32x4_u' : 'f64x2.convert_low_i32x4_u');
   }
