@@ -90,8 +90,6 @@ export class V {
 
 /** 1.5·2^23: adding it rounds a float in (-2^22, 2^22) to an integer, ties to even, in the low mantissa bits. */
 const ROUNDER = 12582912;
-/** The bits of `ROUNDER` (so the rounded integer is `bits(t) - ROUNDER_BITS`). */
-const ROUNDER_BITS = 0x4b400000;
 /**
  * e^r ≈ 1 + r + r²·(c2 + c3·r + c4·r² + c5·r³ + c6·r⁴) on |r| ≤ ln2/2: a minimax fit (relative
  * error 3e-9, 0.05 ulp; `scripts/fit-expf.py`), one degree below Cephes' expf, whose
@@ -151,22 +149,15 @@ export function expF32(v: V, x: number, range: ExpRange = {}): number {
   // 1 + (r + r²·p): the two small terms first, so only the last addition rounds at the scale of 1.
   const y = v.val(() => f.get(q).kf(1).simd('f32x4.add'));
   // Scale by 2^n in two steps (n in [-150, 128]) so denormal and overflowing results round once
-  // at the end rather than going through an out-of-range exponent.
-  const ni = v.val(() => f.get(t).ki(ROUNDER_BITS).simd('i32x4.sub'));
-  const n1 = v.val(() => f.get(ni).i32c(1).simd('i32x4.shr_s'));
-  const n2 = v.op('i32x4.sub', ni, n1);
+  // at the end rather than going through an out-of-range exponent. t's low mantissa bits hold n,
+  // so t << 23 is n << 23 (the rounder's bits shift out); an arithmetic shift and a mask make
+  // floor(n/2) << 23 of it, and the exponent bias turns both halves into powers of two.
+  const nb = v.val(() => f.get(t).i32c(23).simd('i32x4.shl'));
+  const n1b = v.val(() => f.get(nb).i32c(1).simd('i32x4.shr_s').ki(0xff800000 | 0).simd('v128.and'));
   return v.val(() => {
-    f.get(y);
-    scaleBits(v, n1);
-    f.simd('f32x4.mul');
-    scaleBits(v, n2);
-    f.simd('f32x4.mul');
+    f.get(y).get(n1b).ki(127 << 23).simd('i32x4.add').simd('f32x4.mul');
+    f.get(nb).ki(127 << 23).simd('i32x4.add').get(n1b).simd('i32x4.sub').simd('f32x4.mul');
   });
-}
-
-/** Pushes 2^n (n a local of i32 lanes in [-126, 127]). */
-function scaleBits(v: V, n: number): void {
-  v.f.get(n).ki(127).simd('i32x4.add').i32c(23).simd('i32x4.shl');
 }
 
 /** Natural logarithm. */
