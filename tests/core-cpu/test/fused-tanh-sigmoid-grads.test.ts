@@ -3,7 +3,7 @@
  * PyTorch's tanh_backward / sigmoid_backward): first, second and third derivatives against the
  * closed forms (float64), gradgradcheck on each alone, PyTorch 1.13's node names
  * (TanhBackwardBackward0, SigmoidBackwardBackward0, recorded with torch), a float32 wasm/JS
- * agreement on a large input, and one kernel per first backward.
+ * agreement on a large input, one kernel per first backward and two per second.
  */
 import { autograd, createRuntime, gradcheck, gradgradcheck, type Runtime, type Tensor } from '@nabla/core';
 import { cpuBackend } from '@nabla/backend-cpu';
@@ -68,6 +68,20 @@ describe('fused tanh / sigmoid gradients', () => {
       autograd.grad(y, x, { gradOutputs: [ones] });
       rt.events.off('op:dispatch', listen);
       expect(ops).toEqual([c.op]);
+    });
+
+    it(`${name}: the second backward is two kernels, one per half of ${c.node}`, () => {
+      const x = rt.randn([50], { requiresGrad: true });
+      const [g1] = autograd.grad(c.f(x).sum(), x, { createGraph: true });
+      const ops: string[] = [];
+      const listen = (e: { op: string; shapes: readonly (readonly number[])[] }): void => {
+        if (e.shapes.some((sh) => sh.length === 1 && sh[0] === 50)) ops.push(e.op);
+      };
+      rt.events.on('op:dispatch', listen);
+      autograd.grad(g1!, x, { gradOutputs: [rt.onesLike(g1!)] });
+      rt.events.off('op:dispatch', listen);
+      // w.r.t. y (gg·(−2y·g) or gg·g·(1 − 2y), once three or four kernels), then y's own backward.
+      expect(ops.filter((o) => o !== 'onesLike' && o !== 'fill_')).toEqual([`${c.op}Y`, c.op]);
     });
 
     it(`${name}: float32 on 100,000 elements, wasm against the JavaScript kernels`, () => {
