@@ -6,9 +6,10 @@
  * ones (logf, tanhf), exp's a minimax fit one degree lower; range reduction follows Cephes.
  * Tested against Math.* in `vmath.test.ts`.
  *
- * These loops are bound by the latency of their longest chain of dependent instructions (the
- * out-of-order window holds only a few vectors' worth), not by the instruction count: polynomials
- * are evaluated by Estrin's scheme, and nothing waits on a select that could be computed early.
+ * One vector at a time, a loop of these is bound by the latency of its longest chain of dependent
+ * instructions (the out-of-order window holds only a few vectors' worth), not by the instruction
+ * count. So polynomials are evaluated by Estrin's scheme, nothing waits on a select that could be
+ * computed early, and the kernels interleave several vectors' statements (`V.record`).
  *
  * Each helper reads its argument from a local and leaves its result in a new local; `V` owns the
  * function's locals.
