@@ -4,7 +4,7 @@
  * (taken with createGraph), in float64 and float32, with broadcast and full g/gg, NaN/±Inf, and
  * with the third derivative still right (createGraph keeps the differentiable path).
  */
-import { autograd, createRuntime, type Runtime, type Tensor } from '@nabla/core';
+import { autograd, createRuntime, withDispatchHook, type Expr, type Runtime, type Tensor } from '@nabla/core';
 import { cpuBackend } from '@nabla/backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as act from '../src/index.js';
@@ -87,6 +87,37 @@ describe('silu: fused second derivative', () => {
     expect(opsOf(false)).toEqual(['siluBackwardBackward']);
     expect(opsOf(true)).not.toContain('siluBackwardBackward');
     expect(opsOf(true)).toContain('sigmoid');
+  });
+
+  it("the whole SiLU'' step (the bench's double backward) makes five passes over x-sized memory, three of them one-exp kernels", () => {
+    const x = rt.randn([4096], { requiresGrad: true });
+    const passes: string[] = [];
+    const big = (ts: readonly Tensor[]): boolean => ts.some((t) => t.numel() === 4096);
+    withDispatchHook(
+      rt,
+      (c) => void (big(c.reads) || big(c.writes) ? passes.push(`${c.op}:${c.kernel}`) : undefined),
+      () =>
+        rt.tidy(() => {
+          const [g] = autograd.grad(act.silu(x).sum(), x, { createGraph: true });
+          return autograd.grad(g!.sum(), x)[0]!;
+        }),
+    );
+    // The seeds of both backward passes (ones) reach the kernels as broadcast 0-d tensors, never
+    // materialized; the forward's sum is what eager autograd cannot skip.
+    expect(passes).toEqual(['silu:elementwise', 'sum:sum', 'siluBackward:elementwise', 'sum:sum', 'siluBackwardBackward:elementwise']);
+    // Each of the three evaluates σ(x) once: one shared node of its expression DAG.
+    const silu = act.ACTIVATIONS.find((a) => a.spec.name === 'silu')!;
+    const transcendentals = (e: Expr): number => {
+      const seen = new Set<Expr>();
+      const walk = (n: Expr): number => {
+        if (seen.has(n)) return 0;
+        seen.add(n);
+        const kids = 'cond' in n ? [n.cond, n.a, n.b] : 'b' in n ? [n.a, n.b] : 'a' in n ? [n.a] : [];
+        return (['exp', 'sigmoid', 'tanh', 'log', 'log1p', 'expm1'].includes(n.op) ? 1 : 0) + kids.reduce((k, c) => k + walk(c), 0);
+      };
+      return walk(e);
+    };
+    expect([silu.forward, silu.backward, silu.second!].map((d) => transcendentals(d.expr))).toEqual([1, 1, 1]);
   });
 
   it('NaN and ±Inf follow the tensor-op path', () => {

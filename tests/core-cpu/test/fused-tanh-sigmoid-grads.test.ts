@@ -3,9 +3,9 @@
  * PyTorch's tanh_backward / sigmoid_backward): first, second and third derivatives against the
  * closed forms (float64), gradgradcheck on each alone, PyTorch 1.13's node names
  * (TanhBackwardBackward0, SigmoidBackwardBackward0, recorded with torch), a float32 wasm/JS
- * agreement on a large input, and one kernel per first backward.
+ * agreement on a large input, one kernel per first backward and two per second.
  */
-import { autograd, createRuntime, gradcheck, gradgradcheck, type Runtime, type Tensor } from '@nabla/core';
+import { autograd, createRuntime, gradcheck, gradgradcheck, withDispatchHook, type Runtime, type Tensor } from '@nabla/core';
 import { cpuBackend } from '@nabla/backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 
@@ -39,6 +39,31 @@ function near(got: Tensor, want: number[], what: string): void {
 }
 
 describe('fused tanh / sigmoid gradients', () => {
+  it('a Hessian-vector product through a tanh layer touches the hidden activations with fused kernels only', () => {
+    const w1 = rt.randn([16, 16], { requiresGrad: true });
+    const b1 = rt.zeros([16], { requiresGrad: true });
+    const w2 = rt.randn([16, 3], { requiresGrad: true });
+    const xb = rt.randn([8, 16]);
+    const t = rt.randn([8, 3]);
+    const hidden: string[] = [];
+    withDispatchHook(
+      rt,
+      (c) => void (c.kernel === 'elementwise' && c.writes.some((w) => w.shape.join() === '8,16') ? hidden.push(c.op) : undefined),
+      () =>
+        rt.tidy(() => {
+          const loss = xb.matmul(w1).add(b1).tanh().matmul(w2).sub(t).square().mean();
+          const gs = autograd.grad(loss, [w1, b1, w2], { createGraph: true });
+          return autograd.grad(gs[0]!.sum().add(gs[1]!.sum()).add(gs[2]!.sum()), [w1, b1, w2]);
+        }),
+    );
+    // Forward (bias add, tanh), first backward (tanhBackward), second: tanhBackward w.r.t. its g
+    // and y's half in one kernel, tanhBackwardY (the composed −2·gg·g·y was three muls), the
+    // gradient sums, and tanh's own backward.
+    expect(hidden.filter((o) => o === 'tanhBackwardY')).toHaveLength(1);
+    expect(hidden).not.toContain('mul');
+    expect(hidden.length).toBeLessThanOrEqual(9);
+  });
+
   for (const [name, c] of Object.entries(FNS)) {
     it(`${name}: first, second and third derivatives, PyTorch's node name`, () => {
       const x = rt.tensor(XS, { dtype: 'float64', requiresGrad: true });
@@ -68,6 +93,20 @@ describe('fused tanh / sigmoid gradients', () => {
       autograd.grad(y, x, { gradOutputs: [ones] });
       rt.events.off('op:dispatch', listen);
       expect(ops).toEqual([c.op]);
+    });
+
+    it(`${name}: the second backward is two kernels, one per half of ${c.node}`, () => {
+      const x = rt.randn([50], { requiresGrad: true });
+      const [g1] = autograd.grad(c.f(x).sum(), x, { createGraph: true });
+      const ops: string[] = [];
+      const listen = (e: { op: string; shapes: readonly (readonly number[])[] }): void => {
+        if (e.shapes.some((sh) => sh.length === 1 && sh[0] === 50)) ops.push(e.op);
+      };
+      rt.events.on('op:dispatch', listen);
+      autograd.grad(g1!, x, { gradOutputs: [rt.onesLike(g1!)] });
+      rt.events.off('op:dispatch', listen);
+      // w.r.t. y (gg·(−2y·g) or gg·g·(1 − 2y), once three or four kernels), then y's own backward.
+      expect(ops.filter((o) => o !== 'onesLike' && o !== 'fill_')).toEqual([`${c.op}Y`, c.op]);
     });
 
     it(`${name}: float32 on 100,000 elements, wasm against the JavaScript kernels`, () => {

@@ -22,6 +22,7 @@ import { wasmTestBackends } from '../test-utils/backends.js';
 import { ulp } from '../test-utils/ulp.js';
 import { bin, contiguousStrides, dense, empty, inp, numel, par, permuted, randInts, randoms, spec, storageWith, un, viewOf, where } from '../test-utils/views.js';
 import { CHUNK, MIN_NUMEL } from './elementwise.js';
+import { UNROLL } from './elementwise-kernel.js';
 import { GEMM_F32, GEMM_F64 } from './gemm-kernel.js';
 import { GEMM_MIN_FLOPS, KC, MC, NC, THREADS_MIN_FLOPS } from './gemm.js';
 import { FOLD_CHUNK, MIN_FOLD_ROW } from './reduce.js';
@@ -408,8 +409,19 @@ function opTol(op: string, dtype: DType): Tol {
   return ulpTol(dtype, ULPS[op] ?? OTHER_ULPS);
 }
 
-/** Element counts and rows around the vector width (4 / 2 lanes), MIN_NUMEL and CHUNK. */
-const FLAT = [MIN_NUMEL - 1, MIN_NUMEL, MIN_NUMEL + 1, MIN_NUMEL + 3, CHUNK - 1, CHUNK + 1, 2 * CHUNK + 3];
+/**
+ * Element counts and rows around the vector width (4 / 2 lanes), the loop's group of `UNROLL`
+ * vectors (every count of vectors left after the last group, 0 to UNROLL - 1, and a partial last
+ * vector), MIN_NUMEL and CHUNK.
+ */
+const FLAT = [
+  ...new Set([
+    MIN_NUMEL - 1, MIN_NUMEL, MIN_NUMEL + 1, MIN_NUMEL + 3,
+    // float32: 1 .. UNROLL-1 vectors after the last group (the last one partial), then a partial group.
+    ...Array.from({ length: UNROLL - 1 }, (_, k) => MIN_NUMEL + 4 * k + 2), MIN_NUMEL + 4 * (UNROLL - 1) + 1,
+    CHUNK - 1, CHUNK + 1, 2 * CHUNK + 3,
+  ]),
+];
 const ROWS2D: [number, number][] = [[20, 15], [20, 16], [20, 17], [3, 257]];
 /** Rows longer than a chunk: dense and broadcast only (the other layouts are the same walk, longer). */
 const LONG_ROWS: [number, number] = [2, CHUNK + 5];

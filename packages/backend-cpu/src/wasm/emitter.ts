@@ -212,7 +212,7 @@ export class ByteWriter {
 
 /** A function body under construction: locals, then instructions. */
 export class Code {
-  /** Where instructions go: the body, or the prologue while `hoist` runs. */
+  /** Where instructions go: the body, the prologue while `hoist` runs, or a `capture`'s writer. */
   w = new ByteWriter();
   private readonly body = this.w;
   private readonly prologue = new ByteWriter();
@@ -355,12 +355,35 @@ export class Code {
    * invariant across a loop (SIMD constants), which V8 would otherwise rebuild every iteration.
    */
   hoist(emit: () => void): void {
+    const w = this.w;
     this.w = this.prologue;
     try {
       emit();
     } finally {
-      this.w = this.body;
+      this.w = w;
     }
+  }
+
+  /**
+   * Runs `emit` with instructions going to a writer of their own, and returns its bytes (to be
+   * placed later with `bytes`): how a kernel interleaves the instructions of independent vectors.
+   * Hoisted constants still go to the prologue.
+   */
+  capture(emit: () => void): Uint8Array {
+    const w = this.w;
+    this.w = new ByteWriter();
+    try {
+      emit();
+      return this.w.view().slice();
+    } finally {
+      this.w = w;
+    }
+  }
+
+  /** Appends instructions captured by `capture`. */
+  bytes(b: Uint8Array): this {
+    this.w.bytes(b);
+    return this;
   }
 
   /** The body as the code section stores it: locals (run-length encoded), instructions, `end`. */

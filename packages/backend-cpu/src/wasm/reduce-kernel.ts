@@ -3,7 +3,7 @@
  * values at byte address `p`, returned as a float64 (what the JavaScript reduction accumulates in).
  *
  * Sums accumulate in float64 lanes, float32 inputs promoted two at a time, so a float32 sum is as
- * accurate as the JavaScript kernel's; four lanes run side by side (two `f64x2` accumulators).
+ * accurate as the JavaScript kernel's; eight lanes run side by side (four `f64x2` accumulators).
  * `max`/`min` fold in the input's own precision (exact) and propagate NaN, as `Math.max` does.
  */
 import { ModuleBuilder, ValType, type Code } from './emitter.js';
@@ -42,31 +42,31 @@ function loopTo(c: Code, i: number, end: number, step: number, body: () => void)
   c.br(0).end().end();
 }
 
+/** Accumulators of a sum: f64x2 adds take 3-4 cycles, so one chain would leave the adder idle. */
+const SUM_CHAINS = 4;
+
 function emitSum(c: Code, dtype: RowDtype): void {
   const es = dtype === 'float32' ? 4 : 8;
+  const per = 2 * SUM_CHAINS; // elements per iteration: two per f64x2 accumulator
   const i = c.local(ValType.i32);
-  const end4 = c.local(ValType.i32);
+  const endV = c.local(ValType.i32);
   const end = c.local(ValType.i32);
-  const a0 = c.local(ValType.v128);
-  const a1 = c.local(ValType.v128);
+  const acc = Array.from({ length: SUM_CHAINS }, () => c.local(ValType.v128));
   const s = c.local(ValType.f64);
   c.get(P).set(i);
-  // end4 = p + (n & ~3) * es; end = p + n * es
-  c.get(P).get(N).i32c(~3).op('i32.and').i32c(es).op('i32.mul').op('i32.add').set(end4);
+  // endV = p + (n & ~(per - 1)) * es; end = p + n * es
+  c.get(P).get(N).i32c(~(per - 1)).op('i32.and').i32c(es).op('i32.mul').op('i32.add').set(endV);
   c.get(P).get(N).i32c(es).op('i32.mul').op('i32.add').set(end);
-  c.f64x2c(0).set(a0);
-  c.f64x2c(0).set(a1);
-  loopTo(c, i, end4, 4 * es, () => {
-    if (dtype === 'float32') {
-      c.get(a0).get(i).vmem('v128.load64_zero', 3).simd('f64x2.promote_low_f32x4').simd('f64x2.add').set(a0);
-      c.get(a1).get(i).vmem('v128.load64_zero', 3, 8).simd('f64x2.promote_low_f32x4').simd('f64x2.add').set(a1);
-    } else {
-      c.get(a0).get(i).vmem('v128.load', 4).simd('f64x2.add').set(a0);
-      c.get(a1).get(i).vmem('v128.load', 4, 16).simd('f64x2.add').set(a1);
-    }
+  for (const a of acc) c.f64x2c(0).set(a);
+  loopTo(c, i, endV, per * es, () => {
+    acc.forEach((a, k) => {
+      if (dtype === 'float32') c.get(a).get(i).vmem('v128.load64_zero', 3, 8 * k).simd('f64x2.promote_low_f32x4').simd('f64x2.add').set(a);
+      else c.get(a).get(i).vmem('v128.load', 4, 16 * k).simd('f64x2.add').set(a);
+    });
   });
-  c.get(a0).get(a1).simd('f64x2.add').set(a0);
-  c.get(a0).lane('f64x2.extract_lane', 0).get(a0).lane('f64x2.extract_lane', 1).op('f64.add').set(s);
+  // (a0 + a1) + (a2 + a3), then the two lanes, then the tail in order.
+  for (let w = SUM_CHAINS; w > 1; w >>= 1) for (let k = 0; k < w / 2; k++) c.get(acc[k]!).get(acc[k + w / 2]!).simd('f64x2.add').set(acc[k]!);
+  c.get(acc[0]!).lane('f64x2.extract_lane', 0).get(acc[0]!).lane('f64x2.extract_lane', 1).op('f64.add').set(s);
   loopTo(c, i, end, es, () => {
     c.get(s).get(i);
     if (dtype === 'float32') c.mem('f32.load', 2).op('f64.promote_f32');

@@ -2,9 +2,14 @@
  * SIMD float32 transcendentals for generated kernels: exp, log, tanh, sigmoid on f32x4, each
  * within a few ulp of the correctly rounded result over the whole float32 range, with IEEE
  * behaviour at the edges (NaN propagates; exp(±Inf) = Inf/0; log(0) = -Inf, log(x<0) = NaN;
- * denormal inputs and results handled). The polynomials are Cephes' single-precision ones
- * (expf, logf, tanhf); range reduction follows Cephes too. Tested against Math.* in
- * `vmath.test.ts`.
+ * denormal inputs and results handled). log's and tanh's polynomials are Cephes' single-precision
+ * ones (logf, tanhf), exp's a minimax fit one degree lower; range reduction follows Cephes.
+ * Tested against Math.* in `vmath.test.ts`.
+ *
+ * One vector at a time, a loop of these is bound by the latency of its longest chain of dependent
+ * instructions (the out-of-order window holds only a few vectors' worth), not by the instruction
+ * count. So polynomials are evaluated by Estrin's scheme, nothing waits on a select that could be
+ * computed early, and the kernels interleave several vectors' statements (`V.record`).
  *
  * Each helper reads its argument from a local and leaves its result in a new local; `V` owns the
  * function's locals.
@@ -24,12 +29,42 @@ export class V {
   tmp(): number {
     return this.f.local(ValType.v128);
   }
+  /** While `record` runs: the statements emitted so far, in order. */
+  private recording: Uint8Array[] | null = null;
+
   /** Emits `emit()` (leaving one v128 on the stack) into a new local. */
   val(emit: () => void): number {
     const t = this.tmp();
-    emit();
-    this.f.set(t);
+    const rec = this.recording;
+    if (rec === null) {
+      emit();
+      this.f.set(t);
+      return t;
+    }
+    // A statement of its own. A `val` nested in `emit` records itself first, as it runs first.
+    rec.push(
+      this.f.capture(() => {
+        emit();
+        this.f.set(t);
+      }),
+    );
     return t;
+  }
+
+  /**
+   * Runs `emit` (which computes values with `val`) without emitting it, returning its statements:
+   * each sets one local from locals set before it, so two recordings of independent work can be
+   * interleaved statement by statement.
+   */
+  record<T>(emit: () => T): { result: T; stmts: Uint8Array[] } {
+    const outer = this.recording;
+    const stmts: Uint8Array[] = [];
+    this.recording = stmts;
+    try {
+      return { result: emit(), stmts };
+    } finally {
+      this.recording = outer;
+    }
   }
   op(name: SimdOp, ...args: number[]): number {
     return this.val(() => {
@@ -56,45 +91,74 @@ export class V {
 
 /** 1.5·2^23: adding it rounds a float in (-2^22, 2^22) to an integer, ties to even, in the low mantissa bits. */
 const ROUNDER = 12582912;
-/** The bits of `ROUNDER` (so the rounded integer is `bits(t) - ROUNDER_BITS`). */
-const ROUNDER_BITS = 0x4b400000;
+/**
+ * e^r ≈ 1 + r + r²·(c2 + c3·r + c4·r² + c5·r³ + c6·r⁴) on |r| ≤ ln2/2: a minimax fit (relative
+ * error 3e-9, 0.05 ulp; `scripts/fit-expf.py`), one degree below Cephes' expf, whose
+ * extra term bought nothing at float32 precision. Degree 5 would be 1.8 ulp: over the budget.
+ */
+const EXP_POLY = [0.4999999403953552, 0.1666652113199234, 0.04166838899254799, 0.008368715643882751, 0.0013814577832818031] as const;
 
-/** e^x. */
-export function expF32(v: V, x: number): number {
+/** Which clamps `expF32` can skip: a caller whose argument is known ≤ 0 (or ≥ 0) drops one. */
+export interface ExpRange {
+  readonly nonPositive?: boolean;
+  readonly nonNegative?: boolean;
+}
+
+/**
+ * The shared core of exp and tanh: for `xc` already clamped to (-2^22, 2^22)·ln 2, `xc = n·ln2 + r`
+ * with |r| ≤ ln2/2, and `q ≈ e^r - 1` (computed without adding the 1, so it keeps full relative
+ * precision for small r). `t` holds n in its low mantissa bits (see `ROUNDER`).
+ */
+function expReduce(v: V, xc: number): { t: number; q: number } {
   const { f } = v;
-  // Clamp so the exponent stays in range. pmin/pmax (one instruction each, where min/max cost
-  // several for their NaN rules) return the first operand when a comparison fails, so NaN passes.
-  const xc = v.val(() => f.get(x).kf(88.8).simd('f32x4.pmin').kf(-104).simd('f32x4.pmax'));
   // n = round(x·log2 e) by the add-a-rounder trick: the same ties-to-even rounding as `nearest`,
   // and the integer comes from the bits for free instead of through a saturating conversion.
   const t = v.val(() => f.get(xc).kf(LOG2E).simd('f32x4.mul').kf(ROUNDER).simd('f32x4.add'));
   const n = v.val(() => f.get(t).kf(ROUNDER).simd('f32x4.sub'));
+  // Cody-Waite: n·C1 is exact (C1 has 9 significant bits, |n| ≤ 150), so is x - n·C1.
   const r = v.val(() => {
     f.get(xc).get(n).kf(C1).simd('f32x4.mul').simd('f32x4.sub');
     f.get(n).kf(C2).simd('f32x4.mul').simd('f32x4.sub');
   });
-  const p = v.poly(r, [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1]);
-  const y = v.val(() => {
-    f.get(p).get(r).simd('f32x4.mul').get(r).simd('f32x4.mul');
-    f.get(r).simd('f32x4.add').kf(1).simd('f32x4.add');
+  // The polynomial by Estrin's scheme rather than Horner's: the terms evaluate side by side, so
+  // the chain of dependent operations is about half as long.
+  const [c2, c3, c4, c5, c6] = EXP_POLY;
+  const r2 = v.op('f32x4.mul', r, r);
+  const a = v.val(() => f.get(r).kf(c3).simd('f32x4.mul').kf(c2).simd('f32x4.add'));
+  const b = v.val(() => {
+    f.get(r).kf(c5).simd('f32x4.mul').kf(c4).simd('f32x4.add');
+    f.get(r2).kf(c6).simd('f32x4.mul').simd('f32x4.add');
   });
-  // Scale by 2^n in two steps (n in [-150, 128]) so denormal and overflowing results round once
-  // at the end rather than going through an out-of-range exponent.
-  const ni = v.val(() => f.get(t).ki(ROUNDER_BITS).simd('i32x4.sub'));
-  const n1 = v.val(() => f.get(ni).i32c(1).simd('i32x4.shr_s'));
-  const n2 = v.op('i32x4.sub', ni, n1);
-  return v.val(() => {
-    f.get(y);
-    scaleBits(v, n1);
-    f.simd('f32x4.mul');
-    scaleBits(v, n2);
-    f.simd('f32x4.mul');
+  const q = v.val(() => {
+    f.get(r2).get(b).simd('f32x4.mul').get(a).simd('f32x4.add');
+    f.get(r2).simd('f32x4.mul').get(r).simd('f32x4.add');
   });
+  return { t, q };
 }
 
-/** Pushes 2^n (n a local of i32 lanes in [-126, 127]). */
-function scaleBits(v: V, n: number): void {
-  v.f.get(n).ki(127).simd('i32x4.add').i32c(23).simd('i32x4.shl');
+/** e^x. */
+export function expF32(v: V, x: number, range: ExpRange = {}): number {
+  const { f } = v;
+  // Clamp so the exponent stays in range. pmin/pmax (one instruction each, where min/max cost
+  // several for their NaN rules) return the first operand when a comparison fails, so NaN passes.
+  const xc = v.val(() => {
+    f.get(x);
+    if (range.nonPositive !== true) f.kf(88.8).simd('f32x4.pmin');
+    if (range.nonNegative !== true) f.kf(-104).simd('f32x4.pmax');
+  });
+  const { t, q } = expReduce(v, xc);
+  // 1 + (r + r²·p): the two small terms first, so only the last addition rounds at the scale of 1.
+  const y = v.val(() => f.get(q).kf(1).simd('f32x4.add'));
+  // Scale by 2^n in two steps (n in [-150, 128]) so denormal and overflowing results round once
+  // at the end rather than going through an out-of-range exponent. t's low mantissa bits hold n,
+  // so t << 23 is n << 23 (the rounder's bits shift out); an arithmetic shift and a mask make
+  // floor(n/2) << 23 of it, and the exponent bias turns both halves into powers of two.
+  const nb = v.val(() => f.get(t).i32c(23).simd('i32x4.shl'));
+  const n1b = v.val(() => f.get(nb).i32c(1).simd('i32x4.shr_s').ki(0xff800000 | 0).simd('v128.and'));
+  return v.val(() => {
+    f.get(y).get(n1b).ki(127 << 23).simd('i32x4.add').simd('f32x4.mul');
+    f.get(nb).ki(127 << 23).simd('i32x4.add').get(n1b).simd('i32x4.sub').simd('f32x4.mul');
+  });
 }
 
 /** Natural logarithm. */
@@ -135,28 +199,51 @@ export function logF32(v: V, x: number): number {
   return v.select(v.val(() => f.get(x).kf(0).simd('f32x4.lt')), v.f32(NaN), r2);
 }
 
-/** tanh. */
+/**
+ * tanh: for |x| ≥ 0.625, 1 - 2/(m + 2) with m = e^{2|x|} - 1; below, Cephes' odd polynomial (the
+ * quotient alone, m/(m + 2), would be 3 ulp off there). The sign is restored last.
+ */
 export function tanhF32(v: V, x: number): number {
   const { f } = v;
-  const ax = v.op('f32x4.abs', x);
-  // |x| >= 0.625: 1 - 2/(e^{2|x|} + 1), sign restored; e^{2|x|} = Inf gives exactly 1.
-  const e = expF32(v, v.op('f32x4.add', ax, ax));
-  const big = v.val(() => f.kf(1).kf(2).get(e).kf(1).simd('f32x4.add').simd('f32x4.div').simd('f32x4.sub'));
-  // |x| < 0.625: odd polynomial, on |x|.
+  // |x| by a mask: f32x4.abs makes V8 rebuild its mask in the loop every time.
+  const ax = v.val(() => f.get(x).ki(~SIGN).simd('v128.and'));
+  // Beyond 2|x| = 20 tanh rounds to 1: clamping there keeps 2^n a normal float, so it scales in
+  // one step (exp needs two), and m finite. pmin passes NaN.
+  const u = v.val(() => f.get(ax).get(ax).simd('f32x4.add').kf(20).simd('f32x4.pmin'));
+  const { t, q } = expReduce(v, u);
+  // 2^n straight from t's bits: its low mantissa bits hold n, so t << 23 is n << 23 (n in [0, 29]).
+  const s = v.val(() => f.get(t).i32c(23).simd('i32x4.shl').ki(127 << 23).simd('i32x4.add'));
+  // m + 2 = 2^n·(e^r - 1) + (2^n + 1).
+  const d = v.val(() => f.get(s).get(q).simd('f32x4.mul').get(s).kf(1).simd('f32x4.add').simd('f32x4.add'));
+  const big = v.val(() => f.kf(1).kf(2).get(d).simd('f32x4.div').simd('f32x4.sub'));
+  // |x| < 0.625: x + x·z·p(z), z = x², p by Estrin (see expReduce).
   const z = v.op('f32x4.mul', x, x);
-  const p = v.poly(z, [-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1]);
-  const small = v.val(() => f.get(p).get(z).simd('f32x4.mul').get(ax).simd('f32x4.mul').get(ax).simd('f32x4.add'));
+  const z2 = v.op('f32x4.mul', z, z);
+  const lo = v.val(() => f.get(z).kf(1.33314422036e-1).simd('f32x4.mul').kf(-3.33332819422e-1).simd('f32x4.add'));
+  const hi = v.val(() => {
+    f.get(z).kf(2.06390887954e-2).simd('f32x4.mul').kf(-5.37397155531e-2).simd('f32x4.add');
+    f.get(z2).kf(-5.70498872745e-3).simd('f32x4.mul').simd('f32x4.add');
+  });
+  const small = v.val(() => {
+    f.get(z2).get(hi).simd('f32x4.mul').get(lo).simd('f32x4.add');
+    f.get(z).simd('f32x4.mul').get(ax).simd('f32x4.mul').get(ax).simd('f32x4.add');
+  });
   const magnitude = v.select(v.val(() => f.get(ax).kf(0.625).simd('f32x4.ge')), big, small);
   // The sign of x, so tanh(-0) = -0 and the function stays exactly odd.
   return v.val(() => f.get(magnitude).get(x).ki(SIGN).simd('v128.and').simd('v128.or'));
 }
 
-/** 1 / (1 + e^-x), evaluated as e/(1+e) with e = e^{-|x|} for x < 0 so tails keep full precision. */
+/**
+ * 1 / (1 + e^-x), evaluated as e/(1+e) with e = e^{-|x|} for x < 0 so tails keep full precision:
+ * one exp and one division.
+ */
 export function sigmoidF32(v: V, x: number): number {
   const { f } = v;
-  const e = expF32(v, v.val(() => f.get(x).simd('f32x4.abs').simd('f32x4.neg')));
+  // -|x| is x with the sign bit set: one instruction.
+  const e = expF32(v, v.val(() => f.get(x).ki(SIGN).simd('v128.or')), { nonPositive: true });
   const d = v.val(() => f.get(e).kf(1).simd('f32x4.add'));
-  const num = v.select(v.val(() => f.get(x).kf(0).simd('f32x4.lt')), e, v.f32(1));
+  // Numerator: e for x < 0, else 1. As pmax(e, x >= 0 ? 1 : 0) (e <= 1), the mask is ready long
+  // before e, so only one instruction waits on it; a NaN e passes (pmax keeps its first operand).
+  const num = v.val(() => f.get(e).get(x).kf(0).simd('f32x4.ge').kf(1).simd('v128.and').simd('f32x4.pmax'));
   return v.val(() => f.get(num).get(d).simd('f32x4.div'));
 }
-
