@@ -13,6 +13,7 @@
  */
 import os from 'node:os';
 import { type Better, fmtSummary, summarize } from '../stats.js';
+import { cpuShare } from './cpu-share.js';
 import type { CaseRecord, Goal, LegacyTable, SuiteRecord } from './model.js';
 import { printSuite } from './terminal.js';
 
@@ -27,6 +28,8 @@ export interface CaseInput {
   unit: string;
   better: Better;
   samples: readonly number[];
+  /** Per sample, CPU time / wall time of the measuring process (see `CaseRecord.cpuPerWall`). */
+  cpuPerWall?: readonly number[];
   note?: string;
 }
 
@@ -102,12 +105,14 @@ class Recorder {
       summary: summarize(input.samples),
       ...(input.note ? { note: input.note } : {}),
       load1: os.loadavg()[0]!,
+      ...(input.cpuPerWall && input.cpuPerWall.length > 0 ? { cpuPerWall: [...input.cpuPerWall] } : {}),
     };
     this.cases.push(c);
     this.progress.casesInSuite++;
     const secs = ((performance.now() - this.progress.started) / 1000).toFixed(1);
+    const share = cpuShare(c);
     this.log(
-      `  [${this.progress.index}/${this.progress.total} ${s.name} #${this.progress.casesInSuite}] ${c.workload} · ${c.impl}: ${fmtSummary(c.summary)} ${c.unit} (n=${c.summary.n}, ${secs} s, load ${c.load1.toFixed(1)})${c.note ? ` — ${c.note}` : ''}`,
+      `  [${this.progress.index}/${this.progress.total} ${s.name} #${this.progress.casesInSuite}] ${c.workload} · ${c.impl}: ${fmtSummary(c.summary)} ${c.unit} (n=${c.summary.n}, ${secs} s, load ${c.load1.toFixed(1)}${Number.isNaN(share) ? '' : `, cpu/wall ${share.toFixed(2)}`})${c.note ? ` — ${c.note}` : ''}`,
     );
     return c;
   }
