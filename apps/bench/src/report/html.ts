@@ -170,7 +170,7 @@ export function reportHTML(r: Report): string {
     const legacy = s.legacy.map((l) => `<h3>${esc(l.title)}</h3><table class="legacy"><thead><tr>${l.header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${l.rows.map((row) => `<tr>${row.map((v) => `<td>${esc(v)}</td>`).join('')}</tr>`).join('')}</tbody></table>`);
     const notes = s.notes.length ? `<ul>${s.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '';
     const err = s.error ? `<p class="error">The suite failed after ${s.seconds.toFixed(1)} s: ${esc(s.error)}</p>` : '';
-    return `<section class="suite" id="suite-${esc(s.name)}"><h2>${esc(s.name)} <small>(${s.seconds.toFixed(1)} s)</small></h2>${err}${tables.join('')}${legacy.join('')}${notes}</section>`;
+    return `<section class="suite" id="suite-${esc(s.name)}"><h2>${esc(s.name)} <small>(${s.seconds.toFixed(1)} s${s.load1 && Number.isFinite(s.load1.after) ? `, load ${s.load1.before.toFixed(2)} → ${s.load1.after.toFixed(2)}` : ''})</small></h2>${err}${tables.join('')}${legacy.join('')}${notes}</section>`;
   });
   const toc = r.suites.map((s) => `<a href="#suite-${esc(s.name)}">${esc(s.name)}</a>`).join(' · ');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Nabla bench ${esc(r.startedAt)}</title><style>${CSS}</style></head><body>

@@ -90,6 +90,8 @@ export interface SuiteRecord {
   legacy: LegacyTable[];
   notes: string[];
   seconds: number;
+  /** os.loadavg()[0] when the suite started and when it ended. */
+  load1?: { before: number; after: number };
   /** Set when the suite threw: the report keeps what it recorded before. */
   error?: string;
 }

@@ -59,7 +59,7 @@ class Recorder {
 
   /** Starts a suite (called by main, not by suites). */
   beginSuite(name: string, index: number, total: number): void {
-    this.current = { name, tables: [], legacy: [], notes: [], seconds: 0 };
+    this.current = { name, tables: [], legacy: [], notes: [], seconds: 0, load1: { before: os.loadavg()[0]!, after: NaN } };
     this.suites.push(this.current);
     this.explicitAgainst.clear();
     this.progress = { index, total, started: performance.now(), casesInSuite: 0 };
@@ -70,6 +70,7 @@ class Recorder {
   endSuite(error?: unknown): void {
     const s = this.suiteOrThrow();
     s.seconds = (performance.now() - this.progress.started) / 1000;
+    if (s.load1) s.load1.after = os.loadavg()[0]!;
     if (error !== undefined) s.error = error instanceof Error ? `${error.message}` : String(error);
     for (const t of s.tables) {
       if (!this.explicitAgainst.has(t.id)) {
@@ -77,6 +78,7 @@ class Recorder {
       }
     }
     printSuite(s, this.cases, this.log);
+    if (s.load1) this.log(`(suite ${s.name}: ${s.seconds.toFixed(1)} s, load ${s.load1.before.toFixed(2)} at its start, ${s.load1.after.toFixed(2)} at its end, on ${os.cpus().length} cores)`);
     if (s.error) this.log(`\n! suite ${s.name} failed after ${s.seconds.toFixed(1)} s: ${s.error}`);
     this.current = null;
   }

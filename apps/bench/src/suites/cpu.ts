@@ -271,6 +271,8 @@ interface Group {
   tf?: () => TfCase<string> & { values?: (xs: Float32Array) => Float32Array; hv?: () => Float32Array[] };
   nabla: (rt: Runtime) => NablaCase;
   rows: { key: Key; torch?: string; tf?: string; nabla: string }[];
+  /** How long its rows measure, when not `ROW_TIMING`. */
+  timing?: typeof ROW_TIMING;
 }
 
 export async function cpuSuite(): Promise<void> {
@@ -354,6 +356,9 @@ async function measureAll(torch: TorchServer | { missing: string }, rtJs: Runtim
         { key: 'scalarBwd', torch: 'bwd', tf: 'fb', nabla: 'bwd' },
         { key: 'scalarBwdUnshared', nabla: 'bwdUnshared' },
       ],
+      // Each sample allocates ~14 MB, so a scavenge lands in every second one or so, at a point
+      // that differs from sample to sample: more samples than the other rows, for a steady median.
+      timing: SCALAR_TIMING,
     },
     { torch: { kind: 'silu2', arg: SILU2 }, tf: () => tfwSilu2(SILU2), nabla: nablaSilu2, rows: [{ key: 'silu2', torch: 'ms', tf: 'ms', nabla: 'ms' }] },
     { torch: { kind: 'hvp', arg: HVP_BATCH }, tf: () => tfwHvp(HVP_INIT), nabla: (rt) => nablaHvp(rt, ref), rows: [{ key: 'hvp', torch: 'ms', tf: 'ms', nabla: 'ms' }] },
@@ -405,7 +410,7 @@ async function measureAll(torch: TorchServer | { missing: string }, rtJs: Runtim
       await yieldToEventLoop();
       const measured = await interleave(
         order.filter((impl) => contenders.has(impl)).map((impl) => contenders.get(impl)!(stepOf(impl)!)),
-        ROW_TIMING,
+        g.timing ?? ROW_TIMING,
       );
       for (const impl of order) {
         const m: Measured = measured.get(impl) ?? { samples: [], cpuMs: [], error: failed.get(impl) };
@@ -447,6 +452,7 @@ async function measureAll(torch: TorchServer | { missing: string }, rtJs: Runtim
 
 /** How long each row measures: at least `runs` samples and `minMs` per cell, over the rounds. */
 const ROW_TIMING = { warmup: 3, runs: 10, minMs: 1000, rounds: 5 };
+const SCALAR_TIMING = { warmup: 3, runs: 20, minMs: 2000, rounds: 5 };
 
 function tfCheck(check: 'silu2Err' | 'hvpErr', tf: ReturnType<NonNullable<Group['tf']>> | null, ref: Float64Array[]): number | undefined {
   if (tf === null) return undefined;
