@@ -1,15 +1,24 @@
 /**
+ * TensorFlow.js on its WebAssembly backend (XNNPACK, SIMD) running the CPU suite's workloads
+ * in-process, as steps the suite times interleaved with Nabla's. tfjs has one global backend:
+ * `tfWasmReady` selects 'wasm' (the suite calls it before its rounds), and the pure-JS peer
+ * (`tfjs.ts`) selects 'cpu' again for itself.
+ *
  * Timed callbacks of tf.tidy return nothing: tidy walks its callback's result looking for tensors,
  * and a returned TypedArray is walked element by element (~0.5 s per million elements).
- *
- * TensorFlow.js on its WebAssembly backend (XNNPACK, SIMD) running the CPU suite's workloads
- * in-process. tfjs has one global backend: every entry point selects 'wasm' first, and the pure-JS
- * peer (`tfjs.ts`) selects 'cpu' again for itself.
  */
 import * as tf from '@tensorflow/tfjs';
 import * as tfw from '@tensorflow/tfjs-backend-wasm';
 import { bench } from '../report/recorder.js';
-import { time, type Timing } from '../timing.js';
+
+/**
+ * A workload set up on tfjs: its steps (each one timed call; the suite interleaves them with
+ * Nabla's), what the checks read, and `dispose` for the tensors it holds.
+ */
+export interface TfCase<S extends string> {
+  steps: Record<S, () => void>;
+  dispose: () => void;
+}
 
 let ready: Promise<boolean> | null = null;
 
@@ -26,29 +35,26 @@ export function tfWasmInfo(): string {
   return info;
 }
 
-export async function tfwMatmul(n: number): Promise<Timing> {
+export function tfwMatmul(n: number): TfCase<'ms'> {
   const a = tf.randomNormal([n, n]);
   const b = tf.randomNormal([n, n]);
-  const t = await time(() => tf.tidy(() => void tf.matMul(a, b).dataSync()), { runs: 3, minMs: 200 });
-  a.dispose();
-  b.dispose();
-  return t;
+  return { steps: { ms: () => tf.tidy(() => void tf.matMul(a, b).dataSync()) }, dispose: () => [a, b].forEach((t) => t.dispose()) };
 }
 
 const silu = (x: tf.Tensor): tf.Tensor => tf.mul(x, tf.sigmoid(x));
 
 /** SiLU composed from mul and sigmoid (tfjs has no fused op): forward, and forward+backward. */
-export async function tfwSilu(n: number): Promise<{ fwd: Timing; fb: Timing }> {
+export function tfwSilu(n: number): TfCase<'fwd' | 'fb'> {
   const x = tf.randomNormal([n, n]);
   const g = tf.grad(silu);
-  const fwd = await time(() => tf.tidy(() => void silu(x).dataSync()));
-  const fb = await time(() => tf.tidy(() => void g(x).dataSync()));
-  x.dispose();
-  return { fwd, fb };
+  return {
+    steps: { fwd: () => tf.tidy(() => void silu(x).dataSync()), fb: () => tf.tidy(() => void g(x).dataSync()) },
+    dispose: () => x.dispose(),
+  };
 }
 
 /** 784-256-256-10 ReLU MLP, MSE loss, one SGD step (tf.train.sgd). */
-export async function tfwMlp(batch: number): Promise<Timing> {
+export function tfwMlp(batch: number): TfCase<'ms'> {
   const sizes = [784, 256, 256, 10];
   const ws: tf.Variable[] = [];
   const bs: tf.Variable[] = [];
@@ -67,14 +73,21 @@ export async function tfwMlp(batch: number): Promise<Timing> {
     }
     return tf.mean(tf.square(tf.sub(h, target)));
   };
-  const t = await time(() => tf.tidy(() => void opt.minimize(loss, true)!.dataSync()));
-  for (const v of [...ws, ...bs, x, target]) v.dispose();
-  opt.dispose();
-  return t;
+  return {
+    steps: { ms: () => tf.tidy(() => void opt.minimize(loss, true)!.dataSync()) },
+    dispose: () => {
+      for (const v of [...ws, ...bs, x, target]) v.dispose();
+      opt.dispose();
+    },
+  };
 }
 
-/** y = tanh(y·w + b) n times on scalars, w and b shared: µs per op forward, and for the gradient. */
-export async function tfwScalar(n: number): Promise<{ forwardUs: number[]; backwardUs: number[] }> {
+/**
+ * y = tanh(y·w + b) n times on scalars, w and b shared: the forward, and forward+backward (tfjs
+ * records the tape inside the gradient call, so its backward alone cannot be timed: the suite
+ * derives it as forward+backward minus the forward's median).
+ */
+export function tfwScalar(n: number): TfCase<'fwd' | 'fb'> {
   const x = tf.scalar(0.3);
   const w = tf.scalar(0.5);
   const b = tf.scalar(0.1);
@@ -84,29 +97,33 @@ export async function tfwScalar(n: number): Promise<{ forwardUs: number[]; backw
     return y as tf.Scalar;
   };
   const g = tf.grads(chain as (...args: tf.Tensor[]) => tf.Tensor);
-  const f = await time(() => tf.tidy(() => void chain(w, b)));
-  const fb = await time(() => tf.tidy(() => void g([w, b])));
-  const ops = 3 * n;
-  return { forwardUs: f.samples.map((v) => (v * 1000) / ops), backwardUs: fb.samples.map((v) => ((v - f.ms) * 1000) / ops) };
+  return {
+    steps: { fwd: () => tf.tidy(() => void chain(w, b)), fb: () => tf.tidy(() => void g([w, b])) },
+    dispose: () => [x, w, b].forEach((t) => t.dispose()),
+  };
 }
 
-/** silu'' by nesting tf.grad; also returns its values on `xs` so the suite can check them. */
-export async function tfwSilu2(n: number, xs: Float32Array): Promise<{ time: Timing; values: Float32Array }> {
+/** silu'' by nesting tf.grad; `values(xs)` gives it on `xs` so the suite can check them. */
+export function tfwSilu2(n: number): TfCase<'ms'> & { values: (xs: Float32Array) => Float32Array } {
   const x = tf.randomNormal([n]);
   const g2 = tf.grad(tf.grad(silu));
-  const t = await time(() => tf.tidy(() => void g2(x).dataSync()));
-  const probe = tf.tidy(() => g2(tf.tensor1d(xs)));
-  const values = probe.dataSync() as Float32Array;
-  probe.dispose();
-  x.dispose();
-  return { time: t, values };
+  return {
+    steps: { ms: () => tf.tidy(() => void g2(x).dataSync()) },
+    values: (xs) => {
+      const probe = tf.tidy(() => g2(tf.tensor1d(xs)));
+      const values = probe.dataSync() as Float32Array;
+      probe.dispose();
+      return values;
+    },
+    dispose: () => x.dispose(),
+  };
 }
 
 /**
  * Hessian-vector product (v = ones) of an MSE loss through a 256-256-10 tanh MLP by nested tf.grads,
- * from the given weights so the suite can compare values with Nabla's.
+ * from the given weights so the suite can compare values with Nabla's (`hv()`).
  */
-export async function tfwHvp(init: { w1: Float32Array; w2: Float32Array; x: Float32Array; t: Float32Array; batch: number }): Promise<{ time: Timing; hv: Float32Array[] }> {
+export function tfwHvp(init: { w1: Float32Array; w2: Float32Array; x: Float32Array; t: Float32Array; batch: number }): TfCase<'ms'> & { hv: () => Float32Array[] } {
   const { batch } = init;
   const x = tf.tensor2d(init.x, [batch, 256]);
   const target = tf.tensor2d(init.t, [batch, 10]);
@@ -118,10 +135,16 @@ export async function tfwHvp(init: { w1: Float32Array; w2: Float32Array; x: Floa
     return tf.addN(gs.map((g) => tf.sum(g))) as tf.Scalar;
   };
   const hvp = tf.grads(dot);
-  const t = await time(() => tf.tidy(() => hvp(params).forEach((h) => h.dataSync())));
-  const hvT = tf.tidy(() => hvp(params));
-  const hv = hvT.map((h) => h.dataSync() as Float32Array);
-  hvT.forEach((h) => h.dispose());
-  for (const p of [...params, x, target]) p.dispose();
-  return { time: t, hv };
+  return {
+    steps: { ms: () => tf.tidy(() => hvp(params).forEach((h) => h.dataSync())) },
+    hv: () => {
+      const hvT = tf.tidy(() => hvp(params));
+      const hv = hvT.map((h) => h.dataSync() as Float32Array);
+      hvT.forEach((h) => h.dispose());
+      return hv;
+    },
+    dispose: () => {
+      for (const p of [...params, x, target]) p.dispose();
+    },
+  };
 }

@@ -1,9 +1,16 @@
 """PyTorch side of Nabla's benchmarks: the same workloads, timed the same way (median of runs).
 
-Reads {"cases": [...], "timing": {"warmup", "runs", "min_ms"}} (or a bare list of cases) on stdin and
-prints one JSON object of results. Every time is {"median": ms, "samples": [ms, ...]} so the report
-can show the spread. Run by src/peers/pytorch.ts with Debian's python3-torch (/usr/bin/python3),
+Two modes. Batch (default): reads {"cases": [...], "timing": {"warmup", "runs", "min_ms"}} (or a
+bare list of cases) on stdin and prints one JSON object of results; every time is
+{"median": ms, "samples": [ms, ...]} so the report can show the spread. Serve (`--serve`): a
+JSON request per line on stdin, a JSON answer per line on stdout, so that the bench can take
+PyTorch's samples in rounds interleaved with its own (src/interleave.ts): `setup` builds a case's
+steps once, `block` times one of them for a few runs and answers the samples with the process's
+CPU time during each. Run by src/peers/pytorch.ts with Debian's python3-torch (/usr/bin/python3),
 single-threaded unless a case asks for more threads.
+
+A step is a callable timed whole, or a pair (prepare, timed): `prepare()` runs untimed and its
+result is `timed`'s argument (the graph whose backward alone is timed).
 """
 import json
 import sys
@@ -17,20 +24,43 @@ torch.set_num_threads(1)
 TIMING = {"warmup": 3, "runs": 5, "min_ms": 300}
 
 
-def median_ms(fn):
-    """{"median": ms, "samples": [...]}: warm-up, then timed runs (the bench's --quick/--runs decide how many)."""
-    for _ in range(TIMING["warmup"]):
-        fn()
-    samples = []
+def split(step):
+    """(prepare, timed) of a step; a plain callable prepares nothing."""
+    if isinstance(step, tuple):
+        return step
+    return (lambda: None), (lambda _: step())
+
+
+def block(step, warmup, runs, min_ms, max_runs=200):
+    """Warm-up, then timed runs: at least `runs`, and until `min_ms` spent (at most `max_runs`).
+    Returns (wall ms per run, process CPU ms per run)."""
+    prepare, timed = split(step)
+    for _ in range(warmup):
+        timed(prepare())
+    samples, cpu = [], []
     start = time.perf_counter()
-    while len(samples) < TIMING["runs"] or ((time.perf_counter() - start) * 1000 < TIMING["min_ms"] and len(samples) < 200):
+    while len(samples) < runs or ((time.perf_counter() - start) * 1000 < min_ms and len(samples) < max(runs, max_runs)):
+        p = prepare()
+        c0 = time.process_time()
         t0 = time.perf_counter()
-        fn()
+        timed(p)
         samples.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
+    return samples, cpu
+
+
+def median_ms(step):
+    """{"median": ms, "samples": [...]}: warm-up, then timed runs (the bench's --quick/--runs decide how many)."""
+    samples, _ = block(step, TIMING["warmup"], TIMING["runs"], TIMING["min_ms"])
     ordered = sorted(samples)
     mid = len(ordered) // 2
     median = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
     return {"median": median, "samples": samples}
+
+
+def timed_all(steps):
+    """Batch mode of a case given as named steps: each step's median_ms under its name."""
+    return {name: median_ms(step) for name, step in steps.items()}
 
 
 def per_op(fwd, fwd_bwd, ops):
@@ -60,11 +90,11 @@ def overhead(n):
     return per_op(median_ms(fwd), median_ms(bwd), 2 * n)
 
 
-def matmul(n):
+def matmul_steps(n):
     torch.manual_seed(0)
     a = torch.randn(n, n)
     b = torch.randn(n, n)
-    return {"ms": median_ms(lambda: a @ b)}
+    return {"ms": lambda: a @ b}
 
 
 def chain(n):
@@ -100,7 +130,7 @@ def mlp(batch):
     return {"ms": median_ms(step)}
 
 
-def silu(n):
+def silu_steps(n):
     torch.manual_seed(0)
     x = torch.randn(n, n, requires_grad=True)
 
@@ -113,10 +143,10 @@ def silu(n):
         y.backward(torch.ones_like(y))
         x.grad = None
 
-    return {"fwd_ms": median_ms(fwd), "fb_ms": median_ms(fb)}
+    return {"fwd_ms": fwd, "fb_ms": fb}
 
 
-def mlp3(batch):
+def mlp3_steps(batch):
     """784-256-256-10 ReLU MLP, MSE loss, one SGD step."""
     torch.manual_seed(0)
     sizes = [784, 256, 256, 10]
@@ -140,32 +170,38 @@ def mlp3(batch):
                 p -= 0.01 * p.grad
                 p.grad = None
 
-    return {"ms": median_ms(step)}
+    return {"ms": step}
 
 
-def scalar(n):
-    """y = tanh(y·w + b), n times, on 0-d tensors whose w and b are shared leaves."""
+def scalar_steps(n):
+    """y = tanh(y·w + b), n times, on 0-d tensors whose w and b are shared leaves: the forward
+    (building the graph), and the backward alone (the graph built untimed first)."""
     x = torch.tensor(0.3)
     w = torch.tensor(0.5, requires_grad=True)
     b = torch.tensor(0.1, requires_grad=True)
-    state = {}
 
     def fwd():
         y = x
         for _ in range(n):
             y = torch.tanh(y * w + b)
-        state["y"] = y
+        return y
 
-    def fb():
-        fwd()
-        state["y"].backward()
+    def bwd(y):
+        y.backward()
         w.grad = None
         b.grad = None
 
-    return per_op(median_ms(fwd), median_ms(fb), 3 * n)
+    return {"fwd": fwd, "bwd": (fwd, bwd)}
 
 
-def silu2(n):
+def scalar(n):
+    """Batch mode: µs per op of the forward and of the backward (each timed on its own)."""
+    steps = scalar_steps(n)
+    per = lambda t: {"median": t["median"] * 1000 / (3 * n), "samples": [v * 1000 / (3 * n) for v in t["samples"]]}
+    return {"forward_us_per_op": per(median_ms(steps["fwd"])), "backward_us_per_op": per(median_ms(steps["bwd"]))}
+
+
+def silu2_steps(n):
     """Second derivative of SiLU by double backward: grad(sum(grad(sum(silu(x)), x, create_graph)), x)."""
     torch.manual_seed(0)
     x = torch.randn(n, requires_grad=True)
@@ -175,10 +211,10 @@ def silu2(n):
         (g2,) = torch.autograd.grad(g.sum(), x)
         return g2
 
-    return {"ms": median_ms(step), "check": float(step()[:1000].sum())}
+    return {"ms": step}
 
 
-def hvp(batch):
+def hvp_steps(batch):
     """Hessian-vector product of an MSE loss through a 256-256-10 tanh MLP, by double backward."""
     torch.manual_seed(0)
     w1 = (torch.randn(256, 256) * 0.06).requires_grad_()
@@ -196,7 +232,7 @@ def hvp(batch):
         dot = sum((g * vi).sum() for g, vi in zip(gs, v))
         return torch.autograd.grad(dot, params)
 
-    return {"ms": median_ms(step)}
+    return {"ms": step}
 
 
 def rows_op(kind):
@@ -223,11 +259,44 @@ def rows_op(kind):
     return bench
 
 
-KINDS = {"overhead": overhead, "matmul": matmul, "chain": chain, "mlp": mlp, "silu": silu, "mlp3": mlp3, "scalar": scalar, "silu2": silu2, "hvp": hvp,
+# The cases given as named steps: served to the interleaved cpu suite, or timed whole in batch mode.
+STEPS = {"matmul": matmul_steps, "silu": silu_steps, "mlp3": mlp3_steps, "scalar": scalar_steps, "silu2": silu2_steps, "hvp": hvp_steps}
+
+KINDS = {"overhead": overhead, "chain": chain, "mlp": mlp, "scalar": scalar,
          "sort": rows_op("sort"), "topk": rows_op("topk"), "cumsum": rows_op("cumsum"), "cumprod": rows_op("cumprod")}
+for _kind, _steps in STEPS.items():
+    KINDS.setdefault(_kind, lambda arg, _s=_steps: timed_all(_s(arg)))
+
+
+def serve():
+    """One JSON request per stdin line, one JSON answer per stdout line (see the module's doc)."""
+    cases = {}
+    print(json.dumps({"torch": torch.__version__, "blas": blas()}), flush=True)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        req = json.loads(line)
+        try:
+            threads = req.get("threads") or 1
+            torch.set_num_threads(threads)
+            key = f"{req['kind']}:{req['arg']}:{threads}"
+            if req["op"] == "setup":
+                cases[key] = STEPS[req["kind"]](req["arg"])
+                answer = {"steps": sorted(cases[key])}
+            elif req["op"] == "block":
+                samples, cpu = block(cases[key][req["step"]], req["warmup"], req["runs"], req["min_ms"], req["max_runs"])
+                answer = {"samples": samples, "cpu_ms": cpu}
+            else:
+                raise ValueError(f"unknown op {req['op']}")
+        except Exception as e:  # the bench records the cell as not measured, with this reason
+            answer = {"error": f"{type(e).__name__}: {e}"}
+        print(json.dumps(answer), flush=True)
 
 
 def main():
+    if "--serve" in sys.argv:
+        serve()
+        return
     request = json.load(sys.stdin)
     cases = request["cases"] if isinstance(request, dict) else request
     if isinstance(request, dict):

@@ -52,15 +52,22 @@ export function fmtGoalValue(r: GoalResult): string {
   return Number.isNaN(r.value) ? '—' : r.unit === '×' ? fmtRatio(r.value) : `${fmt(r.value)} ${r.unit}`;
 }
 
-/** "≥ 2× tfjs-wasm, 2 threads: 2.33× met" (plain text, for the terminal and titles). */
+/** "wasm 2t ≥ 2× tfjs-wasm: 2.33× met" (plain text, for the terminal and titles); a hint says so. */
 export function fmtGoal(r: GoalResult): string {
-  return `${r.goal.label}: ${fmtGoalValue(r)} ${verdictWord(r)}${r.why ? ` (${r.why})` : ''}`;
+  return `${r.goal.hint ? 'hint: ' : ''}${r.goal.label}: ${fmtGoalValue(r)} ${verdictWord(r)}${r.why ? ` (${r.why})` : ''}`;
 }
 
-/** How many of the results are met, out of those judged: "7 of 11 goals met (1 not judged)". */
+/**
+ * How many of the results are met, out of those judged: "7 of 11 goals met (1 not judged)"; hints
+ * are tallied apart: "…; hints: 0 of 2 met".
+ */
 export function goalTally(results: readonly GoalResult[]): string {
-  const judged = results.filter((r) => r.met !== null);
-  const met = judged.filter((r) => r.met).length;
-  const skipped = results.length - judged.length;
-  return `${met} of ${judged.length} goals met${skipped ? ` (${skipped} not judged)` : ''}`;
+  const count = (rs: readonly GoalResult[]): { met: number; judged: number; skipped: number } => {
+    const judged = rs.filter((r) => r.met !== null);
+    return { met: judged.filter((r) => r.met).length, judged: judged.length, skipped: rs.length - judged.length };
+  };
+  const g = count(results.filter((r) => r.goal.hint !== true));
+  const hints = results.filter((r) => r.goal.hint === true);
+  const h = count(hints);
+  return `${g.met} of ${g.judged} goals met${g.skipped ? ` (${g.skipped} not judged)` : ''}${hints.length ? `; hints (not counted): ${h.met} of ${h.judged} met` : ''}`;
 }

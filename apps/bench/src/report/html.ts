@@ -5,9 +5,11 @@
  * thin line: min–max).
  */
 import { fmt, fmtRatio, fmtSummary } from '../stats.js';
+import { cpuShare, STARVED_SHARE } from './cpu-share.js';
 import { fmtGoal, fmtGoalValue, goalTally, verdictWord, type GoalResult } from './goals.js';
 import type { CaseRecord, Report, TableRecord } from './model.js';
 import { betterWord, tableGroups, wideTable, type WorkloadGroup } from './tables.js';
+import { shareLines } from './terminal.js';
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -68,7 +70,8 @@ export function chartSVG(g: WorkloadGroup): string {
 }
 
 function tableHTML(t: TableRecord, groups: WorkloadGroup[]): string {
-  const head = ['workload', 'impl', 'median [IQR]', 'min–max', 'unit', 'n', ...t.against.map((a) => `vs ${a}`)];
+  const shares = groups.some((g) => g.rows.some((r) => !Number.isNaN(cpuShare(r.case))));
+  const head = ['workload', 'impl', 'median [IQR]', 'min–max', 'unit', 'n', ...(shares ? ['cpu/wall'] : []), ...t.against.map((a) => `vs ${a}`)];
   const body = groups.flatMap((g) =>
     g.rows.map((r, i) => {
       const c = r.case;
@@ -79,6 +82,7 @@ function tableHTML(t: TableRecord, groups: WorkloadGroup[]): string {
         `<td class="num">${c.summary.n > 0 ? `${esc(fmt(c.summary.min))}–${esc(fmt(c.summary.max))}` : '—'}</td>`,
         `<td>${esc(c.unit)}</td>`,
         `<td class="num">${c.summary.n}</td>`,
+        ...(shares ? [`<td class="num${cpuShare(c) < STARVED_SHARE ? ' starved' : ''}">${Number.isNaN(cpuShare(c)) ? '—' : cpuShare(c).toFixed(2)}</td>`] : []),
         ...r.ratios.map((x) => `<td class="num ratio ${Number.isFinite(x) ? (x >= 1 ? 'win' : 'loss') : ''}">${esc(fmtRatio(x))}</td>`),
       ];
       return `<tr>${cells.join('')}</tr>`;
@@ -96,14 +100,16 @@ function wideHTML(t: TableRecord, groups: WorkloadGroup[]): string {
   const body = w.rows.map((r) => `<tr><th>${esc(r.workload)}</th><td>${esc(r.unit)}</td>${r.cells.map((c) => `<td class="num">${cell(c)}</td>`).join('')}${r.ratios.map((x) => `<td class="num ratio ${Number.isFinite(x) ? (x >= 1 ? 'win' : 'loss') : ''}">${esc(fmtRatio(x))}</td>`).join('')}${goalCell(r.goals)}</tr>`);
   const notes = w.rows.flatMap((r) => r.cells.filter((c): c is CaseRecord => c?.note !== undefined).map((c) => `<li><span class="note">⚠</span> ${esc(r.workload)} · ${esc(c.impl)}: ${esc(c.note!)}</li>`));
   const tally = w.hasGoals ? `<p class="tally">Goals: ${esc(goalTally(w.rows.flatMap((r) => r.goals)))}.</p>` : '';
-  return `${tally}<div class="scroll"><table class="results wide"><thead><tr>${w.header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table></div>${notes.length ? `<ul class="cellnotes">${notes.join('')}</ul>` : ''}`;
+  const shares = shareLines(w.impls, w.rows.flatMap((r) => r.cells.filter((c): c is CaseRecord => c !== undefined))).map((l) => `<li>${esc(l)}</li>`);
+  const all = [...notes, ...shares];
+  return `${tally}<div class="scroll"><table class="results wide"><thead><tr>${w.header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table></div>${all.length ? `<ul class="cellnotes">${all.join('')}</ul>` : ''}`;
 }
 
 /** One goal in its cell: the target, the number it is judged by, and a mark (✓ met, ✗ not, – not judged). */
 function goalHTML(r: GoalResult): string {
   const cls = r.met === null ? 'unjudged' : r.met ? 'met' : 'unmet';
   const mark = r.met === null ? '–' : r.met ? '✓' : '✗';
-  return `<div class="goal ${cls}" title="${esc(fmtGoal(r))}"><b>${mark}</b> ${esc(r.goal.label)}: <span class="num">${esc(fmtGoalValue(r))}</span> <i>${esc(verdictWord(r))}${r.why ? ` (${esc(r.why)})` : ''}</i></div>`;
+  return `<div class="goal ${cls}" title="${esc(fmtGoal(r))}"><b>${mark}</b> ${r.goal.hint ? 'hint: ' : ''}${esc(r.goal.label)}: <span class="num">${esc(fmtGoalValue(r))}</span> <i>${esc(verdictWord(r))}${r.why ? ` (${esc(r.why)})` : ''}</i></div>`;
 }
 
 function conditionsHTML(r: Report): string {
@@ -141,7 +147,7 @@ const CSS = `body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-
 h1{font-size:22px}h2{margin-top:36px;border-bottom:1px solid #ccc}h3{margin-bottom:4px}
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}.ratio.win{color:#1a7f37}.ratio.loss{color:#b42318}
-.conditions th{background:#f6f6f6;white-space:nowrap}.scroll{overflow-x:auto}table.wide th{font-size:13px}.note{color:#b42318;font-size:12px}
+.conditions th{background:#f6f6f6;white-space:nowrap}.scroll{overflow-x:auto}table.wide th{font-size:13px}.note{color:#b42318;font-size:12px}.starved{color:#b42318}
 .charts{display:flex;flex-wrap:wrap;gap:12px 28px;margin:10px 0}
 svg.chart text{font:12px system-ui,sans-serif;fill:#222}svg.chart .ctitle{font-weight:600}svg.chart .cunit,svg.chart .tick{fill:#666;font-size:11px}
 svg.chart .axis{stroke:#999}svg.chart .range{stroke:#222;stroke-width:1}svg.chart .iqr{stroke:#000;stroke-width:3.5}
@@ -164,7 +170,7 @@ export function reportHTML(r: Report): string {
     const legacy = s.legacy.map((l) => `<h3>${esc(l.title)}</h3><table class="legacy"><thead><tr>${l.header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${l.rows.map((row) => `<tr>${row.map((v) => `<td>${esc(v)}</td>`).join('')}</tr>`).join('')}</tbody></table>`);
     const notes = s.notes.length ? `<ul>${s.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '';
     const err = s.error ? `<p class="error">The suite failed after ${s.seconds.toFixed(1)} s: ${esc(s.error)}</p>` : '';
-    return `<section class="suite" id="suite-${esc(s.name)}"><h2>${esc(s.name)} <small>(${s.seconds.toFixed(1)} s)</small></h2>${err}${tables.join('')}${legacy.join('')}${notes}</section>`;
+    return `<section class="suite" id="suite-${esc(s.name)}"><h2>${esc(s.name)} <small>(${s.seconds.toFixed(1)} s${s.load1 && Number.isFinite(s.load1.after) ? `, load ${s.load1.before.toFixed(2)} → ${s.load1.after.toFixed(2)}` : ''})</small></h2>${err}${tables.join('')}${legacy.join('')}${notes}</section>`;
   });
   const toc = r.suites.map((s) => `<a href="#suite-${esc(s.name)}">${esc(s.name)}</a>`).join(' · ');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Nabla bench ${esc(r.startedAt)}</title><style>${CSS}</style></head><body>

@@ -27,6 +27,12 @@ export interface CaseRecord {
   note?: string;
   /** os.loadavg()[0] when the case finished: how busy the machine was meanwhile. */
   load1: number;
+  /**
+   * Per sample, the measuring process's CPU time over its wall time (every thread counted): about
+   * 1 for one busy thread, up to N for N; well under 1 means other processes had the core (the
+   * sample waited). Left out by suites that do not measure it.
+   */
+  cpuPerWall?: number[];
 }
 
 export interface TableRecord {
@@ -64,6 +70,11 @@ export interface Goal {
   atMost?: number;
   atLeastValue?: number;
   right?: boolean;
+  /**
+   * Shown and judged, but not counted in the tally: a figure the issue gives beside the goal it
+   * counts (the scalar graph's µs/op beside its ratio to PyTorch).
+   */
+  hint?: boolean;
 }
 
 /** A table printed by a suite not yet converted to cases (kept as text, no chart). */
@@ -79,6 +90,8 @@ export interface SuiteRecord {
   legacy: LegacyTable[];
   notes: string[];
   seconds: number;
+  /** os.loadavg()[0] when the suite started and when it ended. */
+  load1?: { before: number; after: number };
   /** Set when the suite threw: the report keeps what it recorded before. */
   error?: string;
 }

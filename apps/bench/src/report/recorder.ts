@@ -13,6 +13,7 @@
  */
 import os from 'node:os';
 import { type Better, fmtSummary, summarize } from '../stats.js';
+import { cpuShare } from './cpu-share.js';
 import type { CaseRecord, Goal, LegacyTable, SuiteRecord } from './model.js';
 import { printSuite } from './terminal.js';
 
@@ -27,6 +28,8 @@ export interface CaseInput {
   unit: string;
   better: Better;
   samples: readonly number[];
+  /** Per sample, CPU time / wall time of the measuring process (see `CaseRecord.cpuPerWall`). */
+  cpuPerWall?: readonly number[];
   note?: string;
 }
 
@@ -56,7 +59,7 @@ class Recorder {
 
   /** Starts a suite (called by main, not by suites). */
   beginSuite(name: string, index: number, total: number): void {
-    this.current = { name, tables: [], legacy: [], notes: [], seconds: 0 };
+    this.current = { name, tables: [], legacy: [], notes: [], seconds: 0, load1: { before: os.loadavg()[0]!, after: NaN } };
     this.suites.push(this.current);
     this.explicitAgainst.clear();
     this.progress = { index, total, started: performance.now(), casesInSuite: 0 };
@@ -67,6 +70,7 @@ class Recorder {
   endSuite(error?: unknown): void {
     const s = this.suiteOrThrow();
     s.seconds = (performance.now() - this.progress.started) / 1000;
+    if (s.load1) s.load1.after = os.loadavg()[0]!;
     if (error !== undefined) s.error = error instanceof Error ? `${error.message}` : String(error);
     for (const t of s.tables) {
       if (!this.explicitAgainst.has(t.id)) {
@@ -74,6 +78,7 @@ class Recorder {
       }
     }
     printSuite(s, this.cases, this.log);
+    if (s.load1) this.log(`(suite ${s.name}: ${s.seconds.toFixed(1)} s, load ${s.load1.before.toFixed(2)} at its start, ${s.load1.after.toFixed(2)} at its end, on ${os.cpus().length} cores)`);
     if (s.error) this.log(`\n! suite ${s.name} failed after ${s.seconds.toFixed(1)} s: ${s.error}`);
     this.current = null;
   }
@@ -102,12 +107,14 @@ class Recorder {
       summary: summarize(input.samples),
       ...(input.note ? { note: input.note } : {}),
       load1: os.loadavg()[0]!,
+      ...(input.cpuPerWall && input.cpuPerWall.length > 0 ? { cpuPerWall: [...input.cpuPerWall] } : {}),
     };
     this.cases.push(c);
     this.progress.casesInSuite++;
     const secs = ((performance.now() - this.progress.started) / 1000).toFixed(1);
+    const share = cpuShare(c);
     this.log(
-      `  [${this.progress.index}/${this.progress.total} ${s.name} #${this.progress.casesInSuite}] ${c.workload} · ${c.impl}: ${fmtSummary(c.summary)} ${c.unit} (n=${c.summary.n}, ${secs} s, load ${c.load1.toFixed(1)})${c.note ? ` — ${c.note}` : ''}`,
+      `  [${this.progress.index}/${this.progress.total} ${s.name} #${this.progress.casesInSuite}] ${c.workload} · ${c.impl}: ${fmtSummary(c.summary)} ${c.unit} (n=${c.summary.n}, ${secs} s, load ${c.load1.toFixed(1)}${Number.isNaN(share) ? '' : `, cpu/wall ${share.toFixed(2)}`})${c.note ? ` — ${c.note}` : ''}`,
     );
     return c;
   }

@@ -1,5 +1,6 @@
 /** Prints a finished suite's tables: median [interquartile range] per cell and the ratio columns. */
-import { fmtRatio, fmtSummary } from '../stats.js';
+import { fmtRatio, fmtSummary, median } from '../stats.js';
+import { cpuShare, STARVED_SHARE, starved } from './cpu-share.js';
 import { fmtGoal, goalTally } from './goals.js';
 import type { CaseRecord, LegacyTable, SuiteRecord } from './model.js';
 import { tableGroups, wideTable } from './tables.js';
@@ -24,6 +25,7 @@ export function printSuite(s: SuiteRecord, cases: readonly CaseRecord[], log: (l
       const noted = w.rows.flatMap((r) => r.cells.filter((c): c is CaseRecord => c?.note !== undefined).map((c) => `(!) ${r.workload} · ${c.impl}: ${c.note}`));
       for (const n of noted) log(n);
       log('(cells: median [IQR]; "a vs b": how many times better a is than b, from medians — above 1× a wins)');
+      for (const l of shareLines(w.impls, w.rows.flatMap((r) => r.cells.filter((c): c is CaseRecord => c !== undefined)))) log(l);
       if (w.hasGoals) log(`goals: ${goalTally(w.rows.flatMap((r) => r.goals))}`);
       continue;
     }
@@ -41,6 +43,25 @@ export function printSuite(s: SuiteRecord, cases: readonly CaseRecord[], log: (l
   }
   for (const l of s.legacy) for (const line of textTable(`${s.name}: ${l.title}`, l.header, l.rows)) log(line);
   for (const n of s.notes) log(`- ${n}`);
+}
+
+/**
+ * The cpu/wall lines under a table whose cases measured it: each column's median over its rows,
+ * and the cells that waited for a core.
+ */
+export function shareLines(impls: readonly string[], cases: readonly CaseRecord[]): string[] {
+  const measured = cases.filter((c) => !Number.isNaN(cpuShare(c)));
+  if (measured.length === 0) return [];
+  const cols = impls
+    .map((impl) => [impl, median(measured.filter((c) => c.impl === impl).map(cpuShare))] as const)
+    .filter(([, v]) => !Number.isNaN(v))
+    .map(([impl, v]) => `${impl} ${v.toFixed(2)}`);
+  const lines = [`cpu/wall (process CPU time per wall time, median of each column's rows; 1 = one thread always on a core): ${cols.join(' · ')}`];
+  const low = starved(measured);
+  // When most cells waited, the list says nothing the count does not.
+  if (low.length > measured.length / 2) lines.push(`${low.length} of ${measured.length} cells waited for a core (cpu/wall < ${STARVED_SHARE}): the whole table is an indication only`);
+  else if (low.length) lines.push(`waited for a core (cpu/wall < ${STARVED_SHARE}: indications only): ${low.join('; ')}`);
+  return lines;
 }
 
 export function printLegacy(l: LegacyTable, log: (line: string) => void): void {
