@@ -100,6 +100,7 @@ export function wasmElementwise(rt: WasmRuntime, spec: ElementwiseSpec, js: Elem
     const job: Job = { heap, plan, run, args, O, D, innerStride, esOut, bytes, moduleId, slots, outPtr, ptrs };
     let direct = outPtr >= 0;
     for (let k = 0; k < nIn; k++) if (ptrs[k]! >= 0) direct = true;
+    if (direct) inPlaceRows.count++;
     forEachRow(g.shape, g.strides, offsets, (bases, len) => {
       fillBroadcasts(job, bases);
       // The vector-aligned prefix may use the heap operands in place; the tail is staged.
@@ -149,6 +150,9 @@ export const THREAD_MIN_NUMEL = 1 << 15;
 export const THREAD_MIN_COST = 30;
 
 let nextModuleId = 1;
+
+/** Rows run with an operand in place (tests check the in-place path really ran). */
+export const inPlaceRows = { count: 0 };
 
 /** Broadcast inputs: one vector of the value, read with step 0, filled once per row (workers read it too). */
 function fillBroadcasts(job: Job, bases: readonly number[]): void {
