@@ -248,7 +248,8 @@ export class CpuBackend implements Backend {
 
   /** Whether large storages are placed in the WebAssembly memory (see `heapStorage`). */
   get heapStorage(): boolean {
-    return this.heapOn && this.wasm !== null && this.heapOn;
+    // Making the runtime settles it: where its memory cannot be shared, storages stay typed arrays.
+    return this.heapOn && this.wasm?.heap.shared === true;
   }
 
   write(storage: Storage, data: TypedArray, offset = 0): void {

@@ -13,7 +13,8 @@ import { CpuBackend } from './backend.js';
 import { cpuBackend } from './index.js';
 import { HEAP_MIN_BYTES } from './heap-storage.js';
 import { CpuStorage } from './storage.js';
-import { inPlaceRows } from './wasm/elementwise.js';
+import { inPlaceRows, THREAD_MIN_WORK } from './wasm/elementwise.js';
+import { wasmPlan } from './wasm/elementwise-kernel.js';
 import { bin, cst, inp, par, randoms, spec, un, values, viewOf, where } from './test-utils/views.js';
 
 setFlagsFromString('--expose-gc');
@@ -47,11 +48,11 @@ function expectSameBits(got: ArrayLike<number>, want: ArrayLike<number>, what: s
 
 /** Runs `make` on each backend and checks that heap on (1 and 2 threads) gives the bits of heap off. */
 function sameOnAll(what: string, make: (be: CpuBackend) => View[], backends: readonly CpuBackend[] = [on1, on2]): void {
-  const want = make(off).map((v) => Array.from((v.storage as CpuStorage).data.subarray(0, v.storage.numel)));
+  const want = make(off).map(values);
   for (const be of backends) {
     const name = be === on1 ? '1 thread' : '2 threads';
     const got = make(be);
-    got.forEach((v, i) => expectSameBits((v.storage as CpuStorage).data.subarray(0, v.storage.numel), want[i]!, `${what}, ${name}, output ${i}`));
+    got.forEach((v, i) => expectSameBits(values(v), want[i]!, `${what}, ${name}, output ${i}`));
   }
 }
 
@@ -177,6 +178,26 @@ describe('in place on heap storages: the bits of the staged path (heapStorage: f
     // Every wasm call on the two heap backends ran in place (the reference, heapStorage: false,
     // never does); float64 exp has no SIMD form (exact Math.exp), so it runs in JavaScript.
     expect(inPlaceRows.count - inPlaceBefore).toBe(SIZES.length * 6 * 2);
+  });
+
+  it('cheap expressions on heap operands are split across threads from THREAD_MIN_WORK; staged ones, or shorter rows, stay on the caller', async () => {
+    const cheap = THREAD_MIN_WORK / 4; // an add costs less than 4: counted as 4
+    expect(wasmPlan(SPECS.add)!.cost).toBeLessThanOrEqual(4);
+    const staged2 = new CpuBackend({ threads: 2, heapStorage: false });
+    await staged2.init();
+    try {
+      for (const [n, be, threaded] of [[cheap, on2, true], [cheap + 3, on2, true], [cheap - 4, on2, false], [cheap, staged2, false]] as const) {
+        const before = be.wasm!.pool!.tasks;
+        const o = viewOf(be.allocate('float32', n), [n]);
+        be.compileElementwise(SPECS.add)(o, [viewOf(filled(be, 'float32', randoms(n, 20)), [n]), viewOf(filled(be, 'float32', randoms(n, 21)), [n])], []);
+        expect(be.wasm!.pool!.tasks - before, `add of ${n} on ${be === on2 ? 'heap' : 'staged'} operands`).toBe(threaded ? 1 : 0);
+        const ref = viewOf(off.allocate('float32', n), [n]);
+        off.compileElementwise(SPECS.add)(ref, [viewOf(filled(off, 'float32', randoms(n, 20)), [n]), viewOf(filled(off, 'float32', randoms(n, 21)), [n])], []);
+        expectSameBits((o.storage as CpuStorage).data.subarray(0, n), (ref.storage as CpuStorage).data.subarray(0, n), `add of ${n}`);
+      }
+    } finally {
+      await staged2.dispose();
+    }
   });
 
   it('offset (unaligned) views, row and column broadcasts, a transposed input, the empty tensor', () => {

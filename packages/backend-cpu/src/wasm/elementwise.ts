@@ -90,8 +90,11 @@ export function wasmElementwise(rt: WasmRuntime, spec: ElementwiseSpec, js: Elem
       if (outPtr >= 0 && v.storage === out.storage && (v.offset !== out.offset || !sameStrides(v.strides, out.strides))) outPtr = -1;
     }
     if (outPtr < 0) for (let k = 0; k < nIn; k++) if (inputs[k]!.storage === out.storage) ptrs[k] = -1;
+    let allInPlace = outPtr >= 0;
+    for (let k = 0; k < nIn; k++) if (innerStride[k] !== 0 && ptrs[k]! < 0) allInPlace = false;
     const pool = rt.pool;
-    const threaded = pool !== null && inner >= THREAD_MIN_NUMEL && plan.cost >= THREAD_MIN_COST;
+    const threaded =
+      pool !== null && inner >= THREAD_MIN_NUMEL && (plan.cost >= THREAD_MIN_COST || (allInPlace && inner * Math.max(plan.cost, 4) >= THREAD_MIN_WORK));
     const slots = heap.scratch(SLOT * (nIn + 1) + (threaded ? threadedBytes(plan, nIn, args.length, bytes.length, inner, outPtr, ptrs) : 0));
     if (slots < 0) return js(out, inputs, params);
     for (let j = 0; j < spec.numParams; j++) args[2 + 2 * nIn + j] = params[j]!;
@@ -143,11 +146,15 @@ interface Job {
 
 /**
  * Rows at least this long, of expressions at least this costly (`WasmPlan.cost`), are split
- * across the worker threads. With heap operands nothing is copied, so threads pay for cheap
- * expressions too; staged operands are copied by the caller alone.
+ * across the worker threads; staged operands are copied in and out by the caller alone, so only
+ * arithmetic-heavy expressions gain. When every operand is in the heap nothing is copied, and
+ * cheaper expressions are split too once a row holds `THREAD_MIN_WORK` (length × cost, a cost
+ * counted at least 4 for the loads and stores): 2^18 elements of an add, about what a wake-up of
+ * the workers costs several times over.
  */
 export const THREAD_MIN_NUMEL = 1 << 15;
 export const THREAD_MIN_COST = 30;
+export const THREAD_MIN_WORK = THREAD_MIN_NUMEL * THREAD_MIN_COST;
 
 let nextModuleId = 1;
 

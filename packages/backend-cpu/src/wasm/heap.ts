@@ -47,7 +47,8 @@ export class WasmHeap {
   u8: Uint8Array;
   i32: Int32Array;
 
-  /** The most this memory may grow to. */
+  /** The most this memory may grow to, in pages and bytes. */
+  readonly maxPages: number;
   readonly maxBytes: number;
   readonly storageBytes: number;
   private readonly alloc: HeapAllocator;
@@ -65,9 +66,10 @@ export class WasmHeap {
     readonly shared = false,
     options: HeapOptions = {},
   ) {
-    this.maxBytes = MAX_PAGES * PAGE;
+    this.memory = shared ? sharedMemory() : new WebAssembly.Memory({ initial: 16 });
+    this.maxPages = shared ? (this.memory as unknown as { maxPages: number }).maxPages : MAX_PAGES;
+    this.maxBytes = this.maxPages * PAGE;
     this.storageBytes = Math.min(options.storageBytes ?? DEFAULT_STORAGE_BYTES, this.maxBytes);
-    this.memory = shared ? new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true }) : new WebAssembly.Memory({ initial: 16 });
     this.buffer = this.memory.buffer;
     this.buffers.add(this.buffer);
     this.f32 = new Float32Array(this.buffer);
@@ -203,8 +205,25 @@ export class WasmHeap {
 
   /** The memory type modules declare for their import. */
   memoryType(): { initial: number; maximum?: number; shared?: boolean } {
-    return this.shared ? { initial: 1, maximum: MAX_PAGES, shared: true } : { initial: 1 };
+    return this.shared ? { initial: 1, maximum: this.maxPages, shared: true } : { initial: 1 };
   }
+}
+
+/**
+ * A shared memory of the largest maximum the engine will reserve: a shared memory cannot move, so
+ * V8 reserves address space for its whole maximum up front, which a 32-bit or constrained engine
+ * may refuse for 2 GiB. The maximum it got rides along as `maxPages`.
+ */
+function sharedMemory(): WebAssembly.Memory {
+  let err: unknown;
+  for (const maximum of [MAX_PAGES, MAX_PAGES / 2, MAX_PAGES / 8]) {
+    try {
+      return Object.assign(new WebAssembly.Memory({ initial: 16, maximum, shared: true }), { maxPages: maximum });
+    } catch (e) {
+      err = e;
+    }
+  }
+  throw err;
 }
 
 /** A storage's block: its address and its exact bytes. */
