@@ -242,7 +242,7 @@ export class CpuBackend implements Backend {
     const s = this.own(storage, 'release');
     if (s.released) throw new Error('cpu: storage released twice');
     s.released = true;
-    if (s.heap !== null) releaseFromHeap(s);
+    if (s.block !== null) releaseFromHeap(s);
     else this.pool.release(s);
   }
 

@@ -27,14 +27,14 @@ const VIEWS: Record<DType, ViewCtor<TypedArray>> = {
 export function allocateInHeap(heap: WasmHeap, dtype: DType, numel: number): CpuStorage | null {
   const r = heap.allocStorage(VIEWS[dtype], numel);
   if (r === null) return null;
-  const s = new CpuStorage(dtype, numel, r.view, r.block.ptr, heap);
+  const s = new CpuStorage(dtype, numel, r.view, r.block.ptr, r.block);
   heap.track(s, r.block);
   return s;
 }
 
 /** Gives a heap storage's block back (the backend's `release`, after its checks). */
 export function releaseFromHeap(s: CpuStorage): void {
-  s.heap!.releaseStorage(s, s.ptr, s.byteLength);
+  s.block!.heap.releaseStorage(s.block!);
 }
 
 /**
@@ -43,5 +43,5 @@ export function releaseFromHeap(s: CpuStorage): void {
  * A released storage never reaches here: `dataOf` refuses it first.
  */
 export function heapPtr(s: Storage, heap: WasmHeap): number {
-  return s instanceof CpuStorage && s.heap === heap ? s.ptr : -1;
+  return s instanceof CpuStorage && s.block !== null && s.block.heap === heap ? s.ptr : -1;
 }

@@ -7,7 +7,7 @@
  */
 import { sizeClass as poolSizeClass, type DType, type Storage, type TypedArray, type View } from '@nabla/core';
 import { bytesPer, newTypedArray } from './dtypes.js';
-import type { WasmHeap } from './wasm/heap.js';
+import type { HeapBlock, WasmHeap } from './wasm/heap.js';
 
 export class CpuStorage implements Storage {
   readonly byteLength: number;
@@ -22,20 +22,25 @@ export class CpuStorage implements Storage {
   released = false;
 
   /**
-   * @param ptr the byte offset of element 0 in `heap`'s memory, or -1 when `backing` is an
+   * @param ptr the byte offset of element 0 in its heap's memory, or -1 when `backing` is an
    *   ordinary typed array (see `wasm/heap.ts`)
-   * @param heap the heap whose block `backing` views, or null
+   * @param block the heap block `backing` views, or null
    */
   constructor(
     readonly dtype: DType,
     readonly numel: number,
     backing: TypedArray,
     readonly ptr = -1,
-    readonly heap: WasmHeap | null = null,
+    readonly block: HeapBlock | null = null,
   ) {
     this.backing = backing;
     this.data = backing;
     this.byteLength = numel * bytesPer(dtype);
+  }
+
+  /** The WebAssembly heap this storage lives in, or null. */
+  get heap(): WasmHeap | null {
+    return this.block === null ? null : this.block.heap;
   }
 }
 

@@ -5,9 +5,12 @@
  * so the memory holds nothing but data): requests are rounded up to a size class (8 per power of
  * two, at least 64 bytes, 64-aligned, so no two blocks share a cache line and a training loop's
  * slightly different sizes land in the same class); free blocks sit in bins by size; a freed block
- * merges with free neighbours at once, and one that reaches the top lowers it. Allocation takes
- * the first block of the first non-empty bin whose every block fits, splits off the rest when it
- * is worth a block of its own, and otherwise bumps the top, asking `grow` for memory first.
+ * first waits in a quick list of its exact size (a stack: a training loop frees and asks again
+ * for the same sizes every step, and a pop is far cheaper than merging and splitting). Allocation
+ * takes a block of its class from the quick lists, else the first block of the first non-empty
+ * bin whose every block fits (splitting off the rest when it is worth a block of its own); before
+ * the top would grow, every quick-listed block is merged with its free neighbours (a block that
+ * reaches the top lowers it) and the bins are tried again.
  *
  * The memory never shrinks (WebAssembly memories cannot), so what the top once reached stays
  * reserved for reuse; `heap.ts` reports it as pooled.
@@ -45,6 +48,9 @@ export class HeapAllocator {
   private readonly freeEnd = new Map<number, number>();
   /** Blocks in use, start → size. */
   private readonly used = new Map<number, number>();
+  /** Freed blocks not merged yet, by exact size. */
+  private readonly quick = new Map<number, number[]>();
+  private quickSum = 0;
   private usedSum = 0;
   private freeSum = 0;
 
@@ -66,8 +72,21 @@ export class HeapAllocator {
    */
   alloc(bytes: number, limit = Infinity): number {
     const size = blockSize(bytes);
-    const p = this.fromBins(size);
+    const q = this.quick.get(size);
+    if (q !== undefined && q.length > 0) {
+      const at = q.pop()!;
+      this.quickSum -= size;
+      this.used.set(at, size);
+      this.usedSum += size;
+      return at;
+    }
+    let p = this.fromBins(size);
     if (p >= 0) return p;
+    if (this.quickSum > 0) {
+      this.mergeQuick();
+      p = this.fromBins(size);
+      if (p >= 0) return p;
+    }
     const end = this.top + size;
     if (end > limit || !this.grow(end)) return -1;
     const at = this.top;
@@ -77,12 +96,30 @@ export class HeapAllocator {
     return at;
   }
 
-  /** Gives the block at `ptr` back; a pointer that is not a block in use throws. */
+  /** Gives the block at `ptr` back (to its quick list); a pointer that is not a block in use throws. */
   free(ptr: number): void {
-    let size = this.used.get(ptr);
+    const size = this.used.get(ptr);
     if (size === undefined) throw new Error(`heap allocator: ${ptr} is not a block in use`);
     this.used.delete(ptr);
     this.usedSum -= size;
+    let q = this.quick.get(size);
+    if (q === undefined) this.quick.set(size, (q = []));
+    q.push(ptr);
+    this.quickSum += size;
+  }
+
+  /** Merges every quick-listed block into the bins (or the top). */
+  mergeQuick(): void {
+    for (const [size, q] of this.quick) {
+      for (const p of q) this.release(p, size);
+      q.length = 0;
+    }
+    this.quickSum = 0;
+  }
+
+  /** A free block at `ptr`: merged with its free neighbours, binned or lowering the top. */
+  private release(ptr: number, bytes: number): void {
+    let size = bytes;
     let start = ptr;
     const before = this.freeEnd.get(start);
     if (before !== undefined) {
@@ -109,9 +146,9 @@ export class HeapAllocator {
     return this.usedSum;
   }
 
-  /** Bytes in free blocks below the top. */
+  /** Bytes in free blocks below the top (quick-listed ones included). */
   freeBytes(): number {
-    return this.freeSum;
+    return this.freeSum + this.quickSum;
   }
 
   /** One past the highest byte in use or free (what the memory must hold). */

@@ -62,6 +62,7 @@ export class WasmHeap {
   /** Frees the block of a storage the collector took without `release`. */
   private readonly reaper = new FinalizationRegistry<HeapBlock>((b) => this.freeBlock(b));
 
+
   constructor(
     readonly shared = false,
     options: HeapOptions = {},
@@ -137,7 +138,6 @@ export class WasmHeap {
   /**
    * A view of `numel` elements in a block of its own, or null when storages may not grow the heap
    * further (`storageBytes`) or the memory is not shared (a plain memory's grow would detach it).
-   * `owner` is the object whose collection frees the block unless `releaseStorage` came first.
    */
   allocStorage<T extends ArrayBufferView>(ctor: ViewCtor<T>, numel: number): HeapBlockView<T> | null {
     if (!this.shared) return null;
@@ -146,21 +146,26 @@ export class WasmHeap {
     if (at < 0) return null;
     this.storageLive += bytes;
     this.storageCount++;
-    return { view: new ctor(this.buffer, at, numel), block: { ptr: at, bytes } };
+    return { view: new ctor(this.buffer, at, numel), block: new HeapBlock(this, at, bytes) };
   }
 
-  /** Frees `block` when `owner` is collected (unless `releaseStorage` runs first). */
+  /**
+   * Frees `block` when `owner` is collected, unless `releaseStorage(block)` came first. (No
+   * unregister token: a released block is marked, and its owner's finalizer then does nothing,
+   * which is cheaper than unregistering.)
+   */
   track(owner: object, block: HeapBlock): void {
-    this.reaper.register(owner, block, owner);
+    this.reaper.register(owner, block);
   }
 
-  /** Gives a storage's block (at `ptr`, `bytes` as allocated) back now. */
-  releaseStorage(owner: object, ptr: number, bytes: number): void {
-    this.reaper.unregister(owner);
-    this.freeBlock({ ptr, bytes });
+  /** Gives a storage's block back now. */
+  releaseStorage(block: HeapBlock): void {
+    this.freeBlock(block);
   }
 
   private freeBlock(b: HeapBlock): void {
+    if (b.released) return;
+    b.released = true;
     this.storageLive -= b.bytes;
     this.storageCount--;
     this.alloc.free(b.ptr);
@@ -226,10 +231,14 @@ function sharedMemory(): WebAssembly.Memory {
   throw err;
 }
 
-/** A storage's block: its address and its exact bytes. */
-export interface HeapBlock {
-  readonly ptr: number;
-  readonly bytes: number;
+/** A storage's block: its heap, address and exact bytes, and whether it was given back. */
+export class HeapBlock {
+  released = false;
+  constructor(
+    readonly heap: WasmHeap,
+    readonly ptr: number,
+    readonly bytes: number,
+  ) {}
 }
 
 export interface HeapBlockView<T> {
