@@ -12,6 +12,7 @@ import { checkBmmShapes, type TypedArray, type View } from '@nabla/core';
 import { heapPtr } from '../heap-storage.js';
 import { dataOf } from '../storage.js';
 import { GEMM_F32, GEMM_F64, KC, MC, NC, type GemmShape } from './gemm-kernel.js';
+import { heapCopy } from './bulk.js';
 import { align16, type WasmHeap } from './heap.js';
 import type { PackSource, ThreadPool } from './pool.js';
 
@@ -151,7 +152,11 @@ export function bmmWasm(heap: WasmHeap, kernels: GemmKernels, out: View, a: View
       blocks(kernel, es, aBase, bBase, cBase, Mp, Np, K, kc);
     }
     if (cInPlace) continue;
-    if (epilogue === null) copyOut(H, cBase / es, Np, O, oo, ors, ocs, M, N, K);
+    if (epilogue === null && oAt >= 0 && ocs === 1 && K > 0) {
+      // Rows into a heap storage: memory.copy (a shared typed array's `set` copies element-wise).
+      const copy = heapCopy(heap);
+      for (let i = 0; i < M; i++) copy(oAt + (oo + i * ors) * es, cBase + i * Np * es, N * es);
+    } else if (epilogue === null) copyOut(H, cBase / es, Np, O, oo, ors, ocs, M, N, K);
     else copyOutAffine(H, cBase / es, Np, O, oo, ors, ocs, M, N, K, epilogue);
   }
   return true;
