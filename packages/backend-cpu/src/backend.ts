@@ -55,7 +55,7 @@ export interface CpuBackendOptions extends PoolOptions {
    */
   readonly heapStorage?: boolean;
   /**
-   * The most bytes the WebAssembly memory may reach with storages (default 1 GiB); past it new
+   * The most bytes the WebAssembly memory may reach with storages (default 512 MiB); past it new
    * storages are ordinary typed arrays. It bounds what a loop that leaves its tensors to the
    * garbage collector can hold there before the collector's finalizers give the blocks back.
    */

@@ -37,7 +37,7 @@ export interface HeapOptions {
 }
 
 /** Storage blocks stop here by default (see `HeapOptions.storageBytes`). */
-export const DEFAULT_STORAGE_BYTES = 1024 * 1024 * 1024;
+export const DEFAULT_STORAGE_BYTES = 512 * 1024 * 1024;
 
 export class WasmHeap {
   readonly memory: WebAssembly.Memory;
