@@ -93,9 +93,14 @@ export function wasmElementwise(rt: WasmRuntime, spec: ElementwiseSpec, js: Elem
     let allInPlace = outPtr >= 0;
     for (let k = 0; k < nIn; k++) if (innerStride[k] !== 0 && ptrs[k]! < 0) allInPlace = false;
     const pool = rt.pool;
-    const threaded =
+    let threaded =
       pool !== null && inner >= THREAD_MIN_NUMEL && (plan.cost >= THREAD_MIN_COST || (allInPlace && inner * Math.max(plan.cost, 4) >= THREAD_MIN_WORK));
-    const slots = heap.scratch(SLOT * (nIn + 1) + (threaded ? threadedBytes(plan, nIn, args.length, bytes.length, inner, outPtr, ptrs) : 0));
+    let slots = heap.scratch(SLOT * (nIn + 1) + (threaded ? threadedBytes(plan, nIn, args.length, bytes.length, inner, outPtr, ptrs) : 0));
+    if (slots < 0 && threaded) {
+      // Staging whole rows would not fit the memory: one thread, in chunks.
+      threaded = false;
+      slots = heap.scratch(SLOT * (nIn + 1));
+    }
     if (slots < 0) return js(out, inputs, params);
     for (let j = 0; j < spec.numParams; j++) args[2 + 2 * nIn + j] = params[j]!;
     const offsets = [out.offset];
@@ -108,7 +113,7 @@ export function wasmElementwise(rt: WasmRuntime, spec: ElementwiseSpec, js: Elem
       fillBroadcasts(job, bases);
       // The vector-aligned prefix may use the heap operands in place; the tail is staged.
       const body = direct ? len - (len % lanes) : len;
-      if (threaded && runThreaded(job, pool, bases, body)) {
+      if (threaded && pool !== null && runThreaded(job, pool, bases, body)) {
         if (body < len) runChunks(job, bases, body, len, true);
         return;
       }
