@@ -4,6 +4,9 @@
  * Touching fresh memory is expensive (page faults, zeroing), so released arrays are parked in a
  * pool keyed by (dtype, size class) and handed out again to the next allocation of a similar size.
  * A training loop then allocates the same shapes every step without new memory.
+ *
+ * Large storages usually live in the WebAssembly heap instead (`heap-storage.ts`): their `data` is a
+ * view of the wasm memory, `ptr` its address there, `block` what `release` gives back.
  */
 import { sizeClass as poolSizeClass, type DType, type Storage, type TypedArray, type View } from '@nabla/core';
 import { bytesPer, newTypedArray } from './dtypes.js';
