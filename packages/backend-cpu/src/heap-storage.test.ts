@@ -388,6 +388,24 @@ describe('memory', () => {
     }
   });
 
+  it('dispose drops the heap (pooledBytes 0); a storage from before stays readable and can still be released; new ones get a new heap', async () => {
+    const be = new CpuBackend({ threads: 2 });
+    await be.init();
+    const xs = randoms(8000, 30);
+    const s = filled(be, 'float32', xs);
+    const old = s.heap;
+    expect(be.pooledBytes()).toBeGreaterThan(0);
+    await be.dispose();
+    expect(be.pooledBytes()).toBe(0);
+    expectSameBits(be.readSync(viewOf(s, [8000])), Float32Array.from(xs), 'after dispose');
+    be.release(s);
+    const t = be.allocate('float32', 8000);
+    expect(t.heap).not.toBe(old);
+    expect(t.ptr).toBeGreaterThan(0);
+    be.release(t);
+    await be.dispose();
+  });
+
   it('storages stop at heapStorageBytes: past it they are ordinary typed arrays', () => {
     const be = new CpuBackend({ heapStorageBytes: 8 << 20 });
     const a = be.allocate('float32', 1 << 20); // 4 MiB: fits
