@@ -14,7 +14,7 @@ import type {
   View,
 } from '@nabla/core';
 import { ElementwiseCompiler } from './compile-elementwise.js';
-import { CPU_DTYPES, isCpuDType, matchesDType, newTypedArray } from './dtypes.js';
+import { bytesPer, CPU_DTYPES, isCpuDType, matchesDType, newTypedArray } from './dtypes.js';
 import { HalfBridge, specHasHalf } from './half-storage.js';
 import { halfKernelTable } from './half-kernels.js';
 import { gather, scatter, scatterAdd } from './kernels/gather.js';
@@ -23,6 +23,7 @@ import { argReduce, reduce } from './kernels/reduce.js';
 import { scanAlong } from './kernels/scan.js';
 import { softmaxAlong } from './kernels/softmax.js';
 import { sortAlong } from './kernels/sort.js';
+import { allocateInHeap, HEAP_MIN_BYTES, releaseFromHeap } from './heap-storage.js';
 import { BufferPool, CpuStorage, dataOf, Scratch, type PoolOptions } from './storage.js';
 import { checkBounds, collapse, forEachRow, isContiguous, numelOf } from './strided.js';
 import { wasmElementwise } from './wasm/elementwise.js';
@@ -57,6 +58,28 @@ export interface CpuBackendOptions extends PoolOptions {
    * ```
    */
   readonly threads?: number | 'auto';
+  /**
+   * Keep large storages (16 KiB and up) inside the WebAssembly memory, where the wasm kernels
+   * work on them in place (default: true where that memory can be shared: always in Node, in a
+   * browser when cross-origin isolated). `false`, or `NABLA_CPU_HEAP=0`, keeps every storage an
+   * ordinary typed array and copies operands in and out of the kernels.
+   */
+  readonly heapStorage?: boolean;
+  /**
+   * The most bytes the WebAssembly memory may reach with storages (default 512 MiB); past it new
+   * storages are ordinary typed arrays. It bounds what a loop that leaves its tensors to the
+   * garbage collector can hold there before the collector's finalizers give the blocks back.
+   */
+  readonly heapStorageBytes?: number;
+}
+
+function heapWanted(options: CpuBackendOptions): boolean {
+  if (options.heapStorage === false) return false;
+  const env = typeof process !== 'undefined' ? process.env?.NABLA_CPU_HEAP : undefined;
+  if (env === '0' || env === 'false') return false;
+  // A browser shares memory only when cross-origin isolated.
+  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
+  return isolated !== false && typeof SharedArrayBuffer !== 'undefined';
 }
 
 function wasmWanted(options: CpuBackendOptions): boolean {
@@ -106,11 +129,16 @@ export class CpuBackend implements Backend {
   private threadCount = 1;
   /** Why fewer threads run than were asked (undefined when they all run). */
   private threadsNote: string | undefined;
+  /** Large storages go to the wasm heap (turned off when the runtime could not share its memory). */
+  private heapOn: boolean;
+  private readonly heapStorageBytes: number | undefined;
 
   constructor(options: CpuBackendOptions = {}) {
     this.pool = new BufferPool(options);
     this.wasmOn = wasmWanted(options) && hasWasmSimd();
     this.threadsWanted = options.threads ?? 1;
+    this.heapOn = this.wasmOn && heapWanted(options);
+    this.heapStorageBytes = options.heapStorageBytes;
     if (this.threadsWanted !== 'auto' && !(Number.isInteger(this.threadsWanted) && this.threadsWanted >= 1)) {
       throw new Error(`cpu backend: threads must be a positive integer or 'auto', got ${String(options.threads)}`);
     }
@@ -149,7 +177,17 @@ export class CpuBackend implements Backend {
    */
   get wasm(): WasmRuntime | null {
     if (!this.wasmOn) return null;
-    return (this.wasmRt ??= WasmRuntime.create());
+    return (this.wasmRt ??= this.createRuntime());
+  }
+
+  /** A runtime on a shared memory when storages or threads will use it, else a plain one. */
+  private createRuntime(): WasmRuntime | null {
+    if (this.heapOn || this.threadsWanted !== 1) {
+      const rt = WasmRuntime.create(true, { storageBytes: this.heapStorageBytes });
+      if (rt !== null) return rt;
+    }
+    this.heapOn = false;
+    return WasmRuntime.create();
   }
 
   /**
@@ -158,13 +196,14 @@ export class CpuBackend implements Backend {
    */
   async init(): Promise<void> {
     const wanted = this.threadsWanted === 'auto' ? await autoThreads() : this.threadsWanted;
-    if (wanted <= 1 || this.wasmRt !== null) return;
+    if (wanted <= 1) return;
     if (!this.wasmOn) {
       this.threadsNote = `${wanted} asked, but threads run only the WebAssembly kernels, which are off here`;
       return;
     }
-    this.wasmRt = WasmRuntime.create(true) ?? WasmRuntime.create();
-    const got = (await this.wasmRt?.startThreads(wanted)) ?? { threads: 1 };
+    const rt = this.wasm;
+    if (rt === null || rt.pool !== null) return;
+    const got = await rt.startThreads(wanted);
     this.threadCount = got.threads;
     this.threadsNote = got.note === undefined ? undefined : `${wanted} asked: ${got.note}`;
   }
@@ -215,6 +254,13 @@ export class CpuBackend implements Backend {
   allocate(dtype: DType, numel: number): CpuStorage {
     if (!isCpuDType(dtype)) throw new Error(`cpu: unsupported dtype '${String(dtype)}' (the cpu device holds ${CPU_DTYPES.join(', ')})`);
     if (!Number.isSafeInteger(numel) || numel < 0) throw new Error(`cpu: cannot allocate ${numel} elements`);
+    if (this.heapOn && numel * bytesPer(dtype) >= HEAP_MIN_BYTES) {
+      const w = this.wasm;
+      if (w !== null && this.heapOn) {
+        const s = allocateInHeap(w.heap, dtype, numel);
+        if (s !== null) return s;
+      }
+    }
     return this.pool.allocate(dtype, numel);
   }
 
@@ -222,7 +268,14 @@ export class CpuBackend implements Backend {
     const s = this.own(storage, 'release');
     if (s.released) throw new Error('cpu: storage released twice');
     s.released = true;
-    this.pool.release(s);
+    if (s.block !== null) releaseFromHeap(s);
+    else this.pool.release(s);
+  }
+
+  /** Whether large storages are placed in the WebAssembly memory (see `heapStorage`). */
+  get heapStorage(): boolean {
+    // Making the runtime settles it: where its memory cannot be shared, storages stay typed arrays.
+    return this.heapOn && this.wasm?.heap.shared === true;
   }
 
   write(storage: Storage, data: TypedArray, offset = 0): void {
@@ -288,9 +341,14 @@ export class CpuBackend implements Backend {
     return Promise.resolve();
   }
 
-  /** Bytes parked in the storage pool plus kernel scratch buffers. */
+  /**
+   * Bytes parked in the storage pool, kernel scratch buffers, and the WebAssembly memory but for
+   * the live storages in it (core counts those in `numBytes`): together, all the host memory the
+   * backend holds.
+   */
   pooledBytes(): number {
-    return this.pool.pooledBytes() + this.scratch.bytes() + (this.wasmRt?.heap.bytes() ?? 0);
+    const heap = this.wasmRt?.heap;
+    return this.pool.pooledBytes() + this.scratch.bytes() + (heap === undefined ? 0 : heap.pooledBytes());
   }
 
   async dispose(): Promise<void> {

@@ -4,9 +4,13 @@
  * Touching fresh memory is expensive (page faults, zeroing), so released arrays are parked in a
  * pool keyed by (dtype, size class) and handed out again to the next allocation of a similar size.
  * A training loop then allocates the same shapes every step without new memory.
+ *
+ * Large storages usually live in the WebAssembly heap instead (`heap-storage.ts`): their `data` is a
+ * view of the wasm memory, `ptr` its address there, `block` what `release` gives back.
  */
 import { sizeClass as poolSizeClass, type DType, type Storage, type TypedArray, type View } from '@nabla/core';
 import { bytesPer, newTypedArray } from './dtypes.js';
+import type { HeapBlock, WasmHeap } from './wasm/heap.js';
 
 export class CpuStorage implements Storage {
   readonly byteLength: number;
@@ -20,14 +24,26 @@ export class CpuStorage implements Storage {
   readonly backing: TypedArray;
   released = false;
 
+  /**
+   * @param ptr the byte offset of element 0 in its heap's memory, or -1 when `backing` is an
+   *   ordinary typed array (see `wasm/heap.ts`)
+   * @param block the heap block `backing` views, or null
+   */
   constructor(
     readonly dtype: DType,
     readonly numel: number,
     backing: TypedArray,
+    readonly ptr = -1,
+    readonly block: HeapBlock | null = null,
   ) {
     this.backing = backing;
     this.data = backing;
     this.byteLength = numel * bytesPer(dtype);
+  }
+
+  /** The WebAssembly heap this storage lives in, or null. */
+  get heap(): WasmHeap | null {
+    return this.block === null ? null : this.block.heap;
   }
 }
 

@@ -130,8 +130,8 @@ describe('elementwise kernels on worker threads', () => {
     check(s, (b) => ({ out: empty(b, 'float64', [n]), inputs: [dense(b, 'float64', [n], withSpecials(n, 8))] }), { threaded: true, tol: 0, what: 'float64 divs' });
   });
 
-  it("cheap expressions stay on the caller's thread (copies would cost more than the arithmetic)", () => {
-    const n = 200_000;
+  it("cheap expressions stay on the caller's thread below THREAD_MIN_WORK (a wake-up would cost more than the arithmetic)", () => {
+    const n = 200_000; // heap operands: split only from THREAD_MIN_WORK / 4 = 245,760 (heap-storage.test.ts)
     const s = spec('axpb', bin('add', bin('mul', x, par(0)), cst(1)), ['float32'], 'float32', 1, 'float32');
     check(s, (b) => ({ out: empty(b, 'float32', [n]), inputs: [dense(b, 'float32', [n], randoms(n, 9))] }), { params: [2], threaded: false, tol: 1e-7, what: 'axpb' });
   });

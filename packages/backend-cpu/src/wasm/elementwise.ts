@@ -5,23 +5,31 @@
  * The wasm path takes every geometry whose output walks memory contiguously along its innermost
  * (collapsed) dim while each input is either contiguous or broadcast along it: flat tensors,
  * scalars, row and column broadcasts (a bias add), transposed outputs walked in their own order.
- * Rows are processed in chunks of `CHUNK` elements: each input's chunk is copied into the shared
- * memory (a memcpy for same-typed arrays), the kernel runs, the result is copied out. Chunks stay in
- * L2, so the copies cost far less than the arithmetic they feed. Anything else (gathers through
- * strides, tiny tensors, ops without a SIMD form) runs the JavaScript kernel.
+ * Anything else (gathers through strides, tiny tensors, ops without a SIMD form) runs the
+ * JavaScript kernel.
+ *
+ * Operands that live in the backend's heap (`CpuStorage.ptr`, large storages) are read and written
+ * in place: the kernel runs over the whole row on their pointers. The others are staged: each
+ * chunk of `CHUNK` elements is copied into a scratch slot (a memcpy for same-typed arrays), the
+ * kernel runs, the result is copied out; chunks stay in L2. A kernel stores whole vectors, so a
+ * row's last `len % lanes` elements always go through the slots (a direct store there would
+ * write past the row); every element still goes through the same kernel code, so the results are
+ * the same bits either way. A row whose output shares its storage with an input at another offset
+ * is staged whole (as before: the copies fix the order of reads and writes).
  */
 import type { ElementwiseKernel, ElementwiseSpec, TypedArray } from '@nabla/core';
+import { heapPtr } from '../heap-storage.js';
 import { dataOf } from '../storage.js';
 import { elementwiseGeometry, forEachRow, numelOf } from '../strided.js';
 import { ModuleBuilder } from './emitter.js';
 import { denseStep, emitElementwise, wasmPlan, type WasmPlan } from './elementwise-kernel.js';
 import { memcpyElementwise } from './elementwise-memcpy.js';
-import { align16, ARENA } from './heap.js';
+import { align16, type WasmHeap } from './heap.js';
 import type { ThreadPool } from './pool.js';
 import { descriptorBytes, runModuleTask, writeDescriptor } from './pool-tasks.js';
 import type { WasmRuntime } from './runtime.js';
 
-/** Elements per kernel call: 8 operands of 4096 float64 stay well inside L2. */
+/** Elements per kernel call on staged operands: 8 operands of 4096 float64 stay well inside L2. */
 export const CHUNK = 4096;
 const SLOT = CHUNK * 8 + 64;
 /** Below this many elements, or rows shorter than `MIN_ROW`, the JavaScript kernel is faster. */
@@ -32,7 +40,7 @@ type RunFn = (...args: number[]) => void;
 
 /** The wasm kernel for `spec` in front of `js`, or `js` itself when `spec` has no SIMD form. */
 export function wasmElementwise(rt: WasmRuntime, spec: ElementwiseSpec, js: ElementwiseKernel): ElementwiseKernel {
-  const direct = memcpyElementwise(spec, js);
+  const direct = memcpyElementwise(spec, js, rt.heap);
   if (direct !== null) return direct;
   const plan = wasmPlan(spec);
   if (plan === null) return js;
@@ -48,12 +56,14 @@ export function wasmElementwise(rt: WasmRuntime, spec: ElementwiseSpec, js: Elem
     return js;
   }
   const nIn = spec.inputDtypes.length;
-  rt.heap.ensure(ARENA + SLOT * (nIn + 1));
   const esOut = plan.lane === 'f32' ? 4 : 8;
+  const lanes = plan.lane === 'f32' ? 4 : 2;
   const args = new Array<number>(2 + 2 * nIn + spec.numParams).fill(0);
   const D: TypedArray[] = new Array<TypedArray>(nIn);
   const innerStride = new Array<number>(nIn).fill(0);
+  const ptrs = new Array<number>(nIn).fill(-1);
   const moduleId = nextModuleId++;
+  const heap = rt.heap;
 
   return (out, inputs, params) => {
     const shape = out.shape;
@@ -71,23 +81,57 @@ export function wasmElementwise(rt: WasmRuntime, spec: ElementwiseSpec, js: Elem
     }
     if (params.length < spec.numParams) throw new Error(`${spec.name}: expected ${spec.numParams} params, got ${params.length}`);
     const O = dataOf(spec.name, 'out', out);
-    for (let k = 0; k < nIn; k++) D[k] = dataOf(spec.name, `input ${k}`, inputs[k]!);
+    for (let k = 0; k < nIn; k++) D[k] = dataOf(spec.name, k, inputs[k]!);
+    // In place where the storages are the heap's, unless an input overlaps the output elsewhere.
+    let outPtr = heapPtr(out.storage, heap);
+    for (let k = 0; k < nIn; k++) {
+      const v = inputs[k]!;
+      ptrs[k] = innerStride[k] === 1 ? heapPtr(v.storage, heap) : -1;
+      if (outPtr >= 0 && v.storage === out.storage && (v.offset !== out.offset || !sameStrides(v.strides, out.strides))) outPtr = -1;
+    }
+    if (outPtr < 0) for (let k = 0; k < nIn; k++) if (inputs[k]!.storage === out.storage) ptrs[k] = -1;
+    let allInPlace = outPtr >= 0;
+    for (let k = 0; k < nIn; k++) if (innerStride[k] !== 0 && ptrs[k]! < 0) allInPlace = false;
+    const pool = rt.pool;
+    let threaded =
+      pool !== null && inner >= THREAD_MIN_NUMEL && (plan.cost >= THREAD_MIN_COST || (allInPlace && inner * Math.max(plan.cost, 4) >= THREAD_MIN_WORK));
+    let slots = heap.scratch(SLOT * (nIn + 1) + (threaded ? threadedBytes(plan, nIn, args.length, bytes.length, inner, outPtr, ptrs) : 0));
+    if (slots < 0 && threaded) {
+      // Staging whole rows would not fit the memory: one thread, in chunks.
+      threaded = false;
+      slots = heap.scratch(SLOT * (nIn + 1));
+    }
+    if (slots < 0) return js(out, inputs, params);
     for (let j = 0; j < spec.numParams; j++) args[2 + 2 * nIn + j] = params[j]!;
     const offsets = [out.offset];
     for (const v of inputs) offsets.push(v.offset);
-    const job: Job = { rt, plan, run, args, O, D, innerStride, esOut, bytes, moduleId };
+    const job: Job = { heap, plan, run, args, O, D, innerStride, esOut, bytes, moduleId, slots, outPtr, ptrs };
+    let direct = outPtr >= 0;
+    for (let k = 0; k < nIn; k++) if (ptrs[k]! >= 0) direct = true;
+    if (direct) inPlaceRows.count++;
     forEachRow(g.shape, g.strides, offsets, (bases, len) => {
       fillBroadcasts(job, bases);
-      const pool = rt.pool;
-      if (pool !== null && len >= THREAD_MIN_NUMEL && plan.cost >= THREAD_MIN_COST && runThreaded(job, pool, bases, len)) return;
-      runChunks(job, bases, 0, len);
+      // The vector-aligned prefix may use the heap operands in place; the tail is staged.
+      const body = direct ? len - (len % lanes) : len;
+      if (threaded && pool !== null && runThreaded(job, pool, bases, body)) {
+        if (body < len) runChunks(job, bases, body, len, true);
+        return;
+      }
+      runChunks(job, bases, 0, body, false);
+      if (body < len) runChunks(job, bases, body, len, true);
     });
   };
 }
 
+function sameStrides(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Everything one kernel call's rows share. */
 interface Job {
-  readonly rt: WasmRuntime;
+  readonly heap: WasmHeap;
   readonly plan: WasmPlan;
   readonly run: RunFn;
   readonly args: number[];
@@ -98,25 +142,36 @@ interface Job {
   /** The module's bytes and id, for worker threads (pool-tasks.ts). */
   readonly bytes: Uint8Array;
   readonly moduleId: number;
+  /** The scratch block: the output's slot, then one per input, then the threaded layout. */
+  readonly slots: number;
+  /** Heap addresses of element 0 of the output and of each dense input, or -1 (staged). */
+  readonly outPtr: number;
+  readonly ptrs: readonly number[];
 }
 
 /**
  * Rows at least this long, of expressions at least this costly (`WasmPlan.cost`), are split
- * across the worker threads. The caller still makes every copy in and out, so only
- * arithmetic-heavy expressions (a transcendental or more per element) gain.
+ * across the worker threads; staged operands are copied in and out by the caller alone, so only
+ * arithmetic-heavy expressions gain. When every operand is in the heap nothing is copied, and
+ * cheaper expressions are split too once a row holds `THREAD_MIN_WORK` (length × cost, a cost
+ * counted at least 4 for the loads and stores): 2^18 elements of an add, about what a wake-up of
+ * the workers costs several times over.
  */
 export const THREAD_MIN_NUMEL = 1 << 15;
 export const THREAD_MIN_COST = 30;
+export const THREAD_MIN_WORK = THREAD_MIN_NUMEL * THREAD_MIN_COST;
 
 let nextModuleId = 1;
 
+/** Rows run with an operand in place (tests check the in-place path really ran). */
+export const inPlaceRows = { count: 0 };
+
 /** Broadcast inputs: one vector of the value, read with step 0, filled once per row (workers read it too). */
 function fillBroadcasts(job: Job, bases: readonly number[]): void {
-  const { rt, plan, args, D, innerStride } = job;
-  const heap = rt.heap;
+  const { heap, plan, args, D, innerStride, slots } = job;
   const nIn = D.length;
   for (let k = 0; k < nIn; k++) {
-    const slot = ARENA + SLOT * (k + 1);
+    const slot = slots + SLOT * (k + 1);
     args[2 + k] = slot;
     if (innerStride[k] === 0) {
       args[2 + nIn + k] = 0;
@@ -127,47 +182,63 @@ function fillBroadcasts(job: Job, bases: readonly number[]): void {
   }
 }
 
-/** Elements [from, to) of one row, through the arena in chunks. */
-function runChunks(job: Job, bases: readonly number[], from: number, to: number): void {
-  const { rt, plan, run, args, O, D, innerStride, esOut } = job;
-  const heap = rt.heap;
+/**
+ * Elements [from, to) of one row: heap operands in place (unless `staged`), the others through
+ * the slots in chunks. Without `staged`, to − from is a whole number of vectors when any operand
+ * is in place.
+ */
+function runChunks(job: Job, bases: readonly number[], from: number, to: number, staged: boolean): void {
+  const { heap, plan, run, args, O, D, innerStride, esOut, slots, outPtr, ptrs } = job;
   const nIn = D.length;
-  const outByte = ARENA;
   const H = esOut === 4 ? heap.f32 : heap.f64;
-  for (let c0 = from; c0 < to; c0 += CHUNK) {
-    const m = Math.min(CHUNK, to - c0);
+  let allDirect = !staged && outPtr >= 0;
+  for (let k = 0; k < nIn && allDirect; k++) if (innerStride[k] !== 0 && ptrs[k]! < 0) allDirect = false;
+  const step = allDirect ? Math.max(to - from, 1) : CHUNK;
+  for (let c0 = from; c0 < to; c0 += step) {
+    const m = Math.min(step, to - c0);
     for (let k = 0; k < nIn; k++) {
       if (innerStride[k] === 0) continue;
-      const slot = ARENA + SLOT * (k + 1);
-      args[2 + k] = slot;
-      const src = D[k]!;
-      const b = bases[k + 1]! + c0;
       const bytes = plan.inputBytes[k]!;
+      const b = bases[k + 1]! + c0;
+      if (!staged && ptrs[k]! >= 0) {
+        args[2 + k] = ptrs[k]! + b * bytes;
+        continue;
+      }
+      const slot = slots + SLOT * (k + 1);
+      args[2 + k] = slot;
       const dst = bytes === 1 ? heap.u8 : bytes === 4 ? heap.f32 : heap.f64;
-      dst.set(src.subarray(b, b + m), slot / bytes);
+      dst.set(D[k]!.subarray(b, b + m), slot / bytes);
     }
     args[0] = m;
-    args[1] = outByte;
+    const inPlace = !staged && outPtr >= 0;
+    args[1] = inPlace ? outPtr + (bases[0]! + c0) * esOut : slots;
     run(...args);
-    O.set(H.subarray(outByte / esOut, outByte / esOut + m), bases[0]! + c0);
+    if (!inPlace) O.set(H.subarray(slots / esOut, slots / esOut + m), bases[0]! + c0);
   }
 }
 
+/** Scratch bytes `runThreaded` lays out after the slots for a row of `len`. */
+function threadedBytes(plan: WasmPlan, nIn: number, nArgs: number, moduleBytes: number, len: number, outPtr: number, ptrs: readonly number[]): number {
+  let p = 64 + descriptorBytes(nArgs) + 16 + align16(moduleBytes);
+  for (let k = 0; k < nIn; k++) if (ptrs[k]! < 0) p += align16(len * plan.inputBytes[k]! + 16);
+  if (outPtr < 0) p += align16(len * (plan.lane === 'f32' ? 4 : 8) + 16);
+  return p;
+}
+
 /**
- * One row split across the pool: the caller stages the whole row's dense inputs in the shared
- * memory, then every thread (the caller too) takes chunks of `CHUNK` elements from a shared
- * counter and runs the kernel on them, and the caller copies the results out. The copies are
- * those one thread makes anyway; only the arithmetic is shared, and a thread that gets no CPU
- * just takes fewer chunks. Every element goes through the same kernel code, so results are
- * identical for every thread count. False when the staging would not fit the memory (the caller
- * then runs the row alone).
+ * One row's first `len` elements split across the pool: staged inputs are copied whole into the
+ * scratch first, heap operands are used in place; then every thread (the caller too) takes chunks
+ * of `CHUNK` elements from a shared counter and runs the kernel on them, and the caller copies a
+ * staged result out. A thread that gets no CPU just takes fewer chunks. Every element goes through
+ * the same kernel code, so results are identical for every thread count. False when the layout
+ * would not fit the scratch (the caller then runs the row alone).
  */
 function runThreaded(job: Job, pool: ThreadPool, bases: readonly number[], len: number): boolean {
-  const { rt, plan, run, args, O, D, innerStride, esOut, bytes, moduleId } = job;
-  const heap = rt.heap;
+  const { heap, plan, run, args, O, D, innerStride, esOut, bytes, moduleId, slots, outPtr, ptrs } = job;
   const nIn = D.length;
   const nArgs = args.length;
-  let p = align16(ARENA + SLOT * (nIn + 1));
+  if (len === 0) return true;
+  let p = align16(slots + SLOT * (nIn + 1));
   const desc = p;
   p += descriptorBytes(nArgs);
   const counter = p;
@@ -178,28 +249,30 @@ function runThreaded(job: Job, pool: ThreadPool, bases: readonly number[], len: 
   const stride = new Array<number>(nArgs).fill(0);
   for (let k = 0; k < nIn; k++) {
     if (innerStride[k] === 0) continue; // the broadcast slot the caller filled
+    const eb = plan.inputBytes[k]!;
+    stride[2 + k] = eb;
+    if (ptrs[k]! >= 0) {
+      base[2 + k] = ptrs[k]! + bases[k + 1]! * eb;
+      continue;
+    }
     base[2 + k] = p;
-    stride[2 + k] = plan.inputBytes[k]!;
-    p = align16(p + len * plan.inputBytes[k]! + 16);
+    const dst = eb === 1 ? heap.u8 : eb === 4 ? heap.f32 : heap.f64;
+    dst.set(D[k]!.subarray(bases[k + 1]!, bases[k + 1]! + len), p / eb);
+    p = align16(p + len * eb + 16);
   }
-  const outAt = p;
+  const outAt = outPtr >= 0 ? outPtr + bases[0]! * esOut : p;
   base[1] = outAt;
   stride[1] = esOut;
-  p = align16(p + len * esOut + 16);
-  if (!heap.fits(p)) return false;
-  heap.ensure(p);
+  if (outPtr < 0) p = align16(p + len * esOut + 16);
+  if (p > slots + heap.scratchBytes()) return false;
   heap.u8.set(bytes, modAt);
-  for (let k = 0; k < nIn; k++) {
-    if (innerStride[k] === 0) continue;
-    const eb = plan.inputBytes[k]!;
-    const dst = eb === 1 ? heap.u8 : eb === 4 ? heap.f32 : heap.f64;
-    dst.set(D[k]!.subarray(bases[k + 1]!, bases[k + 1]! + len), base[2 + k]! / eb);
-  }
   writeDescriptor(heap.memory.buffer, desc, { moduleId, bytesPtr: modAt, bytesLen: bytes.length, counterPtr: counter, total: len, chunk: CHUNK, base, stride });
   const own = new Map([[moduleId, run]]);
   pool.runTasks(new Array<number>(pool.threads).fill(desc), () => runModuleTask(heap.memory, desc, own));
-  const H = esOut === 4 ? heap.f32 : heap.f64;
-  O.set(H.subarray(outAt / esOut, outAt / esOut + len), bases[0]!);
+  if (outPtr < 0) {
+    const H = esOut === 4 ? heap.f32 : heap.f64;
+    O.set(H.subarray(outAt / esOut, outAt / esOut + len), bases[0]!);
+  }
   return true;
 }
 

@@ -9,9 +9,11 @@
  * rows of A (L2). C is accumulated in the memory at its padded size and copied out once.
  */
 import { checkBmmShapes, type TypedArray, type View } from '@nabla/core';
+import { heapPtr } from '../heap-storage.js';
 import { dataOf } from '../storage.js';
 import { GEMM_F32, GEMM_F64, KC, MC, NC, type GemmShape } from './gemm-kernel.js';
-import { align16, ARENA, type WasmHeap } from './heap.js';
+import { heapCopy } from './bulk.js';
+import { align16, type WasmHeap } from './heap.js';
 import type { PackSource, ThreadPool } from './pool.js';
 
 export { KC, MC, NC } from './gemm-kernel.js';
@@ -95,17 +97,28 @@ export function bmmWasm(heap: WasmHeap, kernels: GemmKernels, out: View, a: View
   const Np = Math.ceil(N / NR) * NR;
   const kc = kcFor(K);
   const [ars, acs, brs, bcs] = [a.strides[1]!, a.strides[2]!, b.strides[1]!, b.strides[2]!];
-  const spanA = span(M, K, ars, acs);
-  const spanB = span(K, N, brs, bcs);
-  const cBase = ARENA;
-  const aBase = align16(cBase + Mp * Np * es);
-  const bBase = align16(aBase + Mp * K * es);
-  const zBase = align16(bBase + K * Np * es);
-  const sa = align16(zBase + 16);
-  const sb = align16(sa + spanA * es);
-  const end = sb + spanB * es;
+  // Operands in the heap are packed from where they lie; the others are staged first. C is
+  // accumulated in place when out is in the heap, dense, a whole number of micro-tiles and no
+  // operand's storage (its packing could overlap the writes), and no epilogue is asked for.
+  const aAt = heapPtr(a.storage, heap);
+  const bAt = heapPtr(b.storage, heap);
+  const oAt = heapPtr(out.storage, heap);
+  const cInPlace =
+    oAt >= 0 && epilogue === null && K > 0 && M % MR === 0 && N % NR === 0 && out.strides[2] === 1 && out.strides[1] === N && out.storage !== a.storage && out.storage !== b.storage;
+  const spanA = aAt >= 0 ? 0 : span(M, K, ars, acs);
+  const spanB = bAt >= 0 ? 0 : span(K, N, brs, bcs);
+  const cBytes = cInPlace ? 0 : Mp * Np * es;
+  const aRel = align16(cBytes);
+  const bRel = align16(aRel + Mp * K * es);
+  const zRel = align16(bRel + K * Np * es);
+  const saRel = align16(zRel + 16);
+  const sbRel = align16(saRel + spanA * es);
+  const end = sbRel + spanB * es;
   if (!heap.fits(end)) return false;
-  heap.ensure(end);
+  const S = heap.scratch(end);
+  if (S < 0) return false;
+  const [aBase, bBase, zBase, sa, sb] = [S + aRel, S + bRel, S + zRel, S + saRel, S + sbRel];
+  // Views are read after `scratch`: growing a plain memory detaches them.
   const H = dtype === 'float32' ? heap.f32 : heap.f64;
   H.fill(0, zBase / es, (zBase + 16) / es);
   let lastA = -1;
@@ -117,15 +130,17 @@ export function bmmWasm(heap: WasmHeap, kernels: GemmKernels, out: View, a: View
     let pa: PackSource | null = null;
     let pb: PackSource | null = null;
     if (K > 0 && ao !== lastA) {
-      const s = stage(H, sa, es, { data: A, off: ao, rs: ars, cs: acs, rows: M, cols: K }, spanA);
+      const s = aAt >= 0 ? { base: aAt + ao * es, rs: ars * es, cs: acs * es } : stage(H, sa, es, { data: A, off: ao, rs: ars, cs: acs, rows: M, cols: K }, spanA);
       pa = { src: s.base, ls: s.rs, ks: s.cs };
       lastA = ao;
     }
     if (K > 0 && bo !== lastB) {
-      const s = stage(H, sb, es, { data: B, off: bo, rs: brs, cs: bcs, rows: K, cols: N }, spanB);
+      const s = bAt >= 0 ? { base: bAt + bo * es, rs: brs * es, cs: bcs * es } : stage(H, sb, es, { data: B, off: bo, rs: brs, cs: bcs, rows: K, cols: N }, spanB);
       pb = { src: s.base, ls: s.cs, ks: s.rs };
       lastB = bo;
     }
+    const [oo, ors, ocs] = [out.offset + bi * out.strides[0]!, out.strides[1]!, out.strides[2]!];
+    const cBase = cInPlace ? oAt + oo * es : S;
     if (pool !== null && M * N * K >= THREADS_MIN_FLOPS) {
       pool.gemm({ dtype, M, N, zero: zBase, a: pa, b: pb, aBase, bBase, cBase, Mp, Np, K, kc, MR, NR });
     } else {
@@ -136,8 +151,12 @@ export function bmmWasm(heap: WasmHeap, kernels: GemmKernels, out: View, a: View
       }
       blocks(kernel, es, aBase, bBase, cBase, Mp, Np, K, kc);
     }
-    const [oo, ors, ocs] = [out.offset + bi * out.strides[0]!, out.strides[1]!, out.strides[2]!];
-    if (epilogue === null) copyOut(H, cBase / es, Np, O, oo, ors, ocs, M, N, K);
+    if (cInPlace) continue;
+    if (epilogue === null && oAt >= 0 && ocs === 1 && K > 0) {
+      // Rows into a heap storage: memory.copy (a shared typed array's `set` copies element-wise).
+      const copy = heapCopy(heap);
+      for (let i = 0; i < M; i++) copy(oAt + (oo + i * ors) * es, cBase + i * Np * es, N * es);
+    } else if (epilogue === null) copyOut(H, cBase / es, Np, O, oo, ors, ocs, M, N, K);
     else copyOutAffine(H, cBase / es, Np, O, oo, ors, ocs, M, N, K, epilogue);
   }
   return true;

@@ -1,11 +1,11 @@
 /**
  * Reductions whose innermost (collapsed) dim is reduced and contiguous run each row through a
- * WebAssembly SIMD fold (`reduce-kernel.ts`): the row is copied into the shared memory in chunks
- * of `CHUNK` elements (a memcpy, in L2) and folded there. `kernels/reduce.ts` walks the geometry;
+ * WebAssembly SIMD fold (`reduce-kernel.ts`), in chunks of `FOLD_CHUNK` elements: in place when
+ * the row lives in the backend's heap, else each chunk copied into the scratch (a memcpy, in L2)
+ * and folded there. The chunks are the same either way, so are the bits. `kernels/reduce.ts` walks the geometry;
  * this only replaces its per-row fold. Short or strided rows keep the JavaScript fold.
  */
 import type { TypedArray } from '@nabla/core';
-import { ARENA } from './heap.js';
 import { emitRowFolds, rowFoldName, type RowDtype, type RowFold, type RowOp } from './reduce-kernel.js';
 import type { WasmRuntime } from './runtime.js';
 
@@ -25,7 +25,6 @@ export class RowFolds {
     for (const op of ['sum', 'max', 'min'] as const) {
       for (const dtype of ['float32', 'float64'] as const) this.folds.set(rowFoldName(op, dtype), exports[rowFoldName(op, dtype)] as RowFold);
     }
-    rt.heap.ensure(ARENA + FOLD_CHUNK * 8);
   }
 
   /** `js` with contiguous rows of at least `MIN_FOLD_ROW` folded in WebAssembly. */
@@ -37,14 +36,21 @@ export class RowFolds {
     const start = op === 'sum' ? 0 : op === 'max' ? -Infinity : Infinity;
     return (X, p, s, n) => {
       if (s !== 1 || n < MIN_FOLD_ROW) return js(X, p, s, n);
-      // The views are read per call: another kernel may have grown (and so detached) the memory.
-      const H = f32 ? heap.f32 : heap.f64;
-      const at = ARENA / (f32 ? 4 : 8);
+      const es = f32 ? 4 : 8;
       let r = start;
+      const xp = heap.ptrOf(X);
+      if (xp >= 0) {
+        for (let c0 = 0; c0 < n; c0 += FOLD_CHUNK) r = combine(r, fold(xp + (p + c0) * es, Math.min(FOLD_CHUNK, n - c0)));
+        return r;
+      }
+      const S = heap.scratch(FOLD_CHUNK * 8);
+      if (S < 0) return js(X, p, s, n);
+      // The views are read after `scratch`: growing a plain memory detaches them.
+      const H = f32 ? heap.f32 : heap.f64;
       for (let c0 = 0; c0 < n; c0 += FOLD_CHUNK) {
         const m = Math.min(FOLD_CHUNK, n - c0);
-        H.set(X.subarray(p + c0, p + c0 + m), at);
-        r = combine(r, fold(ARENA, m));
+        H.set(X.subarray(p + c0, p + c0 + m), S / es);
+        r = combine(r, fold(S, m));
       }
       return r;
     };

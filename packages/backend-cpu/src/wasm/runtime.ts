@@ -6,7 +6,7 @@ import { ModuleBuilder } from './emitter.js';
 import { emitGemm, GEMM_F32, GEMM_F64 } from './gemm-kernel.js';
 import { emitPack } from './gemm-pack.js';
 import type { GemmFn, GemmKernels, PackFn } from './gemm.js';
-import { hasWasmSimd, WasmHeap } from './heap.js';
+import { hasWasmSimd, WasmHeap, type HeapOptions } from './heap.js';
 import { MAX_THREADS, ThreadPool } from './pool.js';
 import { workerHost, type WorkerHost } from './worker-host.js';
 
@@ -38,10 +38,10 @@ export class WasmRuntime {
    * A runtime, or null where WebAssembly SIMD is missing (the JavaScript kernels then run).
    * `shared`: a SharedArrayBuffer-backed memory, which worker threads can run kernels on.
    */
-  static create(shared = false): WasmRuntime | null {
+  static create(shared = false, heapOptions: HeapOptions = {}): WasmRuntime | null {
     if (!hasWasmSimd()) return null;
     if (shared && typeof SharedArrayBuffer === 'undefined') return null;
-    const heap = new WasmHeap(shared);
+    const heap = new WasmHeap(shared, heapOptions);
     return new WasmRuntime(heap, new WebAssembly.Module(gemmModule(heap) as Uint8Array<ArrayBuffer>));
   }
 

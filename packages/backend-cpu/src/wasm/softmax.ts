@@ -1,7 +1,8 @@
 /**
- * float32 softmax / logSoftmax rows in WebAssembly SIMD (`softmax-kernel.ts`): the row is copied
- * into the shared memory, padded with -Inf to whole vectors, and run through max → exp-and-sum →
- * divide (softmax) or subtract (logSoftmax), then copied out. `kernels/softmax.ts` walks the
+ * float32 softmax / logSoftmax rows in WebAssembly SIMD (`softmax-kernel.ts`): max → exp-and-sum
+ * → divide (softmax) or subtract (logSoftmax). Rows of whole vectors whose input and output live
+ * in the backend's heap run in place; others are copied into the scratch, padded with -Inf to
+ * whole vectors, and copied out. `kernels/softmax.ts` walks the
  * geometry and hands over rows that are contiguous in both the input and the output and at least
  * `MIN_SOFTMAX_ROW` long; float64 and everything else keep the JavaScript row (exact Math.exp).
  *
@@ -9,7 +10,8 @@
  * same); the sum is kept in float64, as the JavaScript kernel keeps it.
  */
 import type { TypedArray } from '@nabla/core';
-import { align16, ARENA } from './heap.js';
+import { heapCopy } from './bulk.js';
+import { align16 } from './heap.js';
 import type { WasmRuntime } from './runtime.js';
 import { emitSoftmax, type SoftmaxExports } from './softmax-kernel.js';
 
@@ -29,15 +31,36 @@ export class SoftmaxRows {
   /** Runs one row (the caller checked `fits`). */
   readonly row: SoftmaxRow = (log, X, p, O, o, n) => {
     const heap = this.rt.heap;
+    const k = this.k;
+    const xp = heap.ptrOf(X);
+    const op = heap.ptrOf(O);
+    if (xp >= 0 && op >= 0 && (n & 3) === 0) {
+      const x = xp + 4 * p;
+      const y = op + 4 * o;
+      // An output overlapping the input elsewhere is staged (below), as every other row.
+      if (x === y || x + 4 * n <= y || y + 4 * n <= x) {
+        const m = k.sm_max(x, n);
+        if (log) {
+          const eAt = heap.scratch(4 * n);
+          if (eAt >= 0) {
+            const sum = k.sm_exp_sum(x, eAt, n, m);
+            if (x !== y) heapCopy(heap)(y, x, 4 * n);
+            k.sm_log(y, n, m, Math.log(sum));
+            return;
+          }
+        } else {
+          k.sm_div(y, n, k.sm_exp_sum(x, y, n, m));
+          return;
+        }
+      }
+    }
     const padded = (n + 3) & ~3;
-    const at = ARENA;
+    const at = heap.scratch(8 * padded + 64);
     const eAt = align16(at + 4 * padded);
-    heap.ensure(eAt + 4 * padded);
-    // Views are read after `ensure`: growing detaches them.
+    // Views are read after `scratch`: growing a plain memory detaches them.
     const H = heap.f32;
     H.set(X.subarray(p, p + n), at / 4);
     H.fill(-Infinity, at / 4 + n, at / 4 + padded);
-    const k = this.k;
     const m = k.sm_max(at, padded);
     if (log) {
       const sum = k.sm_exp_sum(at, eAt, padded, m);
@@ -52,6 +75,7 @@ export class SoftmaxRows {
 
   /** Whether a row of `n` float32 elements fits the memory. */
   fits(n: number): boolean {
-    return this.rt.heap.fits(ARENA + 8 * n + 64);
+    // Reserving the scratch now means the row's call finds it (it only ever grows).
+    return this.rt.heap.fits(8 * n + 128) && this.rt.heap.scratch(8 * ((n + 3) & ~3) + 64) >= 0;
   }
 }
