@@ -59,8 +59,9 @@ type Pack = (src: number, ls: number, ks: number, n: number, kc: number, dst: nu
  * The per-thread work; the same source runs in the workers (as text) and on the caller. Chunks
  * 0..P-1 pack the operand every thread reads whole (B when rows are split, A when columns are), a
  * range of its panels each; the others are slices of C: the thread packs its own share of the
- * split operand (its rows of A, or its columns of B: nobody else reads those panels), then runs the
- * cache-block loops over its slice.
+ * split operand (its rows of A, or its columns of B: nobody else reads those panels), waits for
+ * the pack chunks (DONE ≥ P: no slice finishes before them), then runs the cache-block loops over
+ * its slice.
  */
 function runSlice(gemm: Gemm, packA: Pack, packB: Pack, C: Int32Array, t: number, MCc: number, NCc: number): void {
   const es = C[JOB + 1]!;
@@ -96,6 +97,15 @@ function runSlice(gemm: Gemm, packA: Pack, packB: Pack, C: Int32Array, t: number
     const [src, ls, ks, n] = [C[JOB + 17]!, C[JOB + 18]!, C[JOB + 19]!, Math.min(C[JOB + 10]!, jEnd) - jStart];
     for (let k0 = 0; k0 < K; k0 += KCc) packB(src + jStart * ls + k0 * ks, ls, ks, n, Math.min(KCc, K - k0), bBase + (k0 * Np + jStart * Math.min(KCc, K - k0)) * es, zero);
   }
+  // The shared operand's panels: the pack chunks (claimed before any slice) must be done. A short
+  // spin covers one finishing on the other core; then sleep (bounded, in case a thread died
+  // between its increment and the wake-up).
+  const packs = C[PACKS_AT]!;
+  for (let spin = 0; ; spin++) {
+    const d = Atomics.load(C, DONE_AT);
+    if (d >= packs) break;
+    if (spin > 2000) Atomics.wait(C, DONE_AT, d, 50);
+  }
   for (let j0 = jStart; j0 < jEnd; j0 += NCc) {
     const nc = Math.min(NCc, jEnd - j0);
     for (let k0 = 0; k0 < K; k0 += KCc) {
@@ -114,8 +124,7 @@ const PACKS_AT = PACKS;
  * Claims and runs chunks of the published job until none is left (same source in the workers).
  * A claim is a compare-exchange on a word that names the job, so a thread still looping from the
  * previous job can never take a chunk of a job whose fields are being written. Pack chunks come
- * first in the claim order, so a slice of C starts once the first P chunks are done (DONE ≥ P:
- * no slice can finish before them); the thread that finishes the last pack chunk wakes the others.
+ * first in the claim order; the thread that finishes the last of them wakes the slices waiting.
  */
 function runChunks(gemm: Gemm, packA: Pack, packB: Pack, C: Int32Array, MCc: number, NCc: number): void {
   for (;;) {
@@ -126,15 +135,6 @@ function runChunks(gemm: Gemm, packA: Pack, packB: Pack, C: Int32Array, MCc: num
     if (Atomics.compareExchange(C, CLAIM_AT, v, v + 1) !== v) continue;
     const packs = C[PACKS_AT]!;
     try {
-      if (next >= packs) {
-        for (let spin = 0; ; spin++) {
-          const d = Atomics.load(C, DONE_AT);
-          if (d >= packs) break;
-          // A short spin covers a pack chunk finishing on the other core; then sleep (bounded, in
-          // case a thread died between the increment and the wake-up).
-          if (spin > 2000) Atomics.wait(C, DONE_AT, d, 50);
-        }
-      }
       runSlice(gemm, packA, packB, C, next, MCc, NCc);
     } finally {
       const d = Atomics.add(C, DONE_AT, 1) + 1;
