@@ -70,6 +70,21 @@ describe('GEMM on worker threads', () => {
     expect(got.every((v, i) => Math.abs(v - ref[i]!) < 1e-10)).toBe(true);
   });
 
+  it('three threads (more pack chunks and slices than cores here) give the bits of one thread', async () => {
+    const three = new CpuBackend({ threads: 3 });
+    await three.init();
+    try {
+      expect(three.info.threads).toBe(3);
+      for (const [M, K, N, t] of [[1001, 263, 517, false], [517, 263, 1101, true]] as const) {
+        const want = product(one, 'float32', M, K, N, t);
+        const got = product(three, 'float32', M, K, N, t);
+        expect(got.every((v, i) => Object.is(v, want[i])), `${M}×${K}×${N}`).toBe(true);
+      }
+    } finally {
+      await three.dispose();
+    }
+  });
+
   it('threads pack their own panels: broadcast batches (a shared b, a shared aᵀ) match one thread bit for bit', () => {
     for (const dtype of ['float32', 'float64'] as const) {
       const [nb, M, K, N] = [3, 37, 300, 129];

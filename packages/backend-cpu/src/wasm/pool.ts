@@ -48,8 +48,8 @@ const PACK_CHUNK_MIN = 1 << 15;
  * checks for the last chunks before it sleeps: a futex wake-up takes tens of microseconds here, a
  * GEMM of the MLP step a few hundred. Bounded, so an idle pool costs no CPU.
  */
-const IDLE_SPIN_MS = 0.3;
-const WAIT_SPIN_MS = 1;
+const IDLE_SPIN_MS = 0.2;
+const WAIT_SPIN_MS = 0.2;
 const MAX_CHUNKS = Math.min(255, MAX_THREADS * (CHUNKS_PER_THREAD + PACK_CHUNKS_PER_THREAD));
 
 type Gemm = (a: number, b: number, c: number, mc: number, nc: number, kc: number, ldc: number, acc: number) => void;
