@@ -3,7 +3,7 @@
  *
  * Each worker instantiates the same GEMM module against the same shared memory and sleeps in
  * `Atomics.wait` on a control block; the caller writes a job (block geometry, pointers, the job's
- * chunks of rows or columns) into the control block, wakes the workers, and every thread, the
+ * chunks: packing the shared operand, then slices of rows or columns) into the control block, wakes the workers, and every thread, the
  * caller included, claims chunks until none is left; the caller then waits for the chunks still
  * running. A worker the OS has not scheduled yet costs nothing on a busy machine: the caller
  * takes its chunks. Kernels stay synchronous for core, and a job costs atomic wake-ups instead of
@@ -287,8 +287,8 @@ export class ThreadPool {
 
   /**
    * Runs a GEMM with rows (or columns, for short wide products) split across the threads. The
-   * operand that every thread reads whole is packed here first; each thread packs its own share of
-   * the split one.
+   * operand that every thread reads whole is packed by the first chunks (a range of its panels
+   * each, any thread); each slice packs its own share of the split one, then waits for those.
    */
   gemm(job: GemmJob): void {
     if (this.failure !== null) throw new Error(`cpu: a worker thread failed: ${this.failure.message}`);
