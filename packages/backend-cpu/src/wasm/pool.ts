@@ -88,12 +88,13 @@ function runSlice(gemm: Gemm, packA: Pack, packB: Pack, C: Int32Array, t: number
   const iEnd = C[s + 1]!;
   const jStart = C[s + 2]!;
   const jEnd = C[s + 3]!;
-  if (iStart >= iEnd || jStart >= jEnd) return;
-  if (C[JOB + 12]! !== 0) {
+  // An empty slice (none is cut today) still waits below: DONE ≥ P must mean the packs are done.
+  const empty = iStart >= iEnd || jStart >= jEnd;
+  if (!empty && C[JOB + 12]! !== 0) {
     const [src, ls, ks, n] = [C[JOB + 13]!, C[JOB + 14]!, C[JOB + 15]!, Math.min(C[JOB + 9]!, iEnd) - iStart];
     for (let k0 = 0; k0 < K; k0 += KCc) packA(src + iStart * ls + k0 * ks, ls, ks, n, Math.min(KCc, K - k0), aBase + (k0 * Mp + iStart * Math.min(KCc, K - k0)) * es, zero);
   }
-  if (C[JOB + 16]! !== 0) {
+  if (!empty && C[JOB + 16]! !== 0) {
     const [src, ls, ks, n] = [C[JOB + 17]!, C[JOB + 18]!, C[JOB + 19]!, Math.min(C[JOB + 10]!, jEnd) - jStart];
     for (let k0 = 0; k0 < K; k0 += KCc) packB(src + jStart * ls + k0 * ks, ls, ks, n, Math.min(KCc, K - k0), bBase + (k0 * Np + jStart * Math.min(KCc, K - k0)) * es, zero);
   }
@@ -106,6 +107,7 @@ function runSlice(gemm: Gemm, packA: Pack, packB: Pack, C: Int32Array, t: number
     if (d >= packs) break;
     if (spin > 2000) Atomics.wait(C, DONE_AT, d, 50);
   }
+  if (empty) return;
   for (let j0 = jStart; j0 < jEnd; j0 += NCc) {
     const nc = Math.min(NCc, jEnd - j0);
     for (let k0 = 0; k0 < K; k0 += KCc) {
