@@ -43,13 +43,6 @@ const CHUNKS_PER_THREAD = 4;
 /** Pack chunks of the shared operand per thread, and the fewest elements worth one (~10 µs of packing). */
 const PACK_CHUNKS_PER_THREAD = 2;
 const PACK_CHUNK_MIN = 1 << 15;
-/**
- * How long (ms) an idle worker checks for the next job before it sleeps, and how long the caller
- * checks for the last chunks before it sleeps: a futex wake-up takes tens of microseconds here, a
- * GEMM of the MLP step a few hundred. Bounded, so an idle pool costs no CPU.
- */
-const IDLE_SPIN_MS = 0.2;
-const WAIT_SPIN_MS = 0.2;
 const MAX_CHUNKS = Math.min(255, MAX_THREADS * (CHUNKS_PER_THREAD + PACK_CHUNKS_PER_THREAD));
 
 type Gemm = (a: number, b: number, c: number, mc: number, nc: number, kc: number, ldc: number, acc: number) => void;
@@ -167,10 +160,6 @@ Atomics.add(C, ${READY}, 1);
 Atomics.notify(C, ${READY});
 let gen = 0;
 for (;;) {
-  // Spin a little before sleeping: the next job of a training step usually comes within a fraction
-  // of a millisecond, and a futex wake-up costs tens of microseconds of it.
-  const until = performance.now() + ${IDLE_SPIN_MS};
-  while (Atomics.load(C, ${GEN}) === gen && performance.now() < until);
   Atomics.wait(C, ${GEN}, gen);
   gen = Atomics.load(C, ${GEN});
   if (Atomics.load(C, ${STOP}) !== 0) break;
@@ -374,8 +363,6 @@ export class ThreadPool {
   /** Sleeps until the control slot's value is `ready`, rethrowing a worker's failure. */
   private waitFor(slot: number, ready: (value: number) => boolean): void {
     const C = this.control;
-    const until = performance.now() + WAIT_SPIN_MS;
-    while (!ready(Atomics.load(C, slot)) && performance.now() < until);
     for (;;) {
       const v = Atomics.load(C, slot);
       if (ready(v)) return;
