@@ -10,9 +10,20 @@
  *
  * Packing in JavaScript cost more than the multiply for the shapes of an MLP step (a strided read
  * of a transposed weight ran at ~25 ns an element); here a contiguous panel row is one or two
- * v128 copies and the general case a scalar load and store per element.
+ * v128 copies. When instead each lane is contiguous along k (a row-major A, a transposed B: the
+ * forward's x·W and the backward's g·Wᵀ), a full panel takes a vector of k steps from every lane
+ * and transposes them in registers (f32: 4×4 blocks, f64: 2×2), a quarter of the loads and stores
+ * of the scalar case (0.55 → 0.2-0.35 ns an element on a 1024² A here, 0.42 → 0.19 on the MLP's
+ * 64×784 x). The rest, partial panels and other strides, is a scalar load and store per element.
  */
-import { ModuleBuilder, ValType } from './emitter.js';
+import { type Code, ModuleBuilder, ValType } from './emitter.js';
+
+/** `i8x16.shuffle` of the two vectors on the stack, picking `lanes` of `laneBytes` bytes each (0.. from the first, then the second). */
+function shuffle(f: Code, lanes: readonly number[], laneBytes: number): void {
+  const bytes: number[] = [];
+  for (const l of lanes) for (let b = 0; b < laneBytes; b++) bytes.push(l * laneBytes + b);
+  f.w.byte(0xfd).u32(13).bytes(bytes);
+}
 
 /**
  * Adds `pack_<dtype>_<R>(src, ls, ks, n, kc, dst, zero)` (byte pointers and byte strides) to `mod`:
@@ -36,6 +47,11 @@ export function emitPack(mod: ModuleBuilder, dtype: 'float32' | 'float64', R: nu
   const d = f.local(i32);
   const q = Array.from({ length: R }, () => f.local(i32));
   const t = Array.from({ length: R }, () => f.local(i32));
+  // The transposing path: lpv lanes (and k steps) per vector, R / lpv vectors per panel row.
+  const lpv = 16 / es;
+  const kv = f.local(i32);
+  const v = Array.from({ length: lpv }, () => f.local(ValType.v128));
+  const tv = Array.from({ length: lpv }, () => f.local(ValType.v128));
 
   f.i32c(0).set(p0);
   f.get(DST).set(d);
@@ -66,6 +82,46 @@ export function emitPack(mod: ModuleBuilder, dtype: 'float32' | 'float64', R: nu
     f.i32c(0).set(t[l]!);
     f.end();
   }
+  // A full panel whose lanes are each contiguous along k (ks = one element): lpv k steps at a time.
+  f.get(valid).i32c(R).op('i32.ge_s');
+  f.get(KS).i32c(es).op('i32.sub').op('i32.eqz');
+  f.op('i32.and').if_();
+  f.get(k).i32c(Math.log2(lpv)).op('i32.shr_u').tee(kv).if_();
+  f.loop();
+  for (let g = 0; g < R / lpv; g++) {
+    for (let i = 0; i < lpv; i++) f.get(q[g * lpv + i]!).vmem('v128.load', 0).set(v[i]!);
+    if (lpv === 4) {
+      // 4×4 transpose: rows of lanes in, rows of k steps out.
+      f.get(v[0]!).get(v[1]!);
+      shuffle(f, [0, 4, 1, 5], 4);
+      f.set(tv[0]!).get(v[2]!).get(v[3]!);
+      shuffle(f, [0, 4, 1, 5], 4);
+      f.set(tv[1]!).get(v[0]!).get(v[1]!);
+      shuffle(f, [2, 6, 3, 7], 4);
+      f.set(tv[2]!).get(v[2]!).get(v[3]!);
+      shuffle(f, [2, 6, 3, 7], 4);
+      f.set(tv[3]!);
+      for (let j = 0; j < 4; j++) {
+        f.get(d).get(tv[j < 2 ? 0 : 2]!).get(tv[j < 2 ? 1 : 3]!);
+        shuffle(f, j % 2 === 0 ? [0, 1, 4, 5] : [2, 3, 6, 7], 4);
+        f.vmem('v128.store', 4, j * R * es + g * 16);
+      }
+    } else {
+      for (let j = 0; j < 2; j++) {
+        f.get(d).get(v[0]!).get(v[1]!);
+        shuffle(f, j === 0 ? [0, 2] : [1, 3], 8);
+        f.vmem('v128.store', 4, j * R * es + g * 16);
+      }
+    }
+  }
+  for (let l = 0; l < R; l++) f.get(q[l]!).i32c(16).op('i32.add').set(q[l]!);
+  f.get(d).i32c(lpv * R * es).op('i32.add').set(d);
+  f.get(kv).i32c(1).op('i32.sub').tee(kv).brIf(0);
+  f.end();
+  f.end();
+  f.get(k).i32c(lpv - 1).op('i32.and').set(k);
+  f.end();
+  f.get(k).if_();
   f.loop();
   for (let l = 0; l < R; l++) {
     f.get(d).get(q[l]!).mem(load, alignE).mem(store, alignE, l * es);
@@ -73,6 +129,7 @@ export function emitPack(mod: ModuleBuilder, dtype: 'float32' | 'float64', R: nu
   }
   f.get(d).i32c(R * es).op('i32.add').set(d);
   f.get(k).i32c(1).op('i32.sub').tee(k).brIf(0);
+  f.end();
   f.end();
   f.end();
 

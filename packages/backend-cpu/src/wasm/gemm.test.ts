@@ -94,6 +94,21 @@ describe('wasm GEMM vs the JavaScript bmm', () => {
         }
       }
     });
+    it(`${dtype}: panels of lanes contiguous along k (row-major a, transposed b) are transposed in registers: every k remainder, full and partial panels`, () => {
+      // The packers take 16 bytes of k steps per lane at a time (4 for float32, 2 for float64) and
+      // finish the rest one by one; a partial panel (M or N past a multiple of MR, NR) goes one by one.
+      for (const K of [1, 2, 3, 4, 5, 6, 7, 8, 9, KC + 3]) {
+        for (const [M, N] of [[MR, NR], [2 * MR, 2 * NR], [2 * MR + 1, NR + 3]] as const) {
+          const A = randoms(M * K, M * 7 + K);
+          const B = randoms(K * N, N * 5 + K);
+          check(dtype, (b) => ({
+            out: empty(b, dtype, [1, M, N]),
+            a: dense(b, dtype, [1, M, K], A),
+            b: permuted(b, dtype, [1, K, N], B, [0, 2, 1]),
+          }), `${M}×${K}×${N} a, bᵀ`);
+        }
+      }
+    });
     it(`${dtype}: sparse strides are gathered, stride-0 rows and columns copied as they are`, () => {
       const [M, K, N] = [2 * MR + 1, 37, 2 * NR + 3];
       // a: every third column of a wide matrix, rows 7·K apart (its span is far larger than M·K).

@@ -50,6 +50,41 @@ describe('GEMM on worker threads', () => {
     });
   }
 
+  it('the operand every thread reads is packed in chunks by all threads: same bits as one thread, rows and columns split, transposed', () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      // rows split (b packed in chunks) and columns split (a packed in chunks); odd lanes, so the
+      // last pack chunk ends in a partial panel; K over two k blocks.
+      for (const [M, K, N] of [[1001, 263, 517], [517, 263, 1101], [333, 301, 77]] as const) {
+        for (const t of [false, true]) {
+          const want = product(one, dtype, M, K, N, t);
+          const packs = two.wasm!.pool!.packChunks;
+          const got = product(two, dtype, M, K, N, t);
+          expect(two.wasm!.pool!.packChunks - packs, `${M}×${K}×${N} packed in chunks`).toBeGreaterThan(M === 333 ? 0 : 1);
+          expect(got.every((v, i) => Object.is(v, want[i])), `${dtype} ${M}×${K}×${N}${t ? ' transposed' : ''}`).toBe(true);
+        }
+      }
+    }
+    // and against the JavaScript reference
+    const got = product(two, 'float64', 517, 263, 1101, true);
+    const ref = product(new CpuBackend({ wasm: false }), 'float64', 517, 263, 1101, true);
+    expect(got.every((v, i) => Math.abs(v - ref[i]!) < 1e-10)).toBe(true);
+  });
+
+  it('three threads (more pack chunks and slices than cores here) give the bits of one thread', async () => {
+    const three = new CpuBackend({ threads: 3 });
+    await three.init();
+    try {
+      expect(three.info.threads).toBe(3);
+      for (const [M, K, N, t] of [[1001, 263, 517, false], [517, 263, 1101, true]] as const) {
+        const want = product(one, 'float32', M, K, N, t);
+        const got = product(three, 'float32', M, K, N, t);
+        expect(got.every((v, i) => Object.is(v, want[i])), `${M}×${K}×${N}`).toBe(true);
+      }
+    } finally {
+      await three.dispose();
+    }
+  });
+
   it('threads pack their own panels: broadcast batches (a shared b, a shared aᵀ) match one thread bit for bit', () => {
     for (const dtype of ['float32', 'float64'] as const) {
       const [nb, M, K, N] = [3, 37, 300, 129];

@@ -3,7 +3,7 @@
  *
  * Each worker instantiates the same GEMM module against the same shared memory and sleeps in
  * `Atomics.wait` on a control block; the caller writes a job (block geometry, pointers, the job's
- * chunks of rows or columns) into the control block, wakes the workers, and every thread, the
+ * chunks: packing the shared operand, then slices of rows or columns) into the control block, wakes the workers, and every thread, the
  * caller included, claims chunks until none is left; the caller then waits for the chunks still
  * running. A worker the OS has not scheduled yet costs nothing on a busy machine: the caller
  * takes its chunks. Kernels stay synchronous for core, and a job costs atomic wake-ups instead of
@@ -35,13 +35,18 @@ const JOB = 8;
 /**
  * Job fields after JOB: dtype(0 f32 / 1 f64), es, aBase, bBase, cBase, Mp, Np, K, kc, M, N, zero,
  * then the operand each thread packs for itself (flag, staged source, lane and k strides) for A
- * and for B, then per chunk [i0, i1, j0, j1].
+ * and for B, then the shared operand's packing (pack chunks P, which operand: 0 B / 1 A, staged
+ * source, lane and k strides), then per chunk [i0, i1, j0, j1] (a pack chunk: [lane0, lane1, 0, 0]).
  */
-const SLICES = JOB + 20;
+const PACKS = JOB + 20;
+const SLICES = JOB + 25;
 export const MAX_THREADS = 16;
 /** Chunks per thread: enough that a thread that starts late, or is descheduled, leaves work to the others. */
 const CHUNKS_PER_THREAD = 4;
-const MAX_CHUNKS = Math.min(255, MAX_THREADS * CHUNKS_PER_THREAD);
+/** Pack chunks of the shared operand per thread, and the fewest elements worth one (~10 µs of packing). */
+const PACK_CHUNKS_PER_THREAD = 2;
+const PACK_CHUNK_MIN = 1 << 15;
+const MAX_CHUNKS = Math.min(255, MAX_THREADS * (CHUNKS_PER_THREAD + PACK_CHUNKS_PER_THREAD));
 /**
  * Set by a worker whose work threw, before it counts the work done: the caller then throws instead
  * of returning a result with a hole in it, and instead of waiting forever for a dead worker. The
@@ -53,15 +58,20 @@ type Gemm = (a: number, b: number, c: number, mc: number, nc: number, kc: number
 type Pack = (src: number, ls: number, ks: number, n: number, kc: number, dst: number, zero: number) => void;
 
 /**
- * The per-thread work; the same source runs in the workers (as text) and on the caller. First the
- * thread packs its own share of the split operand (its rows of A, or its columns of B: nobody else
- * reads those panels), then it runs the cache-block loops over its slice of C.
+ * The per-thread work; the same source runs in the workers (as text) and on the caller. Chunks
+ * 0..P-1 pack the operand every thread reads whole (B when rows are split, A when columns are), a
+ * range of its panels each; the others are slices of C: the thread packs its own share of the
+ * split operand (its rows of A, or its columns of B: nobody else reads those panels), waits for
+ * the pack chunks (DONE ≥ P: no slice finishes before them), then runs the cache-block loops over
+ * its slice.
  */
 function runSlice(gemm: Gemm, packA: Pack, packB: Pack, C: Int32Array, t: number, MCc: number, NCc: number): void {
   // JOB and SLICES as literals: this source is shipped to the workers as text, where a minifier's
   // names for module constants do not exist (worker-source.ts). The pool tests fail if they drift.
   const JOB = 8;
-  const SLICES_AT = 28;
+  const PACKS_AT = 28;
+  const SLICES_AT = 33;
+  const DONE_AT = 5;
   const es = C[JOB + 1]!;
   const aBase = C[JOB + 2]!;
   const bBase = C[JOB + 3]!;
@@ -70,21 +80,49 @@ function runSlice(gemm: Gemm, packA: Pack, packB: Pack, C: Int32Array, t: number
   const Np = C[JOB + 6]!;
   const K = C[JOB + 7]!;
   const KCc = C[JOB + 8]!;
+  const zero = C[JOB + 11]!;
   const s = SLICES_AT + 4 * t;
+  if (t < C[PACKS_AT]!) {
+    const isA = C[PACKS_AT + 1]! === 1;
+    const [src, ls, ks] = [C[PACKS_AT + 2]!, C[PACKS_AT + 3]!, C[PACKS_AT + 4]!];
+    const [l0, n, Lp, base] = [C[s]!, Math.min(isA ? C[JOB + 9]! : C[JOB + 10]!, C[s + 1]!) - C[s]!, isA ? Mp : Np, isA ? aBase : bBase];
+    for (let k0 = 0; k0 < K; k0 += KCc) {
+      const kc = Math.min(KCc, K - k0);
+      (isA ? packA : packB)(src + l0 * ls + k0 * ks, ls, ks, n, kc, base + (k0 * Lp + l0 * kc) * es, zero);
+    }
+    return;
+  }
   const iStart = C[s]!;
   const iEnd = C[s + 1]!;
   const jStart = C[s + 2]!;
   const jEnd = C[s + 3]!;
-  if (iStart >= iEnd || jStart >= jEnd) return;
-  const zero = C[JOB + 11]!;
-  if (C[JOB + 12]! !== 0) {
+  // An empty slice (none is cut today) still waits below: DONE ≥ P must mean the packs are done.
+  const empty = iStart >= iEnd || jStart >= jEnd;
+  if (!empty && C[JOB + 12]! !== 0) {
     const [src, ls, ks, n] = [C[JOB + 13]!, C[JOB + 14]!, C[JOB + 15]!, Math.min(C[JOB + 9]!, iEnd) - iStart];
     for (let k0 = 0; k0 < K; k0 += KCc) packA(src + iStart * ls + k0 * ks, ls, ks, n, Math.min(KCc, K - k0), aBase + (k0 * Mp + iStart * Math.min(KCc, K - k0)) * es, zero);
   }
-  if (C[JOB + 16]! !== 0) {
+  if (!empty && C[JOB + 16]! !== 0) {
     const [src, ls, ks, n] = [C[JOB + 17]!, C[JOB + 18]!, C[JOB + 19]!, Math.min(C[JOB + 10]!, jEnd) - jStart];
     for (let k0 = 0; k0 < K; k0 += KCc) packB(src + jStart * ls + k0 * ks, ls, ks, n, Math.min(KCc, K - k0), bBase + (k0 * Np + jStart * Math.min(KCc, K - k0)) * es, zero);
   }
+  // The shared operand's panels: the pack chunks (claimed before any slice) must be done. A short
+  // spin covers one finishing on the other core; then sleep (bounded, in case a thread died
+  // between its increment and the wake-up).
+  const packs = C[PACKS_AT]!;
+  let mayBlock = true;
+  for (let spin = 0; ; spin++) {
+    const d = Atomics.load(C, DONE_AT);
+    if (d >= packs) break;
+    if (spin > 2000 && mayBlock) {
+      try {
+        Atomics.wait(C, DONE_AT, d, 50);
+      } catch {
+        mayBlock = false; // a browser's main thread may not block: keep spinning
+      }
+    }
+  }
+  if (empty) return;
   for (let j0 = jStart; j0 < jEnd; j0 += NCc) {
     const nc = Math.min(NCc, jEnd - j0);
     for (let k0 = 0; k0 < K; k0 += KCc) {
@@ -100,12 +138,14 @@ function runSlice(gemm: Gemm, packA: Pack, packB: Pack, C: Int32Array, t: number
 /**
  * Claims and runs chunks of the published job until none is left (same source in the workers).
  * A claim is a compare-exchange on a word that names the job, so a thread still looping from the
- * previous job can never take a chunk of a job whose fields are being written.
+ * previous job can never take a chunk of a job whose fields are being written. Pack chunks come
+ * first in the claim order; the thread that finishes the last of them wakes the slices waiting.
  */
 function runChunks(gemm: Gemm, packA: Pack, packB: Pack, C: Int32Array, MCc: number, NCc: number): void {
   // CLAIM and DONE as literals, like runSlice's constants; FAILED is the control block's last slot.
   const CLAIM_AT = 4;
   const DONE_AT = 5;
+  const PACKS_AT = 28;
   const FAILED_AT = C.length - 1;
   for (;;) {
     const v = Atomics.load(C, CLAIM_AT);
@@ -113,13 +153,15 @@ function runChunks(gemm: Gemm, packA: Pack, packB: Pack, C: Int32Array, MCc: num
     const next = v & 255;
     if (next >= chunks) return;
     if (Atomics.compareExchange(C, CLAIM_AT, v, v + 1) !== v) continue;
+    const packs = C[PACKS_AT]!;
     try {
       runSlice(gemm, packA, packB, C, next, MCc, NCc);
     } catch (e) {
       Atomics.store(C, FAILED_AT, 1);
       throw e;
     } finally {
-      if (Atomics.add(C, DONE_AT, 1) + 1 === chunks) Atomics.notify(C, DONE_AT);
+      const d = Atomics.add(C, DONE_AT, 1) + 1;
+      if (d === chunks || d === packs) Atomics.notify(C, DONE_AT);
     }
   }
 }
@@ -202,8 +244,9 @@ export class ThreadPool {
   private readonly control: Int32Array;
   private readonly workers: HostedWorker[] = [];
   private failure: Error | null = null;
-  /** GEMM jobs run so far (tests check the threads were used). */
+  /** GEMM jobs run so far, and the pack chunks they had (tests check the threads were used). */
   jobs = 0;
+  packChunks = 0;
   private jobId = 0;
 
   private constructor(
@@ -255,8 +298,8 @@ export class ThreadPool {
 
   /**
    * Runs a GEMM with rows (or columns, for short wide products) split across the threads. The
-   * operand that every thread reads whole is packed here first; each thread packs its own share of
-   * the split one.
+   * operand that every thread reads whole is packed by the first chunks (a range of its panels
+   * each, any thread); each slice packs its own share of the split one, then waits for those.
    */
   gemm(job: GemmJob): void {
     this.throwIfFailed();
@@ -276,16 +319,28 @@ export class ThreadPool {
     C[JOB + 11] = job.zero;
     const n = this.threads;
     const byRows = job.Mp / job.MR >= job.Np / job.NR;
-    const es = C[JOB + 1]!;
     const pack = this.kernels.pack[job.dtype];
+    // The operand every thread reads whole is packed by pack chunks (below), split by panels.
     const whole = byRows ? job.b : job.a;
-    if (whole !== null) {
-      for (let k0 = 0; k0 < job.K; k0 += job.kc) {
-        const kc = Math.min(job.kc, job.K - k0);
-        if (byRows) pack.b(whole.src + k0 * whole.ks, whole.ls, whole.ks, job.N, kc, job.bBase + k0 * job.Np * es, job.zero);
-        else pack.a(whole.src + k0 * whole.ks, whole.ls, whole.ks, job.M, kc, job.aBase + k0 * job.Mp * es, job.zero);
+    let packs = 0;
+    if (whole !== null && job.K > 0) {
+      const [R, lanes] = byRows ? [job.NR, job.N] : [job.MR, job.M];
+      const panels = Math.ceil(lanes / R);
+      packs = Math.max(1, Math.min(panels, n * PACK_CHUNKS_PER_THREAD, Math.floor((lanes * job.K) / PACK_CHUNK_MIN)));
+      for (let t = 0; t < packs; t++) {
+        const s = SLICES + 4 * t;
+        C[s] = Math.floor((panels * t) / packs) * R;
+        C[s + 1] = Math.floor((panels * (t + 1)) / packs) * R;
+        C[s + 2] = 0;
+        C[s + 3] = 0;
       }
+      C[PACKS + 1] = byRows ? 0 : 1;
+      C[PACKS + 2] = whole.src;
+      C[PACKS + 3] = whole.ls;
+      C[PACKS + 4] = whole.ks;
     }
+    C[PACKS] = packs;
+    this.packChunks += packs;
     const split = byRows ? job.a : job.b;
     C[JOB + 12] = byRows && split !== null ? 1 : 0;
     C[JOB + 16] = !byRows && split !== null ? 1 : 0;
@@ -296,11 +351,12 @@ export class ThreadPool {
       C[at + 2] = split.ks;
     }
     const units = byRows ? job.Mp / job.MR : job.Np / job.NR;
-    const chunks = Math.min(units, n * CHUNKS_PER_THREAD, MAX_CHUNKS);
-    for (let t = 0; t < chunks; t++) {
-      const lo = Math.floor((units * t) / chunks);
-      const hi = Math.floor((units * (t + 1)) / chunks);
-      const s = SLICES + 4 * t;
+    const slices = Math.min(units, n * CHUNKS_PER_THREAD, MAX_CHUNKS - packs);
+    const chunks = packs + slices;
+    for (let u = 0; u < slices; u++) {
+      const lo = Math.floor((units * u) / slices);
+      const hi = Math.floor((units * (u + 1)) / slices);
+      const s = SLICES + 4 * (packs + u);
       if (byRows) {
         C[s] = lo * job.MR;
         C[s + 1] = hi * job.MR;
