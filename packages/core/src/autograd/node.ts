@@ -54,21 +54,27 @@ export function removable<T>(list: T[], item: T): RemovableHandle {
 
 let nextSeq = 0;
 
+/**
+ * What few nodes carry: hooks, the anomaly-mode stack, edges to outputs other than 0. Kept out of
+ * the node itself (one field instead of six) because every op of a graph makes a node and the
+ * graph survives young-generation collections: each field is 8 bytes copied per node per scavenge.
+ */
+interface NodeExtras {
+  stack: string | null;
+  preHooks: NodePreHook[] | null;
+  postHooks: NodeHook[] | null;
+  tensorHooks: (GradHook[] | undefined)[] | null;
+  retainHooks: (((g: Tensor) => void) | undefined)[] | null;
+  edgeCache: Edge[] | null;
+}
+
 export abstract class Node {
   /** Creation order; the engine runs later nodes first when several are ready. */
   readonly seq = nextSeq++;
-  /** Forward stack of the op that made this node, kept when anomaly detection is on. */
-  stack: string | null = null;
-  preHooks: NodePreHook[] | null = null;
-  postHooks: NodeHook[] | null = null;
+  /** The rarely set fields below, made on first write. */
+  private _extras: NodeExtras | null = null;
   /** `[this, 0]`, made once (edges are immutable and shared); most nodes have one output. */
   private edge0: Edge | null = null;
-  /** `[this, i]` edges of the other outputs, made once each. */
-  private edgeCache: Edge[] | null = null;
-  /** Tensor hooks by output number (hooks registered on the tensors this node produced). */
-  tensorHooks: (GradHook[] | undefined)[] | null = null;
-  /** retainGrad() hooks by output number; they run after the tensor hooks. */
-  retainHooks: (((g: Tensor) => void) | undefined)[] | null = null;
 
   // The backward engine's bookkeeping for the pass that last reached this node (engine.ts): on the
   // node itself rather than in per-pass maps, which cost more than the rest of the loop.
@@ -88,10 +94,52 @@ export abstract class Node {
     public readonly outMeta: readonly TensorMeta[],
   ) {}
 
+  private extras(): NodeExtras {
+    return (this._extras ??= { stack: null, preHooks: null, postHooks: null, tensorHooks: null, retainHooks: null, edgeCache: null });
+  }
+
+  /** Forward stack of the op that made this node, kept when anomaly detection is on. */
+  get stack(): string | null {
+    return this._extras === null ? null : this._extras.stack;
+  }
+  set stack(v: string | null) {
+    if (v !== null || this._extras !== null) this.extras().stack = v;
+  }
+
+  get preHooks(): NodePreHook[] | null {
+    return this._extras === null ? null : this._extras.preHooks;
+  }
+  set preHooks(v: NodePreHook[] | null) {
+    if (v !== null || this._extras !== null) this.extras().preHooks = v;
+  }
+
+  get postHooks(): NodeHook[] | null {
+    return this._extras === null ? null : this._extras.postHooks;
+  }
+  set postHooks(v: NodeHook[] | null) {
+    if (v !== null || this._extras !== null) this.extras().postHooks = v;
+  }
+
+  /** Tensor hooks by output number (hooks registered on the tensors this node produced). */
+  get tensorHooks(): (GradHook[] | undefined)[] | null {
+    return this._extras === null ? null : this._extras.tensorHooks;
+  }
+  set tensorHooks(v: (GradHook[] | undefined)[] | null) {
+    if (v !== null || this._extras !== null) this.extras().tensorHooks = v;
+  }
+
+  /** retainGrad() hooks by output number; they run after the tensor hooks. */
+  get retainHooks(): (((g: Tensor) => void) | undefined)[] | null {
+    return this._extras === null ? null : this._extras.retainHooks;
+  }
+  set retainHooks(v: (((g: Tensor) => void) | undefined)[] | null) {
+    if (v !== null || this._extras !== null) this.extras().retainHooks = v;
+  }
+
   /** The edge that points at output `nr` of this node. */
   edgeTo(nr: number): Edge {
     if (nr === 0) return (this.edge0 ??= Object.freeze([this, 0]) as Edge);
-    const cache = (this.edgeCache ??= []);
+    const cache = (this.extras().edgeCache ??= []);
     return (cache[nr] ??= Object.freeze([this, nr]) as Edge);
   }
 

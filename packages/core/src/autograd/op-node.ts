@@ -20,9 +20,10 @@ export interface GradFormula<A = unknown> {
 /** An input slot as the op saw it: a saved tensor, a JS number operand, or nothing saved. */
 export type SavedSlot = SavedTensor | number | null;
 
-export class OpNode<A = unknown> extends Node {
-  private freed = false;
+/** What `slots` becomes once the node was released: marks it freed without a field of its own. */
+const FREED: SavedSlot[] = [];
 
+export class OpNode<A = unknown> extends Node {
   constructor(
     readonly formula: GradFormula<A>,
     next: Edge[],
@@ -36,6 +37,11 @@ export class OpNode<A = unknown> extends Node {
 
   name(): string {
     return this.formula.name;
+  }
+
+  /** Released after a backward pass (saved values gone). */
+  private get freed(): boolean {
+    return this.slots === FREED;
   }
 
   apply(gradOutputs: MaybeGrad[]): MaybeGrad[] {
@@ -80,10 +86,9 @@ export class OpNode<A = unknown> extends Node {
 
   override release(): void {
     if (this.freed) return;
-    this.freed = true;
     if (this.slots) for (const s of this.slots) if (s instanceof SavedTensor) s.release();
     if (this.savedOutputs) for (const s of this.savedOutputs) s.release();
-    this.slots = null;
+    this.slots = FREED;
     this.savedOutputs = null;
   }
 }
