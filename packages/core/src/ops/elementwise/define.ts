@@ -429,7 +429,7 @@ const scalarMemos = new WeakMap<ElementwiseOpDef, (ScalarMemo | undefined)[]>();
  * including every operand that would be an error, it declines (null) before allocating anything,
  * so the general path raises the usual error.
  */
-function runScalarElementwise(def: ElementwiseOpDef, operands: readonly Operand[], params: readonly number[]): Tensor | null {
+export function runScalarElementwise(def: ElementwiseOpDef, operands: readonly Operand[], params: readonly number[]): Tensor | null {
   const n = operands.length;
   if (n !== def.arity || AMP.active || dispatchHooked()) return null;
   let first: Tensor | null = null;
