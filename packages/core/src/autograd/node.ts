@@ -136,9 +136,12 @@ export abstract class Node {
     if (v !== null || this._extras !== null) this.extras().retainHooks = v;
   }
 
-  /** The edge that points at output `nr` of this node. */
+  /**
+   * The edge that points at output `nr` of this node. Edge 0 is not frozen (the `readonly` tuple
+   * type guards it): every op of a graph makes one, and `Object.freeze` costs a map transition each.
+   */
   edgeTo(nr: number): Edge {
-    if (nr === 0) return (this.edge0 ??= Object.freeze([this, 0]) as Edge);
+    if (nr === 0) return (this.edge0 ??= [this, 0] as Edge);
     const cache = (this.extras().edgeCache ??= []);
     return (cache[nr] ??= Object.freeze([this, nr]) as Edge);
   }
@@ -188,14 +191,13 @@ export abstract class Node {
  * user's `dispose()` of it frees the storage only once the graph lets go of it too. Under
  * saved-tensor hooks (`saved-hooks.ts`) it keeps the hook's handle instead, and pins nothing.
  */
+/** Aliases made for saved tensors the user disposed before backward (rare: kept off the slot). */
+const aliases = new WeakMap<SavedTensor, Tensor>();
+
 export class SavedTensor {
   readonly version: number;
-  /** The saved tensor; null when a saved-tensor hook packed it (see `packed`). */
-  readonly tensor: Tensor | null;
-  /** @internal What a saved-tensor hook made of it (null: no hooks were in force). */
-  readonly packed: Packed | null;
-  /** A live alias, made if the user disposed the saved tensor before backward. */
-  private alias: Tensor | null = null;
+  /** The saved tensor, or what a saved-tensor hook made of it: one field, as graphs hold many slots. */
+  private readonly held: Tensor | Packed;
 
   /** `outputNr`: which output of the node being recorded `tensor` is (-1: an input or other). */
   constructor(tensor: Tensor, op: string, outputNr = -1) {
@@ -208,13 +210,21 @@ export class SavedTensor {
     this.version = tensor._ref.version;
     const hooks = tensor.rt._savedHooks;
     if (hooks === null) {
-      this.tensor = tensor;
-      this.packed = null;
+      this.held = tensor;
       tensor._pin();
     } else {
-      this.tensor = null;
-      this.packed = packSaved(hooks, tensor, op, outputNr);
+      this.held = packSaved(hooks, tensor, op, outputNr);
     }
+  }
+
+  /** The saved tensor; null when a saved-tensor hook packed it (see `packed`). */
+  get tensor(): Tensor | null {
+    return this.held instanceof Tensor ? this.held : null;
+  }
+
+  /** @internal What a saved-tensor hook made of it (null: no hooks were in force). */
+  get packed(): Packed | null {
+    return this.held instanceof Tensor ? null : this.held;
   }
 
   /** The saved tensor described without unpacking it. */
@@ -230,10 +240,13 @@ export class SavedTensor {
       releasePacked(this.packed);
       return;
     }
-    this.tensor!._unpin();
-    if (this.alias !== null) {
-      this.alias.dispose();
-      this.alias = null;
+    const t = this.tensor!;
+    t._unpin();
+    // An alias exists only for a tensor disposed before backward (see `live`).
+    const alias = t._disposed ? aliases.get(this) : undefined;
+    if (alias !== undefined) {
+      alias.dispose();
+      aliases.delete(this);
     }
   }
 
@@ -241,7 +254,8 @@ export class SavedTensor {
   live(): Tensor {
     const t = this.tensor!;
     if (!t._disposed) return t;
-    if (this.alias === null) {
+    let alias = aliases.get(this);
+    if (alias === undefined) {
       t._ref.retain();
       // The alias lives as long as this slot, not as long as the backward step that made it.
       const collecting = t.rt._created;
@@ -252,9 +266,9 @@ export class SavedTensor {
       a._outputNr = t._outputNr;
       a._requiresGrad = t._requiresGrad;
       a._accNode = t._accNode;
-      this.alias = a;
+      aliases.set(this, (alias = a));
     }
-    return this.alias;
+    return alias;
   }
 }
 
