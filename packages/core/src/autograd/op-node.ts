@@ -29,7 +29,8 @@ export class OpNode<A = unknown> extends Node {
     next: Edge[],
     outMeta: readonly TensorMeta[],
     private slots: SavedSlot[] | null,
-    private savedOutputs: SavedTensor[] | null,
+    /** One per output; a one-output node holds its saved output without an array (most nodes). */
+    private savedOutputs: SavedTensor[] | SavedTensor | null,
     readonly attrs: A,
   ) {
     super(next, outMeta);
@@ -70,7 +71,8 @@ export class OpNode<A = unknown> extends Node {
   /** Output `i` as saved in forward. */
   output(i = 0): Tensor {
     if (this.freed) throw freedError(this);
-    const s = this.savedOutputs?.[i];
+    const so = this.savedOutputs;
+    const s = so instanceof SavedTensor ? (i === 0 ? so : undefined) : so?.[i];
     if (!s) throw new Error(`${this.name()}: output ${i} was not saved for backward`);
     return unpackSaved(s, this);
   }
@@ -80,14 +82,21 @@ export class OpNode<A = unknown> extends Node {
     this.slots?.forEach((s, i) => {
       if (s instanceof SavedTensor) out.push(s.info(INPUT_NAMES[i] ?? `input${i}`));
     });
-    this.savedOutputs?.forEach((s, i) => out.push(s.info(i === 0 ? 'result' : `result${i}`)));
+    this.outputsSaved().forEach((s, i) => out.push(s.info(i === 0 ? 'result' : `result${i}`)));
     return out;
+  }
+
+  private outputsSaved(): readonly SavedTensor[] {
+    const so = this.savedOutputs;
+    return so === null ? [] : so instanceof SavedTensor ? [so] : so;
   }
 
   override release(): void {
     if (this.freed) return;
     if (this.slots) for (const s of this.slots) if (s instanceof SavedTensor) s.release();
-    if (this.savedOutputs) for (const s of this.savedOutputs) s.release();
+    const so = this.savedOutputs;
+    if (so instanceof SavedTensor) so.release();
+    else if (so !== null) for (const s of so) s.release();
     this.slots = FREED;
     this.savedOutputs = null;
   }
