@@ -7,21 +7,33 @@
  */
 import { createRuntime, NablaError, type Operand, type Runtime, type Tensor } from '@nabla/core';
 import { cpuBackend } from '@nabla/backend-cpu';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  runElementwise,
-  runElementwiseGeneral,
-  runScalarElementwise,
-  type ElementwiseOpDef,
-} from '../../../packages/core/src/ops/elementwise/define.js';
-import * as T from '../../../packages/core/src/ops/elementwise/table.js';
+
+// Core's internals, from the same source modules '@nabla/core' resolves to under vitest. Imported
+// by a computed path and typed here: the type-check resolves '@nabla/core' to dist, and a static
+// import of src would mix the two declarations of Tensor.
+type ElementwiseOpDef = { readonly name: string; readonly __def: true };
+type Run = (def: ElementwiseOpDef, operands: readonly Operand[], params?: readonly number[]) => Tensor;
+interface DefineModule {
+  runElementwise: Run;
+  runElementwiseGeneral: Run;
+  runScalarElementwise: (def: ElementwiseOpDef, operands: readonly Operand[], params: readonly number[]) => Tensor | null;
+}
+const SRC = fileURLToPath(new URL('../../../packages/core/src/ops/elementwise/', import.meta.url));
+let runElementwise: Run;
+let runElementwiseGeneral: Run;
+let runScalarElementwise: DefineModule['runScalarElementwise'];
+let T: Record<'mul' | 'add' | 'sub' | 'div' | 'pow' | 'tanh' | 'sigmoid' | 'exp' | 'relu' | 'clamp' | 'maximum' | 'lt', ElementwiseOpDef>;
 
 let rt: Runtime;
 beforeAll(async () => {
+  ({ runElementwise, runElementwiseGeneral, runScalarElementwise } = (await import(/* @vite-ignore */ `${SRC}define.js`)) as DefineModule);
+  T = (await import(/* @vite-ignore */ `${SRC}table.js`)) as typeof T;
   rt = await createRuntime({ plugins: [cpuBackend()] });
 });
 
-type Case = { def: ElementwiseOpDef; operands: (leaves: Tensor[]) => Operand[]; params?: number[] };
+type Case = { def: () => ElementwiseOpDef; operands: (leaves: Tensor[]) => Operand[]; params?: number[] };
 
 /** Three 0-d leaves requiring grad, the same values each time. */
 function leaves(dtype: 'float32' | 'float64'): Tensor[] {
@@ -29,27 +41,27 @@ function leaves(dtype: 'float32' | 'float64'): Tensor[] {
 }
 
 const CASES: Record<string, Case> = {
-  mul: { def: T.mul, operands: ([a, b]) => [a!, b!] },
-  add: { def: T.add, operands: ([a, b]) => [a!, b!] },
-  'sub with a number': { def: T.sub, operands: ([a]) => [a!, 0.25] },
-  'number / tensor': { def: T.div, operands: ([a]) => [3, a!] },
-  'tensor ** tensor': { def: T.pow, operands: ([, , c]) => [c!, c!] },
-  'tensor ** number': { def: T.pow, operands: ([a]) => [a!, 3] },
-  'number ** tensor': { def: T.pow, operands: ([a]) => [2, a!] },
-  'mul by a boolean': { def: T.mul, operands: ([a]) => [a!, true] },
-  tanh: { def: T.tanh, operands: ([a]) => [a!] },
-  sigmoid: { def: T.sigmoid, operands: ([b]) => [b!] },
-  exp: { def: T.exp, operands: ([a]) => [a!] },
-  relu: { def: T.relu, operands: ([, b]) => [b!] },
-  'clamp (params)': { def: T.clamp, operands: ([b]) => [b!], params: [-1, 1] },
-  maximum: { def: T.maximum, operands: ([a, b]) => [a!, b!] },
-  'lt (bool result)': { def: T.lt, operands: ([a, b]) => [a!, b!] },
+  mul: { def: () => T.mul, operands: ([a, b]) => [a!, b!] },
+  add: { def: () => T.add, operands: ([a, b]) => [a!, b!] },
+  'sub with a number': { def: () => T.sub, operands: ([a]) => [a!, 0.25] },
+  'number / tensor': { def: () => T.div, operands: ([a]) => [3, a!] },
+  'tensor ** tensor': { def: () => T.pow, operands: ([, , c]) => [c!, c!] },
+  'tensor ** number': { def: () => T.pow, operands: ([a]) => [a!, 3] },
+  'number ** tensor': { def: () => T.pow, operands: ([a]) => [2, a!] },
+  'mul by a boolean': { def: () => T.mul, operands: ([a]) => [a!, true] },
+  tanh: { def: () => T.tanh, operands: ([a]) => [a!] },
+  sigmoid: { def: () => T.sigmoid, operands: ([b]) => [b!] },
+  exp: { def: () => T.exp, operands: ([a]) => [a!] },
+  relu: { def: () => T.relu, operands: ([, b]) => [b!] },
+  'clamp (params)': { def: () => T.clamp, operands: ([b]) => [b!], params: [-1, 1] },
+  maximum: { def: () => T.maximum, operands: ([a, b]) => [a!, b!] },
+  'lt (bool result)': { def: () => T.lt, operands: ([a, b]) => [a!, b!] },
 };
 
 /** Everything observable about a result: values bit for bit, dtype, shape, node, saved values, gradients. */
 function observe(run: (def: ElementwiseOpDef, ops: readonly Operand[], params?: number[]) => Tensor, c: Case, dtype: 'float32' | 'float64') {
   const ls = leaves(dtype);
-  const y = run(c.def, c.operands(ls), c.params);
+  const y = run(c.def(), c.operands(ls), c.params);
   const node = y.gradFn;
   const seen = {
     dtype: y.dtype,
@@ -73,7 +85,7 @@ describe('scalar fast path of elementwise dispatch', () => {
     for (const [name, c] of Object.entries(CASES)) {
       it(`${name} (${dtype}): takes the fast path and agrees with the general path`, () => {
         const ls = leaves(dtype);
-        const fast = runScalarElementwise(c.def, c.operands(ls), c.params ?? []);
+        const fast = runScalarElementwise(c.def(), c.operands(ls), c.params ?? []);
         expect(fast).not.toBeNull();
         expect(observe((d, o, p) => runElementwise(d, o, p), c, dtype)).toEqual(observe((d, o, p) => runElementwiseGeneral(d, o, p), c, dtype));
       });
