@@ -12,7 +12,7 @@
  * become `const` temporaries), and stores last, so an input that is the output view itself
  * (in-place) is read before it is overwritten.
  */
-import type { DType, ElementwiseKernel, ElementwiseSpec, Expr, TypedArray } from '@nabla/core';
+import type { DType, ElementwiseKernel, ElementwiseSpec, Expr, TypedArray, View } from '@nabla/core';
 import { collapse, fmtShape, isContiguous, isScalarLike, numelOf, orderByStrides, sameShape } from './strided.js';
 import { dataOf } from './storage.js';
 import { erf, ipow, pow, roundHalfEven, sigmoid } from './scalar-math.js';
@@ -205,12 +205,12 @@ type StridedFn = (
   P: readonly number[],
 ) => void;
 
-function build<F>(name: string, source: string): F {
+function build<F>(name: string, source: string, opName = name): F {
   const cleaned = name.replace(/[^A-Za-z0-9_]/g, '_');
   const safe = /^[0-9]/.test(cleaned) ? `k_${cleaned}` : cleaned;
-  // The name shows up in profiles and stack traces.
-  const factory = new Function('H', `${HELPER_PRELUDE}return function ${safe}(${source}`) as (h: typeof HELPERS) => F;
-  return factory(HELPERS);
+  // The name shows up in profiles and stack traces. `N` is the op's name, for dataOf's errors.
+  const factory = new Function('H', 'dataOf', 'N', `${HELPER_PRELUDE}return function ${safe}(${source}`) as (h: typeof HELPERS, d: typeof dataOf, n: string) => F;
+  return factory(HELPERS, dataOf, opName);
 }
 
 function paramPrelude(body: Body): string {
@@ -235,6 +235,24 @@ ${storeCode(spec.outDtype, 'O[o + i]', body.result)}
 }
 }`;
   return build<FlatFn>(`${spec.name}_flat`, src);
+}
+
+type ScalarFn = (O: TypedArray, o: number, V: readonly View[], P: readonly number[]) => void;
+
+/**
+ * The 0-d form: one element, no loop, no per-call arrays of data and offsets. A scalar graph runs
+ * every op through it. It must compute what `genFlat` computes for n = 1 (same body and store);
+ * the caller takes it only when every input is 0-d too, so the inputs' checks are `dataOf`'s.
+ */
+function genScalar(spec: ElementwiseSpec, body: Body): ScalarFn {
+  const reads = body.inputs.map((i) => `const v${i} = V[${i}], x${i} = dataOf(N, ${i}, v${i})[v${i}.offset];`);
+  const src = `O, o, V, P) {
+${paramPrelude(body)}
+${reads.join('\n')}
+${body.statements}
+${storeCode(spec.outDtype, 'O[o]', body.result)}
+}`;
+  return build<ScalarFn>(`${spec.name}_scalar`, src, spec.name);
 }
 
 function genStrided(spec: ElementwiseSpec, body: Body): StridedFn {
@@ -290,11 +308,17 @@ export function compileElementwise(spec: ElementwiseSpec): ElementwiseKernel {
   }
   const flat = new Map<number, FlatFn>();
   let strided: StridedFn | undefined;
+  let scalar: ScalarFn | undefined;
 
   return (out, inputs, params) => {
     if (inputs.length !== nIn) throw new Error(`${spec.name}: expected ${nIn} inputs, got ${inputs.length}`);
     if (params.length < spec.numParams) throw new Error(`${spec.name}: expected ${spec.numParams} params, got ${params.length}`);
     const shape = out.shape;
+    if (shape.length === 0 && allScalar(inputs)) {
+      scalar ??= genScalar(spec, body);
+      scalar(dataOf(spec.name, 'out', out), out.offset, inputs, params);
+      return;
+    }
     const n = numelOf(shape);
     if (n === 0) return;
     const O = dataOf(spec.name, 'out', out);
@@ -329,6 +353,11 @@ export function compileElementwise(spec: ElementwiseSpec): ElementwiseKernel {
     strided ??= genStrided(spec, body);
     strided(g.shape, O, out.offset, g.strides[0]!, D, offs, g.strides.slice(1), params);
   };
+}
+
+function allScalar(inputs: readonly View[]): boolean {
+  for (let i = 0; i < inputs.length; i++) if (inputs[i]!.shape.length !== 0) return false;
+  return true;
 }
 
 /** Caches compiled kernels by `spec.key`: each op compiles once per dtype combination. */

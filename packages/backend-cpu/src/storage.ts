@@ -11,6 +11,7 @@
 import { sizeClass as poolSizeClass, type DType, type Storage, type TypedArray, type View } from '@nabla/core';
 import { bytesPer, newTypedArray } from './dtypes.js';
 import type { HeapBlock, WasmHeap } from './wasm/heap.js';
+import { tinyTypedArray } from './tiny-storage.js';
 
 export class CpuStorage implements Storage {
   readonly byteLength: number;
@@ -83,7 +84,7 @@ export class BufferPool {
   }
 
   allocate(dtype: DType, numel: number): CpuStorage {
-    if (numel <= TINY_NUMEL) return new CpuStorage(dtype, numel, newTypedArray(dtype, numel));
+    if (numel <= TINY_NUMEL) return new CpuStorage(dtype, numel, tinyTypedArray(dtype, numel));
     const cls = sizeClass(numel);
     const list = this.free[dtype].get(cls);
     const recycled = list?.pop();

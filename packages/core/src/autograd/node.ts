@@ -54,21 +54,27 @@ export function removable<T>(list: T[], item: T): RemovableHandle {
 
 let nextSeq = 0;
 
+/**
+ * What few nodes carry: hooks, the anomaly-mode stack, edges to outputs other than 0. Kept out of
+ * the node itself (one field instead of six) because every op of a graph makes a node and the
+ * graph survives young-generation collections: each field is 8 bytes copied per node per scavenge.
+ */
+interface NodeExtras {
+  stack: string | null;
+  preHooks: NodePreHook[] | null;
+  postHooks: NodeHook[] | null;
+  tensorHooks: (GradHook[] | undefined)[] | null;
+  retainHooks: (((g: Tensor) => void) | undefined)[] | null;
+  edgeCache: Edge[] | null;
+}
+
 export abstract class Node {
   /** Creation order; the engine runs later nodes first when several are ready. */
   readonly seq = nextSeq++;
-  /** Forward stack of the op that made this node, kept when anomaly detection is on. */
-  stack: string | null = null;
-  preHooks: NodePreHook[] | null = null;
-  postHooks: NodeHook[] | null = null;
+  /** The rarely set fields below, made on first write. */
+  private _extras: NodeExtras | null = null;
   /** `[this, 0]`, made once (edges are immutable and shared); most nodes have one output. */
   private edge0: Edge | null = null;
-  /** `[this, i]` edges of the other outputs, made once each. */
-  private edgeCache: Edge[] | null = null;
-  /** Tensor hooks by output number (hooks registered on the tensors this node produced). */
-  tensorHooks: (GradHook[] | undefined)[] | null = null;
-  /** retainGrad() hooks by output number; they run after the tensor hooks. */
-  retainHooks: (((g: Tensor) => void) | undefined)[] | null = null;
 
   // The backward engine's bookkeeping for the pass that last reached this node (engine.ts): on the
   // node itself rather than in per-pass maps, which cost more than the rest of the loop.
@@ -88,10 +94,55 @@ export abstract class Node {
     public readonly outMeta: readonly TensorMeta[],
   ) {}
 
-  /** The edge that points at output `nr` of this node. */
+  private extras(): NodeExtras {
+    return (this._extras ??= { stack: null, preHooks: null, postHooks: null, tensorHooks: null, retainHooks: null, edgeCache: null });
+  }
+
+  /** Forward stack of the op that made this node, kept when anomaly detection is on. */
+  get stack(): string | null {
+    return this._extras === null ? null : this._extras.stack;
+  }
+  set stack(v: string | null) {
+    if (v !== null || this._extras !== null) this.extras().stack = v;
+  }
+
+  get preHooks(): NodePreHook[] | null {
+    return this._extras === null ? null : this._extras.preHooks;
+  }
+  set preHooks(v: NodePreHook[] | null) {
+    if (v !== null || this._extras !== null) this.extras().preHooks = v;
+  }
+
+  get postHooks(): NodeHook[] | null {
+    return this._extras === null ? null : this._extras.postHooks;
+  }
+  set postHooks(v: NodeHook[] | null) {
+    if (v !== null || this._extras !== null) this.extras().postHooks = v;
+  }
+
+  /** Tensor hooks by output number (hooks registered on the tensors this node produced). */
+  get tensorHooks(): (GradHook[] | undefined)[] | null {
+    return this._extras === null ? null : this._extras.tensorHooks;
+  }
+  set tensorHooks(v: (GradHook[] | undefined)[] | null) {
+    if (v !== null || this._extras !== null) this.extras().tensorHooks = v;
+  }
+
+  /** retainGrad() hooks by output number; they run after the tensor hooks. */
+  get retainHooks(): (((g: Tensor) => void) | undefined)[] | null {
+    return this._extras === null ? null : this._extras.retainHooks;
+  }
+  set retainHooks(v: (((g: Tensor) => void) | undefined)[] | null) {
+    if (v !== null || this._extras !== null) this.extras().retainHooks = v;
+  }
+
+  /**
+   * The edge that points at output `nr` of this node. Edge 0 is not frozen (the `readonly` tuple
+   * type guards it): every op of a graph makes one, and `Object.freeze` costs a map transition each.
+   */
   edgeTo(nr: number): Edge {
-    if (nr === 0) return (this.edge0 ??= Object.freeze([this, 0]) as Edge);
-    const cache = (this.edgeCache ??= []);
+    if (nr === 0) return (this.edge0 ??= [this, 0] as Edge);
+    const cache = (this.extras().edgeCache ??= []);
     return (cache[nr] ??= Object.freeze([this, nr]) as Edge);
   }
 
@@ -140,14 +191,13 @@ export abstract class Node {
  * user's `dispose()` of it frees the storage only once the graph lets go of it too. Under
  * saved-tensor hooks (`saved-hooks.ts`) it keeps the hook's handle instead, and pins nothing.
  */
+/** Aliases made for saved tensors the user disposed before backward (rare: kept off the slot). */
+const aliases = new WeakMap<SavedTensor, Tensor>();
+
 export class SavedTensor {
   readonly version: number;
-  /** The saved tensor; null when a saved-tensor hook packed it (see `packed`). */
-  readonly tensor: Tensor | null;
-  /** @internal What a saved-tensor hook made of it (null: no hooks were in force). */
-  readonly packed: Packed | null;
-  /** A live alias, made if the user disposed the saved tensor before backward. */
-  private alias: Tensor | null = null;
+  /** The saved tensor, or what a saved-tensor hook made of it: one field, as graphs hold many slots. */
+  private readonly held: Tensor | Packed;
 
   /** `outputNr`: which output of the node being recorded `tensor` is (-1: an input or other). */
   constructor(tensor: Tensor, op: string, outputNr = -1) {
@@ -160,13 +210,21 @@ export class SavedTensor {
     this.version = tensor._ref.version;
     const hooks = tensor.rt._savedHooks;
     if (hooks === null) {
-      this.tensor = tensor;
-      this.packed = null;
+      this.held = tensor;
       tensor._pin();
     } else {
-      this.tensor = null;
-      this.packed = packSaved(hooks, tensor, op, outputNr);
+      this.held = packSaved(hooks, tensor, op, outputNr);
     }
+  }
+
+  /** The saved tensor; null when a saved-tensor hook packed it (see `packed`). */
+  get tensor(): Tensor | null {
+    return this.held instanceof Tensor ? this.held : null;
+  }
+
+  /** @internal What a saved-tensor hook made of it (null: no hooks were in force). */
+  get packed(): Packed | null {
+    return this.held instanceof Tensor ? null : this.held;
   }
 
   /** The saved tensor described without unpacking it. */
@@ -182,10 +240,13 @@ export class SavedTensor {
       releasePacked(this.packed);
       return;
     }
-    this.tensor!._unpin();
-    if (this.alias !== null) {
-      this.alias.dispose();
-      this.alias = null;
+    const t = this.tensor!;
+    t._unpin();
+    // An alias exists only for a tensor disposed before backward (see `live`).
+    const alias = t._disposed ? aliases.get(this) : undefined;
+    if (alias !== undefined) {
+      alias.dispose();
+      aliases.delete(this);
     }
   }
 
@@ -193,7 +254,8 @@ export class SavedTensor {
   live(): Tensor {
     const t = this.tensor!;
     if (!t._disposed) return t;
-    if (this.alias === null) {
+    let alias = aliases.get(this);
+    if (alias === undefined) {
       t._ref.retain();
       // The alias lives as long as this slot, not as long as the backward step that made it.
       const collecting = t.rt._created;
@@ -204,9 +266,9 @@ export class SavedTensor {
       a._outputNr = t._outputNr;
       a._requiresGrad = t._requiresGrad;
       a._accNode = t._accNode;
-      this.alias = a;
+      aliases.set(this, (alias = a));
     }
-    return this.alias;
+    return alias;
   }
 }
 

@@ -20,15 +20,17 @@ export interface GradFormula<A = unknown> {
 /** An input slot as the op saw it: a saved tensor, a JS number operand, or nothing saved. */
 export type SavedSlot = SavedTensor | number | null;
 
-export class OpNode<A = unknown> extends Node {
-  private freed = false;
+/** What `slots` becomes once the node was released: marks it freed without a field of its own. */
+const FREED: SavedSlot[] = [];
 
+export class OpNode<A = unknown> extends Node {
   constructor(
     readonly formula: GradFormula<A>,
     next: Edge[],
     outMeta: readonly TensorMeta[],
     private slots: SavedSlot[] | null,
-    private savedOutputs: SavedTensor[] | null,
+    /** One per output; a one-output node holds its saved output without an array (most nodes). */
+    private savedOutputs: SavedTensor[] | SavedTensor | null,
     readonly attrs: A,
   ) {
     super(next, outMeta);
@@ -36,6 +38,11 @@ export class OpNode<A = unknown> extends Node {
 
   name(): string {
     return this.formula.name;
+  }
+
+  /** Released after a backward pass (saved values gone). */
+  private get freed(): boolean {
+    return this.slots === FREED;
   }
 
   apply(gradOutputs: MaybeGrad[]): MaybeGrad[] {
@@ -64,7 +71,8 @@ export class OpNode<A = unknown> extends Node {
   /** Output `i` as saved in forward. */
   output(i = 0): Tensor {
     if (this.freed) throw freedError(this);
-    const s = this.savedOutputs?.[i];
+    const so = this.savedOutputs;
+    const s = so instanceof SavedTensor ? (i === 0 ? so : undefined) : so?.[i];
     if (!s) throw new Error(`${this.name()}: output ${i} was not saved for backward`);
     return unpackSaved(s, this);
   }
@@ -74,16 +82,22 @@ export class OpNode<A = unknown> extends Node {
     this.slots?.forEach((s, i) => {
       if (s instanceof SavedTensor) out.push(s.info(INPUT_NAMES[i] ?? `input${i}`));
     });
-    this.savedOutputs?.forEach((s, i) => out.push(s.info(i === 0 ? 'result' : `result${i}`)));
+    this.outputsSaved().forEach((s, i) => out.push(s.info(i === 0 ? 'result' : `result${i}`)));
     return out;
+  }
+
+  private outputsSaved(): readonly SavedTensor[] {
+    const so = this.savedOutputs;
+    return so === null ? [] : so instanceof SavedTensor ? [so] : so;
   }
 
   override release(): void {
     if (this.freed) return;
-    this.freed = true;
     if (this.slots) for (const s of this.slots) if (s instanceof SavedTensor) s.release();
-    if (this.savedOutputs) for (const s of this.savedOutputs) s.release();
-    this.slots = null;
+    const so = this.savedOutputs;
+    if (so instanceof SavedTensor) so.release();
+    else if (so !== null) for (const s of so) s.release();
+    this.slots = FREED;
     this.savedOutputs = null;
   }
 }

@@ -262,7 +262,7 @@ export function recordOne<A>(
       if (slots !== null) slots[i] = typeof o === 'boolean' ? Number(o) : (o as number);
     }
   }
-  const savedOutputs = saveOutput ? [new SavedTensor(output, formula.name, 0)] : null;
+  const savedOutputs = saveOutput ? new SavedTensor(output, formula.name, 0) : null;
   const node = new OpNode<A>(formula, next, outMetaOf(output), slots, savedOutputs, attrs);
   if (output.rt.gradMode.anomaly) node.stack = new Error(`forward of ${formula.name}`).stack ?? null;
   output._gradFn = node;

@@ -21,14 +21,15 @@ import type { Backend, Storage } from '../backend/types.js';
 export const SMALL_STORAGE_BYTES = 4096;
 export const SMALL_BATCH = 32;
 
-/** What `memory()` counts for one storage, kept apart from it (see the file comment). */
+/**
+ * What `memory()` counts for one storage, kept apart from it (see the file comment). Its device is
+ * whoever uncounts it: the storage's backend, the holder's or the batch's device (one field less
+ * on an object a batch of small storages keeps until the whole batch was collected).
+ */
 export class StorageAccount {
   refs = 1;
   released = false;
-  constructor(
-    readonly bytes: number,
-    readonly device: string,
-  ) {}
+  constructor(readonly bytes: number) {}
 }
 
 export class StorageRef {
@@ -48,9 +49,12 @@ export class StorageRef {
     readonly backend: Backend,
     readonly tracker: MemoryTracker,
     readonly account: StorageAccount,
-    /** A small storage of a GC-managed device: its tensors share batched finalizers. */
-    readonly small: boolean,
   ) {}
+
+  /** A small storage of a GC-managed device: its tensors share batched finalizers. */
+  get small(): boolean {
+    return this.account.bytes < SMALL_STORAGE_BYTES && this.backend.gcManaged === true;
+  }
 
   get released(): boolean {
     return this.account.released;
@@ -170,19 +174,18 @@ export class MemoryTracker {
     const d = this.dev(backend.device);
     d.numBytes += bytes;
     if (d.numBytes > d.peakBytes) d.peakBytes = d.numBytes;
-    const small = backend.gcManaged === true && bytes < SMALL_STORAGE_BYTES;
-    return new StorageRef(storage, backend, this, new StorageAccount(bytes, backend.device), small);
+    return new StorageRef(storage, backend, this, new StorageAccount(bytes));
   }
 
   /** The last holder of `ref` let go: uncount it and give the storage back to its backend. */
   free(ref: StorageRef): void {
-    this.uncountBytes(ref.account);
+    this.uncountBytes(ref.account, ref.backend.device);
     ref.backend.release(ref.storage);
   }
 
-  private uncountBytes(a: StorageAccount): void {
+  private uncountBytes(a: StorageAccount, device: string): void {
     this.numBytes -= a.bytes;
-    this.dev(a.device).numBytes -= a.bytes;
+    this.dev(device).numBytes -= a.bytes;
   }
 
   /** A tensor object came to life holding `ref`: count it and give it its claim (`_holder`). */
@@ -255,7 +258,7 @@ export class MemoryTracker {
     if (holder.released) return;
     holder.released = true;
     if (holder.ref !== null) holder.ref.release();
-    else this.drop(holder.account, 1);
+    else this.drop(holder.account, holder.device);
   }
 
   private collectBatch(b: SmallBatch): void {
@@ -265,17 +268,16 @@ export class MemoryTracker {
     const claims = b.claims;
     for (let i = 0; i < claims.length; i++) {
       const a = claims[i];
-      if (a !== null && a !== undefined) this.drop(a, 1);
+      if (a !== null && a !== undefined) this.drop(a, b.device);
     }
     claims.length = 0;
   }
 
-  /** The GC took `n` holders of a GC-managed storage; the storage goes with the last of them. */
-  private drop(a: StorageAccount, n: number): void {
-    a.refs -= n;
-    if (a.refs === 0 && !a.released) {
+  /** The GC took a holder of a GC-managed storage on `device`; the storage goes with the last of them. */
+  private drop(a: StorageAccount, device: string): void {
+    if (--a.refs === 0 && !a.released) {
       a.released = true;
-      this.uncountBytes(a);
+      this.uncountBytes(a, device);
     }
   }
 

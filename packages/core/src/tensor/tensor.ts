@@ -22,6 +22,28 @@ let nextTensorId = 1;
 /** Nested arrays as `tolist()` returns them. */
 export type NestedArray<T> = T | NestedArray<T>[];
 
+/**
+ * The fields most tensors never set (views, leaves' gradients and accumulators, `keep()`,
+ * `retainGrad()`), made on first write. Every op makes a tensor, and a graph's tensors survive
+ * young-generation collections: each field a Tensor carries is 8 bytes copied per tensor per
+ * scavenge, so the object holds only what every op reads.
+ */
+interface TensorRare {
+  grad: Tensor | null;
+  retainsGrad: boolean;
+  base: Tensor | null;
+  viewFn: ((base: Tensor) => Tensor) | null;
+  viewVersion: number;
+  viewTracksGrad: boolean;
+  accNode: Node | null;
+  kept: boolean;
+}
+
+/** Bits of `Tensor._flags`. */
+const REQUIRES_GRAD = 1;
+const INFERENCE = 2;
+const DISPOSED = 4;
+
 export class Tensor {
   /** Unique per process, for events and debugging. */
   readonly id: number;
@@ -29,7 +51,6 @@ export class Tensor {
   readonly rt: Runtime;
   readonly shape: readonly number[];
   readonly dtype: DType;
-  readonly device: string;
 
   /** @internal */ _ref: StorageRef;
   /** @internal this tensor's claim on `_ref`, as memory accounting sees it (runtime/memory.ts) */
@@ -40,30 +61,15 @@ export class Tensor {
   _gcKey: object | null = null;
   /** @internal */ _strides: readonly number[];
   /** @internal */ _offset: number;
-  /** @internal requires_grad of a leaf. Non-leaves require grad through their gradFn. */
-  _requiresGrad = false;
   /** @internal */ _gradFn: Node | null = null;
   /** @internal which output of `_gradFn` this tensor is */
   _outputNr = 0;
-  /** @internal */ _grad: Tensor | null = null;
-  /** @internal */ _retainsGrad = false;
-  /** @internal the root tensor this one is a view of (null: not a view) */
-  _base: Tensor | null = null;
-  /** @internal rebuilds this view from its base with differentiable view ops */
-  _viewFn: ((base: Tensor) => Tensor) | null = null;
-  /** @internal storage version when the view's gradFn was last (re)built */
-  _viewVersion = 0;
-  /** @internal the view was made with grad mode on, so it follows its base's history */
-  _viewTracksGrad = false;
-  /** @internal the leaf's AccumulateGrad node, created once so hooks registered on it stick */
-  _accNode: Node | null = null;
-  /** @internal made under inferenceMode: never enters autograd */
-  _inference = false;
-  /** @internal */ _disposed = false;
-  /** @internal marked by `keep()`: no `tidy` disposes it */
-  _kept = false;
   /** @internal how many saved-for-backward slots hold this tensor; dispose waits for them */
   _pins = 0;
+  /** @internal REQUIRES_GRAD | INFERENCE | DISPOSED (one field for three booleans) */
+  private _flags = 0;
+  /** @internal see `TensorRare` */
+  private _rare: TensorRare | null = null;
 
   /** @internal Use the factories (`nabla.tensor`, `nabla.zeros`, ...) to make tensors. */
   constructor(rt: Runtime, ref: StorageRef, shape: readonly number[], strides: readonly number[], offset: number, dtype: DType) {
@@ -74,13 +80,101 @@ export class Tensor {
     this._strides = strides;
     this._offset = offset;
     this.dtype = dtype;
-    this.device = ref.backend.device;
     rt.memoryTracker.track(this, ref);
-    if (rt.gradMode.inference) this._inference = true;
+    if (rt.gradMode.inference) this._flags = INFERENCE;
     if (rt._created !== null) rt._created.push(this);
     if (rt.events.watching['tensor:create']) {
       rt.events.emit('tensor:create', { id: this.id, shape, dtype, device: this.device, bytes: ref.storage.byteLength });
     }
+  }
+
+  /** The device holding the storage (`'cpu'`, `'webgpu'`, ...). */
+  get device(): string {
+    return this._ref.backend.device;
+  }
+
+  // ---- internal fields kept as bits of `_flags` or in `_rare` (see `TensorRare`)
+
+  private rare(): TensorRare {
+    return (this._rare ??= { grad: null, retainsGrad: false, base: null, viewFn: null, viewVersion: 0, viewTracksGrad: false, accNode: null, kept: false });
+  }
+
+  /** @internal requires_grad of a leaf. Non-leaves require grad through their gradFn. */
+  get _requiresGrad(): boolean {
+    return (this._flags & REQUIRES_GRAD) !== 0;
+  }
+  set _requiresGrad(v: boolean) {
+    this._flags = v ? this._flags | REQUIRES_GRAD : this._flags & ~REQUIRES_GRAD;
+  }
+  /** @internal made under inferenceMode: never enters autograd */
+  get _inference(): boolean {
+    return (this._flags & INFERENCE) !== 0;
+  }
+  set _inference(v: boolean) {
+    this._flags = v ? this._flags | INFERENCE : this._flags & ~INFERENCE;
+  }
+  /** @internal */
+  get _disposed(): boolean {
+    return (this._flags & DISPOSED) !== 0;
+  }
+  set _disposed(v: boolean) {
+    this._flags = v ? this._flags | DISPOSED : this._flags & ~DISPOSED;
+  }
+  /** @internal */
+  get _grad(): Tensor | null {
+    return this._rare === null ? null : this._rare.grad;
+  }
+  set _grad(v: Tensor | null) {
+    if (v !== null || this._rare !== null) this.rare().grad = v;
+  }
+  /** @internal */
+  get _retainsGrad(): boolean {
+    return this._rare !== null && this._rare.retainsGrad;
+  }
+  set _retainsGrad(v: boolean) {
+    if (v || this._rare !== null) this.rare().retainsGrad = v;
+  }
+  /** @internal the root tensor this one is a view of (null: not a view) */
+  get _base(): Tensor | null {
+    return this._rare === null ? null : this._rare.base;
+  }
+  set _base(v: Tensor | null) {
+    if (v !== null || this._rare !== null) this.rare().base = v;
+  }
+  /** @internal rebuilds this view from its base with differentiable view ops */
+  get _viewFn(): ((base: Tensor) => Tensor) | null {
+    return this._rare === null ? null : this._rare.viewFn;
+  }
+  set _viewFn(v: ((base: Tensor) => Tensor) | null) {
+    if (v !== null || this._rare !== null) this.rare().viewFn = v;
+  }
+  /** @internal storage version when the view's gradFn was last (re)built */
+  get _viewVersion(): number {
+    return this._rare === null ? 0 : this._rare.viewVersion;
+  }
+  set _viewVersion(v: number) {
+    if (v !== 0 || this._rare !== null) this.rare().viewVersion = v;
+  }
+  /** @internal the view was made with grad mode on, so it follows its base's history */
+  get _viewTracksGrad(): boolean {
+    return this._rare !== null && this._rare.viewTracksGrad;
+  }
+  set _viewTracksGrad(v: boolean) {
+    if (v || this._rare !== null) this.rare().viewTracksGrad = v;
+  }
+  /** @internal the leaf's AccumulateGrad node, created once so hooks registered on it stick */
+  get _accNode(): Node | null {
+    return this._rare === null ? null : this._rare.accNode;
+  }
+  set _accNode(v: Node | null) {
+    if (v !== null || this._rare !== null) this.rare().accNode = v;
+  }
+  /** @internal marked by `keep()`: no `tidy` disposes it */
+  get _kept(): boolean {
+    return this._rare !== null && this._rare.kept;
+  }
+  set _kept(v: boolean) {
+    if (v || this._rare !== null) this.rare().kept = v;
   }
 
   // ---- geometry

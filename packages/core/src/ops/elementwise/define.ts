@@ -249,6 +249,15 @@ function checkBool(def: ElementwiseOpDef, operands: readonly Operand[]): void {
  * broadcast shape), else into a new tensor. Records the gradient node when needed.
  */
 export function runElementwise(def: ElementwiseOpDef, operands: readonly Operand[], params: readonly number[] = NO_PARAMS, out?: Tensor): Tensor {
+  if (out === undefined) {
+    const fast = runScalarElementwise(def, operands, params);
+    if (fast !== null) return fast;
+  }
+  return runElementwiseGeneral(def, operands, params, out);
+}
+
+/** `runElementwise` for any operands: checks, promotion, broadcasting, queued launches, hooks. */
+export function runElementwiseGeneral(def: ElementwiseOpDef, operands: readonly Operand[], params: readonly number[] = NO_PARAMS, out?: Tensor): Tensor {
   const first = firstTensor(def.name, operands);
   // Autocast's seam: listed ops (exp, pow, ... on GPU devices) get their operands cast first.
   if (AMP.active && out === undefined) {
@@ -332,12 +341,7 @@ export function runElementwise(def: ElementwiseOpDef, operands: readonly Operand
     launchQueued(rt, def, operands, result, views, kernelFn, kernelArgs);
   }
 
-  if (out === undefined && def.grad && needsGrad(rt, operands)) {
-    const g = def.grad;
-    const attrs = params === NO_PARAMS ? NO_ATTRS : { params };
-    const saveInputs = g.save === 'inputs' || g.save === 'both';
-    recordOne(formulaOf(g, numberMask), operands, result, saveInputs && g.uses ? savedOperands(g.uses, operands) : saveInputs, g.save === 'output' || g.save === 'both', attrs);
-  }
+  if (out === undefined && def.grad && needsGrad(rt, operands)) recordElementwise(def.grad, operands, result, params, numberMask);
   return result;
 }
 
@@ -374,15 +378,123 @@ function tensorDtypes(operands: readonly Operand[]): DType[] {
   return out;
 }
 
+/** Records the graph node of an elementwise op (both dispatch paths end here). */
+function recordElementwise(g: ElementwiseGrad, operands: readonly Operand[], result: Tensor, params: readonly number[], numberMask: number): void {
+  const attrs = params === NO_PARAMS ? NO_ATTRS : { params };
+  const saveInputs = g.save === 'inputs' || g.save === 'both';
+  recordOne(formulaOf(g, numberMask), operands, result, saveInputs && g.uses ? savedOperands(g.uses, operands) : saveInputs, g.save === 'output' || g.save === 'both', attrs);
+}
+
+/** Per `uses` table, the save masks already computed, by the bits of the operands requiring grad. */
+const saveMasks = new WeakMap<readonly (readonly number[])[], (readonly boolean[] | undefined)[]>();
+
 /** Which operands to save: those read by the gradient of an operand that requires grad. */
-function savedOperands(uses: readonly (readonly number[])[], operands: readonly Operand[]): boolean[] {
-  // JS-number operands are kept in their slot whatever the mask says.
-  const save = new Array<boolean>(operands.length).fill(false);
+function savedOperands(uses: readonly (readonly number[])[], operands: readonly Operand[]): readonly boolean[] {
+  let grads = 0;
   for (let i = 0; i < operands.length; i++) {
     const o = operands[i];
-    if (o instanceof Tensor && (o._requiresGrad || o._gradFn !== null)) for (const j of uses[i]!) save[j] = true;
+    if (o instanceof Tensor && (o._requiresGrad || o._gradFn !== null)) grads |= 1 << i;
+  }
+  // One array per (op, operands requiring grad), shared by every node: recordOne only reads it.
+  let byGrads = saveMasks.get(uses);
+  if (byGrads === undefined) saveMasks.set(uses, (byGrads = []));
+  let save = byGrads[grads];
+  if (save === undefined) {
+    // JS-number operands are kept in their slot whatever the mask says.
+    const mask = new Array<boolean>(operands.length).fill(false);
+    for (let i = 0; i < operands.length; i++) if (grads & (1 << i)) for (const j of uses[i]!) mask[j] = true;
+    save = byGrads[grads] = Object.freeze(mask);
   }
   return save;
+}
+
+/** What the scalar fast path remembers per op and operand kinds: the spec for one dtype and backend. */
+interface ScalarMemo {
+  readonly dtype: DType;
+  readonly backend: Backend;
+  readonly outDtype: DType;
+  readonly spec: CachedSpec;
+}
+const scalarMemos = new WeakMap<ElementwiseOpDef, (ScalarMemo | undefined)[]>();
+
+/**
+ * The scalar graph's dispatch (`y.mul(w).add(b).tanh()` on 0-d tensors): every tensor operand
+ * 0-d, of one floating dtype, on one backend, alive and settled; JS numbers allowed; no autocast,
+ * dispatch hook or `op:dispatch` listener. It exists because such ops are all overhead: with one
+ * dtype there is nothing to promote and with shapes `[]` nothing to broadcast, so it skips both and
+ * remembers the spec per op, operand kinds, dtype and backend instead of rebuilding its key.
+ *
+ * It must agree with `runElementwiseGeneral` in everything observable: values, dtype, shape,
+ * graph node and saved values (both end in `recordElementwise`). Whatever it does not handle,
+ * including every operand that would be an error, it declines (null) before allocating anything,
+ * so the general path raises the usual error.
+ */
+export function runScalarElementwise(def: ElementwiseOpDef, operands: readonly Operand[], params: readonly number[]): Tensor | null {
+  const n = operands.length;
+  if (n !== def.arity || AMP.active || dispatchHooked()) return null;
+  let first: Tensor | null = null;
+  let numberMask = 0;
+  for (let i = 0; i < n; i++) {
+    const o = operands[i];
+    if (o instanceof Tensor) {
+      if (o.shape.length !== 0 || o._disposed || o._ref.pending !== null) return null;
+      if (first === null) first = o;
+      else if (o.dtype !== first.dtype || o._ref.backend !== first._ref.backend || o.rt !== first.rt) return null;
+    } else if (typeof o === 'number' || typeof o === 'boolean') numberMask |= 1 << i;
+    else return null;
+  }
+  // Floating only: then JS numbers never lift the dtype (integer and bool promotion is the general path's).
+  if (first === null || (first.dtype !== 'float32' && first.dtype !== 'float64')) return null;
+  // 'first' takes operand 0's dtype, which the general path reports on when it is a number.
+  if (def.dtype === 'first' && first !== operands[0]) return null;
+  const rt = first.rt;
+  if (rt.events.watching['op:dispatch']) return null;
+  const dtype = first.dtype;
+  const backend = first._ref.backend;
+  const nTensors = n - popcount(numberMask);
+
+  let memos = scalarMemos.get(def);
+  if (memos === undefined) scalarMemos.set(def, (memos = []));
+  let m = memos[numberMask];
+  if (m === undefined || m.dtype !== dtype || m.backend !== backend) {
+    // What runElementwiseGeneral derives for these operands (promotion gives `dtype` itself).
+    const outDtype = def.dtype === 'first' ? dtype : outDtypeOf(def, dtype);
+    if (!backend.dtypes.includes(outDtype)) return null;
+    let packed = 0;
+    for (let i = 0; i < nTensors; i++) packed = packed * 8 + DT_NUM[dtype];
+    const spec = cachedSpec(def, numberMask, packed, nTensors, outDtype, dtype, tensorDtypes, operands);
+    memos[numberMask] = m = { dtype, backend, outDtype, spec };
+  }
+  const kernelFn = kernelFor(rt, backend, m.spec, m.outDtype);
+
+  let kernelArgs = params;
+  if (numberMask !== 0) {
+    const all = new Array<number>(params.length + n - nTensors);
+    let k = 0;
+    for (; k < params.length; k++) all[k] = params[k]!;
+    for (let i = 0; i < n; i++) if (numberMask & (1 << i)) all[k++] = Number(operands[i]);
+    kernelArgs = all;
+  }
+  const result = emptyOn(rt, backend, m.outDtype, first.shape);
+  const views = new Array<View>(nTensors);
+  for (let i = 0, k = 0; i < n; i++) {
+    const o = operands[i];
+    if (o instanceof Tensor) views[k++] = o._view();
+  }
+  try {
+    kernelFn(result._view(), views, kernelArgs);
+  } catch (e) {
+    result.dispose();
+    throw new NablaError(`kernel failed on device ${first.device}: ${(e as Error).message}`, { op: def.name, cause: e });
+  }
+  if (def.grad && needsGrad(rt, operands)) recordElementwise(def.grad, operands, result, params, numberMask);
+  return result;
+}
+
+function popcount(x: number): number {
+  let c = 0;
+  for (; x !== 0; x &= x - 1) c++;
+  return c;
 }
 
 /** The spec of `def` with every operand a tensor of `dtype` (what plugins precompile). */
