@@ -2,15 +2,21 @@
  * The backward engine, in micrograd's three steps:
  *
  *   discover  – walk the graph from the roots (iteratively, so deep graphs cannot overflow the
- *               stack), claiming each node for this pass;
- *   count     – mark the nodes that must run (all of them, or those on a path to a requested
- *               input) and count the gradients each must wait for;
+ *               stack), claiming each node for this pass and counting the edges into it: the
+ *               gradients it must wait for;
+ *   count     – only when some inputs were asked for (`autograd.grad`, `backward({ inputs })`):
+ *               keep the nodes on a path to one of them, and count again among those;
  *   run       – pop ready nodes (latest-created first, as PyTorch does), apply each to the sum of
  *               the gradients that met at it, and pass what it returns down its edges.
  *
  * Everything else (hooks, captures for `autograd.grad`, freeing consumed gradients) is one named
  * step of `runNode`. The per-pass bookkeeping lives on the nodes themselves (`_pass`, `_deps`,
- * `_needed`, `_buf`): per-pass maps cost more than the rest of the loop.
+ * `_needed`, `_buf`): per-pass maps cost more than the rest of the loop. A plain backward touches
+ * each node twice (discover, run): on a graph of scalars, reaching a node's memory is a good part
+ * of what the pass costs.
+ *
+ * Edges are frozen `[node, nr]` arrays: they are read by index, since destructuring a frozen array
+ * goes through the iterator protocol and allocates on every edge.
  */
 import { NablaError, fmtShape } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -80,6 +86,8 @@ class Pass {
   private readonly reached: boolean[];
   private readonly ready = new ReadyQueue();
   private reclaim!: Reclaimer;
+  /** Every node that received a gradient ran and consumed it (no buffer is left to drop). */
+  private drained = false;
 
   constructor(
     private readonly rt: Runtime,
@@ -104,7 +112,7 @@ class Pass {
     for (const one of implicit) this.reclaim.own(one);
 
     this.discover(rootEdges);
-    this.countDependencies();
+    if (req.inputs !== null) this.countNeeded();
     for (let i = 0; i < rootEdges.length; i++) this.addGrad(rootEdges[i]![0]!, rootEdges[i]![1], rootGrads[i]!);
     this.queueRoots(rootEdges);
 
@@ -119,7 +127,7 @@ class Pass {
 
   /** After the pass (errors included): drop its buffers and give nested-over nodes their state back. */
   restore(): void {
-    for (const n of this.order) n._buf = null;
+    if (!this.drained) for (const n of this.order) n._buf = null;
     for (let i = this.setAside.length - 1; i >= 0; i--) {
       const st = this.setAside[i]!;
       st.node._pass = st.pass;
@@ -157,16 +165,21 @@ class Pass {
     node._buf = null;
   }
 
-  /** Step 1: every node reachable from the roots, in DFS post-order (an explicit stack). */
+  /**
+   * Step 1: every node reachable from the roots, in DFS post-order (an explicit stack), each
+   * counting the edges that reach it: in a plain backward every node runs, so that is the number
+   * of gradients it waits for.
+   */
   private discover(rootEdges: readonly Edge[]): void {
     const pass = this.id;
     const order = this.order;
     const stackNodes: Node[] = [];
     const stackNext: number[] = [];
-    for (const [root] of rootEdges) {
-      if (root!._pass === pass) continue;
-      this.claim(root!);
-      stackNodes.push(root!);
+    for (let r = 0; r < rootEdges.length; r++) {
+      const root = rootEdges[r]![0]!;
+      if (root._pass === pass) continue;
+      this.claim(root);
+      stackNodes.push(root);
       stackNext.push(0);
       while (stackNodes.length) {
         const top = stackNodes.length - 1;
@@ -175,11 +188,13 @@ class Pass {
         if (i < node.next.length) {
           stackNext[top] = i + 1;
           const child = node.next[i]![0];
-          if (child !== null && child._pass !== pass) {
+          if (child === null) continue;
+          if (child._pass !== pass) {
             this.claim(child);
             stackNodes.push(child);
             stackNext.push(0);
           }
+          child._deps++;
         } else {
           stackNodes.pop();
           stackNext.pop();
@@ -190,17 +205,18 @@ class Pass {
   }
 
   /**
-   * Step 2: which nodes must run (all for a plain backward, else those on a path to a requested
-   * input; post-order visits children first), and how many gradients each waits for.
+   * Step 2, when inputs were asked for: only the nodes on a path to one of them run (post-order
+   * visits children first), and each waits only for the gradients of those.
    */
-  private countDependencies(): void {
+  private countNeeded(): void {
     const order = this.order;
-    if (this.req.inputs !== null) {
-      for (const node of order) {
-        if (this.captures.has(node) || node.next.some(([c]) => c !== null && c._needed)) node._needed = true;
-      }
+    for (let k = 0; k < order.length; k++) {
+      const node = order[k]!;
+      node._deps = 0;
+      if (this.captures.has(node) || node.next.some((e) => e[0] !== null && e[0]._needed)) node._needed = true;
     }
-    for (const node of order) {
+    for (let k = 0; k < order.length; k++) {
+      const node = order[k]!;
       if (!node._needed) continue;
       const next = node.next;
       for (let i = 0; i < next.length; i++) {
@@ -212,10 +228,11 @@ class Pass {
 
   /** Roots with nothing to wait for start the queue (a root listed twice is queued once: -1). */
   private queueRoots(rootEdges: readonly Edge[]): void {
-    for (const [n] of rootEdges) {
-      if (n!._needed && n!._deps === 0) {
-        n!._deps = -1;
-        this.ready.push(n!);
+    for (let r = 0; r < rootEdges.length; r++) {
+      const n = rootEdges[r]![0]!;
+      if (n._needed && n._deps === 0) {
+        n._deps = -1;
+        this.ready.push(n);
       }
     }
   }
@@ -231,6 +248,7 @@ class Pass {
         this.runNode(this.ready.pop());
         executed++;
       }
+      this.drained = true;
     } catch (e) {
       // Nothing will consume the gradients still buffered, and the caller receives none.
       reclaim.abort();
@@ -261,11 +279,11 @@ class Pass {
       return;
     }
 
-    this.reclaim.watch();
+    this.reclaim.watch(node instanceof OpNode);
     const gradIn = this.apply(node, buf);
     if (!this.req.keepGraph) node.release();
     this.passDown(node, gradIn);
-    this.reclaim.settle(node instanceof OpNode);
+    this.reclaim.settle();
     this.releaseAll(consumed);
   }
 
@@ -309,8 +327,10 @@ class Pass {
   private passDown(node: Node, gradIn: MaybeGrad[]): void {
     const next = node.next;
     for (let i = 0; i < next.length; i++) {
-      const [child, nr] = next[i]!;
+      const edge = next[i]!;
+      const child = edge[0];
       if (child === null || !child._needed) continue;
+      const nr = edge[1];
       const g = gradIn[i];
       if (g) this.addGrad(child, nr, fitGrad(g, child.outMeta[nr]!, node.name(), i));
       if (--child._deps === 0) this.ready.push(child);
@@ -324,7 +344,14 @@ class Pass {
    */
   private addGrad(node: Node, nr: number, g: Tensor): void {
     let buf = node._buf;
-    if (buf === null) node._buf = buf = nulls(node.outMeta.length);
+    if (buf === null) {
+      if (nr === 0 && node.outMeta.length === 1) {
+        node._buf = [g];
+        this.reclaim.hold(g);
+        return;
+      }
+      node._buf = buf = nulls(node.outMeta.length);
+    }
     const prev = buf[nr];
     if (!prev) {
       buf[nr] = g;
@@ -342,7 +369,7 @@ class Pass {
   }
 
   private releaseAll(consumed: MaybeGrad[] | null): void {
-    if (consumed) for (const g of consumed) this.reclaim.release(g);
+    if (consumed) for (let k = 0; k < consumed.length; k++) this.reclaim.release(consumed[k]);
   }
 
   // ---- hooks and captures (user code: what it sees is never freed by the pass)

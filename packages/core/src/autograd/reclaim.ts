@@ -10,20 +10,33 @@
  * `Function`'s backward makes only the gradients it returned, never its other tensors (it may keep
  * them). Each gradient counts the buffer slots that hold it and is freed when the last one is
  * consumed. What is left when the pass ends is handed to an enclosing `tidy`, if any.
+ *
+ * One map does the bookkeeping: a tensor is in `slots` while the pass owns it, with the number of
+ * gradient buffer slots that hold it. Every node step adds and removes a few entries, so it is the
+ * pass's hottest data structure after the nodes themselves.
  */
 import type { Runtime } from '../runtime/runtime.js';
 import type { Tensor } from '../tensor/tensor.js';
 
+/** A step's `made` list is truncated (which drops its storage) only once it has grown this long. */
+const MADE_KEEP = 64;
+
 export class Reclaimer {
-  /** Made by this pass, so the pass may free them. */
-  private readonly owned = new Set<Tensor>();
-  /** How many gradient buffer slots hold each tensor. */
-  private readonly uses = new Map<Tensor, number>();
+  /** Made by this pass and not freed yet, with how many gradient buffer slots hold each. */
+  private readonly slots = new Map<Tensor, number>();
   /** Seen by user code or handed to the caller: never freed here. */
   private readonly escaped = new Set<Tensor>();
   /** Made by a custom Function's backward, which may keep them: never written in place. */
   private readonly foreign = new Set<Tensor>();
-  private made: Tensor[] = [];
+  /**
+   * What ops made while a node step ran (the runtime's collector points here). Entries before
+   * `stepStart` belong to earlier, settled steps: the array is reused rather than emptied, since
+   * truncating it to 0 frees its storage and the next step would grow a new one.
+   */
+  private readonly made: Tensor[] = [];
+  private stepStart = 0;
+  /** The running step's formula keeps nothing it made (a built-in one): its temporaries can go. */
+  private stepFrees = true;
   /** The collection (if any) of an enclosing backward pass, put back when this one ends. */
   private readonly outer: Tensor[] | null;
 
@@ -38,9 +51,14 @@ export class Reclaimer {
     if (enabled) rt._created = null;
   }
 
-  /** From now on, tensors made by ops belong to the current node's step. */
-  watch(): void {
-    if (this.enabled) this.rt._created = this.made;
+  /**
+   * From now on, tensors made by ops belong to the current node's step. `freesTemporaries`: the
+   * node is a built-in formula, which keeps nothing (a custom Function's backward may).
+   */
+  watch(freesTemporaries: boolean): void {
+    if (!this.enabled) return;
+    this.stepFrees = freesTemporaries;
+    this.rt._created = this.made;
   }
 
   /** Runs user code (hooks) without claiming what it makes. */
@@ -60,12 +78,23 @@ export class Reclaimer {
 
   /** The pass made `t` outside a node step (the implicit gradient of a scalar root). */
   own(t: Tensor): void {
-    if (this.enabled) this.owned.add(t);
+    if (this.enabled && !this.slots.has(t)) this.slots.set(t, 0);
   }
 
-  /** A buffer slot now holds `t`. */
+  /** `t` becomes a leaf's `.grad` as it is: the pass no longer owns it. */
+  handOver(t: Tensor): void {
+    if (this.enabled) this.slots.delete(t);
+  }
+
+  /** A buffer slot now holds `t` (counted only for what the pass owns: nothing else is freed). */
   hold(t: Tensor): void {
-    if (this.enabled) this.uses.set(t, (this.uses.get(t) ?? 0) + 1);
+    if (!this.enabled) return;
+    const n = this.slots.get(t);
+    if (n !== undefined) this.slots.set(t, n + 1);
+    else if (this.madeInStep(t)) {
+      this.slots.set(t, 1);
+      if (!this.stepFrees) this.foreign.add(t);
+    }
   }
 
   /**
@@ -79,41 +108,45 @@ export class Reclaimer {
       t._ref.account.refs === 1 &&
       t._pins === 0 &&
       t._base === null &&
-      this.uses.get(t) === 1 &&
-      this.owned.has(t) &&
+      this.slots.get(t) === 1 &&
       !this.seen(t) &&
       (this.foreign.size === 0 || !this.foreign.has(t)) &&
       t.isContiguous()
     );
   }
 
-  /** A buffer slot that held `t` was consumed. */
+  /** A buffer slot that held `t` was consumed; the last one frees it. */
   release(t: Tensor | null | undefined): void {
     if (!this.enabled || !t) return;
-    const n = (this.uses.get(t) ?? 0) - 1;
-    if (n > 0) {
-      this.uses.set(t, n);
-      return;
+    const n = this.slots.get(t);
+    if (n === undefined) return;
+    if (n > 1) this.slots.set(t, n - 1);
+    else if (this.seen(t)) this.slots.set(t, 0);
+    else {
+      this.slots.delete(t);
+      t.dispose();
     }
-    this.uses.delete(t);
-    this.free(t);
   }
 
   /**
    * Ends a node's step: what it made is the pass's; of that, what no slot holds is freed now when
-   * `freeTemporaries` (built-in formulas, which keep nothing).
+   * the step's formula is a built-in one (it keeps nothing).
    */
-  settle(freeTemporaries: boolean): void {
+  settle(): void {
     if (!this.enabled) return;
     this.rt._created = null;
-    // One array for every step (a fresh `[]` would grow to 17 slots per node).
     const made = this.made;
-    for (const t of made) {
-      this.owned.add(t);
-      if (!freeTemporaries) this.foreign.add(t);
-      if (freeTemporaries && !this.uses.has(t)) this.free(t);
+    for (let i = this.stepStart; i < made.length; i++) {
+      const t = made[i]!;
+      if (this.slots.has(t)) continue;
+      if (this.stepFrees && !this.seen(t)) t.dispose();
+      else {
+        this.slots.set(t, 0);
+        if (!this.stepFrees) this.foreign.add(t);
+      }
     }
-    made.length = 0;
+    if (made.length > MADE_KEEP) made.length = 0;
+    this.stepStart = made.length;
   }
 
   /**
@@ -126,7 +159,7 @@ export class Reclaimer {
     const outer = this.outer;
     this.rt._created = outer;
     if (outer === null || !this.enabled) return;
-    for (const t of this.owned) if (!t.isDisposed) outer.push(t);
+    for (const t of this.slots.keys()) if (!t.isDisposed) outer.push(t);
   }
 
   /**
@@ -135,28 +168,30 @@ export class Reclaimer {
    */
   abort(): void {
     if (!this.enabled) return;
-    for (const t of this.made) this.owned.add(t);
-    this.made = [];
-    for (const t of this.owned) if (!this.escaped.has(t)) t.dispose();
-    this.owned.clear();
+    const made = this.made;
+    for (let i = this.stepStart; i < made.length; i++) if (!this.slots.has(made[i]!)) this.slots.set(made[i]!, 0);
+    made.length = 0;
+    this.stepStart = 0;
+    for (const t of this.slots.keys()) if (!this.escaped.has(t)) t.dispose();
+    this.slots.clear();
   }
 
   /** A gradient meant for the caller, who will not receive it (the call fails): freed if the pass made it. */
   discard(t: Tensor | null | undefined): void {
-    if (!this.enabled || !t || !this.owned.has(t)) return;
-    this.owned.delete(t);
+    if (!this.enabled || !t || !this.slots.has(t)) return;
+    this.slots.delete(t);
     t.dispose();
+  }
+
+  /** `t` was made by the running step (a short scan: a step makes a handful of tensors). */
+  private madeInStep(t: Tensor): boolean {
+    const made = this.made;
+    for (let i = made.length - 1; i >= this.stepStart; i--) if (made[i] === t) return true;
+    return false;
   }
 
   /** User code saw `t` (or a caller receives it). */
   private seen(t: Tensor): boolean {
     return this.escaped.size !== 0 && this.escaped.has(t);
-  }
-
-  private free(t: Tensor): void {
-    if (this.owned.has(t) && !this.seen(t)) {
-      this.owned.delete(t);
-      t.dispose();
-    }
   }
 }
