@@ -85,7 +85,8 @@ class Pass {
   private readonly captured: MaybeGrad[];
   private readonly reached: boolean[];
   private readonly ready = new ReadyQueue();
-  private reclaim!: Reclaimer;
+  /** Frees what the pass made once consumed (see reclaim.ts); it holds the runtime's collector until `restore`. */
+  private readonly reclaim: Reclaimer;
   /** Every node that received a gradient ran and consumed it (no buffer is left to drop). */
   private drained = false;
 
@@ -98,23 +99,22 @@ class Pass {
     const n = req.inputs ? req.inputs.length : 0;
     this.captured = new Array<MaybeGrad>(n).fill(null);
     this.reached = new Array<boolean>(n).fill(false);
+    // Gradients the pass makes are freed as soon as they are consumed, unless they become part of
+    // a graph (createGraph) or user code sees them.
+    this.reclaim = new Reclaimer(rt, !req.createGraph);
   }
 
   run(): MaybeGrad[] {
     const req = this.req;
     const rootEdges = rootEdgesOf(req.roots);
     this.findCaptures();
-    // Gradients the pass made are freed as soon as they are consumed, unless they become part of
-    // a graph (createGraph) or user code sees them (see reclaim.ts).
-    const implicit: Tensor[] = [];
-    const rootGrads = rootGradsOf(this.rt, req, implicit);
-    this.reclaim = new Reclaimer(this.rt, !req.createGraph);
-    for (const one of implicit) this.reclaim.own(one);
+    const made: Tensor[] = [];
+    const rootGrads = rootGradsOf(this.rt, req, made);
+    for (const t of made) this.reclaim.own(t);
 
     this.discover(rootEdges);
     if (req.inputs !== null) this.countNeeded();
-    for (let i = 0; i < rootEdges.length; i++) this.addGrad(rootEdges[i]![0]!, rootEdges[i]![1], rootGrads[i]!);
-    this.queueRoots(rootEdges);
+    this.queueRoots(rootEdges, rootGrads);
 
     const events = this.rt.events;
     if (events.watching['backward:begin']) events.emit('backward:begin', { roots: req.roots.length, createGraph: req.createGraph });
@@ -125,8 +125,12 @@ class Pass {
     return this.captured;
   }
 
-  /** After the pass (errors included): drop its buffers and give nested-over nodes their state back. */
+  /**
+   * After the pass (errors included): give the runtime's collector back, drop the buffers and give
+   * nested-over nodes their state back.
+   */
   restore(): void {
+    this.reclaim.end();
     if (!this.drained) for (const n of this.order) n._buf = null;
     for (let i = this.setAside.length - 1; i >= 0; i--) {
       const st = this.setAside[i]!;
@@ -226,8 +230,15 @@ class Pass {
     }
   }
 
-  /** Roots with nothing to wait for start the queue (a root listed twice is queued once: -1). */
-  private queueRoots(rootEdges: readonly Edge[]): void {
+  /**
+   * Each root that must run receives its gradient; those with nothing else to wait for start the
+   * queue (a root listed twice is queued once: -1).
+   */
+  private queueRoots(rootEdges: readonly Edge[], rootGrads: readonly Tensor[]): void {
+    for (let r = 0; r < rootEdges.length; r++) {
+      const n = rootEdges[r]![0]!;
+      if (n._needed) this.addGrad(n, rootEdges[r]![1], rootGrads[r]!);
+    }
     for (let r = 0; r < rootEdges.length; r++) {
       const n = rootEdges[r]![0]!;
       if (n._needed && n._deps === 0) {
@@ -241,7 +252,6 @@ class Pass {
 
   /** Runs ready nodes until none is left; returns how many ran. */
   private runReady(): number {
-    const reclaim = this.reclaim;
     let executed = 0;
     try {
       while (this.ready.size) {
@@ -251,10 +261,8 @@ class Pass {
       this.drained = true;
     } catch (e) {
       // Nothing will consume the gradients still buffered, and the caller receives none.
-      reclaim.abort();
+      this.reclaim.abort();
       throw e;
-    } finally {
-      reclaim.end();
     }
     return executed;
   }
@@ -473,10 +481,10 @@ function rootEdgesOf(roots: readonly Tensor[]): Edge[] {
 
 /**
  * The gradient each root starts with: the one given (checked, cast to the root's dtype) or, for
- * a one-element root, an implicit 1 (pushed onto `implicit`). Nothing made here outlives a failure.
+ * a one-element root, an implicit 1. What it makes is pushed onto `madeHere`; nothing made here
+ * outlives a failure.
  */
-function rootGradsOf(rt: Runtime, req: EngineRequest, implicit: Tensor[]): Tensor[] {
-  const madeHere: Tensor[] = [];
+function rootGradsOf(rt: Runtime, req: EngineRequest, madeHere: Tensor[]): Tensor[] {
   const gradOf = (t: Tensor, i: number): Tensor => {
     const g = req.rootGrads[i];
     if (g === null || g === undefined) {
@@ -484,7 +492,6 @@ function rootGradsOf(rt: Runtime, req: EngineRequest, implicit: Tensor[]): Tenso
         throw new NablaError(`grad can be implicitly created only for scalar outputs (output ${i} has shape ${fmtShape(t.shape)})`, { op: 'backward' });
       }
       const one = makeZeros(rt, { shape: t.shape, dtype: t.dtype, device: t.device }).add_(1);
-      implicit.push(one);
       madeHere.push(one);
       return one;
     }

@@ -11,9 +11,10 @@
  * them). Each gradient counts the buffer slots that hold it and is freed when the last one is
  * consumed. What is left when the pass ends is handed to an enclosing `tidy`, if any.
  *
- * One map does the bookkeeping: a tensor is in `slots` while the pass owns it, with the number of
- * gradient buffer slots that hold it. Every node step adds and removes a few entries, so it is the
- * pass's hottest data structure after the nodes themselves.
+ * The count lives on the tensor (`Tensor._claim`, a `Claim` naming the pass that owns it), and
+ * the pass links its claims in a list for the end of the pass. Every node step makes, holds and
+ * frees a few gradients: a map from tensors to counts cost as much as the rest of the step (each
+ * new key needs an identity hash from the runtime, and the table rehashes as keys come and go).
  */
 import type { Runtime } from '../runtime/runtime.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -21,13 +22,24 @@ import type { Tensor } from '../tensor/tensor.js';
 /** A step's `made` list is truncated (which drops its storage) only once it has grown this long. */
 const MADE_KEEP = 64;
 
+/** A pass's claim on a tensor it made: how many gradient buffer slots hold it. */
+class Claim {
+  prev: Claim | null = null;
+  next: Claim | null = null;
+  constructor(
+    readonly owner: Reclaimer,
+    readonly tensor: Tensor,
+    public slots: number,
+    /** Made by a custom Function's backward, which may keep it: never written in place. */
+    readonly foreign: boolean,
+  ) {}
+}
+
 export class Reclaimer {
-  /** Made by this pass and not freed yet, with how many gradient buffer slots hold each. */
-  private readonly slots = new Map<Tensor, number>();
+  /** The claims this pass still holds (a list: added and removed in O(1), walked at the end). */
+  private claims: Claim | null = null;
   /** Seen by user code or handed to the caller: never freed here. */
   private readonly escaped = new Set<Tensor>();
-  /** Made by a custom Function's backward, which may keep them: never written in place. */
-  private readonly foreign = new Set<Tensor>();
   /**
    * What ops made while a node step ran (the runtime's collector points here). Entries before
    * `stepStart` belong to earlier, settled steps: the array is reused rather than emptied, since
@@ -78,23 +90,21 @@ export class Reclaimer {
 
   /** The pass made `t` outside a node step (the implicit gradient of a scalar root). */
   own(t: Tensor): void {
-    if (this.enabled && !this.slots.has(t)) this.slots.set(t, 0);
+    if (this.enabled && this.claimOf(t) === null) this.claim(t, 0, false);
   }
 
   /** `t` becomes a leaf's `.grad` as it is: the pass no longer owns it. */
   handOver(t: Tensor): void {
-    if (this.enabled) this.slots.delete(t);
+    const c = this.claimOf(t);
+    if (c !== null) this.unclaim(c);
   }
 
   /** A buffer slot now holds `t` (counted only for what the pass owns: nothing else is freed). */
   hold(t: Tensor): void {
     if (!this.enabled) return;
-    const n = this.slots.get(t);
-    if (n !== undefined) this.slots.set(t, n + 1);
-    else if (this.madeInStep(t)) {
-      this.slots.set(t, 1);
-      if (!this.stepFrees) this.foreign.add(t);
-    }
+    const c = this.claimOf(t);
+    if (c !== null) c.slots++;
+    else if (this.madeInStep(t)) this.claim(t, 1, !this.stepFrees);
   }
 
   /**
@@ -102,28 +112,28 @@ export class Reclaimer {
    * code saw it, no other slot, tensor object or graph shares it, and it overlaps nothing.
    */
   exclusive(t: Tensor): boolean {
-    // Fields first, then the sets (escaped and foreign are empty unless hooks or Functions ran).
+    const c = this.claimOf(t);
     return (
-      this.enabled &&
+      c !== null &&
+      c.slots === 1 &&
+      !c.foreign &&
       t._ref.account.refs === 1 &&
       t._pins === 0 &&
       t._base === null &&
-      this.slots.get(t) === 1 &&
       !this.seen(t) &&
-      (this.foreign.size === 0 || !this.foreign.has(t)) &&
       t.isContiguous()
     );
   }
 
   /** A buffer slot that held `t` was consumed; the last one frees it. */
   release(t: Tensor | null | undefined): void {
-    if (!this.enabled || !t) return;
-    const n = this.slots.get(t);
-    if (n === undefined) return;
-    if (n > 1) this.slots.set(t, n - 1);
-    else if (this.seen(t)) this.slots.set(t, 0);
+    if (!t) return;
+    const c = this.claimOf(t);
+    if (c === null) return;
+    if (c.slots > 1) c.slots--;
+    else if (this.seen(t)) c.slots = 0;
     else {
-      this.slots.delete(t);
+      this.unclaim(c);
       t.dispose();
     }
   }
@@ -138,12 +148,9 @@ export class Reclaimer {
     const made = this.made;
     for (let i = this.stepStart; i < made.length; i++) {
       const t = made[i]!;
-      if (this.slots.has(t)) continue;
+      if (this.claimOf(t) !== null) continue;
       if (this.stepFrees && !this.seen(t)) t.dispose();
-      else {
-        this.slots.set(t, 0);
-        if (!this.stepFrees) this.foreign.add(t);
-      }
+      else this.claim(t, 0, !this.stepFrees);
     }
     if (made.length > MADE_KEEP) made.length = 0;
     this.stepStart = made.length;
@@ -158,8 +165,11 @@ export class Reclaimer {
   end(): void {
     const outer = this.outer;
     this.rt._created = outer;
-    if (outer === null || !this.enabled) return;
-    for (const t of this.slots.keys()) if (!t.isDisposed) outer.push(t);
+    for (let c = this.claims; c !== null; c = c.next) {
+      c.tensor._claim = null;
+      if (outer !== null && !c.tensor.isDisposed) outer.push(c.tensor);
+    }
+    this.claims = null;
   }
 
   /**
@@ -169,18 +179,42 @@ export class Reclaimer {
   abort(): void {
     if (!this.enabled) return;
     const made = this.made;
-    for (let i = this.stepStart; i < made.length; i++) if (!this.slots.has(made[i]!)) this.slots.set(made[i]!, 0);
+    for (let i = this.stepStart; i < made.length; i++) if (this.claimOf(made[i]!) === null) this.claim(made[i]!, 0, false);
     made.length = 0;
     this.stepStart = 0;
-    for (const t of this.slots.keys()) if (!this.escaped.has(t)) t.dispose();
-    this.slots.clear();
+    for (let c = this.claims; c !== null; c = c.next) {
+      c.tensor._claim = null;
+      if (!this.escaped.has(c.tensor)) c.tensor.dispose();
+    }
+    this.claims = null;
   }
 
   /** A gradient meant for the caller, who will not receive it (the call fails): freed if the pass made it. */
   discard(t: Tensor | null | undefined): void {
-    if (!this.enabled || !t || !this.slots.has(t)) return;
-    this.slots.delete(t);
-    t.dispose();
+    const c = t ? this.claimOf(t) : null;
+    if (c === null) return;
+    this.unclaim(c);
+    c.tensor.dispose();
+  }
+
+  private claimOf(t: Tensor): Claim | null {
+    const c = t._claim as Claim | null;
+    return c !== null && c.owner === this ? c : null;
+  }
+
+  private claim(t: Tensor, slots: number, foreign: boolean): void {
+    const c = new Claim(this, t, slots, foreign);
+    c.next = this.claims;
+    if (this.claims !== null) this.claims.prev = c;
+    this.claims = c;
+    t._claim = c;
+  }
+
+  private unclaim(c: Claim): void {
+    if (c.prev !== null) c.prev.next = c.next;
+    else this.claims = c.next;
+    if (c.next !== null) c.next.prev = c.prev;
+    c.tensor._claim = null;
   }
 
   /** `t` was made by the running step (a short scan: a step makes a handful of tensors). */

@@ -64,6 +64,7 @@ export class Tensor {
   _kept = false;
   /** @internal how many saved-for-backward slots hold this tensor; dispose waits for them */
   _pins = 0;
+  /** @internal the backward pass that made this gradient and may free it (autograd/reclaim.ts) */ _claim: { readonly owner: object } | null = null;
 
   /** @internal Use the factories (`nabla.tensor`, `nabla.zeros`, ...) to make tensors. */
   constructor(rt: Runtime, ref: StorageRef, shape: readonly number[], strides: readonly number[], offset: number, dtype: DType) {
