@@ -231,13 +231,15 @@ class Pass {
   }
 
   /**
-   * Each root that must run receives its gradient; those with nothing else to wait for start the
-   * queue (a root listed twice is queued once: -1).
+   * Each root that must run receives its gradient (the one the pass made for a root that need not
+   * run is freed); those with nothing else to wait for start the queue (a root listed twice is
+   * queued once: -1).
    */
   private queueRoots(rootEdges: readonly Edge[], rootGrads: readonly Tensor[]): void {
     for (let r = 0; r < rootEdges.length; r++) {
       const n = rootEdges[r]![0]!;
       if (n._needed) this.addGrad(n, rootEdges[r]![1], rootGrads[r]!);
+      else this.reclaim.discard(rootGrads[r]);
     }
     for (let r = 0; r < rootEdges.length; r++) {
       const n = rootEdges[r]![0]!;
