@@ -10,7 +10,8 @@
  *               the gradients that met at it, and pass what it returns down its edges.
  *
  * Everything else (hooks, captures for `autograd.grad`, freeing consumed gradients) is one named
- * step of `runNode`. The per-pass bookkeeping lives on the nodes themselves (`_pass`, `_deps`,
+ * step of `runNode`; the calls into user code are in engine-hooks.ts, where a pass starts (its
+ * roots) in engine-roots.ts. The per-pass bookkeeping lives on the nodes themselves (`_pass`, `_deps`,
  * `_needed`, `_buf`): per-pass maps cost more than the rest of the loop. A plain backward touches
  * each node twice (discover, run): on a graph of scalars, reaching a node's memory is a good part
  * of what the pass costs.
@@ -18,12 +19,14 @@
  * Edges are frozen `[node, nr]` arrays: they are read by index, since destructuring a frozen array
  * goes through the iterator protocol and allocates on every edge.
  */
-import { NablaError, fmtShape } from '../errors.js';
+import { NablaError } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Tensor } from '../tensor/tensor.js';
 import { AccumulateGrad, accumulateInto } from './accumulate-grad.js';
 import { gradEdge } from './edges.js';
-import { ReadyQueue, anomalyError, fitGrad, hasNaN, makeZeros, sameShape } from './engine-support.js';
+import { runPostHooks, runPreHooks, runTensorHooks } from './engine-hooks.js';
+import { rootEdgesOf, rootGradsOf } from './engine-roots.js';
+import { ReadyQueue, anomalyError, fitGrad, hasNaN, makeZeros } from './engine-support.js';
 import type { Edge, MaybeGrad, Node } from './node.js';
 import { OpNode } from './op-node.js';
 import { runElementwise } from '../ops/elementwise/define.js';
@@ -109,7 +112,7 @@ class Pass {
     const rootEdges = rootEdgesOf(req.roots);
     this.findCaptures();
     const made: Tensor[] = [];
-    const rootGrads = rootGradsOf(this.rt, req, made);
+    const rootGrads = rootGradsOf(this.rt, req.roots, req.rootGrads, made);
     for (const t of made) this.reclaim.own(t);
 
     this.discover(rootEdges);
@@ -277,10 +280,10 @@ class Pass {
     node._buf = null;
     // Hooks may replace entries; what is released at the end is what the slots held (`consumed`).
     let buf = consumed === null ? nulls(node.outMeta.length) : node.tensorHooks ? consumed.slice() : consumed;
-    if (node.tensorHooks) this.runTensorHooks(node, buf);
+    if (node.tensorHooks) runTensorHooks(node, buf, this.reclaim);
     if (node.retainHooks) node.retainHooks.forEach((h, k) => h && buf[k] && h(buf[k]!));
     if (this.captures.size > 0) this.capture(node, buf);
-    if (node.preHooks) buf = this.runPreHooks(node, buf);
+    if (node.preHooks) buf = runPreHooks(node, buf, this.reclaim);
 
     if (node instanceof AccumulateGrad) {
       // Accumulation copies what it keeps (or keeps it in a graph, where nothing is reclaimed).
@@ -324,7 +327,7 @@ class Pass {
         { op: node.name() },
       );
     }
-    if (node.postHooks) gradIn = this.runPostHooks(node, gradIn, buf);
+    if (node.postHooks) gradIn = runPostHooks(node, gradIn, buf, this.reclaim);
     if (this.rt.gradMode.anomaly) {
       gradIn.forEach((g, i) => {
         if (g && hasNaN(g)) throw anomalyError(node, `Function '${node.name()}' returned nan values in its ${i}th output.`);
@@ -382,24 +385,7 @@ class Pass {
     if (consumed) for (let k = 0; k < consumed.length; k++) this.reclaim.release(consumed[k]);
   }
 
-  // ---- hooks and captures (user code: what it sees is never freed by the pass)
-
-  /** Tensor hooks, per output; a hook's result replaces the gradient. */
-  private runTensorHooks(node: Node, buf: MaybeGrad[]): void {
-    const reclaim = this.reclaim;
-    node.tensorHooks!.forEach((hooks, k) => {
-      if (!hooks || !buf[k]) return;
-      for (const h of hooks.slice()) {
-        reclaim.escape(buf[k]);
-        const r = reclaim.unwatched(() => h(buf[k]!));
-        if (r !== undefined && r !== null) {
-          reclaim.escape(r);
-          buf[k] = fitGrad(r, node.outMeta[k]!, 'hook', k);
-          reclaim.escape(buf[k]);
-        }
-      }
-    });
-  }
+  // ---- captures, and the end of the pass
 
   /** Gradients of requested inputs: accumulated (backward({ inputs })) or handed back (grad). */
   private capture(node: Node, buf: MaybeGrad[]): void {
@@ -415,38 +401,6 @@ class Pass {
         this.reclaim.escape(g);
       }
     }
-  }
-
-  private runPreHooks(node: Node, buf: MaybeGrad[]): MaybeGrad[] {
-    const reclaim = this.reclaim;
-    for (const h of node.preHooks!.slice()) {
-      for (const g of buf) reclaim.escape(g);
-      const r = reclaim.unwatched(() => h(buf.slice()));
-      if (r) {
-        buf = r.map((g, k) => (g ? fitGrad(g, node.outMeta[k]!, 'prehook', k) : null));
-        for (const g of buf) reclaim.escape(g);
-      }
-    }
-    return buf;
-  }
-
-  /** Post hooks see the gradients fitted to their inputs (PyTorch validates first). */
-  private runPostHooks(node: Node, gradIn: MaybeGrad[], buf: MaybeGrad[]): MaybeGrad[] {
-    const reclaim = this.reclaim;
-    gradIn = gradIn.map((g, i) => {
-      const child = node.next[i]![0];
-      return g && child ? fitGrad(g, child.outMeta[node.next[i]![1]]!, node.name(), i) : g;
-    });
-    for (const h of node.postHooks!.slice()) {
-      for (const g of gradIn) reclaim.escape(g);
-      for (const g of buf) reclaim.escape(g);
-      const r = reclaim.unwatched(() => h(gradIn.slice(), buf.slice()));
-      if (r) {
-        gradIn = r;
-        for (const g of gradIn) reclaim.escape(g);
-      }
-    }
-    return gradIn;
   }
 
   /** `autograd.grad` of an input no root depends on fails unless `allowUnused`. */
@@ -468,54 +422,3 @@ function nulls(n: number): MaybeGrad[] {
   return a;
 }
 
-/** The edge each root's gradient enters the graph by. */
-function rootEdgesOf(roots: readonly Tensor[]): Edge[] {
-  return roots.map((t, i) => {
-    if (!(t instanceof Tensor)) throw new NablaError(`element ${i} of tensors is not a Tensor`, { op: 'backward' });
-    t._alive('backward');
-    const e = gradEdge(t);
-    if (e[0] === null) {
-      throw new NablaError(`element ${i} of tensors does not require grad and does not have a grad_fn`, { op: 'backward' });
-    }
-    return e;
-  });
-}
-
-/**
- * The gradient each root starts with: the one given (checked, cast to the root's dtype) or, for
- * a one-element root, an implicit 1. What it makes is pushed onto `madeHere`; nothing made here
- * outlives a failure.
- */
-function rootGradsOf(rt: Runtime, req: EngineRequest, madeHere: Tensor[]): Tensor[] {
-  const gradOf = (t: Tensor, i: number): Tensor => {
-    const g = req.rootGrads[i];
-    if (g === null || g === undefined) {
-      if (t.numel() !== 1) {
-        throw new NablaError(`grad can be implicitly created only for scalar outputs (output ${i} has shape ${fmtShape(t.shape)})`, { op: 'backward' });
-      }
-      const one = makeZeros(rt, { shape: t.shape, dtype: t.dtype, device: t.device }).add_(1);
-      madeHere.push(one);
-      return one;
-    }
-    if (!(g instanceof Tensor)) throw new NablaError(`gradient ${i} must be a Tensor`, { op: 'backward' });
-    if (!sameShape(g.shape, t.shape)) {
-      throw new NablaError(
-        `Mismatch in shape: grad_output[${i}] has a shape of ${fmtShape(g.shape)} and output[${i}] has a shape of ${fmtShape(t.shape)}.`,
-        { op: 'backward' },
-      );
-    }
-    if (g.device !== t.device) {
-      throw new NablaError(`gradient ${i} is on ${g.device} but output ${i} is on ${t.device}`, { op: 'backward' });
-    }
-    if (g.dtype === t.dtype) return g;
-    const cast = g.to(t.dtype);
-    madeHere.push(cast);
-    return cast;
-  };
-  try {
-    return req.roots.map(gradOf);
-  } catch (e) {
-    for (const t of madeHere) t.dispose();
-    throw e;
-  }
-}
