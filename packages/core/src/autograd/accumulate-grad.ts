@@ -23,13 +23,13 @@ export class AccumulateGrad extends Node {
   /**
    * `reclaim`: the engine's, when the pass may hand over what it made. A first gradient that only
    * this slot holds then becomes `.grad` itself instead of a copy (PyTorch's AccumulateGrad steals
-   * it the same way), and the pass no longer frees it.
+   * it the same way), and the pass no longer owns it.
    */
   apply(gradOutputs: MaybeGrad[], reclaim?: Reclaimer): MaybeGrad[] {
     const g = gradOutputs[0];
     if (g) {
       const steal = reclaim !== undefined && this.variable._grad === null && !this.variable.rt.gradMode.enabled && reclaim.exclusive(g);
-      if (steal) reclaim.escape(g);
+      if (steal) reclaim.handOver(g);
       accumulateInto(this.variable, g, steal);
     }
     if (this.postAccumulateHooks) for (const h of this.postAccumulateHooks.slice()) h(this.variable);

@@ -8,16 +8,20 @@ import { Tensor } from '../tensor/tensor.js';
 import { AccumulateGrad } from './accumulate-grad.js';
 import type { Node, TensorMeta } from './node.js';
 
-/** A max-heap of nodes by creation order: the most recent ready node runs first. */
+/**
+ * A max-heap of nodes by creation order: the most recent ready node runs first. Its array never
+ * shrinks (`count` says how much of it is the heap): a chain's queue goes from empty to one node and back at
+ * every step, and a shrinking array would give its storage back and grow a new one each time.
+ */
 export class ReadyQueue {
-  private heap: Node[] = [];
+  private readonly heap: (Node | null)[] = [];
+  private count = 0;
   get size(): number {
-    return this.heap.length;
+    return this.count;
   }
   push(n: Node): void {
     const h = this.heap;
-    h.push(n);
-    let i = h.length - 1;
+    let i = this.count++;
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (priority(h[p]!) >= priority(n)) break;
@@ -29,14 +33,16 @@ export class ReadyQueue {
   pop(): Node {
     const h = this.heap;
     const top = h[0]!;
-    const last = h.pop()!;
-    if (h.length > 0) {
+    const n = --this.count;
+    const last = h[n]!;
+    h[n] = null;
+    if (n > 0) {
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
-        if (l >= h.length) break;
+        if (l >= n) break;
         const r = l + 1;
-        const c = r < h.length && priority(h[r]!) > priority(h[l]!) ? r : l;
+        const c = r < n && priority(h[r]!) > priority(h[l]!) ? r : l;
         if (priority(h[c]!) <= priority(last)) break;
         h[i] = h[c]!;
         i = c;

@@ -2,22 +2,31 @@
  * The backward engine, in micrograd's three steps:
  *
  *   discover  – walk the graph from the roots (iteratively, so deep graphs cannot overflow the
- *               stack), claiming each node for this pass;
- *   count     – mark the nodes that must run (all of them, or those on a path to a requested
- *               input) and count the gradients each must wait for;
+ *               stack), claiming each node for this pass and counting the edges into it: the
+ *               gradients it must wait for;
+ *   count     – only when some inputs were asked for (`autograd.grad`, `backward({ inputs })`):
+ *               keep the nodes on a path to one of them, and count again among those;
  *   run       – pop ready nodes (latest-created first, as PyTorch does), apply each to the sum of
  *               the gradients that met at it, and pass what it returns down its edges.
  *
  * Everything else (hooks, captures for `autograd.grad`, freeing consumed gradients) is one named
- * step of `runNode`. The per-pass bookkeeping lives on the nodes themselves (`_pass`, `_deps`,
- * `_needed`, `_buf`): per-pass maps cost more than the rest of the loop.
+ * step of `runNode`; the calls into user code are in engine-hooks.ts, where a pass starts (its
+ * roots) in engine-roots.ts. The per-pass bookkeeping lives on the nodes themselves (`_pass`, `_deps`,
+ * `_needed`, `_buf`): per-pass maps cost more than the rest of the loop. A plain backward touches
+ * each node twice (discover, run): on a graph of scalars, reaching a node's memory is a good part
+ * of what the pass costs.
+ *
+ * Edges are frozen `[node, nr]` arrays: they are read by index, since destructuring a frozen array
+ * goes through the iterator protocol and allocates on every edge.
  */
-import { NablaError, fmtShape } from '../errors.js';
+import { NablaError } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Tensor } from '../tensor/tensor.js';
 import { AccumulateGrad, accumulateInto } from './accumulate-grad.js';
 import { gradEdge } from './edges.js';
-import { ReadyQueue, anomalyError, fitGrad, hasNaN, makeZeros, sameShape } from './engine-support.js';
+import { runPostHooks, runPreHooks, runTensorHooks } from './engine-hooks.js';
+import { rootEdgesOf, rootGradsOf } from './engine-roots.js';
+import { ReadyQueue, anomalyError, fitGrad, hasNaN, makeZeros } from './engine-support.js';
 import type { Edge, MaybeGrad, Node } from './node.js';
 import { OpNode } from './op-node.js';
 import { runElementwise } from '../ops/elementwise/define.js';
@@ -79,7 +88,10 @@ class Pass {
   private readonly captured: MaybeGrad[];
   private readonly reached: boolean[];
   private readonly ready = new ReadyQueue();
-  private reclaim!: Reclaimer;
+  /** Frees what the pass made once consumed (see reclaim.ts); it holds the runtime's collector until `restore`. */
+  private readonly reclaim: Reclaimer;
+  /** Every node that received a gradient ran and consumed it (no buffer is left to drop). */
+  private drained = false;
 
   constructor(
     private readonly rt: Runtime,
@@ -90,23 +102,22 @@ class Pass {
     const n = req.inputs ? req.inputs.length : 0;
     this.captured = new Array<MaybeGrad>(n).fill(null);
     this.reached = new Array<boolean>(n).fill(false);
+    // Gradients the pass makes are freed as soon as they are consumed, unless they become part of
+    // a graph (createGraph) or user code sees them.
+    this.reclaim = new Reclaimer(rt, !req.createGraph);
   }
 
   run(): MaybeGrad[] {
     const req = this.req;
     const rootEdges = rootEdgesOf(req.roots);
     this.findCaptures();
-    // Gradients the pass made are freed as soon as they are consumed, unless they become part of
-    // a graph (createGraph) or user code sees them (see reclaim.ts).
-    const implicit: Tensor[] = [];
-    const rootGrads = rootGradsOf(this.rt, req, implicit);
-    this.reclaim = new Reclaimer(this.rt, !req.createGraph);
-    for (const one of implicit) this.reclaim.own(one);
+    const made: Tensor[] = [];
+    const rootGrads = rootGradsOf(this.rt, req.roots, req.rootGrads, made);
+    for (const t of made) this.reclaim.own(t);
 
     this.discover(rootEdges);
-    this.countDependencies();
-    for (let i = 0; i < rootEdges.length; i++) this.addGrad(rootEdges[i]![0]!, rootEdges[i]![1], rootGrads[i]!);
-    this.queueRoots(rootEdges);
+    if (req.inputs !== null) this.countNeeded();
+    this.queueRoots(rootEdges, rootGrads);
 
     const events = this.rt.events;
     if (events.watching['backward:begin']) events.emit('backward:begin', { roots: req.roots.length, createGraph: req.createGraph });
@@ -117,9 +128,13 @@ class Pass {
     return this.captured;
   }
 
-  /** After the pass (errors included): drop its buffers and give nested-over nodes their state back. */
+  /**
+   * After the pass (errors included): give the runtime's collector back, drop the buffers and give
+   * nested-over nodes their state back.
+   */
   restore(): void {
-    for (const n of this.order) n._buf = null;
+    this.reclaim.end();
+    if (!this.drained) for (const n of this.order) n._buf = null;
     for (let i = this.setAside.length - 1; i >= 0; i--) {
       const st = this.setAside[i]!;
       st.node._pass = st.pass;
@@ -157,16 +172,21 @@ class Pass {
     node._buf = null;
   }
 
-  /** Step 1: every node reachable from the roots, in DFS post-order (an explicit stack). */
+  /**
+   * Step 1: every node reachable from the roots, in DFS post-order (an explicit stack), each
+   * counting the edges that reach it: in a plain backward every node runs, so that is the number
+   * of gradients it waits for.
+   */
   private discover(rootEdges: readonly Edge[]): void {
     const pass = this.id;
     const order = this.order;
     const stackNodes: Node[] = [];
     const stackNext: number[] = [];
-    for (const [root] of rootEdges) {
-      if (root!._pass === pass) continue;
-      this.claim(root!);
-      stackNodes.push(root!);
+    for (let r = 0; r < rootEdges.length; r++) {
+      const root = rootEdges[r]![0]!;
+      if (root._pass === pass) continue;
+      this.claim(root);
+      stackNodes.push(root);
       stackNext.push(0);
       while (stackNodes.length) {
         const top = stackNodes.length - 1;
@@ -175,11 +195,13 @@ class Pass {
         if (i < node.next.length) {
           stackNext[top] = i + 1;
           const child = node.next[i]![0];
-          if (child !== null && child._pass !== pass) {
+          if (child === null) continue;
+          if (child._pass !== pass) {
             this.claim(child);
             stackNodes.push(child);
             stackNext.push(0);
           }
+          child._deps++;
         } else {
           stackNodes.pop();
           stackNext.pop();
@@ -190,17 +212,18 @@ class Pass {
   }
 
   /**
-   * Step 2: which nodes must run (all for a plain backward, else those on a path to a requested
-   * input; post-order visits children first), and how many gradients each waits for.
+   * Step 2, when inputs were asked for: only the nodes on a path to one of them run (post-order
+   * visits children first), and each waits only for the gradients of those.
    */
-  private countDependencies(): void {
+  private countNeeded(): void {
     const order = this.order;
-    if (this.req.inputs !== null) {
-      for (const node of order) {
-        if (this.captures.has(node) || node.next.some(([c]) => c !== null && c._needed)) node._needed = true;
-      }
+    for (let k = 0; k < order.length; k++) {
+      const node = order[k]!;
+      node._deps = 0;
+      if (this.captures.has(node) || node.next.some((e) => e[0] !== null && e[0]._needed)) node._needed = true;
     }
-    for (const node of order) {
+    for (let k = 0; k < order.length; k++) {
+      const node = order[k]!;
       if (!node._needed) continue;
       const next = node.next;
       for (let i = 0; i < next.length; i++) {
@@ -210,12 +233,22 @@ class Pass {
     }
   }
 
-  /** Roots with nothing to wait for start the queue (a root listed twice is queued once: -1). */
-  private queueRoots(rootEdges: readonly Edge[]): void {
-    for (const [n] of rootEdges) {
-      if (n!._needed && n!._deps === 0) {
-        n!._deps = -1;
-        this.ready.push(n!);
+  /**
+   * Each root that must run receives its gradient (the one the pass made for a root that need not
+   * run is freed); those with nothing else to wait for start the queue (a root listed twice is
+   * queued once: -1).
+   */
+  private queueRoots(rootEdges: readonly Edge[], rootGrads: readonly Tensor[]): void {
+    for (let r = 0; r < rootEdges.length; r++) {
+      const n = rootEdges[r]![0]!;
+      if (n._needed) this.addGrad(n, rootEdges[r]![1], rootGrads[r]!);
+      else this.reclaim.discard(rootGrads[r]);
+    }
+    for (let r = 0; r < rootEdges.length; r++) {
+      const n = rootEdges[r]![0]!;
+      if (n._needed && n._deps === 0) {
+        n._deps = -1;
+        this.ready.push(n);
       }
     }
   }
@@ -224,19 +257,17 @@ class Pass {
 
   /** Runs ready nodes until none is left; returns how many ran. */
   private runReady(): number {
-    const reclaim = this.reclaim;
     let executed = 0;
     try {
       while (this.ready.size) {
         this.runNode(this.ready.pop());
         executed++;
       }
+      this.drained = true;
     } catch (e) {
       // Nothing will consume the gradients still buffered, and the caller receives none.
-      reclaim.abort();
+      this.reclaim.abort();
       throw e;
-    } finally {
-      reclaim.end();
     }
     return executed;
   }
@@ -249,10 +280,10 @@ class Pass {
     node._buf = null;
     // Hooks may replace entries; what is released at the end is what the slots held (`consumed`).
     let buf = consumed === null ? nulls(node.outMeta.length) : node.tensorHooks ? consumed.slice() : consumed;
-    if (node.tensorHooks) this.runTensorHooks(node, buf);
+    if (node.tensorHooks) runTensorHooks(node, buf, this.reclaim);
     if (node.retainHooks) node.retainHooks.forEach((h, k) => h && buf[k] && h(buf[k]!));
     if (this.captures.size > 0) this.capture(node, buf);
-    if (node.preHooks) buf = this.runPreHooks(node, buf);
+    if (node.preHooks) buf = runPreHooks(node, buf, this.reclaim);
 
     if (node instanceof AccumulateGrad) {
       // Accumulation copies what it keeps (or keeps it in a graph, where nothing is reclaimed).
@@ -261,11 +292,11 @@ class Pass {
       return;
     }
 
-    this.reclaim.watch();
+    this.reclaim.watch(node instanceof OpNode);
     const gradIn = this.apply(node, buf);
     if (!this.req.keepGraph) node.release();
     this.passDown(node, gradIn);
-    this.reclaim.settle(node instanceof OpNode);
+    this.reclaim.settle();
     this.releaseAll(consumed);
   }
 
@@ -296,7 +327,7 @@ class Pass {
         { op: node.name() },
       );
     }
-    if (node.postHooks) gradIn = this.runPostHooks(node, gradIn, buf);
+    if (node.postHooks) gradIn = runPostHooks(node, gradIn, buf, this.reclaim);
     if (this.rt.gradMode.anomaly) {
       gradIn.forEach((g, i) => {
         if (g && hasNaN(g)) throw anomalyError(node, `Function '${node.name()}' returned nan values in its ${i}th output.`);
@@ -309,8 +340,10 @@ class Pass {
   private passDown(node: Node, gradIn: MaybeGrad[]): void {
     const next = node.next;
     for (let i = 0; i < next.length; i++) {
-      const [child, nr] = next[i]!;
+      const edge = next[i]!;
+      const child = edge[0];
       if (child === null || !child._needed) continue;
+      const nr = edge[1];
       const g = gradIn[i];
       if (g) this.addGrad(child, nr, fitGrad(g, child.outMeta[nr]!, node.name(), i));
       if (--child._deps === 0) this.ready.push(child);
@@ -324,7 +357,14 @@ class Pass {
    */
   private addGrad(node: Node, nr: number, g: Tensor): void {
     let buf = node._buf;
-    if (buf === null) node._buf = buf = nulls(node.outMeta.length);
+    if (buf === null) {
+      if (nr === 0 && node.outMeta.length === 1) {
+        node._buf = [g];
+        this.reclaim.hold(g);
+        return;
+      }
+      node._buf = buf = nulls(node.outMeta.length);
+    }
     const prev = buf[nr];
     if (!prev) {
       buf[nr] = g;
@@ -342,27 +382,10 @@ class Pass {
   }
 
   private releaseAll(consumed: MaybeGrad[] | null): void {
-    if (consumed) for (const g of consumed) this.reclaim.release(g);
+    if (consumed) for (let k = 0; k < consumed.length; k++) this.reclaim.release(consumed[k]);
   }
 
-  // ---- hooks and captures (user code: what it sees is never freed by the pass)
-
-  /** Tensor hooks, per output; a hook's result replaces the gradient. */
-  private runTensorHooks(node: Node, buf: MaybeGrad[]): void {
-    const reclaim = this.reclaim;
-    node.tensorHooks!.forEach((hooks, k) => {
-      if (!hooks || !buf[k]) return;
-      for (const h of hooks.slice()) {
-        reclaim.escape(buf[k]);
-        const r = reclaim.unwatched(() => h(buf[k]!));
-        if (r !== undefined && r !== null) {
-          reclaim.escape(r);
-          buf[k] = fitGrad(r, node.outMeta[k]!, 'hook', k);
-          reclaim.escape(buf[k]);
-        }
-      }
-    });
-  }
+  // ---- captures, and the end of the pass
 
   /** Gradients of requested inputs: accumulated (backward({ inputs })) or handed back (grad). */
   private capture(node: Node, buf: MaybeGrad[]): void {
@@ -378,38 +401,6 @@ class Pass {
         this.reclaim.escape(g);
       }
     }
-  }
-
-  private runPreHooks(node: Node, buf: MaybeGrad[]): MaybeGrad[] {
-    const reclaim = this.reclaim;
-    for (const h of node.preHooks!.slice()) {
-      for (const g of buf) reclaim.escape(g);
-      const r = reclaim.unwatched(() => h(buf.slice()));
-      if (r) {
-        buf = r.map((g, k) => (g ? fitGrad(g, node.outMeta[k]!, 'prehook', k) : null));
-        for (const g of buf) reclaim.escape(g);
-      }
-    }
-    return buf;
-  }
-
-  /** Post hooks see the gradients fitted to their inputs (PyTorch validates first). */
-  private runPostHooks(node: Node, gradIn: MaybeGrad[], buf: MaybeGrad[]): MaybeGrad[] {
-    const reclaim = this.reclaim;
-    gradIn = gradIn.map((g, i) => {
-      const child = node.next[i]![0];
-      return g && child ? fitGrad(g, child.outMeta[node.next[i]![1]]!, node.name(), i) : g;
-    });
-    for (const h of node.postHooks!.slice()) {
-      for (const g of gradIn) reclaim.escape(g);
-      for (const g of buf) reclaim.escape(g);
-      const r = reclaim.unwatched(() => h(gradIn.slice(), buf.slice()));
-      if (r) {
-        gradIn = r;
-        for (const g of gradIn) reclaim.escape(g);
-      }
-    }
-    return gradIn;
   }
 
   /** `autograd.grad` of an input no root depends on fails unless `allowUnused`. */
@@ -431,55 +422,3 @@ function nulls(n: number): MaybeGrad[] {
   return a;
 }
 
-/** The edge each root's gradient enters the graph by. */
-function rootEdgesOf(roots: readonly Tensor[]): Edge[] {
-  return roots.map((t, i) => {
-    if (!(t instanceof Tensor)) throw new NablaError(`element ${i} of tensors is not a Tensor`, { op: 'backward' });
-    t._alive('backward');
-    const e = gradEdge(t);
-    if (e[0] === null) {
-      throw new NablaError(`element ${i} of tensors does not require grad and does not have a grad_fn`, { op: 'backward' });
-    }
-    return e;
-  });
-}
-
-/**
- * The gradient each root starts with: the one given (checked, cast to the root's dtype) or, for
- * a one-element root, an implicit 1 (pushed onto `implicit`). Nothing made here outlives a failure.
- */
-function rootGradsOf(rt: Runtime, req: EngineRequest, implicit: Tensor[]): Tensor[] {
-  const madeHere: Tensor[] = [];
-  const gradOf = (t: Tensor, i: number): Tensor => {
-    const g = req.rootGrads[i];
-    if (g === null || g === undefined) {
-      if (t.numel() !== 1) {
-        throw new NablaError(`grad can be implicitly created only for scalar outputs (output ${i} has shape ${fmtShape(t.shape)})`, { op: 'backward' });
-      }
-      const one = makeZeros(rt, { shape: t.shape, dtype: t.dtype, device: t.device }).add_(1);
-      implicit.push(one);
-      madeHere.push(one);
-      return one;
-    }
-    if (!(g instanceof Tensor)) throw new NablaError(`gradient ${i} must be a Tensor`, { op: 'backward' });
-    if (!sameShape(g.shape, t.shape)) {
-      throw new NablaError(
-        `Mismatch in shape: grad_output[${i}] has a shape of ${fmtShape(g.shape)} and output[${i}] has a shape of ${fmtShape(t.shape)}.`,
-        { op: 'backward' },
-      );
-    }
-    if (g.device !== t.device) {
-      throw new NablaError(`gradient ${i} is on ${g.device} but output ${i} is on ${t.device}`, { op: 'backward' });
-    }
-    if (g.dtype === t.dtype) return g;
-    const cast = g.to(t.dtype);
-    madeHere.push(cast);
-    return cast;
-  };
-  try {
-    return req.roots.map(gradOf);
-  } catch (e) {
-    for (const t of madeHere) t.dispose();
-    throw e;
-  }
-}

@@ -10,20 +10,45 @@
  * `Function`'s backward makes only the gradients it returned, never its other tensors (it may keep
  * them). Each gradient counts the buffer slots that hold it and is freed when the last one is
  * consumed. What is left when the pass ends is handed to an enclosing `tidy`, if any.
+ *
+ * The count lives on the tensor (`Tensor._claim`, a `Claim` naming the pass that owns it), and
+ * the pass links its claims in a list for the end of the pass. Every node step makes, holds and
+ * frees a few gradients: a map from tensors to counts cost as much as the rest of the step (each
+ * new key needs an identity hash from the runtime, and the table rehashes as keys come and go).
  */
 import type { Runtime } from '../runtime/runtime.js';
 import type { Tensor } from '../tensor/tensor.js';
 
+/** A step's `made` list is truncated (which drops its storage) only once it has grown this long. */
+const MADE_KEEP = 64;
+
+/** A pass's claim on a tensor it made: how many gradient buffer slots hold it. */
+class Claim {
+  prev: Claim | null = null;
+  next: Claim | null = null;
+  constructor(
+    readonly owner: Reclaimer,
+    readonly tensor: Tensor,
+    public slots: number,
+    /** Made by a custom Function's backward, which may keep it: never written in place. */
+    readonly foreign: boolean,
+  ) {}
+}
+
 export class Reclaimer {
-  /** Made by this pass, so the pass may free them. */
-  private readonly owned = new Set<Tensor>();
-  /** How many gradient buffer slots hold each tensor. */
-  private readonly uses = new Map<Tensor, number>();
+  /** The claims this pass still holds (a list: added and removed in O(1), walked at the end). */
+  private claims: Claim | null = null;
   /** Seen by user code or handed to the caller: never freed here. */
   private readonly escaped = new Set<Tensor>();
-  /** Made by a custom Function's backward, which may keep them: never written in place. */
-  private readonly foreign = new Set<Tensor>();
-  private made: Tensor[] = [];
+  /**
+   * What ops made while a node step ran (the runtime's collector points here). Entries before
+   * `stepStart` belong to earlier, settled steps: the array is reused rather than emptied, since
+   * truncating it to 0 frees its storage and the next step would grow a new one.
+   */
+  private readonly made: Tensor[] = [];
+  private stepStart = 0;
+  /** The running step's formula keeps nothing it made (a built-in one): its temporaries can go. */
+  private stepFrees = true;
   /** The collection (if any) of an enclosing backward pass, put back when this one ends. */
   private readonly outer: Tensor[] | null;
 
@@ -38,9 +63,14 @@ export class Reclaimer {
     if (enabled) rt._created = null;
   }
 
-  /** From now on, tensors made by ops belong to the current node's step. */
-  watch(): void {
-    if (this.enabled) this.rt._created = this.made;
+  /**
+   * From now on, tensors made by ops belong to the current node's step. `freesTemporaries`: the
+   * node is a built-in formula, which keeps nothing (a custom Function's backward may).
+   */
+  watch(freesTemporaries: boolean): void {
+    if (!this.enabled) return;
+    this.stepFrees = freesTemporaries;
+    this.rt._created = this.made;
   }
 
   /** Runs user code (hooks) without claiming what it makes. */
@@ -60,12 +90,21 @@ export class Reclaimer {
 
   /** The pass made `t` outside a node step (the implicit gradient of a scalar root). */
   own(t: Tensor): void {
-    if (this.enabled) this.owned.add(t);
+    if (this.enabled && this.claimOf(t) === null) this.claim(t, 0, false);
   }
 
-  /** A buffer slot now holds `t`. */
+  /** `t` becomes a leaf's `.grad` as it is: the pass no longer owns it. */
+  handOver(t: Tensor): void {
+    const c = this.claimOf(t);
+    if (c !== null) this.unclaim(c);
+  }
+
+  /** A buffer slot now holds `t` (counted only for what the pass owns: nothing else is freed). */
   hold(t: Tensor): void {
-    if (this.enabled) this.uses.set(t, (this.uses.get(t) ?? 0) + 1);
+    if (!this.enabled) return;
+    const c = this.claimOf(t);
+    if (c !== null) c.slots++;
+    else if (this.madeInStep(t)) this.claim(t, 1, !this.stepFrees);
   }
 
   /**
@@ -73,47 +112,48 @@ export class Reclaimer {
    * code saw it, no other slot, tensor object or graph shares it, and it overlaps nothing.
    */
   exclusive(t: Tensor): boolean {
-    // Fields first, then the sets (escaped and foreign are empty unless hooks or Functions ran).
+    const c = this.claimOf(t);
     return (
-      this.enabled &&
+      c !== null &&
+      c.slots === 1 &&
+      !c.foreign &&
       t._ref.account.refs === 1 &&
       t._pins === 0 &&
       t._base === null &&
-      this.uses.get(t) === 1 &&
-      this.owned.has(t) &&
       !this.seen(t) &&
-      (this.foreign.size === 0 || !this.foreign.has(t)) &&
       t.isContiguous()
     );
   }
 
-  /** A buffer slot that held `t` was consumed. */
+  /** A buffer slot that held `t` was consumed; the last one frees it. */
   release(t: Tensor | null | undefined): void {
-    if (!this.enabled || !t) return;
-    const n = (this.uses.get(t) ?? 0) - 1;
-    if (n > 0) {
-      this.uses.set(t, n);
-      return;
+    if (!t) return;
+    const c = this.claimOf(t);
+    if (c === null) return;
+    if (c.slots > 1) c.slots--;
+    else if (this.seen(t)) c.slots = 0;
+    else {
+      this.unclaim(c);
+      t.dispose();
     }
-    this.uses.delete(t);
-    this.free(t);
   }
 
   /**
    * Ends a node's step: what it made is the pass's; of that, what no slot holds is freed now when
-   * `freeTemporaries` (built-in formulas, which keep nothing).
+   * the step's formula is a built-in one (it keeps nothing).
    */
-  settle(freeTemporaries: boolean): void {
+  settle(): void {
     if (!this.enabled) return;
     this.rt._created = null;
-    // One array for every step (a fresh `[]` would grow to 17 slots per node).
     const made = this.made;
-    for (const t of made) {
-      this.owned.add(t);
-      if (!freeTemporaries) this.foreign.add(t);
-      if (freeTemporaries && !this.uses.has(t)) this.free(t);
+    for (let i = this.stepStart; i < made.length; i++) {
+      const t = made[i]!;
+      if (this.claimOf(t) !== null) continue;
+      if (this.stepFrees && !this.seen(t)) t.dispose();
+      else this.claim(t, 0, !this.stepFrees);
     }
-    made.length = 0;
+    if (made.length > MADE_KEEP) made.length = 0;
+    this.stepStart = made.length;
   }
 
   /**
@@ -125,8 +165,11 @@ export class Reclaimer {
   end(): void {
     const outer = this.outer;
     this.rt._created = outer;
-    if (outer === null || !this.enabled) return;
-    for (const t of this.owned) if (!t.isDisposed) outer.push(t);
+    for (let c = this.claims; c !== null; c = c.next) {
+      c.tensor._claim = null;
+      if (outer !== null && !c.tensor.isDisposed) outer.push(c.tensor);
+    }
+    this.claims = null;
   }
 
   /**
@@ -135,28 +178,54 @@ export class Reclaimer {
    */
   abort(): void {
     if (!this.enabled) return;
-    for (const t of this.made) this.owned.add(t);
-    this.made = [];
-    for (const t of this.owned) if (!this.escaped.has(t)) t.dispose();
-    this.owned.clear();
+    const made = this.made;
+    for (let i = this.stepStart; i < made.length; i++) if (this.claimOf(made[i]!) === null) this.claim(made[i]!, 0, false);
+    made.length = 0;
+    this.stepStart = 0;
+    for (let c = this.claims; c !== null; c = c.next) {
+      c.tensor._claim = null;
+      if (!this.escaped.has(c.tensor)) c.tensor.dispose();
+    }
+    this.claims = null;
   }
 
   /** A gradient meant for the caller, who will not receive it (the call fails): freed if the pass made it. */
   discard(t: Tensor | null | undefined): void {
-    if (!this.enabled || !t || !this.owned.has(t)) return;
-    this.owned.delete(t);
-    t.dispose();
+    const c = t ? this.claimOf(t) : null;
+    if (c === null) return;
+    this.unclaim(c);
+    c.tensor.dispose();
+  }
+
+  private claimOf(t: Tensor): Claim | null {
+    const c = t._claim as Claim | null;
+    return c !== null && c.owner === this ? c : null;
+  }
+
+  private claim(t: Tensor, slots: number, foreign: boolean): void {
+    const c = new Claim(this, t, slots, foreign);
+    c.next = this.claims;
+    if (this.claims !== null) this.claims.prev = c;
+    this.claims = c;
+    t._claim = c;
+  }
+
+  private unclaim(c: Claim): void {
+    if (c.prev !== null) c.prev.next = c.next;
+    else this.claims = c.next;
+    if (c.next !== null) c.next.prev = c.prev;
+    c.tensor._claim = null;
+  }
+
+  /** `t` was made by the running step (a short scan: a step makes a handful of tensors). */
+  private madeInStep(t: Tensor): boolean {
+    const made = this.made;
+    for (let i = made.length - 1; i >= this.stepStart; i--) if (made[i] === t) return true;
+    return false;
   }
 
   /** User code saw `t` (or a caller receives it). */
   private seen(t: Tensor): boolean {
     return this.escaped.size !== 0 && this.escaped.has(t);
-  }
-
-  private free(t: Tensor): void {
-    if (this.owned.has(t) && !this.seen(t)) {
-      this.owned.delete(t);
-      t.dispose();
-    }
   }
 }

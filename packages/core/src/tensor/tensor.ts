@@ -70,6 +70,7 @@ export class Tensor {
   private _flags = 0;
   /** @internal see `TensorRare` */
   private _rare: TensorRare | null = null;
+  /** @internal the backward pass that made this gradient and may free it (autograd/reclaim.ts) */ _claim: { readonly owner: object } | null = null;
 
   /** @internal Use the factories (`nabla.tensor`, `nabla.zeros`, ...) to make tensors. */
   constructor(rt: Runtime, ref: StorageRef, shape: readonly number[], strides: readonly number[], offset: number, dtype: DType) {

@@ -1,0 +1,122 @@
+/**
+ * What one backward pass makes and leaves: the gradients a shared leaf receives are summed into
+ * one tensor (no tensor per contribution), a pass frees what it buffered when it fails, a root
+ * that no requested input depends on keeps its graph usable, and a pass run inside another never
+ * frees or writes a gradient the outer pass owns. Tensors are 16 KiB so `memory()` counts them.
+ */
+import { autograd, createRuntime, type Runtime, type Tensor } from '@nabla/core';
+import { cpuBackend } from '@nabla/backend-cpu';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const N = 2048;
+let rt: Runtime;
+beforeAll(async () => {
+  rt = await createRuntime({ plugins: [cpuBackend()] });
+});
+afterAll(async () => {
+  await rt.dispose();
+});
+
+const ramp = (scale: number, requiresGrad = false): Tensor => rt.arange(N, { dtype: 'float64' }).mul(scale / N).requiresGrad_(requiresGrad);
+const live = (): number => rt.memory().numTensors;
+
+/** How many tensors `fn` creates. */
+function creations(fn: () => void): number {
+  let n = 0;
+  const count = (): void => void n++;
+  rt.events.on('tensor:create', count);
+  try {
+    fn();
+  } finally {
+    rt.events.off('tensor:create', count);
+  }
+  return n;
+}
+
+describe('one backward pass', () => {
+  it('sums the n contributions into a shared w and b in place: three tensors per link, and only the two .grads are left', () => {
+    const n = 40;
+    const w = ramp(0.9, true);
+    const b = ramp(0.1, true);
+    const x0 = ramp(0.3);
+    const before = live();
+    const ys: Tensor[] = [x0];
+    for (let i = 0; i < n; i++) {
+      const u = ys[ys.length - 1]!.mul(w);
+      const v = u.add(b);
+      ys.push(u, v, v.tanh());
+    }
+    const loss = ys[ys.length - 1]!.sum();
+    // Per link: g·w and g·y in MulBackward, tanh's backward; the sums into w's and b's slots are
+    // in place, and the first of each becomes .grad itself. A few more for the root (the implicit
+    // 1 and sum's expanded gradient).
+    const made = creations(() => loss.backward());
+    expect(made).toBeGreaterThanOrEqual(3 * n);
+    expect(made).toBeLessThanOrEqual(3 * n + 4);
+    for (const t of [...ys.slice(1), loss]) t.dispose();
+    expect(live() - before, 'w.grad and b.grad').toBe(2);
+
+    // Reverse mode by hand, per element.
+    const k = 5;
+    const [xv, wv, bv] = [(0.3 * k) / N, (0.9 * k) / N, (0.1 * k) / N];
+    const fwd = [xv];
+    for (let i = 0; i < n; i++) fwd.push(Math.tanh(fwd[i]! * wv + bv));
+    let [gy, gw, gb] = [1, 0, 0];
+    for (let i = n - 1; i >= 0; i--) {
+      const gpre = gy * (1 - fwd[i + 1]! ** 2);
+      gw += gpre * fwd[i]!;
+      gb += gpre;
+      gy = gpre * wv;
+    }
+    expect(w.grad!.dataSync()[k]).toBeCloseTo(gw, 12);
+    expect(b.grad!.dataSync()[k]).toBeCloseTo(gb, 12);
+  });
+
+  it('that fails midway frees the gradients it had buffered and made', () => {
+    const x = ramp(1, true);
+    const a = x.mul(x);
+    const e = a.exp(); // ExpBackward reads e
+    const loss = e.add(a.sin()).mul(2).sum();
+    e.add_(1);
+    const before = live();
+    // MulBackward, AddBackward and SinBackward run first and buffer gradients for a and e.
+    expect(() => loss.backward()).toThrow(/modified by an inplace operation/);
+    expect(live(), 'nothing the pass made survives').toBe(before);
+    expect(x.grad).toBeNull();
+  });
+
+  it('leaves a root that no requested input depends on with its graph: a later backward through it is right', () => {
+    const x = ramp(1, true);
+    const z = ramp(2, true);
+    const y1 = x.mul(3).sum();
+    const y2 = z.mul(z).sum();
+    const before = live();
+    const [gx] = autograd.grad([y1, y2], [x], { retainGraph: true });
+    expect(gx!.dataSync()[7]).toBe(3);
+    expect(live() - before, 'only the returned gradient').toBe(1);
+    y2.backward();
+    expect(z.grad!.dataSync()[9]).toBeCloseTo((2 * 2 * 9) / N, 12);
+  });
+
+  it('run inside another (a hook) reads a gradient the outer pass owns without freeing or changing it', () => {
+    const x = ramp(1, true);
+    const y = x.mul(x);
+    let seen: number[] = [];
+    let inner: number[] = [];
+    y.registerHook((g) => {
+      seen = Array.from(g.dataSync());
+      // The outer pass's gradient is the inner pass's output gradient: d/dx of (x·3) against g.
+      const [gi] = rt.enableGrad(() => autograd.grad([x.mul(3)], [x], { gradOutputs: [g] }));
+      inner = Array.from(gi!.dataSync());
+      expect(g.isDisposed).toBe(false);
+      expect(Array.from(g.dataSync())).toEqual(seen);
+    });
+    y.exp().sum().backward();
+    const xs = x.dataSync();
+    for (const i of [0, 100, N - 1]) {
+      expect(inner[i]).toBeCloseTo(3 * seen[i]!, 12);
+      expect(seen[i]).toBeCloseTo(Math.exp(xs[i]! ** 2), 12);
+      expect(x.grad!.dataSync()[i]).toBeCloseTo(2 * xs[i]! * Math.exp(xs[i]! ** 2), 10);
+    }
+  });
+});
