@@ -268,7 +268,8 @@ function runThreaded(job: Job, pool: ThreadPool, bases: readonly number[], len: 
   heap.u8.set(bytes, modAt);
   writeDescriptor(heap.memory.buffer, desc, { moduleId, bytesPtr: modAt, bytesLen: bytes.length, counterPtr: counter, total: len, chunk: CHUNK, base, stride });
   const own = new Map([[moduleId, run]]);
-  pool.runTasks(new Array<number>(pool.threads).fill(desc), () => runModuleTask(heap.memory, desc, own));
+  const take = (): void => runModuleTask(heap.memory, desc, own);
+  pool.runTasks(new Array<number>(pool.threads).fill(desc), take, take);
   if (outPtr < 0) {
     const H = esOut === 4 ? heap.f32 : heap.f64;
     O.set(H.subarray(outAt / esOut, outAt / esOut + len), bases[0]!);

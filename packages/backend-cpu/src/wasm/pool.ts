@@ -49,10 +49,16 @@ const PACK_CHUNK_MIN = 1 << 15;
 const MAX_CHUNKS = Math.min(255, MAX_THREADS * (CHUNKS_PER_THREAD + PACK_CHUNKS_PER_THREAD));
 /**
  * Set by a worker whose work threw, before it counts the work done: the caller then throws instead
- * of returning a result with a hole in it, and instead of waiting forever for a dead worker. The
- * control block's last slot.
+ * of returning a result with a hole in it, and instead of waiting forever for a dead worker.
  */
 const FAILED = SLICES + 4 * MAX_CHUNKS;
+/**
+ * Per worker, the module task's descriptor it is to run (0: none), claimed by exchanging it for 0:
+ * by the worker when it wakes, or by the caller once every chunk is taken (`runTasks`), so that a
+ * worker that wakes late is not waited for. Separate from the GEMM slices, which a late worker's
+ * exchange must never touch.
+ */
+const TASKS = FAILED + 1;
 
 type Gemm = (a: number, b: number, c: number, mc: number, nc: number, kc: number, ldc: number, acc: number) => void;
 type Pack = (src: number, ls: number, ks: number, n: number, kc: number, dst: number, zero: number) => void;
@@ -187,8 +193,11 @@ for (;;) {
   // A module task is run by the wake-up that posted it (TASK_GEN), never by a late wake-up of an
   // earlier GEMM job: that one finds no chunk left and loops back to see the task's generation.
   if (C[${TASK_KIND}] === ${MODULE_TASK} && C[${TASK_GEN}] === gen) {
+    // 0: no task for this worker, or the caller took it back (every chunk was taken) and counted it.
+    const desc = Atomics.exchange(C, ${TASKS} + id, 0);
+    if (desc === 0) continue;
     try {
-      runModuleTask(memory, C[SLICES_AT + 4 * id], tasks);
+      runModuleTask(memory, desc, tasks);
     } catch (e) {
       Atomics.store(C, ${FAILED}, 1);
       throw e;
@@ -255,7 +264,7 @@ export class ThreadPool {
     /** Whether the caller may sleep in Atomics.wait (else it spins: a browser's main thread). */
     private readonly callerMayBlock: boolean,
   ) {
-    this.control = new Int32Array(new SharedArrayBuffer(4 * (FAILED + 1)));
+    this.control = new Int32Array(new SharedArrayBuffer(4 * (TASKS + MAX_THREADS)));
   }
 
   /**
@@ -403,18 +412,28 @@ export class ThreadPool {
 
   /** Module tasks run so far (pool-tasks.ts; tests check the threads were used). */
   tasks = 0;
+  /** Workers' module tasks the caller took back before they woke (`runTasks`' `takeBack`). */
+  takenBack = 0;
 
   /**
    * Runs a module task (`pool-tasks.ts`): worker t runs the descriptor at byte `descriptors[t]`
    * (0: nothing), while the caller runs `own`; returns when every thread is done. Everything a
    * worker reads is written before the generation is bumped (the fence that publishes it).
+   * With `takeBack`, the caller then claims the descriptors of workers that have not woken yet and
+   * runs them itself through `takeBack` (for tasks whose chunks `own` has all taken: a no-op), so
+   * it never waits for a late wake-up.
    */
-  runTasks(descriptors: readonly number[], own: () => void): void {
+  runTasks(descriptors: readonly number[], own: () => void, takeBack?: (descriptor: number) => void): void {
     this.throwIfFailed();
     this.tasks++;
     const C = this.control;
-    for (let t = 1; t < this.threads; t++) C[SLICES + 4 * t] = descriptors[t] ?? 0;
-    Atomics.store(C, PENDING, this.threads - 1);
+    let pending = 0;
+    for (let t = 1; t < this.threads; t++) {
+      const d = descriptors[t] ?? 0;
+      C[TASKS + t] = d;
+      if (d !== 0) pending++;
+    }
+    Atomics.store(C, PENDING, pending);
     Atomics.store(C, TASK_KIND, MODULE_TASK);
     Atomics.store(C, TASK_GEN, Atomics.load(C, GEN) + 1);
     Atomics.add(C, GEN, 1);
@@ -422,6 +441,20 @@ export class ThreadPool {
     try {
       own();
     } finally {
+      // A worker that has not woken yet would find every chunk taken: take its task back rather
+      // than wait for its wake-up (on a busy machine, often longer than the whole task).
+      if (takeBack !== undefined) {
+        for (let t = 1; t < this.threads; t++) {
+          const d = Atomics.exchange(C, TASKS + t, 0);
+          if (d === 0) continue;
+          this.takenBack++;
+          try {
+            takeBack(d);
+          } finally {
+            Atomics.sub(C, PENDING, 1);
+          }
+        }
+      }
       this.waitFor(PENDING, (left) => left === 0);
       Atomics.store(C, TASK_KIND, 0);
     }
