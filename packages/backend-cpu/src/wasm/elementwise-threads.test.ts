@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { CpuBackend } from '../backend.js';
 import { wasmTestBackends } from '../test-utils/backends.js';
 import { bin, cst, dense, empty, inp, par, randoms, spec, storageWith, un, values, viewOf, where } from '../test-utils/views.js';
-import { THREAD_MIN_COST, THREAD_MIN_NUMEL, wasmElementwise } from './elementwise.js';
+import { THREAD_CHUNK, THREAD_MIN_COST, THREAD_MIN_NUMEL, wasmElementwise } from './elementwise.js';
 import { wasmPlan } from './elementwise-kernel.js';
 
 const { js, one, two } = await wasmTestBackends();
@@ -82,7 +82,7 @@ describe('elementwise kernels on worker threads', () => {
     expect(wasmPlan(spec('silu', silu, ['float32'], 'float32'))!.cost).toBeGreaterThanOrEqual(THREAD_MIN_COST);
   });
 
-  for (const n of [THREAD_MIN_NUMEL - 1, THREAD_MIN_NUMEL, THREAD_MIN_NUMEL + 1, THREAD_MIN_NUMEL + 4097, 3 * THREAD_MIN_NUMEL + 2, 200_001]) {
+  for (const n of [THREAD_MIN_NUMEL - 1, THREAD_MIN_NUMEL, THREAD_MIN_NUMEL + 1, THREAD_MIN_NUMEL + 4097, 3 * THREAD_MIN_NUMEL + 2, 5 * THREAD_CHUNK - 3, 5 * THREAD_CHUNK + 3, 200_001]) {
     it(`float32 silu on ${n} elements`, () => {
       const xs = withSpecials(n, n);
       const s = spec('silu', silu, ['float32'], 'float32', 0, 'float32');

@@ -161,6 +161,14 @@ export const THREAD_MIN_NUMEL = 1 << 15;
 export const THREAD_MIN_COST = 30;
 export const THREAD_MIN_WORK = THREAD_MIN_NUMEL * THREAD_MIN_COST;
 
+/**
+ * Elements per chunk a thread claims in a threaded row: each claim costs an atomic add on a
+ * shared line and a call from JavaScript into the kernel; 2^14 elements (a few microseconds of
+ * work) keep that small while a late thread still finds chunks left. A multiple of every lane
+ * count, so chunk boundaries never split a vector.
+ */
+export const THREAD_CHUNK = 1 << 14;
+
 let nextModuleId = 1;
 
 /** Rows run with an operand in place (tests check the in-place path really ran). */
@@ -266,7 +274,7 @@ function runThreaded(job: Job, pool: ThreadPool, bases: readonly number[], len: 
   if (outPtr < 0) p = align16(p + len * esOut + 16);
   if (p > slots + heap.scratchBytes()) return false;
   heap.u8.set(bytes, modAt);
-  writeDescriptor(heap.memory.buffer, desc, { moduleId, bytesPtr: modAt, bytesLen: bytes.length, counterPtr: counter, total: len, chunk: CHUNK, base, stride });
+  writeDescriptor(heap.memory.buffer, desc, { moduleId, bytesPtr: modAt, bytesLen: bytes.length, counterPtr: counter, total: len, chunk: THREAD_CHUNK, base, stride });
   const own = new Map([[moduleId, run]]);
   const take = (): void => runModuleTask(heap.memory, desc, own);
   pool.runTasks(new Array<number>(pool.threads).fill(desc), take, take);
