@@ -235,9 +235,10 @@ function threadedBytes(plan: WasmPlan, nIn: number, nArgs: number, moduleBytes: 
 
 /**
  * One row's first `len` elements split across the pool: staged inputs are copied whole into the
- * scratch first, heap operands are used in place; then every thread (the caller too) takes chunks
- * of `CHUNK` elements from a shared counter and runs the kernel on them, and the caller copies a
- * staged result out. A thread that gets no CPU just takes fewer chunks. Every element goes through
+ * scratch first, heap operands are used in place; then every thread (the caller too) takes
+ * chunks of `THREAD_CHUNK` elements from a shared counter and runs the kernel on them, and the
+ * caller copies a staged result out. A thread that gets no CPU just takes fewer chunks, and one
+ * that wakes after the last chunk is taken is not waited for (`runTasks`' takeBack). Every element goes through
  * the same kernel code, so results are identical for every thread count. False when the layout
  * would not fit the scratch (the caller then runs the row alone).
  */
