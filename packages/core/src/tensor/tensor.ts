@@ -12,7 +12,7 @@ import { hostValues } from '../dtype/host.js';
 import { isHalfDType } from '../dtype/half.js';
 import { formatFloatBody, withSuffixes } from './format-float.js';
 import { NablaError, fmtShape } from '../errors.js';
-import type { Holder, SmallBatch, StorageRef } from '../runtime/memory.js';
+import type { GcKey, StorageRef } from '../runtime/memory.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { isContiguous, numelOf } from '../shape.js';
 import type { Node } from '../autograd/node.js';
@@ -53,12 +53,10 @@ export class Tensor {
   readonly dtype: DType;
 
   /** @internal */ _ref: StorageRef;
-  /** @internal this tensor's claim on `_ref`, as memory accounting sees it (runtime/memory.ts) */
-  _holder: Holder | SmallBatch | null = null;
-  /** @internal its slot in `_holder` when that is a batch of small storages */
+  /** @internal its slot in its claim (`_gcKey.h`) when that is a batch of small storages */
   _slot = 0;
   /** @internal what the finalizer watches in this tensor's place (runtime/memory.ts) */
-  _gcKey: object | null = null;
+  _gcKey: GcKey | null = null;
   /** @internal */ _strides: readonly number[];
   /** @internal */ _offset: number;
   /** @internal */ _gradFn: Node | null = null;
