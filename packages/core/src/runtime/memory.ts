@@ -27,10 +27,29 @@ export const SMALL_BATCH = 32;
  * on an object a batch of small storages keeps until the whole batch was collected).
  */
 export class StorageAccount {
+  /**
+   * Holders left; once the last let go it is set far below zero, which is what `released` reads
+   * (one field instead of two: batches of small storages keep their accounts until collected).
+   */
   refs = 1;
-  released = false;
   constructor(readonly bytes: number) {}
+
+  /** Whether the storage was uncounted (and given back, unless GC-managed). */
+  get released(): boolean {
+    return this.refs < RELEASED_BELOW;
+  }
+
+  /** Takes one holder off; true when that was the last and the storage is to be uncounted now. */
+  drop(): boolean {
+    if (--this.refs !== 0) return false;
+    // Far enough below zero that no later retain/release pair brings it back to 0 (still a Smi).
+    this.refs = RELEASED;
+    return true;
+  }
 }
+
+const RELEASED = -(2 ** 29);
+const RELEASED_BELOW = -(2 ** 28);
 
 export class StorageRef {
   /** PyTorch's version counter: bumped by every in-place write, shared by all aliases. */
@@ -65,11 +84,7 @@ export class StorageRef {
   }
 
   release(): void {
-    const a = this.account;
-    if (--a.refs === 0 && !a.released) {
-      a.released = true;
-      this.tracker.free(this);
-    }
+    if (this.account.drop()) this.tracker.free(this);
   }
 }
 
@@ -282,10 +297,7 @@ export class MemoryTracker {
 
   /** The GC took a holder of a GC-managed storage on `device`; the storage goes with the last of them. */
   private drop(a: StorageAccount, device: string): void {
-    if (--a.refs === 0 && !a.released) {
-      a.released = true;
-      this.uncountBytes(a, device);
-    }
+    if (a.drop()) this.uncountBytes(a, device);
   }
 
   snapshot(backends: readonly Backend[]): MemoryInfo {
