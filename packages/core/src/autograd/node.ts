@@ -66,15 +66,18 @@ interface NodeExtras {
   tensorHooks: (GradHook[] | undefined)[] | null;
   retainHooks: (((g: Tensor) => void) | undefined)[] | null;
   edgeCache: Edge[] | null;
+  edge0: Edge | null;
 }
 
 export abstract class Node {
   /** Creation order; the engine runs later nodes first when several are ready. */
   readonly seq = nextSeq++;
-  /** The rarely set fields below, made on first write. */
-  private _extras: NodeExtras | null = null;
-  /** `[this, 0]`, made once (edges are immutable and shared); most nodes have one output. */
-  private edge0: Edge | null = null;
+  /**
+   * `[this, 0]` (made once: edges are immutable and shared; most nodes have one output), or, once
+   * a rarely set field was written, the `NodeExtras` holding them and that edge: one field where
+   * two were, as every op makes a node and a graph's nodes survive young-generation collections.
+   */
+  private _x: Edge | NodeExtras | null = null;
 
   // The backward engine's bookkeeping for the pass that last reached this node (engine.ts): on the
   // node itself rather than in per-pass maps, which cost more than the rest of the loop.
@@ -94,8 +97,18 @@ export abstract class Node {
     public readonly outMeta: readonly TensorMeta[],
   ) {}
 
+  /** The rarely set fields, or null when none was written yet. */
+  private get _extras(): NodeExtras | null {
+    const x = this._x;
+    return x === null || Array.isArray(x) ? null : (x as NodeExtras);
+  }
+
   private extras(): NodeExtras {
-    return (this._extras ??= { stack: null, preHooks: null, postHooks: null, tensorHooks: null, retainHooks: null, edgeCache: null });
+    const x = this._x;
+    if (x !== null && !Array.isArray(x)) return x as NodeExtras;
+    const e: NodeExtras = { stack: null, preHooks: null, postHooks: null, tensorHooks: null, retainHooks: null, edgeCache: null, edge0: x as Edge | null };
+    this._x = e;
+    return e;
   }
 
   /** Forward stack of the op that made this node, kept when anomaly detection is on. */
@@ -141,7 +154,12 @@ export abstract class Node {
    * type guards it): every op of a graph makes one, and `Object.freeze` costs a map transition each.
    */
   edgeTo(nr: number): Edge {
-    if (nr === 0) return (this.edge0 ??= [this, 0] as Edge);
+    if (nr === 0) {
+      const x = this._x;
+      if (x === null) return (this._x = [this, 0] as Edge);
+      if (Array.isArray(x)) return x as Edge;
+      return ((x as NodeExtras).edge0 ??= [this, 0] as Edge);
+    }
     const cache = (this.extras().edgeCache ??= []);
     return (cache[nr] ??= Object.freeze([this, nr]) as Edge);
   }

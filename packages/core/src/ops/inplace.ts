@@ -69,7 +69,10 @@ function commit(t: Tensor, r: Tensor): void {
 
 /** A tensor standing for `t`'s current place in the graph (shares storage; no new node). */
 function aliasOfGraph(t: Tensor): Tensor {
-  const [node, nr] = gradEdge(t);
+  // Indexed, not destructured: array destructuring goes through an iterator (an allocation per op).
+  const edge = gradEdge(t);
+  const node = edge[0];
+  const nr = edge[1];
   const a = alias(t, t.shape, t._strides, t._offset);
   if (node instanceof AccumulateGrad) {
     a._requiresGrad = true;

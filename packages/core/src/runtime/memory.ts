@@ -27,10 +27,29 @@ export const SMALL_BATCH = 32;
  * on an object a batch of small storages keeps until the whole batch was collected).
  */
 export class StorageAccount {
+  /**
+   * Holders left; once the last let go it is set far below zero, which is what `released` reads
+   * (one field instead of two: batches of small storages keep their accounts until collected).
+   */
   refs = 1;
-  released = false;
   constructor(readonly bytes: number) {}
+
+  /** Whether the storage was uncounted (and given back, unless GC-managed). */
+  get released(): boolean {
+    return this.refs < RELEASED_BELOW;
+  }
+
+  /** Takes one holder off; true when that was the last and the storage is to be uncounted now. */
+  drop(): boolean {
+    if (--this.refs !== 0) return false;
+    // Far enough below zero that no later retain/release pair brings it back to 0 (still a Smi).
+    this.refs = RELEASED;
+    return true;
+  }
 }
+
+const RELEASED = -(2 ** 29);
+const RELEASED_BELOW = -(2 ** 28);
 
 export class StorageRef {
   /** PyTorch's version counter: bumped by every in-place write, shared by all aliases. */
@@ -65,11 +84,7 @@ export class StorageRef {
   }
 
   release(): void {
-    const a = this.account;
-    if (--a.refs === 0 && !a.released) {
-      a.released = true;
-      this.tracker.free(this);
-    }
+    if (this.account.drop()) this.tracker.free(this);
   }
 }
 
@@ -135,10 +150,19 @@ export class SmallBatch {
  * The tracker also keeps the tensor's claim on it: a `Holder`, or a batch and slot.
  */
 export interface Trackable {
-  _gcKey: object | null;
-  /** @internal the tensor's claim: its own holder, or the batch whose slot `_slot` it owns */
-  _holder: Holder | SmallBatch | null;
+  /** @internal the key, which also holds the tensor's claim (one field instead of two per tensor) */
+  _gcKey: GcKey | null;
+  /** @internal the slot it owns when its claim is a batch of small storages */
   _slot: number;
+}
+
+/**
+ * The object registered in a tensor's place. It holds the claim (a `Holder`, or a `SmallBatch`
+ * whose slot the tensor owns), never the other way round: a finalizer's held value must not reach
+ * its target, or the target is never collected.
+ */
+export interface GcKey {
+  readonly h: Holder | SmallBatch;
 }
 
 @injectable()
@@ -150,9 +174,9 @@ export class MemoryTracker {
   private readonly finalizer = new FinalizationRegistry<Holder>((h) => this.collect(h));
   private readonly batchFinalizer = new FinalizationRegistry<SmallBatch>((b) => this.collectBatch(b));
   /** Per device, the batch small-storage tensors join now and the key its members reference. */
-  private readonly openByDevice = new Map<string, { batch: SmallBatch; key: object }>();
+  private readonly openByDevice = new Map<string, { batch: SmallBatch; key: GcKey }>();
   /** The open batch asked for last: one device is the common case, and this runs per tensor. */
-  private open: { batch: SmallBatch; key: object } | null = null;
+  private open: { batch: SmallBatch; key: GcKey } | null = null;
 
   /** The device asked for last and its record: one device is the common case, and this runs per tensor. */
   private lastDevice = '';
@@ -188,7 +212,7 @@ export class MemoryTracker {
     this.dev(device).numBytes -= a.bytes;
   }
 
-  /** A tensor object came to life holding `ref`: count it and give it its claim (`_holder`). */
+  /** A tensor object came to life holding `ref`: count it and give it its claim (`_gcKey.h`). */
   track(tensor: Trackable, ref: StorageRef): void {
     const device = ref.backend.device;
     this.numTensors++;
@@ -198,7 +222,6 @@ export class MemoryTracker {
       if (o === null || o.batch.device !== device) o = this.openBatch(device);
       const b = o.batch;
       b.tensors++;
-      tensor._holder = b;
       tensor._slot = b.claims.length;
       tensor._gcKey = o.key;
       if (b.claims.push(ref.account) === SMALL_BATCH) {
@@ -208,23 +231,22 @@ export class MemoryTracker {
       }
     } else {
       const holder: Holder = { account: ref.account, ref: ref.backend.gcManaged === true ? null : ref, device, counted: true, released: false };
-      const key = {};
+      const key: GcKey = { h: holder };
       tensor._gcKey = key;
-      tensor._holder = holder;
       this.finalizer.register(key, holder, holder);
     }
   }
 
   /** The batch small-storage tensors of `device` join now (the last one asked for is `open`). */
-  private openBatch(device: string): { batch: SmallBatch; key: object } {
+  private openBatch(device: string): { batch: SmallBatch; key: GcKey } {
     let o = this.openByDevice.get(device);
-    if (o === undefined) this.openByDevice.set(device, (o = { batch: new SmallBatch(device), key: {} }));
+    if (o === undefined) this.openByDevice.set(device, (o = newOpen(device)));
     return (this.open = o);
   }
 
   /** The tensor was disposed: it no longer counts as live (called once per tensor). */
   uncount(tensor: Trackable): void {
-    const h = tensor._holder!;
+    const h = tensor._gcKey!.h;
     if (h instanceof SmallBatch) {
       h.tensors--;
       this.numTensors--;
@@ -241,7 +263,7 @@ export class MemoryTracker {
 
   /** Gives the tensor's claim on `ref` back now; its finalizer is no longer needed. */
   releaseHolder(tensor: Trackable, ref: StorageRef): void {
-    const h = tensor._holder!;
+    const h = tensor._gcKey!.h;
     if (h instanceof SmallBatch) {
       if (h.claims[tensor._slot] === null) return;
       h.claims[tensor._slot] = null;
@@ -275,10 +297,7 @@ export class MemoryTracker {
 
   /** The GC took a holder of a GC-managed storage on `device`; the storage goes with the last of them. */
   private drop(a: StorageAccount, device: string): void {
-    if (--a.refs === 0 && !a.released) {
-      a.released = true;
-      this.uncountBytes(a, device);
-    }
+    if (a.drop()) this.uncountBytes(a, device);
   }
 
   snapshot(backends: readonly Backend[]): MemoryInfo {
@@ -293,4 +312,9 @@ export class MemoryTracker {
     this.peakBytes = this.numBytes;
     for (const d of this.byDevice.values()) d.peakBytes = d.numBytes;
   }
+}
+
+function newOpen(device: string): { batch: SmallBatch; key: GcKey } {
+  const batch = new SmallBatch(device);
+  return { batch, key: { h: batch } };
 }

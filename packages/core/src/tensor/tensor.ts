@@ -12,7 +12,7 @@ import { hostValues } from '../dtype/host.js';
 import { isHalfDType } from '../dtype/half.js';
 import { formatFloatBody, withSuffixes } from './format-float.js';
 import { NablaError, fmtShape } from '../errors.js';
-import type { Holder, SmallBatch, StorageRef } from '../runtime/memory.js';
+import type { GcKey, StorageRef } from '../runtime/memory.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { isContiguous, numelOf } from '../shape.js';
 import type { Node } from '../autograd/node.js';
@@ -43,6 +43,9 @@ interface TensorRare {
 const REQUIRES_GRAD = 1;
 const INFERENCE = 2;
 const DISPOSED = 4;
+const FLAG_MASK = 7;
+/** `_outputNr` lives in `_flags` from this bit on (node output counts stay far below 2^28). */
+const OUTPUT_NR_SHIFT = 3;
 
 export class Tensor {
   /** Unique per process, for events and debugging. */
@@ -53,20 +56,16 @@ export class Tensor {
   readonly dtype: DType;
 
   /** @internal */ _ref: StorageRef;
-  /** @internal this tensor's claim on `_ref`, as memory accounting sees it (runtime/memory.ts) */
-  _holder: Holder | SmallBatch | null = null;
-  /** @internal its slot in `_holder` when that is a batch of small storages */
+  /** @internal its slot in its claim (`_gcKey.h`) when that is a batch of small storages */
   _slot = 0;
   /** @internal what the finalizer watches in this tensor's place (runtime/memory.ts) */
-  _gcKey: object | null = null;
+  _gcKey: GcKey | null = null;
   /** @internal */ _strides: readonly number[];
   /** @internal */ _offset: number;
   /** @internal */ _gradFn: Node | null = null;
-  /** @internal which output of `_gradFn` this tensor is */
-  _outputNr = 0;
   /** @internal how many saved-for-backward slots hold this tensor; dispose waits for them */
   _pins = 0;
-  /** @internal REQUIRES_GRAD | INFERENCE | DISPOSED (one field for three booleans) */
+  /** @internal REQUIRES_GRAD | INFERENCE | DISPOSED, and `_outputNr` above them (one field for four) */
   private _flags = 0;
   /** @internal see `TensorRare` */
   private _rare: TensorRare | null = null;
@@ -98,6 +97,14 @@ export class Tensor {
 
   private rare(): TensorRare {
     return (this._rare ??= { grad: null, retainsGrad: false, base: null, viewFn: null, viewVersion: 0, viewTracksGrad: false, accNode: null, kept: false });
+  }
+
+  /** @internal which output of `_gradFn` this tensor is */
+  get _outputNr(): number {
+    return this._flags >>> OUTPUT_NR_SHIFT;
+  }
+  set _outputNr(v: number) {
+    this._flags = (this._flags & FLAG_MASK) | (v << OUTPUT_NR_SHIFT);
   }
 
   /** @internal requires_grad of a leaf. Non-leaves require grad through their gradFn. */
