@@ -442,7 +442,7 @@ async function measureAll(torch: TorchServer | { missing: string }, rtJs: Runtim
 
   const note = (line: string): void => bench.note(line);
   note(`${tfNote}; ${'version' in torch ? 'PyTorch threads as labelled, served by one Python process' : torch.missing}`);
-  note(`Nabla: ${rtWasm.backend('cpu').describe()}; threads: ${rtThreads.backend('cpu').describe()} (threads split GEMMs of 2^20 multiply-adds or more and large transcendental elementwise rows; reductions, copies and small ops stay on the calling thread); JS: ${rtJs.backend('cpu').describe()}`);
+  note(`Nabla: ${rtWasm.backend('cpu').describe()}; threads: ${rtThreads.backend('cpu').describe()} (threads split GEMMs of 2^20 multiply-adds or more, large transcendental elementwise rows, and cheaper rows whose operands all live in the wasm heap; reductions and small ops stay on the calling thread); JS: ${rtJs.backend('cpu').describe()}`);
   const e = (v: number | undefined): string => (v === undefined ? '—' : v.toExponential(1));
   note(`second-order checks (max relative error): SiLU'' vs closed form: wasm ${e(checks.silu2Err![WASM_1T])}, JS ${e(checks.silu2Err![JS])}, tfjs ${e(checks.silu2Err![TFJS])}; HVP vs float64: wasm ${e(checks.hvpErr![WASM_1T])}, JS ${e(checks.hvpErr![JS])}, tfjs ${e(checks.hvpErr![TFJS])}`);
   note(
