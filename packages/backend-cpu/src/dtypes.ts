@@ -6,7 +6,11 @@ import type { DType, TypedArray } from '@nabla/core';
 
 export const CPU_DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool', 'float16', 'bfloat16'];
 
-type Ctor = { new (n: number): TypedArray; readonly BYTES_PER_ELEMENT: number };
+type Ctor = {
+  new (n: number): TypedArray;
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): TypedArray;
+  readonly BYTES_PER_ELEMENT: number;
+};
 
 const CTORS: Record<DType, Ctor> = {
   float32: Float32Array,
@@ -24,6 +28,11 @@ export function isCpuDType(d: unknown): d is DType {
 
 export function newTypedArray(dtype: DType, n: number): TypedArray {
   return new CTORS[dtype](n);
+}
+
+/** The typed array class that holds `dtype`, for views over memory the backend manages itself (heap blocks, slabs). */
+export function typedArrayClass(dtype: DType): Ctor {
+  return CTORS[dtype];
 }
 
 export function bytesPer(dtype: DType): number {

@@ -6,7 +6,8 @@
  */
 import type { DType, Storage, TypedArray } from '@nabla/core';
 import { CpuStorage } from './storage.js';
-import type { ViewCtor, WasmHeap } from './wasm/heap.js';
+import { typedArrayClass } from './dtypes.js';
+import type { WasmHeap } from './wasm/heap.js';
 
 /**
  * Storages of at least this many bytes go to the heap. Below it the copies a kernel makes are a
@@ -14,18 +15,9 @@ import type { ViewCtor, WasmHeap } from './wasm/heap.js';
  */
 export const HEAP_MIN_BYTES = 16384;
 
-const VIEWS: Record<DType, ViewCtor<TypedArray>> = {
-  float32: Float32Array,
-  float64: Float64Array,
-  int32: Int32Array,
-  bool: Uint8Array,
-  float16: Uint16Array,
-  bfloat16: Uint16Array,
-};
-
 /** A storage of `numel` elements in `heap`, or null when the heap will not take it. */
 export function allocateInHeap(heap: WasmHeap, dtype: DType, numel: number): CpuStorage | null {
-  const r = heap.allocStorage(VIEWS[dtype], numel);
+  const r = heap.allocStorage(typedArrayClass(dtype), numel);
   if (r === null) return null;
   const s = new CpuStorage(dtype, numel, r.view, r.block.ptr, r.block);
   heap.track(s, r.block);

@@ -12,22 +12,13 @@
  * few hundred bytes; the accounting in `memory()` counts each storage's own bytes either way.
  */
 import type { DType, TypedArray } from '@nabla/core';
-import { bytesPer } from './dtypes.js';
+import { bytesPer, typedArrayClass } from './dtypes.js';
 
 /** Bytes per slab: 128 float32 scalars, and at most this much kept alive by one long-lived scalar. */
 export const SLAB_BYTES = 512;
 
 let slab = new ArrayBuffer(SLAB_BYTES);
 let used = 0;
-
-const VIEWS: Record<DType, new (b: ArrayBuffer, offset: number, length: number) => TypedArray> = {
-  float32: Float32Array,
-  float64: Float64Array,
-  int32: Int32Array,
-  bool: Uint8Array,
-  float16: Uint16Array,
-  bfloat16: Uint16Array,
-};
 
 /** A zeroed typed array of `numel` elements (numel * element size must not exceed `SLAB_BYTES`). */
 export function tinyTypedArray(dtype: DType, numel: number): TypedArray {
@@ -39,5 +30,5 @@ export function tinyTypedArray(dtype: DType, numel: number): TypedArray {
     at = 0;
   }
   used = at + numel * size;
-  return new VIEWS[dtype](slab, at, numel);
+  return new (typedArrayClass(dtype))(slab, at, numel);
 }
