@@ -11,6 +11,7 @@ import { CpuStorage } from '../src/storage.js';
 import { wasmElementwise } from '../src/wasm/elementwise.js';
 import { bmmWasm } from '../src/wasm/gemm.js';
 import { WasmRuntime } from '../src/wasm/runtime.js';
+import { seeded } from '../src/test-utils/seeded.js';
 
 export interface IsolatedReport {
   crossOriginIsolated: boolean;
@@ -28,16 +29,6 @@ export interface IsolatedReport {
   threadedSameBits: boolean;
   /** GEMM jobs its worker pool ran (null: it has no pool) */
   poolJobs: number | null;
-}
-
-function seeded(n: number, seed: number): Float32Array {
-  const d = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    d[i] = (s / 2 ** 32) * 2 - 1;
-  }
-  return d;
 }
 
 const view = (s: CpuStorage, shape: number[]): View => {

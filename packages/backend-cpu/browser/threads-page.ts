@@ -11,6 +11,7 @@
 import { createRuntime, type Runtime, type Tensor } from '@nabla/core';
 import type { CpuBackend } from '../src/backend.js';
 import { cpuBackend } from '../src/plugin.js';
+import { seeded } from '../src/test-utils/seeded.js';
 
 export interface ThreadsReport {
   crossOriginIsolated: boolean;
@@ -38,16 +39,6 @@ const K = 512;
 const N = 320;
 /** Elements of the elementwise ops: 2^19, far past the pool's 2^15 threshold. */
 const E = 1 << 19;
-
-function seeded(n: number, seed: number, scale = 1): Float32Array {
-  const d = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    d[i] = ((s / 2 ** 32) * 2 - 1) * scale;
-  }
-  return d;
-}
 
 const A = seeded(M * K, 1);
 const B = seeded(K * N, 2);

@@ -6,16 +6,7 @@
 import { createRuntime, type Runtime } from '@nabla/core';
 import type { CpuBackend } from '../backend.js';
 import { cpuBackend } from '../plugin.js';
-
-function seeded(n: number, seed: number, scale: number): Float32Array {
-  const d = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    d[i] = ((s / 2 ** 32) * 2 - 1) * scale;
-  }
-  return d;
-}
+import { seeded } from './seeded.js';
 
 function bits(rt: Runtime): Uint32Array[] {
   return rt.tidy(() => {

@@ -8,6 +8,7 @@ import { createRuntime, type Runtime, type Tensor } from '@nabla/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CpuBackend } from '../backend.js';
 import { cpuBackend } from '../plugin.js';
+import { seeded } from '../test-utils/seeded.js';
 
 const runtimes: Runtime[] = [];
 afterAll(async () => {
@@ -15,14 +16,7 @@ afterAll(async () => {
 });
 
 function filled(rt: Runtime, shape: number[], seed: number): Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const d = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    d[i] = (s / 2 ** 32) * 2 - 1;
-  }
-  return rt.tensor(d).reshape(shape);
+  return rt.tensor(seeded(shape.reduce((a, b) => a * b, 1), seed)).reshape(shape);
 }
 
 /** 128³ products (2^21 multiply-adds: split) alternating with sigmoid over 2^16 elements (split). */

@@ -12,6 +12,7 @@ import { createRuntime, type Runtime, type Tensor } from '@nabla/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CpuBackend } from '../backend.js';
 import { cpuBackend } from '../plugin.js';
+import { seeded } from '../test-utils/seeded.js';
 
 /** Worker async resources alive now (created and not yet destroyed). */
 const workers = new Set<number>();
@@ -46,14 +47,7 @@ async function eventually(f: () => boolean, ms = 10_000): Promise<boolean> {
 
 /** Deterministic float32 data (no RNG state shared between runtimes). */
 function filled(rt: Runtime, shape: number[], seed: number, scale = 1): Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const d = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    d[i] = ((s / 2 ** 32) * 2 - 1) * scale;
-  }
-  return rt.tensor(d).reshape(shape);
+  return rt.tensor(seeded(shape.reduce((a, b) => a * b, 1), seed, scale)).reshape(shape);
 }
 
 /** Two MLP SGD steps (784-256-256-10, batch 64) and large elementwise/reduction work; every result's bytes. */
