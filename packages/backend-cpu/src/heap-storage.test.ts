@@ -60,7 +60,7 @@ describe('where storages go', () => {
   it('storages of 16 KiB and up go to the heap, as views of its shared memory; smaller ones, and heapStorage: false, stay typed arrays', () => {
     const big = on1.allocate('float32', HEAP_MIN_BYTES / 4);
     expect(big.ptr).toBeGreaterThan(0);
-    expect(big.heap).toBe(on1.wasm!.heap);
+    expect(big.block?.heap).toBe(on1.wasm!.heap);
     expect(big.data.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(big.data.byteOffset).toBe(big.ptr);
     expect(big.data.length).toBe(HEAP_MIN_BYTES / 4);
@@ -393,14 +393,14 @@ describe('memory', () => {
     await be.init();
     const xs = randoms(8000, 30);
     const s = filled(be, 'float32', xs);
-    const old = s.heap;
+    const old = s.block?.heap ?? null;
     expect(be.pooledBytes()).toBeGreaterThan(0);
     await be.dispose();
     expect(be.pooledBytes()).toBe(0);
     expectSameBits(be.readSync(viewOf(s, [8000])), Float32Array.from(xs), 'after dispose');
     be.release(s);
     const t = be.allocate('float32', 8000);
-    expect(t.heap).not.toBe(old);
+    expect(t.block?.heap).not.toBe(old);
     expect(t.ptr).toBeGreaterThan(0);
     be.release(t);
     await be.dispose();

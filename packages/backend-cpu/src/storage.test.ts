@@ -31,7 +31,7 @@ describe('BufferPool', () => {
     pool.release(a);
     expect(pool.pooledBytes()).toBe(1024 * 4);
     const b = pool.allocate('float32', 1010);
-    expect(b.backing).toBe(a.backing);
+    expect(b.data).toBe(a.data);
     expect(b.numel).toBe(1010);
     expect(b.data.length).toBeGreaterThanOrEqual(1010);
     expect(b.byteLength).toBe(1010 * 4);
@@ -44,9 +44,9 @@ describe('BufferPool', () => {
     const pool = new BufferPool();
     const a = pool.allocate('float32', 100);
     pool.release(a);
-    expect(pool.allocate('int32', 100).backing).not.toBe(a.backing);
-    expect(pool.allocate('float32', 1000).backing).not.toBe(a.backing);
-    expect(pool.allocate('float32', 100).backing).toBe(a.backing);
+    expect(pool.allocate('int32', 100).data).not.toBe(a.data);
+    expect(pool.allocate('float32', 1000).data).not.toBe(a.data);
+    expect(pool.allocate('float32', 100).data).toBe(a.data);
   });
 
   it('bounds the parked bytes', () => {
@@ -62,7 +62,7 @@ describe('BufferPool', () => {
     const a = pool.allocate('bool', 50);
     pool.release(a);
     expect(pool.pooledBytes()).toBe(0);
-    expect(pool.allocate('bool', 50).backing).not.toBe(a.backing);
+    expect(pool.allocate('bool', 50).data).not.toBe(a.data);
   });
 
   it('rejects a negative cap', () => {
@@ -83,11 +83,11 @@ describe('CpuBackend storage', () => {
   it('reuses memory across a simulated training loop', () => {
     const be = new CpuBackend();
     const first = [be.allocate('float32', 4096), be.allocate('float32', 128), be.allocate('int32', 64)];
-    const buffers = new Set(first.map((s) => s.backing.buffer));
+    const buffers = new Set(first.map((s) => s.data.buffer));
     for (const s of first) be.release(s);
     for (let step = 0; step < 5; step++) {
       const again = [be.allocate('float32', 4096), be.allocate('float32', 128), be.allocate('int32', 64)];
-      for (const s of again) expect(buffers.has(s.backing.buffer)).toBe(true);
+      for (const s of again) expect(buffers.has(s.data.buffer)).toBe(true);
       for (const s of again) be.release(s);
     }
   });

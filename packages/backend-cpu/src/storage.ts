@@ -10,41 +10,29 @@
  */
 import { sizeClass as poolSizeClass, type DType, type Storage, type TypedArray, type View } from '@nabla/core';
 import { bytesPer, newTypedArray } from './dtypes.js';
-import type { HeapBlock, WasmHeap } from './wasm/heap.js';
+import type { HeapBlock } from './wasm/heap.js';
 import { tinyTypedArray } from './tiny-storage.js';
 
 export class CpuStorage implements Storage {
   readonly byteLength: number;
-  /**
-   * The elements; may be longer than `numel` (a pooled size class). Kernels index it through
-   * views, so the tail is never read — and a subarray per allocation would cost more than a
-   * scalar op.
-   */
-  readonly data: TypedArray;
-  /** The full array from the pool; what goes back to the pool on release. */
-  readonly backing: TypedArray;
   released = false;
 
   /**
-   * @param ptr the byte offset of element 0 in its heap's memory, or -1 when `backing` is an
+   * @param data the elements; may be longer than `numel` (a pooled size class), and is what goes
+   *   back to the pool on release. Kernels index it through views, so the tail is never read —
+   *   and a subarray per allocation would cost more than a scalar op.
+   * @param ptr the byte offset of element 0 in its heap's memory, or -1 when `data` is an
    *   ordinary typed array (see `wasm/heap.ts`)
-   * @param block the heap block `backing` views, or null
+   * @param block the heap block `data` views, or null
    */
   constructor(
     readonly dtype: DType,
     readonly numel: number,
-    backing: TypedArray,
+    readonly data: TypedArray,
     readonly ptr = -1,
     readonly block: HeapBlock | null = null,
   ) {
-    this.backing = backing;
-    this.data = backing;
     this.byteLength = numel * bytesPer(dtype);
-  }
-
-  /** The WebAssembly heap this storage lives in, or null. */
-  get heap(): WasmHeap | null {
-    return this.block === null ? null : this.block.heap;
   }
 }
 
@@ -96,7 +84,7 @@ export class BufferPool {
   }
 
   release(storage: CpuStorage): void {
-    const arr = storage.backing;
+    const arr = storage.data;
     if (arr.length <= TINY_NUMEL) return;
     // Over the cap the array is simply dropped for the GC; the pool keeps what it already has,
     // which is what the next steps of a loop are most likely to ask for again.
