@@ -17,7 +17,7 @@
  * the same bits either way. A row whose output shares its storage with an input at another offset
  * is staged whole (as before: the copies fix the order of reads and writes).
  */
-import type { ElementwiseKernel, ElementwiseSpec, TypedArray } from '@nabla/core';
+import type { ElementwiseKernel, ElementwiseSpec, Expr, TypedArray } from '@nabla/core';
 import { heapPtr } from '../heap-storage.js';
 import { dataOf } from '../storage.js';
 import { elementwiseGeometry, forEachRow, numelOf } from '../strided.js';
@@ -64,6 +64,10 @@ export function wasmElementwise(rt: WasmRuntime, spec: ElementwiseSpec, js: Elem
   const ptrs = new Array<number>(nIn).fill(-1);
   const moduleId = nextModuleId++;
   const heap = rt.heap;
+  // A fill (`fill_`, `zero_`: the output's storage is an input the expression never reads) only
+  // stores: one thread already writes at the memory's speed, and a worker's wake-up costs more
+  // than a second writer gains (README, *Threads*).
+  const storesOnly = !readsInput(spec.expr);
 
   return (out, inputs, params) => {
     const shape = out.shape;
@@ -94,7 +98,10 @@ export function wasmElementwise(rt: WasmRuntime, spec: ElementwiseSpec, js: Elem
     for (let k = 0; k < nIn; k++) if (innerStride[k] !== 0 && ptrs[k]! < 0) allInPlace = false;
     const pool = rt.pool;
     let threaded =
-      pool !== null && inner >= THREAD_MIN_NUMEL && (plan.cost >= THREAD_MIN_COST || (allInPlace && inner * Math.max(plan.cost, 4) >= THREAD_MIN_WORK));
+      pool !== null &&
+      !storesOnly &&
+      inner >= THREAD_MIN_NUMEL &&
+      (plan.cost >= THREAD_MIN_COST || (allInPlace && inner * Math.max(plan.cost, 4) >= THREAD_MIN_WORK));
     let slots = heap.scratch(SLOT * (nIn + 1) + (threaded ? threadedBytes(plan, nIn, args.length, bytes.length, inner, outPtr, ptrs) : 0));
     if (slots < 0 && threaded) {
       // Staging whole rows would not fit the memory: one thread, in chunks.
@@ -121,6 +128,14 @@ export function wasmElementwise(rt: WasmRuntime, spec: ElementwiseSpec, js: Elem
       if (body < len) runChunks(job, bases, body, len, true);
     });
   };
+}
+
+/** Whether `e` reads any input (a fill's expression is a parameter or a constant alone). */
+function readsInput(e: Expr): boolean {
+  if (e.op === 'input') return true;
+  if (e.op === 'param' || e.op === 'const') return false;
+  if (e.op === 'where') return readsInput(e.cond) || readsInput(e.a) || readsInput(e.b);
+  return readsInput(e.a) || ('b' in e && readsInput(e.b));
 }
 
 function sameStrides(a: readonly number[], b: readonly number[]): boolean {
