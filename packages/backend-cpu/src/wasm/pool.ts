@@ -59,6 +59,14 @@ const FAILED = SLICES + 4 * MAX_CHUNKS;
  * exchange must never touch.
  */
 const TASKS = FAILED + 1;
+/**
+ * How long (ms) the caller spins for the workers' last chunks of a module task before it sleeps:
+ * about one chunk of a costly elementwise kernel (`THREAD_CHUNK` elements at ~1.5 ns). A worker
+ * still running then is most often inside its last chunk, and a caller asleep in `Atomics.wait`
+ * costs a futex wake-up on top of it (on a VM, an interrupt to a halted virtual CPU). Bounded, so
+ * a worker the OS has descheduled costs at most this much of the caller's CPU per task.
+ */
+const SETTLE_SPIN_MS = 0.05;
 
 type Gemm = (a: number, b: number, c: number, mc: number, nc: number, kc: number, ldc: number, acc: number) => void;
 type Pack = (src: number, ls: number, ks: number, n: number, kc: number, dst: number, zero: number) => void;
@@ -454,6 +462,10 @@ export class ThreadPool {
             Atomics.sub(C, PENDING, 1);
           }
         }
+      }
+      if (Atomics.load(C, PENDING) !== 0) {
+        const until = performance.now() + SETTLE_SPIN_MS;
+        while (Atomics.load(C, PENDING) !== 0 && performance.now() < until);
       }
       this.waitFor(PENDING, (left) => left === 0);
       Atomics.store(C, TASK_KIND, 0);
