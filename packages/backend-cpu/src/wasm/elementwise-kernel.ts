@@ -21,7 +21,12 @@ export type Lane = 'f32' | 'f64';
 /**
  * Vectors per loop iteration, at most (see the loop in `emitElementwise`). Measured on SiLU and
  * friends (Zen 2, V8 12): 2 is 20-30% faster than 1, 3 and 4 another 10-15%; 4 spills a few
- * constants more, but loads from the stack are cheap beside the arithmetic.
+ * constants more, but loads from the stack are cheap beside the arithmetic. Again on Zen 3 (V8
+ * 11.3, `scripts/bench-vmath.mjs`): 1 takes twice the time of 4, 2 10-30% more, 3 about the same
+ * (tanh a little less, siluBwd more), 5 to 8 more again (V8 spills and reloads ever more of the
+ * dozen-odd constants and live values: x64 has 16 xmm registers, and V8 folds no stack or memory
+ * operand into a SIMD instruction). The order of the statements within the loop makes no
+ * difference: V8 schedules them itself.
  */
 export const UNROLL = 4;
 /**

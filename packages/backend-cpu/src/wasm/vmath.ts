@@ -9,7 +9,9 @@
  * One vector at a time, a loop of these is bound by the latency of its longest chain of dependent
  * instructions (the out-of-order window holds only a few vectors' worth), not by the instruction
  * count. So polynomials are evaluated by Estrin's scheme, nothing waits on a select that could be
- * computed early, and the kernels interleave several vectors' statements (`V.record`).
+ * computed early, and the kernels interleave several vectors' statements (`V.record`). With four
+ * vectors in flight the instruction count matters again, V8's spills included (a third of the
+ * loop's instructions in tanh): every constant is a register held, or a reload.
  *
  * Each helper reads its argument from a local and leaves its result in a new local; `V` owns the
  * function's locals.
