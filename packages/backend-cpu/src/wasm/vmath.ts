@@ -115,20 +115,23 @@ export interface ExpRange {
  * `xc = n·ln2 + r` with |r| ≤ ln2/2, and `q ≈ e^r - 1` (computed without adding the 1, so it keeps
  * full relative precision for small r). `t`'s low 9 mantissa bits hold n + `bias` (mod 512): a
  * bias that keeps n + bias in [0, 512) makes `t << 23` that number's bits shifted into place.
- * `shortChain` trades one more operation for a shorter dependent chain.
+ * `shortChain` trades one more operation for a shorter dependent chain. `negate` reduces -xc
+ * instead (q ≈ e^-xc - 1) at no cost: the signs go into the constants and the operations.
  */
-function expReduce(v: V, xc: number, bias: number, shortChain = false): { t: number; q: number } {
+function expReduce(v: V, xc: number, bias: number, shortChain = false, negate = false): { t: number; q: number } {
   const { f } = v;
   // n = round(x·log2 e) by the add-a-rounder trick: the same ties-to-even rounding as `nearest`
   // (of n + bias; a tie goes either way, and |r| ≤ ln2/2 still), and the integer comes from the
   // bits for free instead of through a saturating conversion. The sum stays in [2^23, 2^24), where
   // the float spacing is 1, so n = t - (ROUNDER + bias) is exact.
-  const t = v.val(() => f.get(xc).kf(LOG2E).simd('f32x4.mul').kf(ROUNDER + bias).simd('f32x4.add'));
+  const t = v.val(() => f.get(xc).kf(negate ? -LOG2E : LOG2E).simd('f32x4.mul').kf(ROUNDER + bias).simd('f32x4.add'));
   const n = v.val(() => f.get(t).kf(ROUNDER + bias).simd('f32x4.sub'));
-  // Cody-Waite: n·C1 is exact (C1 has 9 significant bits, |n| ≤ 150), so is x - n·C1.
+  // Cody-Waite: n·C1 is exact (C1 has 9 significant bits, |n| ≤ 150), so is x - n·C1. Negated,
+  // this is -r = xc + n·ln2, and the polynomial's odd terms change sign.
+  const addSub = negate ? 'f32x4.add' : 'f32x4.sub';
   const r = v.val(() => {
-    f.get(xc).get(n).kf(C1).simd('f32x4.mul').simd('f32x4.sub');
-    f.get(n).kf(C2).simd('f32x4.mul').simd('f32x4.sub');
+    f.get(xc).get(n).kf(C1).simd('f32x4.mul').simd(addSub);
+    f.get(n).kf(C2).simd('f32x4.mul').simd(addSub);
   });
   // The polynomial by Estrin's scheme rather than Horner's: the terms evaluate side by side, so
   // the chain of dependent operations is about half as long.
@@ -138,16 +141,18 @@ function expReduce(v: V, xc: number, bias: number, shortChain = false): { t: num
   if (shortChain) {
     // (r + c2·r²) + r³·((c3 + c4·r) + r²·(c5 + c6·r)): 5 operations deep after r, one more than
     // the other form in all. Sigmoid's loop (its chain ends in a division) runs ~5% faster so;
-    // tanh's (more constants live) slower.
+    // tanh's (more constants live) slower. Of -r: (c2·r² - r) + r³·((c4·r - c3) + r²·(c6·r - c5)).
+    const sg = negate ? -1 : 1;
     const r3 = v.op('f32x4.mul', r2, r);
-    const a = v.val(() => f.get(r2).kf(c2).simd('f32x4.mul').get(r).simd('f32x4.add'));
-    const b = v.val(() => f.get(r).kf(c4).simd('f32x4.mul').kf(c3).simd('f32x4.add'));
-    const c = v.val(() => f.get(r).kf(c6).simd('f32x4.mul').kf(c5).simd('f32x4.add'));
+    const a = v.val(() => f.get(r2).kf(c2).simd('f32x4.mul').get(r).simd(negate ? 'f32x4.sub' : 'f32x4.add'));
+    const b = v.val(() => f.get(r).kf(c4).simd('f32x4.mul').kf(sg * c3).simd('f32x4.add'));
+    const c = v.val(() => f.get(r).kf(c6).simd('f32x4.mul').kf(sg * c5).simd('f32x4.add'));
     q = v.val(() => {
       f.get(r2).get(c).simd('f32x4.mul').get(b).simd('f32x4.add');
       f.get(r3).simd('f32x4.mul').get(a).simd('f32x4.add');
     });
   } else {
+    if (negate) throw new Error('expReduce: negate needs shortChain');
     // r + r²·((c2 + c3·r) + r²·((c4 + c5·r) + c6·r²)): 6 deep, 11 operations.
     const a = v.val(() => f.get(r).kf(c3).simd('f32x4.mul').kf(c2).simd('f32x4.add'));
     const b = v.val(() => {
@@ -260,24 +265,19 @@ export function tanhF32(v: V, x: number): number {
 }
 
 /**
- * 1 / (1 + e^-x), evaluated as e/(1+e) with e = e^{-|x|} for x < 0 so tails keep full precision:
- * one exp and one division. The quotient is taken with both sides scaled by 2^64, E = e·2^64:
- * E/(2^64 + E) for x < 0, 2^64/(2^64 + E) for x ≥ 0. E is a normal float even where e is not
- * (|x| up to 104), so 2^n scales in one step and the quotient rounds once, to a denormal in the
- * far left tail.
+ * 1 / (1 + e^-x), with both sides scaled by 2^-64: 2^-64 / (2^-64 + E), E = e^-x·2^-64. The
+ * formula is well conditioned everywhere (e^-x's relative error reaches the result times
+ * 1 - sigmoid(x) at most), so it needs no select between tails: one exp, one division. The scale
+ * keeps E finite where e^-x is not (x down to -104, where sigmoid is a denormal that the division
+ * rounds once), and 2^n scales in one step.
  */
 export function sigmoidF32(v: V, x: number): number {
   const { f } = v;
-  // -|x| is x with the sign bit set: one instruction. -104 is past the last nonzero sigmoid.
-  const xc = v.val(() => f.get(x).ki(SIGN).simd('v128.or').kf(-104).simd('f32x4.pmax'));
-  // n in [-150, 0]; the bias 127 + 64 makes t << 23 the bits of 2^(n+64), in [2^-86, 2^64].
-  const { t, q } = expReduce(v, xc, 127 + 64, true);
+  // sigmoid(x) rounds to 1 above 17 and to 0 below -104; within [-104, 40] E = e^-x·2^-64 is a
+  // normal float. pmin/pmax keep their first operand when a comparison fails: NaN passes.
+  const xc = v.val(() => f.get(x).kf(40).simd('f32x4.pmin').kf(-104).simd('f32x4.pmax'));
+  // n = round(-x·log2 e) in [-58, 150]; the bias 127 - 64 makes t << 23 the bits of 2^(n-64).
+  const { t, q } = expReduce(v, xc, 127 - 64, true, true);
   const big = v.val(() => f.get(q).kf(1).simd('f32x4.add').get(t).i32c(23).simd('i32x4.shl').simd('f32x4.mul'));
-  const d = v.val(() => f.get(big).kf(2 ** 64).simd('f32x4.add'));
-  // Numerator: E for x < 0, else 2^64. As pmax(E, x >= 0 ? 2^64 : 0) (E <= 2^64): the mask is
-  // ready long before E, so only one instruction waits on it, and a NaN E passes (pmax keeps its
-  // first operand). x's sign bit spread over the lane is the mask (-0 counts as negative, where
-  // E = 2^64 anyway; NaN keeps its NaN E).
-  const num = v.val(() => f.get(big).kf(2 ** 64).get(x).i32c(31).simd('i32x4.shr_s').simd('v128.andnot').simd('f32x4.pmax'));
-  return v.val(() => f.get(num).get(d).simd('f32x4.div'));
+  return v.val(() => f.kf(2 ** -64).get(big).kf(2 ** -64).simd('f32x4.add').simd('f32x4.div'));
 }
