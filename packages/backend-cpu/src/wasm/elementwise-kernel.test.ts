@@ -28,7 +28,7 @@ describe('elementwise kernels: unrolling', () => {
 
   const js = new CpuBackend({ wasm: false });
   const seen = new Set<number>();
-  for (const k of [1, 2, 4, 8]) {
+  for (const k of [1, 2, 3, 4, 8]) {
     it(`${k} transcendentals: module size and values at every group edge, float32 and float64`, () => {
       for (const dtype of ['float32', 'float64'] as const) {
         // float64 has no SIMD transcendentals: the same shape of expression with abs and neg.

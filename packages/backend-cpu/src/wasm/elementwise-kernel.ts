@@ -13,7 +13,7 @@
  * vectorizing transcendentals at all.
  */
 import type { DType, ElementwiseSpec, Expr } from '@nabla/core';
-import { ValType, type ModuleBuilder, type SimdOp } from './emitter.js';
+import { ModuleBuilder, ValType, type SimdOp } from './emitter.js';
 import { expF32, logF32, sigmoidF32, tanhF32, V } from './vmath.js';
 
 export type Lane = 'f32' | 'f64';
@@ -21,20 +21,29 @@ export type Lane = 'f32' | 'f64';
 /**
  * Vectors per loop iteration, at most (see the loop in `emitElementwise`). Measured on SiLU and
  * friends (Zen 2, V8 12): 2 is 20-30% faster than 1, 3 and 4 another 10-15%; 4 spills a few
- * constants more, but loads from the stack are cheap beside the arithmetic.
+ * constants more, but loads from the stack are cheap beside the arithmetic. Again on Zen 3 (V8
+ * 11.3, `scripts/bench-vmath.mjs`): 1 takes twice the time of 4, 2 10-30% more, 3 about the same
+ * (tanh a little less, siluBwd more), 5 to 8 more again (V8 spills and reloads ever more of the
+ * dozen-odd constants and live values: x64 has 16 xmm registers, and V8 folds no stack or memory
+ * operand into a SIMD instruction). The order of the statements within the loop makes no
+ * difference: V8 schedules them itself.
  */
 export const UNROLL = 4;
 /**
- * Bytes of loop bodies a module may hold. Older Chromes (and some Android WebViews) refuse to
- * compile a module over 4 KiB synchronously on the main thread, and the kernel then stays in
- * JavaScript: unrolling must not push a module that fitted before over it (constants and the
- * rest of the module take a few hundred bytes more).
+ * Bytes a module with an unrolled loop may have. Older Chromes (and some Android WebViews) refuse
+ * to compile a module over 4 KiB synchronously on the main thread, and the kernel then stays in
+ * JavaScript: unrolling must not push a module that fitted before over it.
+ */
+const MODULE_BUDGET = 4096;
+/**
+ * Bytes of loop bodies a module may hold, a first cut before the module is measured (constants, the
+ * later vectors' loads and the rest of the module take about a third more).
  */
 const BODY_BUDGET = 3000;
 
-/** The unroll for a vector body of `bytes`: UNROLL copies plus the tail's within the budget. */
-export function unrollFor(bytes: number): number {
-  for (let u = UNROLL; u > 1; u >>= 1) if ((u + 1) * bytes <= BODY_BUDGET) return u;
+/** The unroll for a vector body of `bytes`: up to `max` copies plus the tail's within the budget. */
+export function unrollFor(bytes: number, max: number = UNROLL): number {
+  for (let u = max; u > 1; u >>= 1) if ((u + 1) * bytes <= BODY_BUDGET) return u;
   return 1;
 }
 
@@ -112,6 +121,17 @@ export function wasmPlan(spec: ElementwiseSpec): WasmPlan | null {
 
 /** Adds the exported function `run` for `spec` to `mod`; returns the vectors per iteration it chose. */
 export function emitElementwise(mod: ModuleBuilder, spec: ElementwiseSpec, plan: WasmPlan): number {
+  // The largest unroll whose module fits MODULE_BUDGET, by emitting it (a fraction of a millisecond).
+  for (let max = UNROLL; max > 1; max >>= 1) {
+    const trial = new ModuleBuilder(mod.memory);
+    const u = emitLoops(trial, spec, plan, max);
+    if (u === 1) break;
+    if (trial.encode().length <= MODULE_BUDGET) return emitLoops(mod, spec, plan, u);
+  }
+  return emitLoops(mod, spec, plan, 1);
+}
+
+function emitLoops(mod: ModuleBuilder, spec: ElementwiseSpec, plan: WasmPlan, maxUnroll: number): number {
   const nIn = spec.inputDtypes.length;
   const i32 = ValType.i32;
   const scalar = plan.lane === 'f32' ? ValType.f32 : ValType.f64;
@@ -169,7 +189,7 @@ export function emitElementwise(mod: ModuleBuilder, spec: ElementwiseSpec, plan:
   // out-of-order window holds only a few vectors), so independent chains side by side in the
   // instruction stream run in little more time than one. Then the remaining vectors one at a time.
   const first = v.record(() => vector(0));
-  const unroll = unrollFor(first.stmts.reduce((bytes, st) => bytes + st.length, 0));
+  const unroll = unrollFor(first.stmts.reduce((bytes, st) => bytes + st.length, 0), maxUnroll);
   if (unroll > 1) {
     f.block();
     f.loop();

@@ -416,7 +416,7 @@ interface FuncDef {
 export class ModuleBuilder {
   private readonly funcs: FuncDef[] = [];
 
-  constructor(private readonly memory: { readonly initial: number; readonly maximum?: number; readonly shared?: boolean }) {}
+  constructor(readonly memory: { readonly initial: number; readonly maximum?: number; readonly shared?: boolean }) {}
 
   /** Adds an exported function; fill `code` before calling `encode`. */
   func(name: string, params: readonly ValType[], results: readonly ValType[] = []): Code {

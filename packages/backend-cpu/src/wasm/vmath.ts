@@ -9,7 +9,9 @@
  * One vector at a time, a loop of these is bound by the latency of its longest chain of dependent
  * instructions (the out-of-order window holds only a few vectors' worth), not by the instruction
  * count. So polynomials are evaluated by Estrin's scheme, nothing waits on a select that could be
- * computed early, and the kernels interleave several vectors' statements (`V.record`).
+ * computed early, and the kernels interleave several vectors' statements (`V.record`). With four
+ * vectors in flight the instruction count matters again, V8's spills included (a third of the
+ * loop's instructions in tanh): every constant is a register held, or a reload.
  *
  * Each helper reads its argument from a local and leaves its result in a new local; `V` owns the
  * function's locals.
@@ -89,7 +91,11 @@ export class V {
   }
 }
 
-/** 1.5·2^23: adding it rounds a float in (-2^22, 2^22) to an integer, ties to even, in the low mantissa bits. */
+/**
+ * 1.5·2^23: adding it rounds a float in (-2^22, 2^22) to an integer, ties to even, in the low
+ * mantissa bits. `expReduce` adds `ROUNDER + bias`, so those bits hold n + bias and a shift by 23
+ * puts n + bias straight into an exponent field, with no integer addition for the bias.
+ */
 const ROUNDER = 12582912;
 /**
  * e^r ≈ 1 + r + r²·(c2 + c3·r + c4·r² + c5·r³ + c6·r⁴) on |r| ≤ ln2/2: a minimax fit (relative
@@ -105,34 +111,59 @@ export interface ExpRange {
 }
 
 /**
- * The shared core of exp and tanh: for `xc` already clamped to (-2^22, 2^22)·ln 2, `xc = n·ln2 + r`
- * with |r| ≤ ln2/2, and `q ≈ e^r - 1` (computed without adding the 1, so it keeps full relative
- * precision for small r). `t` holds n in its low mantissa bits (see `ROUNDER`).
+ * The shared core of exp, sigmoid and tanh: for `xc` already clamped to (-2^22, 2^22)·ln 2,
+ * `xc = n·ln2 + r` with |r| ≤ ln2/2, and `q ≈ e^r - 1` (computed without adding the 1, so it keeps
+ * full relative precision for small r). `t`'s low 9 mantissa bits hold n + `bias` (mod 512): a
+ * bias that keeps n + bias in [0, 512) makes `t << 23` that number's bits shifted into place.
+ * `shortChain` trades one more operation for a shorter dependent chain. `negate` reduces -xc
+ * instead (q ≈ e^-xc - 1) at no cost: the signs go into the constants and the operations.
  */
-function expReduce(v: V, xc: number): { t: number; q: number } {
+function expReduce(v: V, xc: number, bias: number, shortChain = false, negate = false): { t: number; q: number } {
   const { f } = v;
-  // n = round(x·log2 e) by the add-a-rounder trick: the same ties-to-even rounding as `nearest`,
-  // and the integer comes from the bits for free instead of through a saturating conversion.
-  const t = v.val(() => f.get(xc).kf(LOG2E).simd('f32x4.mul').kf(ROUNDER).simd('f32x4.add'));
-  const n = v.val(() => f.get(t).kf(ROUNDER).simd('f32x4.sub'));
-  // Cody-Waite: n·C1 is exact (C1 has 9 significant bits, |n| ≤ 150), so is x - n·C1.
+  // n = round(x·log2 e) by the add-a-rounder trick: the same ties-to-even rounding as `nearest`
+  // (of n + bias; a tie goes either way, and |r| ≤ ln2/2 still), and the integer comes from the
+  // bits for free instead of through a saturating conversion. The sum stays in [2^23, 2^24), where
+  // the float spacing is 1, so n = t - (ROUNDER + bias) is exact.
+  const t = v.val(() => f.get(xc).kf(negate ? -LOG2E : LOG2E).simd('f32x4.mul').kf(ROUNDER + bias).simd('f32x4.add'));
+  const n = v.val(() => f.get(t).kf(ROUNDER + bias).simd('f32x4.sub'));
+  // Cody-Waite: n·C1 is exact (C1 has 9 significant bits, |n| ≤ 150), so is x - n·C1. Negated,
+  // this is -r = xc + n·ln2, and the polynomial's odd terms change sign.
+  const addSub = negate ? 'f32x4.add' : 'f32x4.sub';
   const r = v.val(() => {
-    f.get(xc).get(n).kf(C1).simd('f32x4.mul').simd('f32x4.sub');
-    f.get(n).kf(C2).simd('f32x4.mul').simd('f32x4.sub');
+    f.get(xc).get(n).kf(C1).simd('f32x4.mul').simd(addSub);
+    f.get(n).kf(C2).simd('f32x4.mul').simd(addSub);
   });
   // The polynomial by Estrin's scheme rather than Horner's: the terms evaluate side by side, so
   // the chain of dependent operations is about half as long.
   const [c2, c3, c4, c5, c6] = EXP_POLY;
   const r2 = v.op('f32x4.mul', r, r);
-  const a = v.val(() => f.get(r).kf(c3).simd('f32x4.mul').kf(c2).simd('f32x4.add'));
-  const b = v.val(() => {
-    f.get(r).kf(c5).simd('f32x4.mul').kf(c4).simd('f32x4.add');
-    f.get(r2).kf(c6).simd('f32x4.mul').simd('f32x4.add');
-  });
-  const q = v.val(() => {
-    f.get(r2).get(b).simd('f32x4.mul').get(a).simd('f32x4.add');
-    f.get(r2).simd('f32x4.mul').get(r).simd('f32x4.add');
-  });
+  let q: number;
+  if (shortChain) {
+    // (r + c2·r²) + r³·((c3 + c4·r) + r²·(c5 + c6·r)): 5 operations deep after r, one more than
+    // the other form in all. Sigmoid's loop (its chain ends in a division) runs ~5% faster so;
+    // tanh's (more constants live) slower. Of -r: (c2·r² - r) + r³·((c4·r - c3) + r²·(c6·r - c5)).
+    const sg = negate ? -1 : 1;
+    const r3 = v.op('f32x4.mul', r2, r);
+    const a = v.val(() => f.get(r2).kf(c2).simd('f32x4.mul').get(r).simd(negate ? 'f32x4.sub' : 'f32x4.add'));
+    const b = v.val(() => f.get(r).kf(c4).simd('f32x4.mul').kf(sg * c3).simd('f32x4.add'));
+    const c = v.val(() => f.get(r).kf(c6).simd('f32x4.mul').kf(sg * c5).simd('f32x4.add'));
+    q = v.val(() => {
+      f.get(r2).get(c).simd('f32x4.mul').get(b).simd('f32x4.add');
+      f.get(r3).simd('f32x4.mul').get(a).simd('f32x4.add');
+    });
+  } else {
+    if (negate) throw new Error('expReduce: negate needs shortChain');
+    // r + r²·((c2 + c3·r) + r²·((c4 + c5·r) + c6·r²)): 6 deep, 11 operations.
+    const a = v.val(() => f.get(r).kf(c3).simd('f32x4.mul').kf(c2).simd('f32x4.add'));
+    const b = v.val(() => {
+      f.get(r).kf(c5).simd('f32x4.mul').kf(c4).simd('f32x4.add');
+      f.get(r2).kf(c6).simd('f32x4.mul').simd('f32x4.add');
+    });
+    q = v.val(() => {
+      f.get(r2).get(b).simd('f32x4.mul').get(a).simd('f32x4.add');
+      f.get(r2).simd('f32x4.mul').get(r).simd('f32x4.add');
+    });
+  }
   return { t, q };
 }
 
@@ -146,18 +177,18 @@ export function expF32(v: V, x: number, range: ExpRange = {}): number {
     if (range.nonPositive !== true) f.kf(88.8).simd('f32x4.pmin');
     if (range.nonNegative !== true) f.kf(-104).simd('f32x4.pmax');
   });
-  const { t, q } = expReduce(v, xc);
+  // n in [-150, 128]; with the bias 254, t's low bits hold n' = n + 254 in [104, 382].
+  const { t, q } = expReduce(v, xc, 254);
   // 1 + (r + r²·p): the two small terms first, so only the last addition rounds at the scale of 1.
   const y = v.val(() => f.get(q).kf(1).simd('f32x4.add'));
-  // Scale by 2^n in two steps (n in [-150, 128]) so denormal and overflowing results round once
-  // at the end rather than going through an out-of-range exponent. t's low mantissa bits hold n,
-  // so t << 23 is n << 23 (the rounder's bits shift out); an arithmetic shift and a mask make
-  // floor(n/2) << 23 of it, and the exponent bias turns both halves into powers of two.
-  const nb = v.val(() => f.get(t).i32c(23).simd('i32x4.shl'));
-  const n1b = v.val(() => f.get(nb).i32c(1).simd('i32x4.shr_s').ki(0xff800000 | 0).simd('v128.and'));
+  // Scale by 2^n in two steps, 2^floor(n/2) then 2^ceil(n/2), so denormal and overflowing results
+  // round once at the end rather than going through an out-of-range exponent. (t << 22) puts
+  // n' >> 1 = floor(n/2) + 127 in the exponent field (the mask clears n's low bit and the
+  // rounder's bits); (t << 23) is n' << 23, and less the first exponent leaves ceil(n/2) + 127.
+  const s1 = v.val(() => f.get(t).i32c(22).simd('i32x4.shl').ki(0x7f800000).simd('v128.and'));
   return v.val(() => {
-    f.get(y).get(n1b).ki(127 << 23).simd('i32x4.add').simd('f32x4.mul');
-    f.get(nb).ki(127 << 23).simd('i32x4.add').get(n1b).simd('i32x4.sub').simd('f32x4.mul');
+    f.get(y).get(s1).simd('f32x4.mul');
+    f.get(t).i32c(23).simd('i32x4.shl').get(s1).simd('i32x4.sub').simd('f32x4.mul');
   });
 }
 
@@ -210,9 +241,9 @@ export function tanhF32(v: V, x: number): number {
   // Beyond 2|x| = 20 tanh rounds to 1: clamping there keeps 2^n a normal float, so it scales in
   // one step (exp needs two), and m finite. pmin passes NaN.
   const u = v.val(() => f.get(ax).get(ax).simd('f32x4.add').kf(20).simd('f32x4.pmin'));
-  const { t, q } = expReduce(v, u);
-  // 2^n straight from t's bits: its low mantissa bits hold n, so t << 23 is n << 23 (n in [0, 29]).
-  const s = v.val(() => f.get(t).i32c(23).simd('i32x4.shl').ki(127 << 23).simd('i32x4.add'));
+  const { t, q } = expReduce(v, u, 127);
+  // 2^n straight from t's bits: its low mantissa bits hold n + 127 (n in [0, 29]).
+  const s = v.val(() => f.get(t).i32c(23).simd('i32x4.shl'));
   // m + 2 = 2^n·(e^r - 1) + (2^n + 1).
   const d = v.val(() => f.get(s).get(q).simd('f32x4.mul').get(s).kf(1).simd('f32x4.add').simd('f32x4.add'));
   const big = v.val(() => f.kf(1).kf(2).get(d).simd('f32x4.div').simd('f32x4.sub'));
@@ -234,16 +265,19 @@ export function tanhF32(v: V, x: number): number {
 }
 
 /**
- * 1 / (1 + e^-x), evaluated as e/(1+e) with e = e^{-|x|} for x < 0 so tails keep full precision:
- * one exp and one division.
+ * 1 / (1 + e^-x), with both sides scaled by 2^-64: 2^-64 / (2^-64 + E), E = e^-x·2^-64. The
+ * formula is well conditioned everywhere (e^-x's relative error reaches the result times
+ * 1 - sigmoid(x) at most), so it needs no select between tails: one exp, one division. The scale
+ * keeps E finite where e^-x is not (x down to -104, where sigmoid is a denormal that the division
+ * rounds once), and 2^n scales in one step.
  */
 export function sigmoidF32(v: V, x: number): number {
   const { f } = v;
-  // -|x| is x with the sign bit set: one instruction.
-  const e = expF32(v, v.val(() => f.get(x).ki(SIGN).simd('v128.or')), { nonPositive: true });
-  const d = v.val(() => f.get(e).kf(1).simd('f32x4.add'));
-  // Numerator: e for x < 0, else 1. As pmax(e, x >= 0 ? 1 : 0) (e <= 1), the mask is ready long
-  // before e, so only one instruction waits on it; a NaN e passes (pmax keeps its first operand).
-  const num = v.val(() => f.get(e).get(x).kf(0).simd('f32x4.ge').kf(1).simd('v128.and').simd('f32x4.pmax'));
-  return v.val(() => f.get(num).get(d).simd('f32x4.div'));
+  // sigmoid(x) rounds to 1 above 17 and to 0 below -104; within [-104, 40] E = e^-x·2^-64 is a
+  // normal float. pmin/pmax keep their first operand when a comparison fails: NaN passes.
+  const xc = v.val(() => f.get(x).kf(40).simd('f32x4.pmin').kf(-104).simd('f32x4.pmax'));
+  // n = round(-x·log2 e) in [-58, 150]; the bias 127 - 64 makes t << 23 the bits of 2^(n-64).
+  const { t, q } = expReduce(v, xc, 127 - 64, true, true);
+  const big = v.val(() => f.get(q).kf(1).simd('f32x4.add').get(t).i32c(23).simd('i32x4.shl').simd('f32x4.mul'));
+  return v.val(() => f.kf(2 ** -64).get(big).kf(2 ** -64).simd('f32x4.add').simd('f32x4.div'));
 }
