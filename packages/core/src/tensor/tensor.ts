@@ -6,7 +6,7 @@
  * are installed on the prototype by `ops/methods.ts` and `autograd/tensor-methods.ts`, which keeps
  * this file free of import cycles.
  */
-import type { View } from '../backend/types.js';
+import type { Storage, View } from '../backend/types.js';
 import { allocTypedArray, isFloating, type DType, type TypedArray } from '../dtype.js';
 import { hostValues } from '../dtype/host.js';
 import { isHalfDType } from '../dtype/half.js';
@@ -47,7 +47,12 @@ const FLAG_MASK = 7;
 /** `_outputNr` lives in `_flags` from this bit on (node output counts stay far below 2^28). */
 const OUTPUT_NR_SHIFT = 3;
 
-export class Tensor {
+/**
+ * A tensor is also the `View` its kernels see (`storage`, `dtype`, `shape`, `strides`, `offset`):
+ * its geometry never changes, so a separate view object per tensor (64 bytes, one more object per
+ * op for the garbage collector to copy) would only repeat its fields.
+ */
+export class Tensor implements View {
   /** Unique per process, for events and debugging. */
   readonly id: number;
   /** The runtime whose backend holds this tensor's storage. */
@@ -56,12 +61,16 @@ export class Tensor {
   readonly dtype: DType;
 
   /** @internal */ _ref: StorageRef;
+  /** @internal `_ref.storage`, here for kernels (the View's field) */
+  readonly storage: Storage;
   /** @internal its slot in its claim (`_gcKey.h`) when that is a batch of small storages */
   _slot = 0;
   /** @internal what the finalizer watches in this tensor's place (runtime/memory.ts) */
   _gcKey: GcKey | null = null;
-  /** @internal */ _strides: readonly number[];
-  /** @internal */ _offset: number;
+  /** @internal element strides (the View's field; `stride()` is the public copy) */
+  readonly strides: readonly number[];
+  /** @internal element offset into the storage (the View's field; PyTorch's `storage_offset()`) */
+  readonly offset: number;
   /** @internal */ _gradFn: Node | null = null;
   /** @internal how many saved-for-backward slots hold this tensor; dispose waits for them */
   _pins = 0;
@@ -76,9 +85,10 @@ export class Tensor {
     this.id = nextTensorId++;
     this.rt = rt;
     this._ref = ref;
+    this.storage = ref.storage;
     this.shape = shape;
-    this._strides = strides;
-    this._offset = offset;
+    this.strides = strides;
+    this.offset = offset;
     this.dtype = dtype;
     rt.memoryTracker.track(this, ref);
     if (rt.gradMode.inference) this._flags = INFERENCE;
@@ -197,19 +207,26 @@ export class Tensor {
 
   /** Element strides (PyTorch's `stride()`). */
   stride(): number[] {
-    return this._strides.slice();
+    return this.strides.slice();
   }
 
   isContiguous(): boolean {
-    return isContiguous(this.shape, this._strides);
+    return isContiguous(this.shape, this.strides);
   }
 
-  /** @internal the kernel's view of this tensor; geometry never changes, so it is made once */
-  private _viewCache: View | null = null;
+  /** @internal `strides` (the name most of core reads) */
+  get _strides(): readonly number[] {
+    return this.strides;
+  }
 
-  /** @internal The view a kernel sees. */
+  /** @internal `offset` (the name most of core reads) */
+  get _offset(): number {
+    return this.offset;
+  }
+
+  /** @internal The view a kernel sees: the tensor itself (see the class comment). */
   _view(): View {
-    return (this._viewCache ??= { storage: this._ref.storage, dtype: this.dtype, shape: this.shape, strides: this._strides, offset: this._offset });
+    return this;
   }
 
   // ---- autograd fields
