@@ -9,30 +9,38 @@
  * view of the wasm memory, `ptr` its address there, `block` what `release` gives back.
  */
 import { sizeClass as poolSizeClass, type DType, type Storage, type TypedArray, type View } from '@nabla/core';
-import { bytesPer, newTypedArray } from './dtypes.js';
+import { newTypedArray } from './dtypes.js';
 import type { HeapBlock } from './wasm/heap.js';
 import { tinyTypedArray } from './tiny-storage.js';
 
 export class CpuStorage implements Storage {
-  readonly byteLength: number;
   released = false;
 
   /**
    * @param data the elements; may be longer than `numel` (a pooled size class), and is what goes
    *   back to the pool on release. Kernels index it through views, so the tail is never read —
    *   and a subarray per allocation would cost more than a scalar op.
-   * @param ptr the byte offset of element 0 in its heap's memory, or -1 when `data` is an
-   *   ordinary typed array (see `wasm/heap.ts`)
-   * @param block the heap block `data` views, or null
+   * @param block the heap block `data` views (see `wasm/heap.ts`), or null when `data` is an
+   *   ordinary typed array
    */
   constructor(
     readonly dtype: DType,
     readonly numel: number,
     readonly data: TypedArray,
-    readonly ptr = -1,
     readonly block: HeapBlock | null = null,
-  ) {
-    this.byteLength = numel * bytesPer(dtype);
+  ) {}
+
+  /**
+   * Derived rather than stored, like `ptr`: a scalar graph keeps one storage per saved tensor, and
+   * each field is 8 bytes the garbage collector copies per storage.
+   */
+  get byteLength(): number {
+    return this.numel * this.data.BYTES_PER_ELEMENT;
+  }
+
+  /** The byte offset of element 0 in its heap's memory, or -1 when `data` is an ordinary typed array. */
+  get ptr(): number {
+    return this.block === null ? -1 : this.block.ptr;
   }
 }
 

@@ -57,18 +57,22 @@ const RELEASED_ACCOUNT: StorageAccount = Object.freeze(Object.assign(new Storage
 /** What an unshared storage reads as: one holder. Frozen: only `StorageRef` changes counts. */
 const SOLE_ACCOUNT: StorageAccount = Object.freeze(new StorageAccount(0));
 
+/** A storage's asynchronous state (see `StorageRef.io`). */
+interface StorageIO {
+  pending: Promise<void> | null;
+  readers: number;
+  lastRead: Promise<void> | null;
+}
+
 export class StorageRef {
   /** PyTorch's version counter: bumped by every in-place write, shared by all aliases. */
   version = 0;
   /**
-   * Set while the contents are still arriving from an asynchronous device (`to('cpu')` of a
-   * WebGPU tensor): reads await it, kernels refuse to start until it has settled.
+   * `pending`, `readers` and `lastRead`, made on first write: only storages that asynchronous work
+   * touches need them, and a scalar graph keeps one reference per saved tensor (each field is 8
+   * bytes the garbage collector copies per reference).
    */
-  pending: Promise<void> | null = null;
-  /** Queued kernels that still have to read this storage (see ops/deferred.ts). */
-  readers = 0;
-  /** Settles when they all have: a write into the storage waits for it. */
-  lastRead: Promise<void> | null = null;
+  private io: StorageIO | null = null;
   /**
    * Who counts the storage's holders. A small storage of a GC-managed device starts without an
    * account: its one holder is the tensor it was made for (`owner` is that tensor, null until it is
@@ -86,6 +90,37 @@ export class StorageRef {
     account: StorageAccount | null,
   ) {
     this.owner = account;
+  }
+
+  /**
+   * Set while the contents are still arriving from an asynchronous device (`to('cpu')` of a
+   * WebGPU tensor): reads await it, kernels refuse to start until it has settled.
+   */
+  get pending(): Promise<void> | null {
+    return this.io === null ? null : this.io.pending;
+  }
+  set pending(p: Promise<void> | null) {
+    if (p !== null || this.io !== null) this.ioState().pending = p;
+  }
+
+  /** Queued kernels that still have to read this storage (see ops/deferred.ts). */
+  get readers(): number {
+    return this.io === null ? 0 : this.io.readers;
+  }
+  set readers(n: number) {
+    if (n !== 0 || this.io !== null) this.ioState().readers = n;
+  }
+
+  /** Settles when they all have: a write into the storage waits for it. */
+  get lastRead(): Promise<void> | null {
+    return this.io === null ? null : this.io.lastRead;
+  }
+  set lastRead(p: Promise<void> | null) {
+    if (p !== null || this.io !== null) this.ioState().lastRead = p;
+  }
+
+  private ioState(): StorageIO {
+    return (this.io ??= { pending: null, readers: 0, lastRead: null });
   }
 
   /** The holder count (read-only when the storage has no account of its own yet). */
