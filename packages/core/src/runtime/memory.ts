@@ -234,7 +234,9 @@ export class SmallBatch {
   /** Members still counted in `numTensors`. */
   tensors = 0;
   /** Per member: its storage's account, or its byte count while it was the storage's only holder. */
-  readonly claims: (StorageAccount | number | null)[] = [];
+  readonly claims: (StorageAccount | number | null)[] = new Array(SMALL_BATCH);
+  /** Members so far: the next member's slot (the claims are made full size, not grown per push). */
+  size = 0;
   constructor(readonly device: string) {}
 }
 
@@ -320,12 +322,15 @@ export class MemoryTracker {
       if (o === null || o.batch.device !== device) o = this.openBatch(device);
       const b = o.batch;
       b.tensors++;
-      tensor._slot = b.claims.length;
+      const slot = b.size;
+      tensor._slot = slot;
       tensor._gcKey = o.key;
-      if (b.claims.push(ref.claimFor(tensor)) === SMALL_BATCH) {
+      b.claims[slot] = ref.claimFor(tensor);
+      if ((b.size = slot + 1) === SMALL_BATCH) {
         this.batchFinalizer.register(o.key, b);
-        this.open = null;
-        this.openByDevice.delete(device);
+        // The next batch opens now: the map must not keep the full one's key (it would never be
+        // collected), and overwriting the entry costs less than a delete, which rehashes the map.
+        this.openByDevice.set(device, (this.open = newOpen(device)));
       }
     } else {
       const holder: Holder = { account: ref.account, ref: ref.backend.gcManaged === true ? null : ref, device, counted: true, released: false };
@@ -392,7 +397,7 @@ export class MemoryTracker {
       if (typeof a === 'number') this.uncountBytes(a, b.device);
       else if (a !== null && a !== undefined) this.drop(a, b.device);
     }
-    claims.length = 0;
+    claims.fill(null);
   }
 
   /** The GC took a holder of a GC-managed storage on `device`; the storage goes with the last of them. */
