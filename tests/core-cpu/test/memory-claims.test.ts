@@ -107,4 +107,28 @@ describe('memory() of small storages whose holders change', () => {
     expect(rt.memory()).toMatchObject({ numTensors: 0, numBytes: 0 });
     await rt.dispose();
   });
+
+  it('a tensor\'s batch slot shares a field with its flags and output number, and none of them disturbs the others', async () => {
+    const rt = await createRuntime({ plugins: [cpuBackend()] });
+    // Made in inference mode (a flag set after the slot): disposing each gives back its own claim.
+    const made = rt.inferenceMode(() => Array.from({ length: 40 }, (_, i) => rt.tensor(i)));
+    expect(made.map((t) => t._slot)).toEqual(Array.from({ length: 40 }, (_, i) => i % 32));
+    for (const t of made) expect(t._inference).toBe(true);
+    for (const t of made) t.dispose();
+    expect(rt.memory()).toMatchObject({ numTensors: 0, numBytes: 0 });
+
+    const t = rt.tensor(1, { requiresGrad: true });
+    const slot = t._slot;
+    t._outputNr = 123_456;
+    t._disposed = false;
+    expect([t._slot, t._outputNr, t._requiresGrad, t._inference]).toEqual([slot, 123_456, true, false]);
+    t._slot = 31;
+    expect([t._slot, t._outputNr, t._requiresGrad]).toEqual([31, 123_456, true]);
+    t._slot = slot;
+    t._outputNr = 0;
+    t.dispose();
+    expect([t._slot, t._disposed, t._requiresGrad]).toEqual([slot, true, true]);
+    expect(rt.memory()).toMatchObject({ numTensors: 0, numBytes: 0 });
+    await rt.dispose();
+  });
 });

@@ -20,6 +20,7 @@ import type { Backend, Storage } from '../backend/types.js';
  * (registering one costs ~0.3 µs, about a tenth of a scalar op on the CPU).
  */
 export const SMALL_STORAGE_BYTES = 4096;
+/** At most 32: a tensor keeps its slot in five bits (tensor.ts, `_slot`). */
 export const SMALL_BATCH = 32;
 
 /**

@@ -43,9 +43,13 @@ interface TensorRare {
 const REQUIRES_GRAD = 1;
 const INFERENCE = 2;
 const DISPOSED = 4;
-const FLAG_MASK = 7;
-/** `_outputNr` lives in `_flags` from this bit on (node output counts stay far below 2^28). */
-const OUTPUT_NR_SHIFT = 3;
+/** `_slot` lives in these five bits of `_flags` (a batch of small storages has `SMALL_BATCH` = 32 slots). */
+const SLOT_SHIFT = 3;
+const SLOT_MASK = 31 << SLOT_SHIFT;
+/** The flags and the slot: what setting `_outputNr` keeps. */
+const LOW_MASK = 255;
+/** `_outputNr` lives in `_flags` from this bit on (node output counts stay far below 2^22, so `_flags` stays a Smi). */
+const OUTPUT_NR_SHIFT = 8;
 
 /**
  * A tensor is also the `View` its kernels see (`storage`, `dtype`, `shape`, `strides`, `offset`):
@@ -63,8 +67,6 @@ export class Tensor implements View {
   /** @internal */ _ref: StorageRef;
   /** @internal `_ref.storage`, here for kernels (the View's field) */
   readonly storage: Storage;
-  /** @internal its slot in its claim (`_gcKey.h`) when that is a batch of small storages */
-  _slot = 0;
   /** @internal what the finalizer watches in this tensor's place (runtime/memory.ts) */
   _gcKey: GcKey | null = null;
   /** @internal element strides (the View's field; `stride()` is the public copy) */
@@ -74,7 +76,7 @@ export class Tensor implements View {
   /** @internal */ _gradFn: Node | null = null;
   /** @internal how many saved-for-backward slots hold this tensor; dispose waits for them */
   _pins = 0;
-  /** @internal REQUIRES_GRAD | INFERENCE | DISPOSED, and `_outputNr` above them (one field for four) */
+  /** @internal REQUIRES_GRAD | INFERENCE | DISPOSED, `_slot` and `_outputNr` above them (one field for five) */
   private _flags = 0;
   /** @internal see `TensorRare` */
   private _rare: TensorRare | null = null;
@@ -91,7 +93,7 @@ export class Tensor implements View {
     this.offset = offset;
     this.dtype = dtype;
     rt.memoryTracker.track(this, ref);
-    if (rt.gradMode.inference) this._flags = INFERENCE;
+    if (rt.gradMode.inference) this._flags |= INFERENCE; // after track(), which set the slot
     if (rt._created !== null) rt._created.push(this);
     if (rt.events.watching['tensor:create']) {
       rt.events.emit('tensor:create', { id: this.id, shape, dtype, device: this.device, bytes: ref.storage.byteLength });
@@ -114,7 +116,15 @@ export class Tensor implements View {
     return this._flags >>> OUTPUT_NR_SHIFT;
   }
   set _outputNr(v: number) {
-    this._flags = (this._flags & FLAG_MASK) | (v << OUTPUT_NR_SHIFT);
+    this._flags = (this._flags & LOW_MASK) | (v << OUTPUT_NR_SHIFT);
+  }
+
+  /** @internal its slot in its claim (`_gcKey.h`) when that is a batch of small storages */
+  get _slot(): number {
+    return (this._flags & SLOT_MASK) >>> SLOT_SHIFT;
+  }
+  set _slot(v: number) {
+    this._flags = (this._flags & ~SLOT_MASK) | (v << SLOT_SHIFT);
   }
 
   /** @internal requires_grad of a leaf. Non-leaves require grad through their gradFn. */
