@@ -132,7 +132,10 @@ export class StorageRef {
 
   /** A small storage of a GC-managed device: its tensors share batched finalizers. */
   get small(): boolean {
-    return this.storage.byteLength < SMALL_STORAGE_BYTES && this.backend.gcManaged === true;
+    const o = this.owner;
+    // Only small storages of GC-managed devices go without an account (see `owner`).
+    if (!(o instanceof StorageAccount)) return true;
+    return o.bytes < SMALL_STORAGE_BYTES && this.backend.gcManaged === true;
   }
 
   get released(): boolean {
