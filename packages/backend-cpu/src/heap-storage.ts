@@ -19,7 +19,7 @@ export const HEAP_MIN_BYTES = 16384;
 export function allocateInHeap(heap: WasmHeap, dtype: DType, numel: number): CpuStorage | null {
   const r = heap.allocStorage(typedArrayClass(dtype), numel);
   if (r === null) return null;
-  const s = new CpuStorage(dtype, numel, r.view, r.block.ptr, r.block);
+  const s = new CpuStorage(dtype, numel, r.view, r.block);
   heap.track(s, r.block);
   return s;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CpuBackend } from './backend.js';
-import { BufferPool, CpuStorage, sizeClass } from './storage.js';
+import { BufferPool, CpuStorage, sizeClass, TINY_NUMEL, TINY_PARKED } from './storage.js';
 
 describe('sizeClass', () => {
   it('rounds up to one of four classes per power of two', () => {
@@ -76,6 +76,77 @@ describe('BufferPool', () => {
     expect(a.data.length).toBe(0);
     pool.release(a);
     expect(pool.pooledBytes()).toBe(0);
+  });
+});
+
+describe('BufferPool: tiny storages', () => {
+  it('hands a released tiny storage back whole (object and array) to the next of its dtype and length', () => {
+    const pool = new BufferPool();
+    const a = pool.allocate('float32', 1);
+    a.data[0] = 7;
+    a.released = true; // what CpuBackend.release does before it gives the storage to the pool
+    pool.release(a);
+    expect(pool.pooledBytes()).toBe(4);
+    const b = pool.allocate('float32', 1);
+    expect(b).toBe(a);
+    expect(b.released).toBe(false);
+    expect(b.numel).toBe(1);
+    expect(b.byteLength).toBe(4);
+    expect(pool.pooledBytes()).toBe(0);
+    // Nothing parked: a fresh one, never the storage still in use.
+    const c = pool.allocate('float32', 1);
+    expect(c).not.toBe(b);
+    expect(c.data.buffer === b.data.buffer && c.data.byteOffset === b.data.byteOffset).toBe(false);
+  });
+
+  it('keeps dtypes and lengths apart', () => {
+    const pool = new BufferPool();
+    const parked = [pool.allocate('float32', 1), pool.allocate('float32', 2), pool.allocate('float64', 1), pool.allocate('int32', TINY_NUMEL)];
+    for (const s of parked) pool.release(s);
+    expect(pool.pooledBytes()).toBe(4 + 8 + 8 + 4 * TINY_NUMEL);
+    expect(pool.allocate('bool', 1)).not.toBe(parked[0]);
+    expect(pool.allocate('float32', 3)).not.toBe(parked[1]);
+    expect(pool.allocate('float64', 1)).toBe(parked[2]);
+    expect(pool.allocate('int32', TINY_NUMEL)).toBe(parked[3]);
+    expect(pool.allocate('float32', 2)).toBe(parked[1]);
+    expect(pool.allocate('float32', 1)).toBe(parked[0]);
+    expect(pool.pooledBytes()).toBe(0);
+  });
+
+  it('parks a bounded number, respects the byte cap and maxPooledBytes: 0, and clear() drops them', () => {
+    const pool = new BufferPool();
+    const many = Array.from({ length: TINY_PARKED + 10 }, () => pool.allocate('float32', 1));
+    for (const s of many) pool.release(s);
+    expect(pool.pooledBytes()).toBe(TINY_PARKED * 4);
+    pool.clear();
+    expect(pool.pooledBytes()).toBe(0);
+    expect(many).not.toContain(pool.allocate('float32', 1));
+
+    const off = new BufferPool({ maxPooledBytes: 0 });
+    const a = off.allocate('float32', 1);
+    off.release(a);
+    expect(off.pooledBytes()).toBe(0);
+    expect(off.allocate('float32', 1)).not.toBe(a);
+
+    const capped = new BufferPool({ maxPooledBytes: 8 });
+    const three = [capped.allocate('float32', 1), capped.allocate('float32', 1), capped.allocate('float32', 1)];
+    for (const s of three) capped.release(s);
+    expect(capped.pooledBytes()).toBe(8);
+  });
+
+  it('through the backend: a released tiny storage is reused only after release, and release still refuses a second release', () => {
+    const be = new CpuBackend();
+    const a = be.allocate('float32', 1);
+    const live = be.allocate('float32', 1);
+    be.release(a);
+    expect(() => be.release(a)).toThrow(/released twice/);
+    const b = be.allocate('float32', 1);
+    expect(b).toBe(a);
+    expect(b).not.toBe(live);
+    be.write(b, new Float32Array([5]));
+    be.write(live, new Float32Array([6]));
+    expect(Array.from(be.readSync({ storage: b, dtype: 'float32', shape: [], strides: [], offset: 0 }))).toEqual([5]);
+    expect(Array.from(be.readSync({ storage: live, dtype: 'float32', shape: [], strides: [], offset: 0 }))).toEqual([6]);
   });
 });
 

@@ -9,39 +9,53 @@
  * view of the wasm memory, `ptr` its address there, `block` what `release` gives back.
  */
 import { sizeClass as poolSizeClass, type DType, type Storage, type TypedArray, type View } from '@nabla/core';
-import { bytesPer, newTypedArray } from './dtypes.js';
+import { newTypedArray } from './dtypes.js';
 import type { HeapBlock } from './wasm/heap.js';
 import { tinyTypedArray } from './tiny-storage.js';
 
 export class CpuStorage implements Storage {
-  readonly byteLength: number;
   released = false;
 
   /**
    * @param data the elements; may be longer than `numel` (a pooled size class), and is what goes
    *   back to the pool on release. Kernels index it through views, so the tail is never read —
    *   and a subarray per allocation would cost more than a scalar op.
-   * @param ptr the byte offset of element 0 in its heap's memory, or -1 when `data` is an
-   *   ordinary typed array (see `wasm/heap.ts`)
-   * @param block the heap block `data` views, or null
+   * @param block the heap block `data` views (see `wasm/heap.ts`), or null when `data` is an
+   *   ordinary typed array
    */
   constructor(
     readonly dtype: DType,
     readonly numel: number,
     readonly data: TypedArray,
-    readonly ptr = -1,
     readonly block: HeapBlock | null = null,
-  ) {
-    this.byteLength = numel * bytesPer(dtype);
+  ) {}
+
+  /**
+   * Derived rather than stored, like `ptr`: a scalar graph keeps one storage per saved tensor, and
+   * each field is 8 bytes the garbage collector copies per storage.
+   */
+  get byteLength(): number {
+    return this.numel * this.data.BYTES_PER_ELEMENT;
+  }
+
+  /** The byte offset of element 0 in its heap's memory, or -1 when `data` is an ordinary typed array. */
+  get ptr(): number {
+    return this.block === null ? -1 : this.block.ptr;
   }
 }
 
 /**
- * Storages of at most this many elements get an array of exactly their size and skip the pool: a
- * 0-d tensor's 4 bytes cost less fresh than a padded 64-byte class does, and GC-managed scalars are
- * mostly collected rather than released, so the pool would rarely see them again.
+ * Storages of at most this many elements get an array of exactly their size (carved from a slab,
+ * see tiny-storage.ts), not a padded 64-byte size class. Released ones are kept whole (the storage
+ * object and its array) and handed out again to the next tiny allocation of the same dtype and
+ * length: a backward pass through a scalar graph frees its temporaries as it goes, and then makes
+ * the next ones without allocating (176 bytes and two objects less per 0-d tensor). Collected
+ * ones (most scalars of a forward pass) simply go with the garbage collector.
  */
 export const TINY_NUMEL = 4;
+
+/** Released tiny storages kept per dtype and length (bounded: a pass frees and reuses a few at a time). */
+export const TINY_PARKED = 1024;
 
 /** The pool's size class of `numel` (core's `sizeClass`: 16 elements at least, then four per power of two). */
 export function sizeClass(numel: number): number {
@@ -62,6 +76,15 @@ export class BufferPool {
     float16: new Map(),
     bfloat16: new Map(),
   };
+  /** Released tiny storages, per dtype one stack per length (index 1..TINY_NUMEL). */
+  private readonly tiny: Record<DType, CpuStorage[][]> = {
+    float32: tinyStacks(),
+    float64: tinyStacks(),
+    int32: tinyStacks(),
+    bool: tinyStacks(),
+    float16: tinyStacks(),
+    bfloat16: tinyStacks(),
+  };
   private bytes = 0;
   readonly maxBytes: number;
 
@@ -72,7 +95,14 @@ export class BufferPool {
   }
 
   allocate(dtype: DType, numel: number): CpuStorage {
-    if (numel <= TINY_NUMEL) return new CpuStorage(dtype, numel, tinyTypedArray(dtype, numel));
+    if (numel <= TINY_NUMEL) {
+      const kept = numel === 0 ? undefined : this.tiny[dtype][numel]!.pop();
+      if (kept === undefined) return new CpuStorage(dtype, numel, tinyTypedArray(dtype, numel));
+      // Core released it once its last holder let go, so nothing live reads it: it is new again.
+      this.bytes -= kept.byteLength;
+      kept.released = false;
+      return kept;
+    }
     const cls = sizeClass(numel);
     const list = this.free[dtype].get(cls);
     const recycled = list?.pop();
@@ -85,7 +115,14 @@ export class BufferPool {
 
   release(storage: CpuStorage): void {
     const arr = storage.data;
-    if (arr.length <= TINY_NUMEL) return;
+    if (arr.length <= TINY_NUMEL) {
+      if (storage.numel === 0 || this.bytes + storage.byteLength > this.maxBytes) return;
+      const stack = this.tiny[storage.dtype][storage.numel]!;
+      if (stack.length >= TINY_PARKED) return;
+      stack.push(storage);
+      this.bytes += storage.byteLength;
+      return;
+    }
     // Over the cap the array is simply dropped for the GC; the pool keeps what it already has,
     // which is what the next steps of a loop are most likely to ask for again.
     if (this.bytes + arr.byteLength > this.maxBytes) return;
@@ -105,8 +142,13 @@ export class BufferPool {
 
   clear(): void {
     for (const m of Object.values(this.free)) m.clear();
+    for (const stacks of Object.values(this.tiny)) for (const s of stacks) s.length = 0;
     this.bytes = 0;
   }
+}
+
+function tinyStacks(): CpuStorage[][] {
+  return Array.from({ length: TINY_NUMEL + 1 }, () => []);
 }
 
 /**

@@ -122,9 +122,9 @@ export function broadcastView(t: Tensor, shape: readonly number[]): View {
   const off = n - s.length;
   const strides = new Array<number>(n);
   for (let i = 0; i < n; i++) {
-    strides[i] = i < off ? 0 : s[i - off] === 1 && shape[i] !== 1 ? 0 : t._strides[i - off]!;
+    strides[i] = i < off ? 0 : s[i - off] === 1 && shape[i] !== 1 ? 0 : t.strides[i - off]!;
   }
-  return { storage: t._ref.storage, dtype: t.dtype, shape, strides, offset: t._offset };
+  return { storage: t.storage, dtype: t.dtype, shape, strides, offset: t.offset };
 }
 
 /** Equal shapes, without a closure per call (this runs per operand of every op). */

@@ -7,8 +7,9 @@
  * is uncounted by a finalizer, which must not keep the memory alive: V8 runs finalizers only when
  * the event loop turns, never inside a synchronous training loop, and a registry holds what it
  * will pass them. So on GC-managed devices (the CPU's typed arrays) a finalizer holds only the
- * count (`StorageAccount`), never the storage: a tensor the GC takes takes its typed array with it,
- * and a naive loop that never disposes stays flat. Device buffers (WebGPU) must be given back
+ * count (a `StorageAccount`, or the bytes of a small storage nothing else holds), never the storage:
+ * a tensor the GC takes takes its typed array with it, and a naive loop that never disposes stays
+ * flat. Device buffers (WebGPU) must be given back
  * explicitly, so there the finalizer holds the storage and releases it.
  */
 import { injectable } from 'tsyringe';
@@ -19,6 +20,7 @@ import type { Backend, Storage } from '../backend/types.js';
  * (registering one costs ~0.3 µs, about a tenth of a scalar op on the CPU).
  */
 export const SMALL_STORAGE_BYTES = 4096;
+/** At most 32: a tensor keeps its slot in five bits (tensor.ts, `_slot`). */
 export const SMALL_BATCH = 32;
 
 /**
@@ -51,40 +53,136 @@ export class StorageAccount {
 const RELEASED = -(2 ** 29);
 const RELEASED_BELOW = -(2 ** 28);
 
+/** What a released storage that never had an account reads as (see `StorageRef.owner`). */
+const RELEASED_ACCOUNT: StorageAccount = Object.freeze(Object.assign(new StorageAccount(0), { refs: RELEASED }));
+/** What an unshared storage reads as: one holder. Frozen: only `StorageRef` changes counts. */
+const SOLE_ACCOUNT: StorageAccount = Object.freeze(new StorageAccount(0));
+
+/** A storage's asynchronous state (see `StorageRef.io`). */
+interface StorageIO {
+  pending: Promise<void> | null;
+  readers: number;
+  lastRead: Promise<void> | null;
+}
+
 export class StorageRef {
   /** PyTorch's version counter: bumped by every in-place write, shared by all aliases. */
   version = 0;
   /**
-   * Set while the contents are still arriving from an asynchronous device (`to('cpu')` of a
-   * WebGPU tensor): reads await it, kernels refuse to start until it has settled.
+   * `pending`, `readers` and `lastRead`, made on first write: only storages that asynchronous work
+   * touches need them, and a scalar graph keeps one reference per saved tensor (each field is 8
+   * bytes the garbage collector copies per reference).
    */
-  pending: Promise<void> | null = null;
-  /** Queued kernels that still have to read this storage (see ops/deferred.ts). */
-  readers = 0;
-  /** Settles when they all have: a write into the storage waits for it. */
-  lastRead: Promise<void> | null = null;
+  private io: StorageIO | null = null;
+  /**
+   * Who counts the storage's holders. A small storage of a GC-managed device starts without an
+   * account: its one holder is the tensor it was made for (`owner` is that tensor, null until it is
+   * tracked), whose batch slot holds the byte count as a plain number. Most scalars of a graph are
+   * never shared, and a collected one then leaves nothing behind in its batch (an account is an
+   * object each of them kept until the whole batch was collected). The first other holder (an
+   * alias, a read in flight) makes the account, and the tensor's slot holds it from then on.
+   * Other storages get their account at once.
+   */
+  private owner: StorageAccount | Trackable | null;
   constructor(
     readonly storage: Storage,
     readonly backend: Backend,
     readonly tracker: MemoryTracker,
-    readonly account: StorageAccount,
-  ) {}
+    account: StorageAccount | null,
+  ) {
+    this.owner = account;
+  }
+
+  /**
+   * Set while the contents are still arriving from an asynchronous device (`to('cpu')` of a
+   * WebGPU tensor): reads await it, kernels refuse to start until it has settled.
+   */
+  get pending(): Promise<void> | null {
+    return this.io === null ? null : this.io.pending;
+  }
+  set pending(p: Promise<void> | null) {
+    if (p !== null || this.io !== null) this.ioState().pending = p;
+  }
+
+  /** Queued kernels that still have to read this storage (see ops/deferred.ts). */
+  get readers(): number {
+    return this.io === null ? 0 : this.io.readers;
+  }
+  set readers(n: number) {
+    if (n !== 0 || this.io !== null) this.ioState().readers = n;
+  }
+
+  /** Settles when they all have: a write into the storage waits for it. */
+  get lastRead(): Promise<void> | null {
+    return this.io === null ? null : this.io.lastRead;
+  }
+  set lastRead(p: Promise<void> | null) {
+    if (p !== null || this.io !== null) this.ioState().lastRead = p;
+  }
+
+  private ioState(): StorageIO {
+    return (this.io ??= { pending: null, readers: 0, lastRead: null });
+  }
+
+  /** The holder count (read-only when the storage has no account of its own yet). */
+  get account(): StorageAccount {
+    const o = this.owner;
+    return o instanceof StorageAccount ? o : SOLE_ACCOUNT;
+  }
 
   /** A small storage of a GC-managed device: its tensors share batched finalizers. */
   get small(): boolean {
-    return this.account.bytes < SMALL_STORAGE_BYTES && this.backend.gcManaged === true;
+    const o = this.owner;
+    // Only small storages of GC-managed devices go without an account (see `owner`).
+    if (!(o instanceof StorageAccount)) return true;
+    return o.bytes < SMALL_STORAGE_BYTES && this.backend.gcManaged === true;
   }
 
   get released(): boolean {
-    return this.account.released;
+    const o = this.owner;
+    return o instanceof StorageAccount && o.released;
   }
 
   retain(): void {
-    this.account.refs++;
+    const o = this.owner;
+    (o instanceof StorageAccount ? o : this.share(o)).refs++;
   }
 
   release(): void {
-    if (this.account.drop()) this.tracker.free(this);
+    const o = this.owner;
+    if (o instanceof StorageAccount) {
+      if (o.drop()) this.tracker.free(this);
+    } else {
+      this.owner = RELEASED_ACCOUNT;
+      this.tracker.free(this);
+    }
+  }
+
+  /**
+   * @internal The tensor now being tracked with this storage: its claim is the byte count while it
+   * is the only holder (returned), else the account (see `owner`).
+   */
+  claimFor(tensor: Trackable): StorageAccount | number {
+    const o = this.owner;
+    if (o instanceof StorageAccount) return o;
+    if (o === null) {
+      this.owner = tensor;
+      return this.storage.byteLength;
+    }
+    // A second tensor without a retain first: every alias retains before it is made.
+    return this.share(o);
+  }
+
+  /** A second holder: the storage gets its account, and its first tensor's slot holds it. */
+  private share(first: Trackable | null): StorageAccount {
+    const a = new StorageAccount(this.storage.byteLength);
+    this.owner = a;
+    if (first !== null) {
+      const h = first._gcKey!.h as SmallBatch;
+      // The slot held the byte count; it holds the account until the tensor gives its claim back.
+      if (h.claims[first._slot] !== null) h.claims[first._slot] = a;
+    }
+    return a;
   }
 }
 
@@ -131,14 +229,18 @@ export interface Holder {
 
 /**
  * What a batch of small-storage tensors still counts: finalized once all of them were collected.
- * Each member owns one slot of `claims`, holding its storage's account until the member gives its
- * claim back (then null); it holds counts, not storages or tensors, so a disposed member leaves
+ * Each member owns one slot of `claims`, holding its storage's account (or, while the member is the
+ * storage's only holder, its byte count) until the member gives its claim back (then null); it
+ * holds counts, not storages or tensors, so a disposed member leaves
  * nothing behind even when the event loop never turns (finalizers run only then).
  */
 export class SmallBatch {
   /** Members still counted in `numTensors`. */
   tensors = 0;
-  readonly claims: (StorageAccount | null)[] = [];
+  /** Per member: its storage's account, or its byte count while it was the storage's only holder. */
+  readonly claims: (StorageAccount | number | null)[] = new Array(SMALL_BATCH);
+  /** Members so far: the next member's slot (the claims are made full size, not grown per push). */
+  size = 0;
   constructor(readonly device: string) {}
 }
 
@@ -198,18 +300,20 @@ export class MemoryTracker {
     const d = this.dev(backend.device);
     d.numBytes += bytes;
     if (d.numBytes > d.peakBytes) d.peakBytes = d.numBytes;
-    return new StorageRef(storage, backend, this, new StorageAccount(bytes));
+    // Small GC-managed storages get their account only once shared (see `StorageRef.owner`).
+    const small = bytes < SMALL_STORAGE_BYTES && backend.gcManaged === true;
+    return new StorageRef(storage, backend, this, small ? null : new StorageAccount(bytes));
   }
 
   /** The last holder of `ref` let go: uncount it and give the storage back to its backend. */
   free(ref: StorageRef): void {
-    this.uncountBytes(ref.account, ref.backend.device);
+    this.uncountBytes(ref.storage.byteLength, ref.backend.device);
     ref.backend.release(ref.storage);
   }
 
-  private uncountBytes(a: StorageAccount, device: string): void {
-    this.numBytes -= a.bytes;
-    this.dev(device).numBytes -= a.bytes;
+  private uncountBytes(bytes: number, device: string): void {
+    this.numBytes -= bytes;
+    this.dev(device).numBytes -= bytes;
   }
 
   /** A tensor object came to life holding `ref`: count it and give it its claim (`_gcKey.h`). */
@@ -222,12 +326,15 @@ export class MemoryTracker {
       if (o === null || o.batch.device !== device) o = this.openBatch(device);
       const b = o.batch;
       b.tensors++;
-      tensor._slot = b.claims.length;
+      const slot = b.size;
+      tensor._slot = slot;
       tensor._gcKey = o.key;
-      if (b.claims.push(ref.account) === SMALL_BATCH) {
+      b.claims[slot] = ref.claimFor(tensor);
+      if ((b.size = slot + 1) === SMALL_BATCH) {
         this.batchFinalizer.register(o.key, b);
-        this.open = null;
-        this.openByDevice.delete(device);
+        // The next batch opens now: the map must not keep the full one's key (it would never be
+        // collected), and overwriting the entry costs less than a delete, which rehashes the map.
+        this.openByDevice.set(device, (this.open = newOpen(device)));
       }
     } else {
       const holder: Holder = { account: ref.account, ref: ref.backend.gcManaged === true ? null : ref, device, counted: true, released: false };
@@ -290,14 +397,16 @@ export class MemoryTracker {
     const claims = b.claims;
     for (let i = 0; i < claims.length; i++) {
       const a = claims[i];
-      if (a !== null && a !== undefined) this.drop(a, b.device);
+      // A byte count: the member was its storage's only holder, and the storage went with it.
+      if (typeof a === 'number') this.uncountBytes(a, b.device);
+      else if (a !== null && a !== undefined) this.drop(a, b.device);
     }
-    claims.length = 0;
+    claims.fill(null);
   }
 
   /** The GC took a holder of a GC-managed storage on `device`; the storage goes with the last of them. */
   private drop(a: StorageAccount, device: string): void {
-    if (a.drop()) this.uncountBytes(a, device);
+    if (a.drop()) this.uncountBytes(a.bytes, device);
   }
 
   snapshot(backends: readonly Backend[]): MemoryInfo {

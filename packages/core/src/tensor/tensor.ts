@@ -6,7 +6,7 @@
  * are installed on the prototype by `ops/methods.ts` and `autograd/tensor-methods.ts`, which keeps
  * this file free of import cycles.
  */
-import type { View } from '../backend/types.js';
+import type { Storage, View } from '../backend/types.js';
 import { allocTypedArray, isFloating, type DType, type TypedArray } from '../dtype.js';
 import { hostValues } from '../dtype/host.js';
 import { isHalfDType } from '../dtype/half.js';
@@ -43,11 +43,20 @@ interface TensorRare {
 const REQUIRES_GRAD = 1;
 const INFERENCE = 2;
 const DISPOSED = 4;
-const FLAG_MASK = 7;
-/** `_outputNr` lives in `_flags` from this bit on (node output counts stay far below 2^28). */
-const OUTPUT_NR_SHIFT = 3;
+/** `_slot` lives in these five bits of `_flags` (a batch of small storages has `SMALL_BATCH` = 32 slots). */
+const SLOT_SHIFT = 3;
+const SLOT_MASK = 31 << SLOT_SHIFT;
+/** The flags and the slot: what setting `_outputNr` keeps. */
+const LOW_MASK = 255;
+/** `_outputNr` lives in `_flags` from this bit on (node output counts stay far below 2^22, so `_flags` stays a Smi). */
+const OUTPUT_NR_SHIFT = 8;
 
-export class Tensor {
+/**
+ * A tensor is also the `View` its kernels see (`storage`, `dtype`, `shape`, `strides`, `offset`):
+ * its geometry never changes, so a separate view object per tensor (64 bytes, one more object per
+ * op for the garbage collector to copy) would only repeat its fields.
+ */
+export class Tensor implements View {
   /** Unique per process, for events and debugging. */
   readonly id: number;
   /** The runtime whose backend holds this tensor's storage. */
@@ -56,16 +65,18 @@ export class Tensor {
   readonly dtype: DType;
 
   /** @internal */ _ref: StorageRef;
-  /** @internal its slot in its claim (`_gcKey.h`) when that is a batch of small storages */
-  _slot = 0;
+  /** @internal `_ref.storage`, here for kernels (the View's field) */
+  readonly storage: Storage;
   /** @internal what the finalizer watches in this tensor's place (runtime/memory.ts) */
   _gcKey: GcKey | null = null;
-  /** @internal */ _strides: readonly number[];
-  /** @internal */ _offset: number;
+  /** @internal element strides (the View's field; `stride()` is the public copy) */
+  readonly strides: readonly number[];
+  /** @internal element offset into the storage (the View's field; PyTorch's `storage_offset()`) */
+  readonly offset: number;
   /** @internal */ _gradFn: Node | null = null;
   /** @internal how many saved-for-backward slots hold this tensor; dispose waits for them */
   _pins = 0;
-  /** @internal REQUIRES_GRAD | INFERENCE | DISPOSED, and `_outputNr` above them (one field for four) */
+  /** @internal REQUIRES_GRAD | INFERENCE | DISPOSED, `_slot` and `_outputNr` above them (one field for five) */
   private _flags = 0;
   /** @internal see `TensorRare` */
   private _rare: TensorRare | null = null;
@@ -76,12 +87,13 @@ export class Tensor {
     this.id = nextTensorId++;
     this.rt = rt;
     this._ref = ref;
+    this.storage = ref.storage;
     this.shape = shape;
-    this._strides = strides;
-    this._offset = offset;
+    this.strides = strides;
+    this.offset = offset;
     this.dtype = dtype;
     rt.memoryTracker.track(this, ref);
-    if (rt.gradMode.inference) this._flags = INFERENCE;
+    if (rt.gradMode.inference) this._flags |= INFERENCE; // after track(), which set the slot
     if (rt._created !== null) rt._created.push(this);
     if (rt.events.watching['tensor:create']) {
       rt.events.emit('tensor:create', { id: this.id, shape, dtype, device: this.device, bytes: ref.storage.byteLength });
@@ -104,7 +116,15 @@ export class Tensor {
     return this._flags >>> OUTPUT_NR_SHIFT;
   }
   set _outputNr(v: number) {
-    this._flags = (this._flags & FLAG_MASK) | (v << OUTPUT_NR_SHIFT);
+    this._flags = (this._flags & LOW_MASK) | (v << OUTPUT_NR_SHIFT);
+  }
+
+  /** @internal its slot in its claim (`_gcKey.h`) when that is a batch of small storages */
+  get _slot(): number {
+    return (this._flags & SLOT_MASK) >>> SLOT_SHIFT;
+  }
+  set _slot(v: number) {
+    this._flags = (this._flags & ~SLOT_MASK) | (v << SLOT_SHIFT);
   }
 
   /** @internal requires_grad of a leaf. Non-leaves require grad through their gradFn. */
@@ -197,19 +217,26 @@ export class Tensor {
 
   /** Element strides (PyTorch's `stride()`). */
   stride(): number[] {
-    return this._strides.slice();
+    return this.strides.slice();
   }
 
   isContiguous(): boolean {
-    return isContiguous(this.shape, this._strides);
+    return isContiguous(this.shape, this.strides);
   }
 
-  /** @internal the kernel's view of this tensor; geometry never changes, so it is made once */
-  private _viewCache: View | null = null;
+  /** @internal `strides` (the name most of core reads) */
+  get _strides(): readonly number[] {
+    return this.strides;
+  }
 
-  /** @internal The view a kernel sees. */
+  /** @internal `offset` (the name most of core reads) */
+  get _offset(): number {
+    return this.offset;
+  }
+
+  /** @internal The view a kernel sees: the tensor itself (see the class comment). */
   _view(): View {
-    return (this._viewCache ??= { storage: this._ref.storage, dtype: this.dtype, shape: this.shape, strides: this._strides, offset: this._offset });
+    return this;
   }
 
   // ---- autograd fields
