@@ -555,6 +555,76 @@ export function runScalarElementwiseInto(def: ElementwiseOpDef, operands: readon
   return true;
 }
 
+/**
+ * `runElementwise(def, [a, b], [], out)` for a binary op without params: the binary methods,
+ * `g.mul(x)` in gradient formulas and the engine's `buf += g`. Where the scalar paths would take
+ * the operands (and `out`) and no graph is recorded (grad mode off, as in backward, or no operand
+ * requiring grad; never with an `out`), it runs without the operands array and the general operand
+ * loop. Anything else, and the first call of an op for an operand kind (which fills the memo), goes
+ * through `runElementwise` itself.
+ */
+export function runBinary(def: ElementwiseOpDef, a: Tensor, b: Operand, out?: Tensor): Tensor {
+  const rt = a.rt;
+  const ref = a._ref;
+  const dtype = a.dtype;
+  if (
+    def.arity !== 2 ||
+    def.numParams !== 0 ||
+    AMP.active ||
+    dispatchHooked() ||
+    rt.events.watching['op:dispatch'] ||
+    a.shape.length !== 0 ||
+    a._disposed ||
+    ref.pending !== null ||
+    (dtype !== 'float32' && dtype !== 'float64')
+  ) {
+    return runElementwise(def, [a, b], NO_PARAMS, out);
+  }
+  let numberMask = 0;
+  let views: View[];
+  let args: readonly number[] = NO_PARAMS;
+  if (b instanceof Tensor) {
+    if (b.shape.length !== 0 || b._disposed || b._ref.pending !== null || b.dtype !== dtype || b._ref.backend !== ref.backend || b.rt !== rt) {
+      return runElementwise(def, [a, b], NO_PARAMS, out);
+    }
+    if (out === undefined && rt.gradMode.enabled && (a._requiresGrad || a._gradFn !== null || b._requiresGrad || b._gradFn !== null)) {
+      return runElementwise(def, [a, b]);
+    }
+    views = [a._view(), b._view()];
+  } else if (typeof b === 'number' || typeof b === 'boolean') {
+    if (out === undefined && rt.gradMode.enabled && (a._requiresGrad || a._gradFn !== null)) return runElementwise(def, [a, b]);
+    numberMask = 2;
+    views = [a._view()];
+    args = [Number(b)];
+  } else {
+    return runElementwise(def, [a, b], NO_PARAMS, out);
+  }
+  const m = cacheOf(def).scalar[numberMask];
+  if (m === undefined || m.dtype !== dtype || m.backend !== ref.backend) return runElementwise(def, [a, b], NO_PARAMS, out);
+  const kernelFn = kernelFor(rt, m.backend, m.spec, m.outDtype);
+  if (out !== undefined) {
+    // What runScalarElementwiseInto accepts for `out`.
+    const oref = out._ref;
+    if (out.shape.length !== 0 || out._disposed || oref.pending !== null || oref.lastRead !== null || out.dtype !== dtype || m.outDtype !== dtype || oref.backend !== ref.backend || out.rt !== rt) {
+      return runElementwise(def, [a, b], NO_PARAMS, out);
+    }
+    try {
+      kernelFn(out._view(), views, args);
+    } catch (e) {
+      throw new NablaError(`kernel failed on device ${a.device}: ${(e as Error).message}`, { op: def.name, cause: e });
+    }
+    return out;
+  }
+  const result = emptyOn(rt, m.backend, m.outDtype, a.shape);
+  try {
+    kernelFn(result._view(), views, args);
+  } catch (e) {
+    result.dispose();
+    throw new NablaError(`kernel failed on device ${a.device}: ${(e as Error).message}`, { op: def.name, cause: e });
+  }
+  return result;
+}
+
 function popcount(x: number): number {
   let c = 0;
   for (; x !== 0; x &= x - 1) c++;
