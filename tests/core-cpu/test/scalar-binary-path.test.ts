@@ -72,7 +72,7 @@ describe('runBinary: the binary scalar entry', () => {
     });
   }
 
-  it('records the same node, saved values and gradients when an operand requires grad', () => {
+  it('records the same node, saved values, edges and gradients when an operand requires grad', () => {
     for (const [name, def] of DEFS()) {
       if (name.startsWith('lt') || name === 'tanhBackward') continue;
       const grads = (fn: (a: Tensor, b: Tensor) => Tensor) => {
@@ -80,11 +80,28 @@ describe('runBinary: the binary scalar entry', () => {
         const b = rt.tensor(1.3, { dtype: 'float64', requiresGrad: true });
         const y = fn(a, b);
         const node = y.gradFn!;
-        const info = { node: node.name(), saved: node.savedInfo().map((s) => s.name), value: y.item() };
+        const info = {
+          node: node.name(),
+          saved: node.savedInfo().map((s) => `${s.name}:${s.dtype}`),
+          next: node.nextFunctions.map(([n, i]) => `${n?.name() ?? 'None'}:${i}`),
+          value: y.item(),
+        };
         y.backward();
         return { ...info, ga: a.grad!.item(), gb: b.grad!.item() };
       };
-      expect(grads((a, b) => runBinary(def, a, b)), name).toEqual(grads((a, b) => general(def, [a, b])));
+      const expected = grads((a, b) => general(def, [a, b]));
+      // Twice: the second call records from runBinary itself (the memo is filled).
+      expect(grads((a, b) => runBinary(def, a, b)), name).toEqual(expected);
+      expect(grads((a, b) => runBinary(def, a, b)), name).toEqual(expected);
+      // With a number operand: only the tensor's gradient.
+      const x1 = rt.tensor(0.7, { dtype: 'float64', requiresGrad: true });
+      const x2 = rt.tensor(0.7, { dtype: 'float64', requiresGrad: true });
+      const y1 = runBinary(def, x1, 1.5);
+      const y2 = general(def, [x2, 1.5]);
+      expect(y1.gradFn!.name()).toBe(y2.gradFn!.name());
+      y1.backward();
+      y2.backward();
+      expect(x1.grad!.item()).toBe(x2.grad!.item());
     }
   });
 

@@ -558,10 +558,10 @@ export function runScalarElementwiseInto(def: ElementwiseOpDef, operands: readon
 /**
  * `runElementwise(def, [a, b], [], out)` for a binary op without params: the binary methods,
  * `g.mul(x)` in gradient formulas and the engine's `buf += g`. Where the scalar paths would take
- * the operands (and `out`) and no graph is recorded (grad mode off, as in backward, or no operand
- * requiring grad; never with an `out`), it runs without the operands array and the general operand
- * loop. Anything else, and the first call of an op for an operand kind (which fills the memo), goes
- * through `runElementwise` itself.
+ * the operands (and `out`), it runs without the general operand loop, and without the operands
+ * array unless it records a node (which needs it). Anything else, and the first call of an op for
+ * an operand kind (which fills the memo), goes through `runElementwise` itself. Like
+ * `runScalarElementwise`, it ends in `recordElementwise` when it records.
  */
 export function runBinary(def: ElementwiseOpDef, a: Tensor, b: Operand, out?: Tensor): Tensor {
   const rt = a.rt;
@@ -583,16 +583,16 @@ export function runBinary(def: ElementwiseOpDef, a: Tensor, b: Operand, out?: Te
   let numberMask = 0;
   let views: View[];
   let args: readonly number[] = NO_PARAMS;
+  // Whether a node is recorded, as needsGrad decides (then the operands array is made after all).
+  let record = false;
   if (b instanceof Tensor) {
     if (b.shape.length !== 0 || b._disposed || b._ref.pending !== null || b.dtype !== dtype || b._ref.backend !== ref.backend || b.rt !== rt) {
       return runElementwise(def, [a, b], NO_PARAMS, out);
     }
-    if (out === undefined && rt.gradMode.enabled && (a._requiresGrad || a._gradFn !== null || b._requiresGrad || b._gradFn !== null)) {
-      return runElementwise(def, [a, b]);
-    }
+    record = out === undefined && def.grad !== undefined && rt.gradMode.enabled && (a._requiresGrad || a._gradFn !== null || b._requiresGrad || b._gradFn !== null);
     views = [a._view(), b._view()];
   } else if (typeof b === 'number' || typeof b === 'boolean') {
-    if (out === undefined && rt.gradMode.enabled && (a._requiresGrad || a._gradFn !== null)) return runElementwise(def, [a, b]);
+    record = out === undefined && def.grad !== undefined && rt.gradMode.enabled && (a._requiresGrad || a._gradFn !== null);
     numberMask = 2;
     views = [a._view()];
     args = [Number(b)];
@@ -622,6 +622,7 @@ export function runBinary(def: ElementwiseOpDef, a: Tensor, b: Operand, out?: Te
     result.dispose();
     throw new NablaError(`kernel failed on device ${a.device}: ${(e as Error).message}`, { op: def.name, cause: e });
   }
+  if (record) recordElementwise(def.grad!, [a, b], result, NO_PARAMS, numberMask);
   return result;
 }
 
