@@ -29,7 +29,7 @@ import { rootEdgesOf, rootGradsOf } from './engine-roots.js';
 import { ReadyQueue, anomalyError, fitGrad, hasNaN, makeZeros } from './engine-support.js';
 import type { Edge, MaybeGrad, Node } from './node.js';
 import { OpNode } from './op-node.js';
-import { runElementwise } from '../ops/elementwise/define.js';
+import { runBinary } from '../ops/elementwise/define.js';
 import { add } from '../ops/elementwise/table.js';
 import { Reclaimer } from './reclaim.js';
 
@@ -371,7 +371,7 @@ class Pass {
       this.reclaim.hold(g);
     } else if (prev !== g && this.reclaim.exclusive(prev)) {
       // `add_` without its checks: exclusive() is stricter than they are.
-      runElementwise(add, [prev, g], undefined, prev);
+      runBinary(add, prev, g, prev);
       prev._ref.version++;
     } else {
       const sum = prev.add(g);

@@ -73,7 +73,7 @@ export interface ElementwiseOpDef {
 
 export function defineElementwise(def: Omit<ElementwiseOpDef, 'kind' | 'numParams' | 'dtype'> & { numParams?: number; dtype?: DTypeRule }): ElementwiseOpDef {
   const d: ElementwiseOpDef & WithCache = { kind: 'elementwise', numParams: 0, dtype: 'promote', ...def };
-  Object.defineProperty(d, SPEC_CACHE, { value: { specs: new Map(), exprs: new Map() }, enumerable: false });
+  Object.defineProperty(d, SPEC_CACHE, { value: newSpecCache(), enumerable: false });
   return d;
 }
 
@@ -96,6 +96,12 @@ interface SpecCache {
   specs: Map<number | string, CachedSpec>;
   /** Expression with the number operands of a mask turned into parameters. */
   exprs: Map<number, Expr>;
+  /** The scalar paths' memo, by number mask (kept here: a WeakMap lookup per op cost a tenth of the path). */
+  scalar: (ScalarMemo | undefined)[];
+}
+
+function newSpecCache(): SpecCache {
+  return { specs: new Map(), exprs: new Map(), scalar: [] };
 }
 // Most defs come from defineElementwise and carry their cache; a WeakMap serves the others.
 const SPEC_CACHE = Symbol('nabla.specCache');
@@ -106,7 +112,7 @@ function cacheOf(def: ElementwiseOpDef): SpecCache {
   const own = (def as WithCache)[SPEC_CACHE];
   if (own !== undefined) return own;
   let c = caches.get(def);
-  if (!c) caches.set(def, (c = { specs: new Map(), exprs: new Map() }));
+  if (!c) caches.set(def, (c = newSpecCache()));
   return c;
 }
 
@@ -252,6 +258,8 @@ export function runElementwise(def: ElementwiseOpDef, operands: readonly Operand
   if (out === undefined) {
     const fast = runScalarElementwise(def, operands, params);
     if (fast !== null) return fast;
+  } else if (runScalarElementwiseInto(def, operands, params, out)) {
+    return out;
   }
   return runElementwiseGeneral(def, operands, params, out);
 }
@@ -415,21 +423,15 @@ interface ScalarMemo {
   readonly outDtype: DType;
   readonly spec: CachedSpec;
 }
-const scalarMemos = new WeakMap<ElementwiseOpDef, (ScalarMemo | undefined)[]>();
+
+/** The number mask of the operands `scalarFirst` last accepted (a second result without an allocation). */
+let scalarMask = 0;
 
 /**
- * The scalar graph's dispatch (`y.mul(w).add(b).tanh()` on 0-d tensors): every tensor operand
- * 0-d, of one floating dtype, on one backend, alive and settled; JS numbers allowed; no autocast,
- * dispatch hook or `op:dispatch` listener. It exists because such ops are all overhead: with one
- * dtype there is nothing to promote and with shapes `[]` nothing to broadcast, so it skips both and
- * remembers the spec per op, operand kinds, dtype and backend instead of rebuilding its key.
- *
- * It must agree with `runElementwiseGeneral` in everything observable: values, dtype, shape,
- * graph node and saved values (both end in `recordElementwise`). Whatever it does not handle,
- * including every operand that would be an error, it declines (null) before allocating anything,
- * so the general path raises the usual error.
+ * The first tensor operand when the operands suit the scalar paths (see `runScalarElementwise`),
+ * else null; `scalarMask` receives which operands are JS numbers.
  */
-export function runScalarElementwise(def: ElementwiseOpDef, operands: readonly Operand[], params: readonly number[]): Tensor | null {
+function scalarFirst(def: ElementwiseOpDef, operands: readonly Operand[]): Tensor | null {
   const n = operands.length;
   if (n !== def.arity || AMP.active || dispatchHooked()) return null;
   let first: Tensor | null = null;
@@ -447,47 +449,180 @@ export function runScalarElementwise(def: ElementwiseOpDef, operands: readonly O
   if (first === null || (first.dtype !== 'float32' && first.dtype !== 'float64')) return null;
   // 'first' takes operand 0's dtype, which the general path reports on when it is a number.
   if (def.dtype === 'first' && first !== operands[0]) return null;
-  const rt = first.rt;
-  if (rt.events.watching['op:dispatch']) return null;
+  if (first.rt.events.watching['op:dispatch']) return null;
+  scalarMask = numberMask;
+  return first;
+}
+
+/** The spec for these operands (what runElementwiseGeneral derives), or null if the backend lacks the out dtype. */
+function scalarMemo(def: ElementwiseOpDef, operands: readonly Operand[], first: Tensor, numberMask: number): ScalarMemo | null {
   const dtype = first.dtype;
   const backend = first._ref.backend;
-  const nTensors = n - popcount(numberMask);
+  const memos = cacheOf(def).scalar;
+  const m = memos[numberMask];
+  if (m !== undefined && m.dtype === dtype && m.backend === backend) return m;
+  // Promotion gives `dtype` itself.
+  const outDtype = def.dtype === 'first' ? dtype : outDtypeOf(def, dtype);
+  if (!backend.dtypes.includes(outDtype)) return null;
+  const nTensors = operands.length - popcount(numberMask);
+  let packed = 0;
+  for (let i = 0; i < nTensors; i++) packed = packed * 8 + DT_NUM[dtype];
+  const spec = cachedSpec(def, numberMask, packed, nTensors, outDtype, dtype, tensorDtypes, operands);
+  return (memos[numberMask] = { dtype, backend, outDtype, spec });
+}
 
-  let memos = scalarMemos.get(def);
-  if (memos === undefined) scalarMemos.set(def, (memos = []));
-  let m = memos[numberMask];
-  if (m === undefined || m.dtype !== dtype || m.backend !== backend) {
-    // What runElementwiseGeneral derives for these operands (promotion gives `dtype` itself).
-    const outDtype = def.dtype === 'first' ? dtype : outDtypeOf(def, dtype);
-    if (!backend.dtypes.includes(outDtype)) return null;
-    let packed = 0;
-    for (let i = 0; i < nTensors; i++) packed = packed * 8 + DT_NUM[dtype];
-    const spec = cachedSpec(def, numberMask, packed, nTensors, outDtype, dtype, tensorDtypes, operands);
-    memos[numberMask] = m = { dtype, backend, outDtype, spec };
-  }
-  const kernelFn = kernelFor(rt, backend, m.spec, m.outDtype);
+/** The op's params followed by its number operands (the params themselves when there are none). */
+function scalarArgs(operands: readonly Operand[], params: readonly number[], numberMask: number): readonly number[] {
+  if (numberMask === 0) return params;
+  const n = operands.length;
+  const all = new Array<number>(params.length + popcount(numberMask));
+  let k = 0;
+  for (; k < params.length; k++) all[k] = params[k]!;
+  for (let i = 0; i < n; i++) if (numberMask & (1 << i)) all[k++] = Number(operands[i]);
+  return all;
+}
 
-  let kernelArgs = params;
-  if (numberMask !== 0) {
-    const all = new Array<number>(params.length + n - nTensors);
-    let k = 0;
-    for (; k < params.length; k++) all[k] = params[k]!;
-    for (let i = 0; i < n; i++) if (numberMask & (1 << i)) all[k++] = Number(operands[i]);
-    kernelArgs = all;
+/** The kernel's input views: array literals for the usual arities (a sized `new Array` is slower to make). */
+function scalarViews(operands: readonly Operand[], numberMask: number): View[] {
+  const n = operands.length;
+  if (numberMask === 0) {
+    if (n === 2) return [(operands[0] as Tensor)._view(), (operands[1] as Tensor)._view()];
+    if (n === 1) return [(operands[0] as Tensor)._view()];
   }
-  const result = emptyOn(rt, backend, m.outDtype, first.shape);
-  const views = new Array<View>(nTensors);
+  const views = new Array<View>(n - popcount(numberMask));
   for (let i = 0, k = 0; i < n; i++) {
     const o = operands[i];
     if (o instanceof Tensor) views[k++] = o._view();
   }
+  return views;
+}
+
+/**
+ * The scalar graph's dispatch (`y.mul(w).add(b).tanh()` on 0-d tensors): every tensor operand
+ * 0-d, of one floating dtype, on one backend, alive and settled; JS numbers allowed; no autocast,
+ * dispatch hook or `op:dispatch` listener. It exists because such ops are all overhead: with one
+ * dtype there is nothing to promote and with shapes `[]` nothing to broadcast, so it skips both and
+ * remembers the spec per op, operand kinds, dtype and backend instead of rebuilding its key.
+ *
+ * It must agree with `runElementwiseGeneral` in everything observable: values, dtype, shape,
+ * graph node and saved values (both end in `recordElementwise`). Whatever it does not handle,
+ * including every operand that would be an error, it declines (null) before allocating anything,
+ * so the general path raises the usual error.
+ */
+export function runScalarElementwise(def: ElementwiseOpDef, operands: readonly Operand[], params: readonly number[]): Tensor | null {
+  const first = scalarFirst(def, operands);
+  if (first === null) return null;
+  const numberMask = scalarMask;
+  const m = scalarMemo(def, operands, first, numberMask);
+  if (m === null) return null;
+  const rt = first.rt;
+  const kernelFn = kernelFor(rt, m.backend, m.spec, m.outDtype);
+  const kernelArgs = scalarArgs(operands, params, numberMask);
+  const result = emptyOn(rt, m.backend, m.outDtype, first.shape);
   try {
-    kernelFn(result._view(), views, kernelArgs);
+    kernelFn(result._view(), scalarViews(operands, numberMask), kernelArgs);
   } catch (e) {
     result.dispose();
     throw new NablaError(`kernel failed on device ${first.device}: ${(e as Error).message}`, { op: def.name, cause: e });
   }
   if (def.grad && needsGrad(rt, operands)) recordElementwise(def.grad, operands, result, params, numberMask);
+  return result;
+}
+
+/**
+ * `runElementwise` with an `out` (in-place writes: `add_`, the engine's sum of a shared leaf's
+ * gradient contributions) for the operands the scalar path takes, when `out` is a 0-d tensor of
+ * their dtype and the op's result dtype, on their backend, alive, with nothing in flight (no
+ * pending write or read). Like the general path given an `out`, it records no node and leaves the
+ * version counter to its caller. Returns false, having done nothing, for anything else.
+ */
+export function runScalarElementwiseInto(def: ElementwiseOpDef, operands: readonly Operand[], params: readonly number[], out: Tensor): boolean {
+  if (out.shape.length !== 0 || out._disposed) return false;
+  const ref = out._ref;
+  if (ref.pending !== null || ref.lastRead !== null) return false;
+  const first = scalarFirst(def, operands);
+  if (first === null || out.dtype !== first.dtype || ref.backend !== first._ref.backend || out.rt !== first.rt) return false;
+  const numberMask = scalarMask;
+  const m = scalarMemo(def, operands, first, numberMask);
+  // The general path's kernel writes out's dtype: the spec is the same only when the op's result dtype is it.
+  if (m === null || m.outDtype !== out.dtype) return false;
+  const kernelFn = kernelFor(first.rt, m.backend, m.spec, m.outDtype);
+  try {
+    kernelFn(out._view(), scalarViews(operands, numberMask), scalarArgs(operands, params, numberMask));
+  } catch (e) {
+    throw new NablaError(`kernel failed on device ${first.device}: ${(e as Error).message}`, { op: def.name, cause: e });
+  }
+  return true;
+}
+
+/**
+ * `runElementwise(def, [a, b], [], out)` for a binary op without params: the binary methods,
+ * `g.mul(x)` in gradient formulas and the engine's `buf += g`. Where the scalar paths would take
+ * the operands (and `out`), it runs without the general operand loop, and without the operands
+ * array unless it records a node (which needs it). Anything else, and the first call of an op for
+ * an operand kind (which fills the memo), goes through `runElementwise` itself. Like
+ * `runScalarElementwise`, it ends in `recordElementwise` when it records.
+ */
+export function runBinary(def: ElementwiseOpDef, a: Tensor, b: Operand, out?: Tensor): Tensor {
+  const rt = a.rt;
+  const ref = a._ref;
+  const dtype = a.dtype;
+  if (
+    def.arity !== 2 ||
+    def.numParams !== 0 ||
+    AMP.active ||
+    dispatchHooked() ||
+    rt.events.watching['op:dispatch'] ||
+    a.shape.length !== 0 ||
+    a._disposed ||
+    ref.pending !== null ||
+    (dtype !== 'float32' && dtype !== 'float64')
+  ) {
+    return runElementwise(def, [a, b], NO_PARAMS, out);
+  }
+  let numberMask = 0;
+  let views: View[];
+  let args: readonly number[] = NO_PARAMS;
+  // Whether a node is recorded, as needsGrad decides (then the operands array is made after all).
+  let record = false;
+  if (b instanceof Tensor) {
+    if (b.shape.length !== 0 || b._disposed || b._ref.pending !== null || b.dtype !== dtype || b._ref.backend !== ref.backend || b.rt !== rt) {
+      return runElementwise(def, [a, b], NO_PARAMS, out);
+    }
+    record = out === undefined && def.grad !== undefined && rt.gradMode.enabled && (a._requiresGrad || a._gradFn !== null || b._requiresGrad || b._gradFn !== null);
+    views = [a._view(), b._view()];
+  } else if (typeof b === 'number' || typeof b === 'boolean') {
+    record = out === undefined && def.grad !== undefined && rt.gradMode.enabled && (a._requiresGrad || a._gradFn !== null);
+    numberMask = 2;
+    views = [a._view()];
+    args = [Number(b)];
+  } else {
+    return runElementwise(def, [a, b], NO_PARAMS, out);
+  }
+  const m = cacheOf(def).scalar[numberMask];
+  if (m === undefined || m.dtype !== dtype || m.backend !== ref.backend) return runElementwise(def, [a, b], NO_PARAMS, out);
+  const kernelFn = kernelFor(rt, m.backend, m.spec, m.outDtype);
+  if (out !== undefined) {
+    // What runScalarElementwiseInto accepts for `out`.
+    const oref = out._ref;
+    if (out.shape.length !== 0 || out._disposed || oref.pending !== null || oref.lastRead !== null || out.dtype !== dtype || m.outDtype !== dtype || oref.backend !== ref.backend || out.rt !== rt) {
+      return runElementwise(def, [a, b], NO_PARAMS, out);
+    }
+    try {
+      kernelFn(out._view(), views, args);
+    } catch (e) {
+      throw new NablaError(`kernel failed on device ${a.device}: ${(e as Error).message}`, { op: def.name, cause: e });
+    }
+    return out;
+  }
+  const result = emptyOn(rt, m.backend, m.outDtype, a.shape);
+  try {
+    kernelFn(result._view(), views, args);
+  } catch (e) {
+    result.dispose();
+    throw new NablaError(`kernel failed on device ${a.device}: ${(e as Error).message}`, { op: def.name, cause: e });
+  }
+  if (record) recordElementwise(def.grad!, [a, b], result, NO_PARAMS, numberMask);
   return result;
 }
 

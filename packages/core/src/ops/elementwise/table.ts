@@ -10,7 +10,7 @@ import type { OpNode } from '../../autograd/op-node.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { where } from './where.js';
 import { sigmoidBackward, tanhBackward } from './activation-backward.js';
-import { defineElementwise, runElementwise, type ElementwiseAttrs, type ElementwiseOpDef } from './define.js';
+import { defineElementwise, runBinary, runElementwise, type ElementwiseAttrs, type ElementwiseOpDef } from './define.js';
 
 const x = E.input(0);
 const y = E.input(1);
@@ -63,12 +63,12 @@ export const tanh = unary('tanh', E.tanh, {
   name: 'TanhBackward0',
   save: 'output',
   // One op (tanh_backward), rounding once as PyTorch's kernel does (activation-backward.ts).
-  backward: (g, n) => [runElementwise(tanhBackward, [g, n.output()])],
+  backward: (g, n) => [runBinary(tanhBackward, g, n.output())],
 });
 export const sigmoid = unary('sigmoid', E.sigmoid, {
   name: 'SigmoidBackward0',
   save: 'output',
-  backward: (g, n) => [runElementwise(sigmoidBackward, [g, n.output()])],
+  backward: (g, n) => [runBinary(sigmoidBackward, g, n.output())],
 });
 /**
  * relu's gradient as an op of its own, PyTorch's `threshold_backward(g, result, threshold)`: g where
