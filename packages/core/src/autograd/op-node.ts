@@ -26,7 +26,8 @@ const FREED: SavedSlot[] = [];
 export class OpNode<A = unknown> extends Node {
   constructor(
     readonly formula: GradFormula<A>,
-    next: Edge[],
+    /** One edge per input, or how many inputs (`_setEdge` fills them in while recording). */
+    next: readonly Edge[] | number,
     outMeta: readonly TensorMeta[],
     private slots: SavedSlot[] | null,
     /** One per output; a one-output node holds its saved output without an array (most nodes). */
@@ -40,6 +41,11 @@ export class OpNode<A = unknown> extends Node {
     return this.formula.name;
   }
 
+  /** @internal What the op saved of its outputs (set once, while recording). */
+  _saveOutputs(saved: SavedTensor[] | SavedTensor): void {
+    this.savedOutputs = saved;
+  }
+
   /** Released after a backward pass (saved values gone). */
   private get freed(): boolean {
     return this.slots === FREED;
@@ -51,7 +57,7 @@ export class OpNode<A = unknown> extends Node {
 
   /** Whether input `i` needs a gradient (PyTorch's `needs_input_grad`). */
   needs(i: number): boolean {
-    return this.next[i]![0] !== null;
+    return this._childAt(i) !== null;
   }
 
   /** Input `i` as saved in forward (a tensor, checked against in-place changes, or a JS number). */
