@@ -281,8 +281,16 @@ export class SavedTensor {
   /** The saved tensor, or what a saved-tensor hook made of it: one field, as graphs hold many slots. */
   private readonly held: Tensor | Packed;
 
-  /** `outputNr`: which output of the node being recorded `tensor` is (-1: an input or other). */
-  constructor(tensor: Tensor, op: string, outputNr = -1) {
+  /**
+   * `outputNr`: which output of the node being recorded `tensor` is (-1: an input or other).
+   * `adopt`: `tensor` was saved bare at version 0 (see `saveTensor`) and is pinned already.
+   */
+  constructor(tensor: Tensor, op: string, outputNr = -1, adopt = false) {
+    if (adopt) {
+      this.version = 0;
+      this.held = tensor;
+      return;
+    }
     if (tensor._inference) {
       throw new NablaError(
         'Inference tensors cannot be saved for backward. To work around you can make a clone to get a normal tensor and use it in autograd.',
@@ -352,6 +360,46 @@ export class SavedTensor {
     }
     return alias;
   }
+}
+
+/**
+ * What an op's node keeps of a tensor it saved: the tensor itself (pinned) when that says all
+ * (version 0, no saved-tensor hooks: most saved tensors were never written in place), else a
+ * `SavedTensor` with the version it had. A graph saves about one tensor per op, and a bare one
+ * spares a 40-byte object that lives as long as the graph.
+ */
+export type Saved = Tensor | SavedTensor;
+
+/** @internal Saves `t` for backward as `Saved` (`outputNr` as in `SavedTensor`). */
+export function saveTensor(t: Tensor, op: string, outputNr = -1): Saved {
+  if (t._ref.version === 0 && t.rt._savedHooks === null && !t._inference) {
+    t._pin();
+    return t;
+  }
+  return new SavedTensor(t, op, outputNr);
+}
+
+/**
+ * @internal The `SavedTensor` a bare saved tensor stands for, when it needs one: it was written in
+ * place since (the version check must fail with the usual message) or disposed (an alias is made).
+ */
+export function adoptSaved(s: Saved): SavedTensor | null {
+  if (s instanceof SavedTensor) return s;
+  if (s._ref.version === 0 && !s._disposed) return null;
+  return new SavedTensor(s, '', -1, true);
+}
+
+/** @internal Describes a `Saved` without unpacking it. */
+export function savedInfo(s: Saved, name: string): SavedInfo {
+  if (s instanceof SavedTensor) return s.info(name);
+  const numel = s.shape.reduce((a, b) => a * b, 1);
+  return { name, shape: s.shape, dtype: s.dtype, device: s.device, bytes: numel * bytesPerElement(s.dtype), packed: false };
+}
+
+/** @internal The graph lets go of a `Saved`. */
+export function releaseSaved(s: Saved): void {
+  if (s instanceof SavedTensor) s.release();
+  else s._unpin();
 }
 
 export const FREED_MESSAGE =

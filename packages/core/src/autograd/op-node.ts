@@ -5,7 +5,7 @@
  * come for free.
  */
 import type { Tensor } from '../tensor/tensor.js';
-import { Node, SavedTensor, freedError, unpackSaved, type Edge, type MaybeGrad, type SavedInfo, type TensorMeta } from './node.js';
+import { Node, adoptSaved, freedError, releaseSaved, savedInfo, unpackSaved, type Edge, type MaybeGrad, type Saved, type SavedInfo, type TensorMeta } from './node.js';
 
 /** PyTorch's names of saved inputs (`_saved_self`, `_saved_other`). */
 const INPUT_NAMES = ['self', 'other'];
@@ -17,8 +17,8 @@ export interface GradFormula<A = unknown> {
   backward(gradOutputs: MaybeGrad[], node: OpNode<A>): MaybeGrad[];
 }
 
-/** An input slot as the op saw it: a saved tensor, a JS number operand, or nothing saved. */
-export type SavedSlot = SavedTensor | number | null;
+/** An input slot as the op saw it: a saved tensor (see `Saved`), a JS number operand, or nothing saved. */
+export type SavedSlot = Saved | number | null;
 
 /** What `slots` becomes once the node was released: marks it freed without a field of its own. */
 const FREED: SavedSlot[] = [];
@@ -31,7 +31,7 @@ export class OpNode<A = unknown> extends Node {
     outMeta: readonly TensorMeta[],
     private slots: SavedSlot[] | null,
     /** One per output; a one-output node holds its saved output without an array (most nodes). */
-    private savedOutputs: SavedTensor[] | SavedTensor | null,
+    private savedOutputs: Saved[] | Saved | null,
     readonly attrs: A,
   ) {
     super(next, outMeta);
@@ -42,7 +42,7 @@ export class OpNode<A = unknown> extends Node {
   }
 
   /** @internal What the op saved of its outputs (set once, while recording). */
-  _saveOutputs(saved: SavedTensor[] | SavedTensor): void {
+  _saveOutputs(saved: Saved[] | Saved): void {
     this.savedOutputs = saved;
   }
 
@@ -63,10 +63,14 @@ export class OpNode<A = unknown> extends Node {
   /** Input `i` as saved in forward (a tensor, checked against in-place changes, or a JS number). */
   input(i: number): Tensor | number {
     if (this.freed) throw freedError(this);
-    const s = this.slots?.[i];
+    const slots = this.slots;
+    const s = slots === null ? undefined : slots[i];
     if (typeof s === 'number') return s;
     if (s === null || s === undefined) throw new Error(`${this.name()}: input ${i} was not saved for backward`);
-    return unpackSaved(s, this);
+    const st = adoptSaved(s);
+    if (st === null) return s as Tensor;
+    slots![i] = st;
+    return unpackSaved(st, this);
   }
 
   /** Input `i`, which the formula knows to be a tensor. */
@@ -78,31 +82,44 @@ export class OpNode<A = unknown> extends Node {
   output(i = 0): Tensor {
     if (this.freed) throw freedError(this);
     const so = this.savedOutputs;
-    const s = so instanceof SavedTensor ? (i === 0 ? so : undefined) : so?.[i];
+    const one = so === null || Array.isArray(so) ? null : (so as Saved);
+    const s = one !== null ? (i === 0 ? one : undefined) : (so as Saved[] | null)?.[i];
     if (!s) throw new Error(`${this.name()}: output ${i} was not saved for backward`);
-    return unpackSaved(s, this);
+    const st = adoptSaved(s);
+    if (st === null) return s as Tensor;
+    if (one !== null) this.savedOutputs = st;
+    else (so as Saved[])[i] = st;
+    return unpackSaved(st, this);
   }
 
   override savedInfo(): SavedInfo[] {
     const out: SavedInfo[] = [];
     this.slots?.forEach((s, i) => {
-      if (s instanceof SavedTensor) out.push(s.info(INPUT_NAMES[i] ?? `input${i}`));
+      if (s !== null && typeof s !== 'number') out.push(savedInfo(s, INPUT_NAMES[i] ?? `input${i}`));
     });
-    this.outputsSaved().forEach((s, i) => out.push(s.info(i === 0 ? 'result' : `result${i}`)));
+    this.outputsSaved().forEach((s, i) => out.push(savedInfo(s, i === 0 ? 'result' : `result${i}`)));
     return out;
   }
 
-  private outputsSaved(): readonly SavedTensor[] {
+  private outputsSaved(): readonly Saved[] {
     const so = this.savedOutputs;
-    return so === null ? [] : so instanceof SavedTensor ? [so] : so;
+    return so === null ? [] : Array.isArray(so) ? so : [so];
   }
 
   override release(): void {
     if (this.freed) return;
-    if (this.slots) for (const s of this.slots) if (s instanceof SavedTensor) s.release();
+    const slots = this.slots;
+    if (slots !== null) {
+      for (let i = 0; i < slots.length; i++) {
+        const s = slots[i];
+        if (s !== null && s !== undefined && typeof s !== 'number') releaseSaved(s);
+      }
+    }
     const so = this.savedOutputs;
-    if (so instanceof SavedTensor) so.release();
-    else if (so !== null) for (const s of so) s.release();
+    if (so !== null) {
+      if (Array.isArray(so)) for (const s of so) releaseSaved(s);
+      else releaseSaved(so);
+    }
     this.slots = FREED;
     this.savedOutputs = null;
   }

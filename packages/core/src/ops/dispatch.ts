@@ -8,7 +8,7 @@ import type { Backend, KernelName, StructuredKernel, View } from '../backend/typ
 import { resultType, type DType, type PromotionOperand } from '../dtype.js';
 import { NablaError, fmtShape } from '../errors.js';
 import { gradNode, gradNr } from '../autograd/edges.js';
-import { SavedTensor, type TensorMeta } from '../autograd/node.js';
+import { saveTensor, type TensorMeta } from '../autograd/node.js';
 import { OpNode, type GradFormula, type SavedSlot } from '../autograd/op-node.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { contiguousStrides, numelOf } from '../shape.js';
@@ -223,11 +223,11 @@ export function record<A>(formula: GradFormula<A>, inputs: readonly Operand[], o
     if (o instanceof Tensor) {
       const child = gradNode(o);
       if (child !== null) node._setEdge(i, child, gradNr(o));
-      if (slots !== null && (save === true || (save as readonly boolean[])[i])) slots[i] = new SavedTensor(o, formula.name);
+      if (slots !== null && (save === true || (save as readonly boolean[])[i])) slots[i] = saveTensor(o, formula.name);
       else if (slots !== null) slots[i] = null;
     } else if (slots !== null) slots[i] = typeof o === 'boolean' ? Number(o) : (o as number);
   }
-  if (opts.saveOutputs) node._saveOutputs(outputs.map((t, i) => new SavedTensor(t, formula.name, i)));
+  if (opts.saveOutputs) node._saveOutputs(outputs.map((t, i) => saveTensor(t, formula.name, i)));
   const rt = outputs[0]!.rt;
   if (rt.gradMode.anomaly) node.stack = new Error(`forward of ${formula.name}`).stack ?? null;
   for (let i = 0; i < outputs.length; i++) {
@@ -254,10 +254,10 @@ export function recordOne<A>(
     if (o instanceof Tensor) {
       const child = gradNode(o);
       if (child !== null) node._setEdge(i, child, gradNr(o));
-      if (slots !== null) slots[i] = saveInputs === true || (saveInputs as readonly boolean[])[i] ? new SavedTensor(o, formula.name) : null;
+      if (slots !== null) slots[i] = saveInputs === true || (saveInputs as readonly boolean[])[i] ? saveTensor(o, formula.name) : null;
     } else if (slots !== null) slots[i] = typeof o === 'boolean' ? Number(o) : (o as number);
   }
-  if (saveOutput) node._saveOutputs(new SavedTensor(output, formula.name, 0));
+  if (saveOutput) node._saveOutputs(saveTensor(output, formula.name, 0));
   if (output.rt.gradMode.anomaly) node.stack = new Error(`forward of ${formula.name}`).stack ?? null;
   output._gradFn = node;
   output._outputNr = 0;
