@@ -12,7 +12,7 @@
  * Everything else (hooks, captures for `autograd.grad`, freeing consumed gradients) is one named
  * step of `runNode`; the calls into user code are in engine-hooks.ts, where a pass starts (its
  * roots) in engine-roots.ts. The per-pass bookkeeping lives on the nodes themselves (`_pass`, `_deps`,
- * `_needed`, `_buf`): per-pass maps cost more than the rest of the loop. A plain backward touches
+ * `_buf`): per-pass maps cost more than the rest of the loop. A plain backward touches
  * each node twice (discover, run): on a graph of scalars, reaching a node's memory is a good part
  * of what the pass costs.
  *
@@ -57,7 +57,6 @@ interface SavedState {
   node: Node;
   pass: number;
   deps: number;
-  needed: boolean;
   buf: MaybeGrad[] | null;
 }
 
@@ -140,7 +139,6 @@ class Pass {
       const st = this.setAside[i]!;
       st.node._pass = st.pass;
       st.node._deps = st.deps;
-      st.node._needed = st.needed;
       st.node._buf = st.buf;
     }
   }
@@ -164,12 +162,12 @@ class Pass {
 
   /** Claims `node` for this pass, setting aside the state an enclosing pass keeps on it. */
   private claim(node: Node): void {
-    if (this.nested && node._pass !== 0 && activePasses.has(node._pass)) {
-      this.setAside.push({ node, pass: node._pass, deps: node._deps, needed: node._needed, buf: node._buf });
+    if (this.nested && node._pass !== 0 && activePasses.has(Math.abs(node._pass))) {
+      this.setAside.push({ node, pass: node._pass, deps: node._deps, buf: node._buf });
     }
-    node._pass = this.id;
+    // Needed from the start in a plain backward; else not until `countNeeded` says so.
+    node._pass = this.req.inputs === null ? this.id : -this.id;
     node._deps = 0;
-    node._needed = this.req.inputs === null;
     node._buf = null;
   }
 
@@ -232,13 +230,13 @@ class Pass {
 
   /** `discover` in DFS post-order (an explicit stack): children before parents. */
   private discoverPostOrder(rootEdges: readonly Edge[]): void {
-    const pass = this.id;
+    const claimed = -this.id;
     const order = this.order;
     const stackNodes: Node[] = [];
     const stackNext: number[] = [];
     for (let r = 0; r < rootEdges.length; r++) {
       const root = rootEdges[r]![0]!;
-      if (root._pass === pass) continue;
+      if (root._pass === claimed) continue;
       this.claim(root);
       stackNodes.push(root);
       stackNext.push(0);
@@ -250,7 +248,7 @@ class Pass {
           stackNext[top] = i + 1;
           const child = node._childAt(i);
           if (child === null) continue;
-          if (child._pass !== pass) {
+          if (child._pass !== claimed) {
             this.claim(child);
             stackNodes.push(child);
             stackNext.push(0);
@@ -271,15 +269,16 @@ class Pass {
    */
   private countNeeded(): void {
     const order = this.order;
+    const needed = this.id;
     for (let k = 0; k < order.length; k++) {
       const node = order[k]!;
       node._deps = 0;
-      if (this.captures.has(node)) node._needed = true;
+      if (this.captures.has(node)) node._pass = needed;
       else {
         for (let i = 0, n = node._numEdges(); i < n; i++) {
           const c = node._childAt(i);
-          if (c !== null && c._needed) {
-            node._needed = true;
+          if (c !== null && c._pass === needed) {
+            node._pass = needed;
             break;
           }
         }
@@ -287,10 +286,10 @@ class Pass {
     }
     for (let k = 0; k < order.length; k++) {
       const node = order[k]!;
-      if (!node._needed) continue;
+      if (node._pass !== needed) continue;
       for (let i = 0, n = node._numEdges(); i < n; i++) {
         const c = node._childAt(i);
-        if (c !== null && c._needed) c._deps++;
+        if (c !== null && c._pass === needed) c._deps++;
       }
     }
   }
@@ -303,12 +302,12 @@ class Pass {
   private queueRoots(rootEdges: readonly Edge[], rootGrads: readonly Tensor[]): void {
     for (let r = 0; r < rootEdges.length; r++) {
       const n = rootEdges[r]![0]!;
-      if (n._needed) this.addGrad(n, rootEdges[r]![1], rootGrads[r]!);
+      if (n._pass === this.id) this.addGrad(n, rootEdges[r]![1], rootGrads[r]!);
       else this.reclaim.discard(rootGrads[r]);
     }
     for (let r = 0; r < rootEdges.length; r++) {
       const n = rootEdges[r]![0]!;
-      if (n._needed && n._deps === 0) {
+      if (n._pass === this.id && n._deps === 0) {
         n._deps = -1;
         this.ready.push(n);
       }
@@ -401,19 +400,20 @@ class Pass {
 
   /** Sends each input gradient down its edge; a child whose last gradient arrived becomes ready. */
   private passDown(node: Node, gradIn: MaybeGrad[]): void {
+    const needed = this.id;
     const e = node._e;
     if (typeof e === 'number') {
       if (e === 0) return;
       const c0 = node._c0;
-      if (c0 !== null && c0._needed) this.sendDown(node, c0, 0, gradIn[0], 0);
+      if (c0 !== null && c0._pass === needed) this.sendDown(node, c0, 0, gradIn[0], 0);
       if (e === 1) return;
       const c1 = node._c1;
-      if (c1 !== null && c1._needed) this.sendDown(node, c1, 0, gradIn[1], 1);
+      if (c1 !== null && c1._pass === needed) this.sendDown(node, c1, 0, gradIn[1], 1);
       return;
     }
     for (let i = 0; 2 * i < e.length; i++) {
       const child = e[2 * i] as Node | null;
-      if (child !== null && child._needed) this.sendDown(node, child, e[2 * i + 1] as number, gradIn[i], i);
+      if (child !== null && child._pass === needed) this.sendDown(node, child, e[2 * i + 1] as number, gradIn[i], i);
     }
   }
 

@@ -90,12 +90,13 @@ export abstract class Node {
 
   // The backward engine's bookkeeping for the pass that last reached this node (engine.ts): on the
   // node itself rather than in per-pass maps, which cost more than the rest of the loop.
-  /** @internal the pass these fields belong to (0: none yet) */
+  /**
+   * @internal The pass these fields belong to (0: none yet): its id while the node is on a path to
+   * a requested input (every node of a plain backward), minus its id while not.
+   */
   _pass = 0;
   /** @internal gradients still to arrive before the node can run */
   _deps = 0;
-  /** @internal on a path to a requested input */
-  _needed = false;
   /** @internal gradients received so far, one slot per forward output */
   _buf: (Tensor | null)[] | null = null;
 
