@@ -215,9 +215,9 @@ export function record<A>(formula: GradFormula<A>, inputs: readonly Operand[], o
   const n = inputs.length;
   let slots: SavedSlot[] | null = null;
   const save = opts.saveInputs;
-  if (save) slots = new Array<SavedSlot>(n);
+  if (save) slots = new Array<SavedSlot>(opts.saveOutputs ? n + outputs.length : n);
   const meta = outputs.map(metaOf);
-  const node = new OpNode<A>(formula, n, meta, slots, null, opts.attrs as A);
+  const node = new OpNode<A>(formula, n, meta, slots, opts.attrs as A);
   for (let i = 0; i < n; i++) {
     const o = inputs[i];
     if (o instanceof Tensor) {
@@ -247,8 +247,9 @@ export function recordOne<A>(
   attrs: A,
 ): OpNode<A> {
   const n = inputs.length;
-  const slots: SavedSlot[] | null = saveInputs !== false ? new Array<SavedSlot>(n) : null;
-  const node = new OpNode<A>(formula, n, outMetaOf(output), slots, null, attrs);
+  // Room for the saved output after the input slots (OpNode keeps both in one field).
+  const slots: SavedSlot[] | null = saveInputs !== false ? new Array<SavedSlot>(saveOutput ? n + 1 : n) : null;
+  const node = new OpNode<A>(formula, n, outMetaOf(output), slots, attrs);
   for (let i = 0; i < n; i++) {
     const o = inputs[i];
     if (o instanceof Tensor) {
@@ -257,7 +258,7 @@ export function recordOne<A>(
       if (slots !== null) slots[i] = saveInputs === true || (saveInputs as readonly boolean[])[i] ? saveTensor(o, formula.name) : null;
     } else if (slots !== null) slots[i] = typeof o === 'boolean' ? Number(o) : (o as number);
   }
-  if (saveOutput) node._saveOutputs(saveTensor(output, formula.name, 0));
+  if (saveOutput) node._saveOutput(saveTensor(output, formula.name, 0));
   if (output.rt.gradMode.anomaly) node.stack = new Error(`forward of ${formula.name}`).stack ?? null;
   output._gradFn = node;
   output._outputNr = 0;
