@@ -39,8 +39,8 @@ export function runPreHooks(node: Node, buf: MaybeGrad[], reclaim: Reclaimer): M
 /** Post hooks see the gradients fitted to their inputs (PyTorch validates first). */
 export function runPostHooks(node: Node, gradIn: MaybeGrad[], buf: MaybeGrad[], reclaim: Reclaimer): MaybeGrad[] {
   gradIn = gradIn.map((g, i) => {
-    const child = node.next[i]![0];
-    return g && child ? fitGrad(g, child.outMeta[node.next[i]![1]]!, node.name(), i) : g;
+    const child = node._childAt(i);
+    return g && child ? fitGrad(g, child.outMeta[node._nrAt(i)]!, node.name(), i) : g;
   });
   for (const h of node.postHooks!.slice()) {
     for (const g of gradIn) reclaim.escape(g);

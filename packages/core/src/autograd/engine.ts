@@ -12,12 +12,13 @@
  * Everything else (hooks, captures for `autograd.grad`, freeing consumed gradients) is one named
  * step of `runNode`; the calls into user code are in engine-hooks.ts, where a pass starts (its
  * roots) in engine-roots.ts. The per-pass bookkeeping lives on the nodes themselves (`_pass`, `_deps`,
- * `_needed`, `_buf`): per-pass maps cost more than the rest of the loop. A plain backward touches
+ * `_buf`): per-pass maps cost more than the rest of the loop. A plain backward touches
  * each node twice (discover, run): on a graph of scalars, reaching a node's memory is a good part
  * of what the pass costs.
  *
- * Edges are frozen `[node, nr]` arrays: they are read by index, since destructuring a frozen array
- * goes through the iterator protocol and allocates on every edge.
+ * A node keeps its edges in its own fields (`_e`, `_c0`, `_c1`: see node.ts), so the walks read
+ * a child with one load from the node; roots' edges are `[node, nr]` arrays, read by index, since
+ * destructuring an array goes through the iterator protocol and allocates.
  */
 import { NablaError } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -56,7 +57,6 @@ interface SavedState {
   node: Node;
   pass: number;
   deps: number;
-  needed: boolean;
   buf: MaybeGrad[] | null;
 }
 
@@ -78,7 +78,7 @@ export function runEngine(rt: Runtime, req: EngineRequest): MaybeGrad[] {
 }
 
 class Pass {
-  /** Every node reached, in DFS post-order (children before parents). */
+  /** Every node reached: breadth-first for a plain backward, else in DFS post-order (children before parents). */
   private readonly order: Node[] = [];
   /** State of nodes an enclosing pass still needs (nested passes only). */
   private readonly setAside: SavedState[] = [];
@@ -139,7 +139,6 @@ class Pass {
       const st = this.setAside[i]!;
       st.node._pass = st.pass;
       st.node._deps = st.deps;
-      st.node._needed = st.needed;
       st.node._buf = st.buf;
     }
   }
@@ -163,28 +162,81 @@ class Pass {
 
   /** Claims `node` for this pass, setting aside the state an enclosing pass keeps on it. */
   private claim(node: Node): void {
-    if (this.nested && node._pass !== 0 && activePasses.has(node._pass)) {
-      this.setAside.push({ node, pass: node._pass, deps: node._deps, needed: node._needed, buf: node._buf });
+    if (this.nested && node._pass !== 0 && activePasses.has(Math.abs(node._pass))) {
+      this.setAside.push({ node, pass: node._pass, deps: node._deps, buf: node._buf });
     }
-    node._pass = this.id;
+    // Needed from the start in a plain backward; else not until `countNeeded` says so.
+    node._pass = this.req.inputs === null ? this.id : -this.id;
     node._deps = 0;
-    node._needed = this.req.inputs === null;
     node._buf = null;
   }
 
   /**
-   * Step 1: every node reachable from the roots, in DFS post-order (an explicit stack), each
-   * counting the edges that reach it: in a plain backward every node runs, so that is the number
-   * of gradients it waits for.
+   * Step 1: every node reachable from the roots, each counting the edges that reach it: in a plain
+   * backward every node runs, so that is the number of gradients it waits for. `order` is its own
+   * work list (each node is claimed and appended once, then its edges are read once), so deep
+   * graphs need no recursion and no stack. When inputs were asked for, `countNeeded` needs
+   * children before parents: a depth-first walk gives that order.
    */
   private discover(rootEdges: readonly Edge[]): void {
+    if (this.req.inputs !== null) {
+      this.discoverPostOrder(rootEdges);
+      return;
+    }
     const pass = this.id;
+    const order = this.order;
+    for (let r = 0; r < rootEdges.length; r++) {
+      const root = rootEdges[r]![0]!;
+      if (root._pass === pass) continue;
+      this.claim(root);
+      order.push(root);
+    }
+    for (let k = 0; k < order.length; k++) {
+      const node = order[k]!;
+      const e = node._e;
+      if (typeof e === 'number') {
+        // Most nodes: up to two edges, each to output 0, in the node's own fields.
+        if (e === 0) continue;
+        const c0 = node._c0;
+        if (c0 !== null) {
+          if (c0._pass !== pass) {
+            this.claim(c0);
+            order.push(c0);
+          }
+          c0._deps++;
+        }
+        if (e === 1) continue;
+        const c1 = node._c1;
+        if (c1 !== null) {
+          if (c1._pass !== pass) {
+            this.claim(c1);
+            order.push(c1);
+          }
+          c1._deps++;
+        }
+      } else {
+        for (let i = 0; i < e.length; i += 2) {
+          const c = e[i] as Node | null;
+          if (c === null) continue;
+          if (c._pass !== pass) {
+            this.claim(c);
+            order.push(c);
+          }
+          c._deps++;
+        }
+      }
+    }
+  }
+
+  /** `discover` in DFS post-order (an explicit stack): children before parents. */
+  private discoverPostOrder(rootEdges: readonly Edge[]): void {
+    const claimed = -this.id;
     const order = this.order;
     const stackNodes: Node[] = [];
     const stackNext: number[] = [];
     for (let r = 0; r < rootEdges.length; r++) {
       const root = rootEdges[r]![0]!;
-      if (root._pass === pass) continue;
+      if (root._pass === claimed) continue;
       this.claim(root);
       stackNodes.push(root);
       stackNext.push(0);
@@ -192,11 +244,11 @@ class Pass {
         const top = stackNodes.length - 1;
         const node = stackNodes[top]!;
         const i = stackNext[top]!;
-        if (i < node.next.length) {
+        if (i < node._numEdges()) {
           stackNext[top] = i + 1;
-          const child = node.next[i]![0];
+          const child = node._childAt(i);
           if (child === null) continue;
-          if (child._pass !== pass) {
+          if (child._pass !== claimed) {
             this.claim(child);
             stackNodes.push(child);
             stackNext.push(0);
@@ -217,18 +269,27 @@ class Pass {
    */
   private countNeeded(): void {
     const order = this.order;
+    const needed = this.id;
     for (let k = 0; k < order.length; k++) {
       const node = order[k]!;
       node._deps = 0;
-      if (this.captures.has(node) || node.next.some((e) => e[0] !== null && e[0]._needed)) node._needed = true;
+      if (this.captures.has(node)) node._pass = needed;
+      else {
+        for (let i = 0, n = node._numEdges(); i < n; i++) {
+          const c = node._childAt(i);
+          if (c !== null && c._pass === needed) {
+            node._pass = needed;
+            break;
+          }
+        }
+      }
     }
     for (let k = 0; k < order.length; k++) {
       const node = order[k]!;
-      if (!node._needed) continue;
-      const next = node.next;
-      for (let i = 0; i < next.length; i++) {
-        const c = next[i]![0];
-        if (c !== null && c._needed) c._deps++;
+      if (node._pass !== needed) continue;
+      for (let i = 0, n = node._numEdges(); i < n; i++) {
+        const c = node._childAt(i);
+        if (c !== null && c._pass === needed) c._deps++;
       }
     }
   }
@@ -241,12 +302,12 @@ class Pass {
   private queueRoots(rootEdges: readonly Edge[], rootGrads: readonly Tensor[]): void {
     for (let r = 0; r < rootEdges.length; r++) {
       const n = rootEdges[r]![0]!;
-      if (n._needed) this.addGrad(n, rootEdges[r]![1], rootGrads[r]!);
+      if (n._pass === this.id) this.addGrad(n, rootEdges[r]![1], rootGrads[r]!);
       else this.reclaim.discard(rootGrads[r]);
     }
     for (let r = 0; r < rootEdges.length; r++) {
       const n = rootEdges[r]![0]!;
-      if (n._needed && n._deps === 0) {
+      if (n._pass === this.id && n._deps === 0) {
         n._deps = -1;
         this.ready.push(n);
       }
@@ -309,7 +370,8 @@ class Pass {
       if (g) first ??= g;
       else missing = true;
     }
-    if (first === null) return nulls(node.next.length);
+    const edges = node._numEdges();
+    if (first === null) return nulls(edges);
     if (missing && !(node as { keepsNullGrads?: boolean }).keepsNullGrads) {
       const rt = first.rt;
       buf = buf.map((g, k) => g ?? makeZeros(rt, node.outMeta[k]!));
@@ -321,9 +383,9 @@ class Pass {
       if (this.rt.gradMode.anomaly || node.stack) throw anomalyError(node, `Function '${node.name()}' failed: ${(e as Error).message}`, e);
       throw e;
     }
-    if (!Array.isArray(gradIn) || gradIn.length !== node.next.length) {
+    if (!Array.isArray(gradIn) || gradIn.length !== edges) {
       throw new NablaError(
-        `function ${node.name()} returned an incorrect number of gradients (expected ${node.next.length}, got ${Array.isArray(gradIn) ? gradIn.length : typeof gradIn})`,
+        `function ${node.name()} returned an incorrect number of gradients (expected ${edges}, got ${Array.isArray(gradIn) ? gradIn.length : typeof gradIn})`,
         { op: node.name() },
       );
     }
@@ -338,16 +400,27 @@ class Pass {
 
   /** Sends each input gradient down its edge; a child whose last gradient arrived becomes ready. */
   private passDown(node: Node, gradIn: MaybeGrad[]): void {
-    const next = node.next;
-    for (let i = 0; i < next.length; i++) {
-      const edge = next[i]!;
-      const child = edge[0];
-      if (child === null || !child._needed) continue;
-      const nr = edge[1];
-      const g = gradIn[i];
-      if (g) this.addGrad(child, nr, fitGrad(g, child.outMeta[nr]!, node.name(), i));
-      if (--child._deps === 0) this.ready.push(child);
+    const needed = this.id;
+    const e = node._e;
+    if (typeof e === 'number') {
+      if (e === 0) return;
+      const c0 = node._c0;
+      if (c0 !== null && c0._pass === needed) this.sendDown(node, c0, 0, gradIn[0], 0);
+      if (e === 1) return;
+      const c1 = node._c1;
+      if (c1 !== null && c1._pass === needed) this.sendDown(node, c1, 0, gradIn[1], 1);
+      return;
     }
+    for (let i = 0; 2 * i < e.length; i++) {
+      const child = e[2 * i] as Node | null;
+      if (child !== null && child._pass === needed) this.sendDown(node, child, e[2 * i + 1] as number, gradIn[i], i);
+    }
+  }
+
+  /** Edge `i` of `node`: `g` (if any) goes to output `nr` of `child`, which then waits for one gradient less. */
+  private sendDown(node: Node, child: Node, nr: number, g: MaybeGrad | undefined, i: number): void {
+    if (g) this.addGrad(child, nr, fitGrad(g, child.outMeta[nr]!, node.name(), i));
+    if (--child._deps === 0) this.ready.push(child);
   }
 
   /**

@@ -55,9 +55,24 @@ export function removable<T>(list: T[], item: T): RemovableHandle {
 let nextSeq = 0;
 
 /**
- * What few nodes carry: hooks, the anomaly-mode stack, edges to outputs other than 0. Kept out of
- * the node itself (one field instead of six) because every op of a graph makes a node and the
- * graph survives young-generation collections: each field is 8 bytes copied per node per scavenge.
+ * A node's edges when one of them points at an output other than 0 or it has more than two:
+ * `[node0, nr0, node1, nr1, ...]`, one flat array (see `Node._e`).
+ */
+export type EdgeList = (Node | null | number)[];
+
+function flatEdges(n: number): EdgeList {
+  const a: EdgeList = new Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    a[2 * i] = null;
+    a[2 * i + 1] = 0;
+  }
+  return a;
+}
+
+/**
+ * What few nodes carry: hooks, the anomaly-mode stack. Kept out of the node itself (one field
+ * instead of five) because every op of a graph makes a node and the graph survives young-generation
+ * collections: each field is 8 bytes copied per node per scavenge.
  */
 interface NodeExtras {
   stack: string | null;
@@ -65,103 +80,153 @@ interface NodeExtras {
   postHooks: NodeHook[] | null;
   tensorHooks: (GradHook[] | undefined)[] | null;
   retainHooks: (((g: Tensor) => void) | undefined)[] | null;
-  edgeCache: Edge[] | null;
-  edge0: Edge | null;
 }
 
 export abstract class Node {
   /** Creation order; the engine runs later nodes first when several are ready. */
   readonly seq = nextSeq++;
-  /**
-   * `[this, 0]` (made once: edges are immutable and shared; most nodes have one output), or, once
-   * a rarely set field was written, the `NodeExtras` holding them and that edge: one field where
-   * two were, as every op makes a node and a graph's nodes survive young-generation collections.
-   */
-  private _x: Edge | NodeExtras | null = null;
+  /** The rarely set fields (`NodeExtras`), or null while none was written. */
+  private _x: NodeExtras | null = null;
 
   // The backward engine's bookkeeping for the pass that last reached this node (engine.ts): on the
   // node itself rather than in per-pass maps, which cost more than the rest of the loop.
-  /** @internal the pass these fields belong to (0: none yet) */
+  /**
+   * @internal The pass these fields belong to (0: none yet): its id while the node is on a path to
+   * a requested input (every node of a plain backward), minus its id while not.
+   */
   _pass = 0;
   /** @internal gradients still to arrive before the node can run */
   _deps = 0;
-  /** @internal on a path to a requested input */
-  _needed = false;
   /** @internal gradients received so far, one slot per forward output */
   _buf: (Tensor | null)[] | null = null;
 
+  // The edges, one per forward input: where its gradient goes (PyTorch's next_functions). Kept
+  // without an array per edge or per node in the common case, since every op makes a node and a
+  // graph's nodes survive young-generation collections (and the engine walks them twice):
+  /**
+   * @internal The number of edges (0, 1 or 2) when `_c0`/`_c1` hold them and each points at
+   * output 0 of its node; otherwise an `EdgeList` (`_c0`/`_c1` then stay null).
+   */
+  _e: number | EdgeList = 0;
+  /** @internal edge 0's node (null: no gradient flows to input 0), in the count form of `_e` */
+  _c0: Node | null = null;
+  /** @internal edge 1's node, in the count form of `_e` */
+  _c1: Node | null = null;
+
   constructor(
-    /** One edge per forward input: where its gradient goes. */
-    public next: Edge[],
+    /** One edge per forward input (where its gradient goes), or how many edges `_setEdge` will fill in. */
+    next: readonly Edge[] | number,
     /** Shape/dtype/device of each forward output, to validate and materialize gradients. */
     public readonly outMeta: readonly TensorMeta[],
-  ) {}
+  ) {
+    if (typeof next === 'number') {
+      if (next > 2) this._e = flatEdges(next);
+      else this._e = next;
+    } else {
+      this._e = next.length > 2 ? flatEdges(next.length) : next.length;
+      for (let i = 0; i < next.length; i++) this._setEdge(i, next[i]![0], next[i]![1]);
+    }
+  }
 
-  /** The rarely set fields, or null when none was written yet. */
-  private get _extras(): NodeExtras | null {
-    const x = this._x;
-    return x === null || Array.isArray(x) ? null : (x as NodeExtras);
+  /** @internal Points edge `i` at output `nr` of `node` (while the node is being recorded). */
+  _setEdge(i: number, node: Node | null, nr: number): void {
+    let e = this._e;
+    if (typeof e === 'number') {
+      if (nr === 0 || node === null) {
+        if (i === 0) this._c0 = node;
+        else this._c1 = node;
+        return;
+      }
+      const flat = flatEdges(e);
+      if (e > 0) flat[0] = this._c0;
+      if (e > 1) flat[2] = this._c1;
+      this._c0 = this._c1 = null;
+      this._e = e = flat;
+    }
+    e[2 * i] = node;
+    e[2 * i + 1] = node === null ? 0 : nr;
+  }
+
+  /** @internal How many edges (forward inputs) the node has. */
+  _numEdges(): number {
+    const e = this._e;
+    return typeof e === 'number' ? e : e.length >> 1;
+  }
+
+  /** @internal The node edge `i` points at (null: no gradient flows there). */
+  _childAt(i: number): Node | null {
+    const e = this._e;
+    if (typeof e !== 'number') return e[2 * i] as Node | null;
+    return i === 0 ? this._c0 : this._c1;
+  }
+
+  /** @internal Which output of `_childAt(i)` edge `i` points at. */
+  _nrAt(i: number): number {
+    const e = this._e;
+    return typeof e === 'number' ? 0 : (e[2 * i + 1] as number);
+  }
+
+  /**
+   * One `[node | null, outputNumber]` per forward input: where its gradient goes. Built on each
+   * read (the node keeps its edges flat), so read it once per walk.
+   */
+  get next(): Edge[] {
+    const n = this._numEdges();
+    const out = new Array<Edge>(n);
+    for (let i = 0; i < n; i++) out[i] = [this._childAt(i), this._nrAt(i)];
+    return out;
   }
 
   private extras(): NodeExtras {
-    const x = this._x;
-    if (x !== null && !Array.isArray(x)) return x as NodeExtras;
-    const e: NodeExtras = { stack: null, preHooks: null, postHooks: null, tensorHooks: null, retainHooks: null, edgeCache: null, edge0: x as Edge | null };
-    this._x = e;
-    return e;
+    return (this._x ??= { stack: null, preHooks: null, postHooks: null, tensorHooks: null, retainHooks: null });
   }
 
   /** Forward stack of the op that made this node, kept when anomaly detection is on. */
   get stack(): string | null {
-    return this._extras === null ? null : this._extras.stack;
+    return this._x === null ? null : this._x.stack;
   }
   set stack(v: string | null) {
-    if (v !== null || this._extras !== null) this.extras().stack = v;
+    if (v !== null || this._x !== null) this.extras().stack = v;
   }
 
   get preHooks(): NodePreHook[] | null {
-    return this._extras === null ? null : this._extras.preHooks;
+    return this._x === null ? null : this._x.preHooks;
   }
   set preHooks(v: NodePreHook[] | null) {
-    if (v !== null || this._extras !== null) this.extras().preHooks = v;
+    if (v !== null || this._x !== null) this.extras().preHooks = v;
   }
 
   get postHooks(): NodeHook[] | null {
-    return this._extras === null ? null : this._extras.postHooks;
+    return this._x === null ? null : this._x.postHooks;
   }
   set postHooks(v: NodeHook[] | null) {
-    if (v !== null || this._extras !== null) this.extras().postHooks = v;
+    if (v !== null || this._x !== null) this.extras().postHooks = v;
   }
 
   /** Tensor hooks by output number (hooks registered on the tensors this node produced). */
   get tensorHooks(): (GradHook[] | undefined)[] | null {
-    return this._extras === null ? null : this._extras.tensorHooks;
+    return this._x === null ? null : this._x.tensorHooks;
   }
   set tensorHooks(v: (GradHook[] | undefined)[] | null) {
-    if (v !== null || this._extras !== null) this.extras().tensorHooks = v;
+    if (v !== null || this._x !== null) this.extras().tensorHooks = v;
   }
 
   /** retainGrad() hooks by output number; they run after the tensor hooks. */
   get retainHooks(): (((g: Tensor) => void) | undefined)[] | null {
-    return this._extras === null ? null : this._extras.retainHooks;
+    return this._x === null ? null : this._x.retainHooks;
   }
   set retainHooks(v: (((g: Tensor) => void) | undefined)[] | null) {
-    if (v !== null || this._extras !== null) this.extras().retainHooks = v;
+    if (v !== null || this._x !== null) this.extras().retainHooks = v;
   }
 
-  /**
-   * The edge that points at output `nr` of this node. Edge 0 is not frozen (the `readonly` tuple
-   * type guards it): every op of a graph makes one, and `Object.freeze` costs a map transition each.
-   */
+  /** @internal Whether any hook or the anomaly stack was set (one load for the engine's common case). */
+  get _hasExtras(): boolean {
+    return this._x !== null;
+  }
+
+  /** The edge that points at output `nr` of this node (a new array each time: only roots and captures ask). */
   edgeTo(nr: number): Edge {
-    if (nr === 0) {
-      const x = this._x;
-      if (x === null) return (this._x = [this, 0] as Edge);
-      if (Array.isArray(x)) return x as Edge;
-      return ((x as NodeExtras).edge0 ??= [this, 0] as Edge);
-    }
-    const cache = (this.extras().edgeCache ??= []);
-    return (cache[nr] ??= Object.freeze([this, nr]) as Edge);
+    return [this, nr];
   }
 
   /** PyTorch's class name for the node: `MulBackward0`, `AccumulateGrad`, ... */
@@ -181,7 +246,7 @@ export abstract class Node {
     return [];
   }
 
-  /** `[node | null, index]` per forward input, as PyTorch's `next_functions`. */
+  /** `[node | null, index]` per forward input, as PyTorch's `next_functions` (built on each read). */
   get nextFunctions(): Edge[] {
     return this.next;
   }
@@ -217,8 +282,16 @@ export class SavedTensor {
   /** The saved tensor, or what a saved-tensor hook made of it: one field, as graphs hold many slots. */
   private readonly held: Tensor | Packed;
 
-  /** `outputNr`: which output of the node being recorded `tensor` is (-1: an input or other). */
-  constructor(tensor: Tensor, op: string, outputNr = -1) {
+  /**
+   * `outputNr`: which output of the node being recorded `tensor` is (-1: an input or other).
+   * `adopt`: `tensor` was saved bare at version 0 (see `saveTensor`) and is pinned already.
+   */
+  constructor(tensor: Tensor, op: string, outputNr = -1, adopt = false) {
+    if (adopt) {
+      this.version = 0;
+      this.held = tensor;
+      return;
+    }
     if (tensor._inference) {
       throw new NablaError(
         'Inference tensors cannot be saved for backward. To work around you can make a clone to get a normal tensor and use it in autograd.',
@@ -288,6 +361,46 @@ export class SavedTensor {
     }
     return alias;
   }
+}
+
+/**
+ * What an op's node keeps of a tensor it saved: the tensor itself (pinned) when that says all
+ * (version 0, no saved-tensor hooks: most saved tensors were never written in place), else a
+ * `SavedTensor` with the version it had. A graph saves about one tensor per op, and a bare one
+ * spares a 40-byte object that lives as long as the graph.
+ */
+export type Saved = Tensor | SavedTensor;
+
+/** @internal Saves `t` for backward as `Saved` (`outputNr` as in `SavedTensor`). */
+export function saveTensor(t: Tensor, op: string, outputNr = -1): Saved {
+  if (t._ref.version === 0 && t.rt._savedHooks === null && !t._inference) {
+    t._pin();
+    return t;
+  }
+  return new SavedTensor(t, op, outputNr);
+}
+
+/**
+ * @internal The `SavedTensor` a bare saved tensor stands for, when it needs one: it was written in
+ * place since (the version check must fail with the usual message) or disposed (an alias is made).
+ */
+export function adoptSaved(s: Saved): SavedTensor | null {
+  if (s instanceof SavedTensor) return s;
+  if (s._ref.version === 0 && !s._disposed) return null;
+  return new SavedTensor(s, '', -1, true);
+}
+
+/** @internal Describes a `Saved` without unpacking it. */
+export function savedInfo(s: Saved, name: string): SavedInfo {
+  if (s instanceof SavedTensor) return s.info(name);
+  const numel = s.shape.reduce((a, b) => a * b, 1);
+  return { name, shape: s.shape, dtype: s.dtype, device: s.device, bytes: numel * bytesPerElement(s.dtype), packed: false };
+}
+
+/** @internal The graph lets go of a `Saved`. */
+export function releaseSaved(s: Saved): void {
+  if (s instanceof SavedTensor) s.release();
+  else s._unpin();
 }
 
 export const FREED_MESSAGE =

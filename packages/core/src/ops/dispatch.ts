@@ -7,8 +7,8 @@
 import type { Backend, KernelName, StructuredKernel, View } from '../backend/types.js';
 import { resultType, type DType, type PromotionOperand } from '../dtype.js';
 import { NablaError, fmtShape } from '../errors.js';
-import { gradEdge, NULL_EDGE } from '../autograd/edges.js';
-import { SavedTensor, type Edge, type TensorMeta } from '../autograd/node.js';
+import { gradNode, gradNr } from '../autograd/edges.js';
+import { saveTensor, type TensorMeta } from '../autograd/node.js';
 import { OpNode, type GradFormula, type SavedSlot } from '../autograd/op-node.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { contiguousStrides, numelOf } from '../shape.js';
@@ -213,24 +213,21 @@ export interface RecordOptions<A> {
  */
 export function record<A>(formula: GradFormula<A>, inputs: readonly Operand[], outputs: readonly Tensor[], opts: RecordOptions<A> = {}): OpNode<A> {
   const n = inputs.length;
-  const next = new Array<Edge>(n);
   let slots: SavedSlot[] | null = null;
   const save = opts.saveInputs;
-  if (save) slots = new Array<SavedSlot>(n);
+  if (save) slots = new Array<SavedSlot>(opts.saveOutputs ? n + outputs.length : n);
+  const meta = outputs.map(metaOf);
+  const node = new OpNode<A>(formula, n, meta, slots, opts.attrs as A);
   for (let i = 0; i < n; i++) {
     const o = inputs[i];
     if (o instanceof Tensor) {
-      next[i] = gradEdge(o);
-      if (slots !== null && (save === true || (save as readonly boolean[])[i])) slots[i] = new SavedTensor(o, formula.name);
+      const child = gradNode(o);
+      if (child !== null) node._setEdge(i, child, gradNr(o));
+      if (slots !== null && (save === true || (save as readonly boolean[])[i])) slots[i] = saveTensor(o, formula.name);
       else if (slots !== null) slots[i] = null;
-    } else {
-      next[i] = NULL_EDGE;
-      if (slots !== null) slots[i] = typeof o === 'boolean' ? Number(o) : (o as number);
-    }
+    } else if (slots !== null) slots[i] = typeof o === 'boolean' ? Number(o) : (o as number);
   }
-  const meta = outputs.map(metaOf);
-  const savedOutputs = opts.saveOutputs ? outputs.map((t, i) => new SavedTensor(t, formula.name, i)) : null;
-  const node = new OpNode<A>(formula, next, meta, slots, savedOutputs, opts.attrs as A);
+  if (opts.saveOutputs) node._saveOutputs(outputs.map((t, i) => saveTensor(t, formula.name, i)));
   const rt = outputs[0]!.rt;
   if (rt.gradMode.anomaly) node.stack = new Error(`forward of ${formula.name}`).stack ?? null;
   for (let i = 0; i < outputs.length; i++) {
@@ -250,20 +247,18 @@ export function recordOne<A>(
   attrs: A,
 ): OpNode<A> {
   const n = inputs.length;
-  const next = new Array<Edge>(n);
-  const slots: SavedSlot[] | null = saveInputs !== false ? new Array<SavedSlot>(n) : null;
+  // Room for the saved output after the input slots (OpNode keeps both in one field).
+  const slots: SavedSlot[] | null = saveInputs !== false ? new Array<SavedSlot>(saveOutput ? n + 1 : n) : null;
+  const node = new OpNode<A>(formula, n, outMetaOf(output), slots, attrs);
   for (let i = 0; i < n; i++) {
     const o = inputs[i];
     if (o instanceof Tensor) {
-      next[i] = gradEdge(o);
-      if (slots !== null) slots[i] = saveInputs === true || (saveInputs as readonly boolean[])[i] ? new SavedTensor(o, formula.name) : null;
-    } else {
-      next[i] = NULL_EDGE;
-      if (slots !== null) slots[i] = typeof o === 'boolean' ? Number(o) : (o as number);
-    }
+      const child = gradNode(o);
+      if (child !== null) node._setEdge(i, child, gradNr(o));
+      if (slots !== null) slots[i] = saveInputs === true || (saveInputs as readonly boolean[])[i] ? saveTensor(o, formula.name) : null;
+    } else if (slots !== null) slots[i] = typeof o === 'boolean' ? Number(o) : (o as number);
   }
-  const savedOutputs = saveOutput ? new SavedTensor(output, formula.name, 0) : null;
-  const node = new OpNode<A>(formula, next, outMetaOf(output), slots, savedOutputs, attrs);
+  if (saveOutput) node._saveOutput(saveTensor(output, formula.name, 0));
   if (output.rt.gradMode.anomaly) node.stack = new Error(`forward of ${formula.name}`).stack ?? null;
   output._gradFn = node;
   output._outputNr = 0;

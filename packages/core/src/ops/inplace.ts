@@ -9,7 +9,7 @@
  */
 import { NablaError, fmtShape } from '../errors.js';
 import { isFloating, type DType } from '../dtype.js';
-import { gradEdge } from '../autograd/edges.js';
+import { gradNode, gradNr } from '../autograd/edges.js';
 import { AccumulateGrad } from '../autograd/accumulate-grad.js';
 import { Tensor } from '../tensor/tensor.js';
 import * as E from '../expr/build.js';
@@ -69,10 +69,8 @@ function commit(t: Tensor, r: Tensor): void {
 
 /** A tensor standing for `t`'s current place in the graph (shares storage; no new node). */
 function aliasOfGraph(t: Tensor): Tensor {
-  // Indexed, not destructured: array destructuring goes through an iterator (an allocation per op).
-  const edge = gradEdge(t);
-  const node = edge[0];
-  const nr = edge[1];
+  const node = gradNode(t);
+  const nr = gradNr(t);
   const a = alias(t, t.shape, t._strides, t._offset);
   if (node instanceof AccumulateGrad) {
     a._requiresGrad = true;
