@@ -11,6 +11,7 @@
 import * as act from '@nabla/activations';
 import { cpuBackend, type CpuBackend } from '@nabla/backend-cpu';
 import { autograd, createRuntime, type Runtime, type Tensor } from '@nabla/core';
+import { GcPlacement, gcPlacementWanted } from '../gc-placement.js';
 import { interleave, localContender, type Contender, type Measured } from '../interleave.js';
 import type { ServedCase, TorchServer } from '../peers/pytorch.js';
 import { tfWasmInfo, tfWasmReady, tfwHvp, tfwMatmul, tfwMlp, tfwScalar, tfwSilu, tfwSilu2, type TfCase } from '../peers/tfjs-wasm.js';
@@ -377,10 +378,12 @@ async function measureRows(
     // A clean heap for every row: the previous row's garbage and finalizers are not this one's.
     collectGarbage();
     await yieldToEventLoop();
+    const gc = gcPlacementWanted() ? new GcPlacement() : null;
     const measured = await interleave(
-      order.filter((c) => contenders.has(c.impl)).map((c) => contenders.get(c.impl)!(c.step)),
+      order.filter((c) => contenders.has(c.impl)).map((c) => contenders.get(c.impl)!(c.step)).map((c) => gc?.wrap(c) ?? c),
       layout.timing,
     );
+    if (gc) for (const line of await gc.lines(row.name)) bench.log(line);
     for (const { impl } of order) {
       const m: Measured = measured.get(impl) ?? { samples: [], cpuMs: [], error: failed.get(impl) };
       if (m.error !== undefined) {
