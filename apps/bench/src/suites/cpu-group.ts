@@ -17,7 +17,7 @@ import type { ServedCase, TorchServer } from '../peers/pytorch.js';
 import { tfWasmInfo, tfWasmReady, tfwHvp, tfwMatmul, tfwMlp, tfwScalar, tfwSilu, tfwSilu2, type TfCase } from '../peers/tfjs-wasm.js';
 import { bench } from '../report/recorder.js';
 import { median } from '../stats.js';
-import { collectGarbage, yieldToEventLoop } from '../timing.js';
+import { settleHeap } from '../timing.js';
 import { CPU_GROUPS, JS, TFJS, TORCH_1T, TORCH_2T, WASM_1T, cpuRows, rowColumns, threadsColumn, type CpuSizes, type GroupKind, type Key } from './cpu-rows.js';
 
 const HVP_BATCH = 64;
@@ -376,8 +376,7 @@ async function measureRows(
     const row = rows.find((x) => x.key === r.key)!;
     const order = rowColumns(r, nt).filter((c) => contenders.has(c.impl) || failed.has(c.impl));
     // A clean heap for every row: the previous row's garbage and finalizers are not this one's.
-    collectGarbage();
-    await yieldToEventLoop();
+    await settleHeap();
     const gc = gcPlacementWanted() ? new GcPlacement() : null;
     const measured = await interleave(
       order.filter((c) => contenders.has(c.impl)).map((c) => contenders.get(c.impl)!(c.step)).map((c) => gc?.wrap(c) ?? c),

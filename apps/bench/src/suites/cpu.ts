@@ -18,8 +18,9 @@
  *   whole suite (`startTorchServer`), lent to each child over its IPC channel;
  * - every row is measured in rounds interleaved across all six columns (`interleave.ts`), so that
  *   drift hits every column alike and the ratios the goals read hold;
- * - a full garbage collection before each row (never between samples: see `collectGarbage`), and
- *   a return to the event loop before each sample, so that no row pays for the previous one's
+ * - a settled heap before each row (`settleHeap`: a full collection, the finalizers it found due,
+ *   a second collection for what they held; never between samples: see `collectGarbage`), and a
+ *   return to the event loop before each sample, so that no row pays for the previous one's
  *   garbage or finalizers;
  * - backward rows time `.backward()` alone, on a graph built untimed just before;
  * - each cell keeps the process's CPU time per sample: its cpu/wall share shows a cell whose
