@@ -1,17 +1,17 @@
 /**
- * Where V8's garbage collections fell during a row, per column: inside the timed samples, or in
- * the column's blocks between them (the returns to the event loop before each sample, where V8
- * runs its task-scheduled scavenges and FinalizationRegistry cleanups, untimed). Opt-in
- * (`NABLA_BENCH_GC=1`), printed on the terminal beside the cases: the report's numbers are the
- * samples alone, and this says how much collection work they left out. A workload that allocates
- * (the scalar graph: ~10 MB per forward) may see most of its collections land between samples,
- * and how much depends on the collector's state, which is why each cpu group runs in a fresh
- * process.
+ * Where V8's garbage collections fell during a row, per column: inside the timed samples, in the
+ * returns to the event loop right after them (where V8 runs its task-scheduled scavenges and
+ * marking steps; `time()` charges these to the sample before, `gc-charge.ts`), or elsewhere in the
+ * column's blocks (warm-up, `prepare`, before a block's first sample: charged to nobody). Opt-in
+ * (`NABLA_BENCH_GC=1`), printed on the terminal beside the cases. A workload that allocates (the
+ * scalar graph: ~10 MB per forward) may see most of its collections land between samples, and
+ * how much depends on the collector's state, which is why each cpu group runs in a fresh process.
  *
  * Timings only; nothing here asserts anything.
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import type { Contender } from './interleave.js';
+import type { SampleWindow } from './gc-charge.js';
 import { sampleWindows } from './timing.js';
 
 export const gcPlacementWanted = (): boolean => process.env.NABLA_BENCH_GC === '1';
@@ -24,7 +24,7 @@ interface Span {
 /** Watches one row: wrap its contenders, measure, then `lines()`. */
 export class GcPlacement {
   private readonly gcs: Span[] = [];
-  private readonly blocks = new Map<string, { block: Span; samples: Span[] }[]>();
+  private readonly blocks = new Map<string, { block: Span; samples: SampleWindow[] }[]>();
   private readonly observer = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) this.gcs.push({ start: e.startTime, end: e.startTime + e.duration });
   });
@@ -38,9 +38,9 @@ export class GcPlacement {
     return {
       name: c.name,
       block: async (b) => {
-        const samples: Span[] = [];
+        const samples: SampleWindow[] = [];
         const start = performance.now();
-        sampleWindows.onSample = (t0, t1) => samples.push({ start: t0, end: t1 });
+        sampleWindows.onSample = (w) => samples.push(w);
         try {
           return await c.block(b);
         } finally {
@@ -53,8 +53,11 @@ export class GcPlacement {
     };
   }
 
-  /** Per column that took samples here: their count and ms, and the collection ms inside them and in its blocks outside them. */
-  async summary(): Promise<{ impl: string; samples: number; sampleMs: number; gcInSamples: number; gcOutside: number }[]> {
+  /**
+   * Per column that took samples here: their count and wall ms, and the collection ms inside them,
+   * charged to them (right after each), and in its blocks otherwise (charged to nobody).
+   */
+  async summary(): Promise<{ impl: string; samples: number; sampleMs: number; gcInSamples: number; gcCharged: number; gcOutside: number }[]> {
     // GC entries reach the observer from the event loop: let the last ones in.
     await new Promise((resolve) => setTimeout(resolve, 20));
     this.observer.disconnect();
@@ -63,26 +66,28 @@ export class GcPlacement {
       .map(([impl, blocks]) => {
         const samples = blocks.flatMap((b) => b.samples);
         const gcInSamples = samples.reduce((s, w) => s + inside(w), 0);
+        const gcCharged = samples.reduce((s, w) => s + inside({ start: w.end, end: w.chargeUntil }), 0);
         return {
           impl,
           samples: samples.length,
           sampleMs: samples.reduce((s, w) => s + w.end - w.start, 0),
           gcInSamples,
-          gcOutside: blocks.reduce((s, b) => s + inside(b.block), 0) - gcInSamples,
+          gcCharged,
+          gcOutside: blocks.reduce((s, b) => s + inside(b.block), 0) - gcInSamples - gcCharged,
         };
       })
       .filter((r) => r.samples > 0);
   }
 
   /**
-   * One line per column that took samples here: collection ms inside its samples, and in its
-   * blocks outside them (the returns to the event loop, `prepare` and the first round's warm-up:
-   * untimed).
+   * One line per column that took samples here: collection ms inside its samples, charged to them
+   * (between samples), and in its blocks otherwise (warm-up, `prepare`, before a block's first
+   * sample: charged to nobody).
    */
   async lines(row: string): Promise<string[]> {
     return (await this.summary()).map(
       (r) =>
-        `  gc ${row} · ${r.impl}: ${r.samples} samples, ${r.sampleMs.toFixed(0)} ms timed, of which GC ${r.gcInSamples.toFixed(0)} ms (${((100 * r.gcInSamples) / r.sampleMs).toFixed(0)}%); GC in its blocks outside the samples (untimed) ${r.gcOutside.toFixed(0)} ms`,
+        `  gc ${row} · ${r.impl}: ${r.samples} samples, ${r.sampleMs.toFixed(0)} ms wall, of which GC ${r.gcInSamples.toFixed(0)} ms (${((100 * r.gcInSamples) / r.sampleMs).toFixed(0)}%); GC between samples, charged to them ${r.gcCharged.toFixed(0)} ms; GC elsewhere in its blocks (uncharged) ${r.gcOutside.toFixed(0)} ms`,
     );
   }
 }
