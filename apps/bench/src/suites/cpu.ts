@@ -99,7 +99,10 @@ async function measureAll(torch: TorchServer | { missing: string }): Promise<voi
     `method: every row in ${bench.quick ? '1 round' : 'rounds'} interleaved across the columns (order rotating), after a full GC; backward rows time .backward() alone on a graph built untimed (PyTorch and Nabla; tfjs records its tape inside the gradient call, so its backward is its forward+backward less its forward's median)`,
   );
   note(
-    'isolation: each group of rows (matmul; SiLU; MLP; scalar graph; SiLU\'\'; HVP) runs in a fresh Node process holding tfjs and the three Nabla runtimes (PyTorch: one server process for the suite), so that no group is measured in the heap, GC state and JIT feedback earlier groups left behind (in one process the scalar forward moved from 1.2 to 2.8 µs/op with what ran before it); collections that V8 runs between samples are not in the samples (NABLA_BENCH_GC=1 prints how many ms per cell)',
+    'isolation: each group of rows (matmul; SiLU; MLP; scalar graph; SiLU\'\'; HVP) runs in a fresh Node process holding tfjs and the three Nabla runtimes (PyTorch: one server process for the suite), so that no group is measured in the heap, GC state and JIT feedback earlier groups left behind (in one process the scalar forward moved from 1.2 to 2.8 µs/op with what ran before it)',
+  );
+  note(
+    'GC that runs between samples is charged to the sample before it: each in-process sample (Nabla, tfjs) is its wall time plus the collection pauses (perf_hooks gc entries) in the return to the event loop right after it, where V8 runs its task-scheduled scavenges and marking steps; PyTorch frees its graphs by refcounting inside its timed call (NABLA_BENCH_GC=1 prints per cell the GC ms inside, between and outside the samples)',
   );
 }
 
