@@ -26,12 +26,14 @@ describe('GC placement', () => {
     const [timed, after, untimed] = s;
     expect(timed!.gcInSamples).toBeGreaterThan(0);
     expect(after!.gcCharged).toBeGreaterThan(0);
+    // A forced full collection is a major one.
+    expect(after!.chargedByKind.major).toBeGreaterThan(0);
     expect(untimed!.gcInSamples).toBe(0);
     expect(untimed!.gcOutside).toBeGreaterThan(0);
     // The hook is let go after each block.
     expect(sampleWindows.onSample).toBeNull();
     const lines = await gc.lines('row');
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatch(/^ {2}gc row · timed: 3 samples, \d+ ms wall, of which GC \d+ ms \(\d+%\); GC between samples, charged to them \d+ ms; GC elsewhere in its blocks \(uncharged\) \d+ ms$/);
+    expect(lines[0]).toMatch(/^ {2}gc row · timed: 3 samples, \d+ ms wall, of which GC \d+ ms \(\d+%\); GC between samples, charged to them \d+ ms( \([a-z ]+ \d+(, [a-z ]+ \d+)*\))?; GC elsewhere in its blocks \(uncharged\) \d+ ms$/);
   });
 });
