@@ -9,9 +9,13 @@
  * sample pays more for them than the last. Each sample also keeps the process's CPU time beside
  * its wall time: their ratio says whether the sample had its core (about 1 on one thread; well
  * below 1 when other processes took it).
+ *
+ * Collection pauses that run in that return to the event loop are charged to the sample before
+ * it (`gc-charge.ts`): its time is its wall time plus them.
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import { GcPauses, gcCharges, type SampleWindow } from './gc-charge.js';
 import { bench } from './report/recorder.js';
 import { printLegacy } from './report/terminal.js';
 import { fmt as fmtNumber, summarize } from './stats.js';
@@ -22,8 +26,10 @@ export interface Timing {
   runs: number;
   /** Milliseconds of every timed call, in the order they ran. */
   samples: number[];
-  /** The process's CPU milliseconds (every thread) during each timed call, in the same order. */
+  /** The process's CPU milliseconds (every thread) during each timed call, in the same order (GC charge included). */
   cpuMs: number[];
+  /** Of each sample, the collection ms charged to it that ran right after it, between samples (`gc-charge.ts`). */
+  gcMs: number[];
 }
 
 export interface TimeOptions {
@@ -62,6 +68,9 @@ export function cpuNowMs(): number {
   return (u.user + u.system) / 1000;
 }
 
+/** Told the span of every timed call and its charge window at the end of each `time()` (`gc-placement.ts`; null: nobody listens). */
+export const sampleWindows: { onSample: ((w: SampleWindow) => void) | null } = { onSample: null };
+
 /** Back to the event loop once, so that pending tasks (FinalizationRegistry cleanups) run now, untimed. */
 export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -90,6 +99,20 @@ export function collectGarbage(): boolean {
 }
 
 /**
+ * A heap with nothing of the previous workload's left, for the start of a row: a full collection,
+ * the event loop (where the FinalizationRegistry cleanups of the tensors it found dead run), and a
+ * second collection, which frees what those finalizers held. After one collection alone those
+ * records are still there (measured: 30 dead scalar chains of 10,000 ops each left 16 MB that
+ * only the second collection freed), and the row would start with them in its old space.
+ */
+export async function settleHeap(): Promise<void> {
+  collectGarbage();
+  await yieldToEventLoop();
+  collectGarbage();
+  await yieldToEventLoop();
+}
+
+/**
  * Times `fn`: `warmup` untimed calls, then timed calls until `runs` samples and `minMs` spent
  * (at most 200 samples). `prepare`, when given, runs untimed before every call (warm-up too) and
  * its result is `fn`'s argument: what a sample must not include (building the graph whose
@@ -103,20 +126,43 @@ export async function time<P = undefined>(fn: (prepared: P) => unknown | Promise
   for (let i = 0; i < warmup && (i === 0 || performance.now() - warmStart < WARMUP_MS); i++) await fn(prepare());
   const samples: number[] = [];
   const cpuMs: number[] = [];
-  const start = performance.now();
-  while (samples.length < runs || (performance.now() - start < minMs && samples.length < maxRuns)) {
-    // Quick mode keeps a slow case (a software GPU adapter on a busy machine) to two samples.
-    if (bench.quick && timingOverrides.runs === null && samples.length >= 2 && performance.now() - start > QUICK_CASE_MS) break;
-    if (opts.maxMs !== undefined && samples.length >= 1 && performance.now() - start >= opts.maxMs) break;
+  const windows: SampleWindow[] = [];
+  const pauses = new GcPauses();
+  let gcMs: number[];
+  try {
+    const start = performance.now();
+    while (samples.length < runs || (performance.now() - start < minMs && samples.length < maxRuns)) {
+      // Quick mode keeps a slow case (a software GPU adapter on a busy machine) to two samples.
+      if (bench.quick && timingOverrides.runs === null && samples.length >= 2 && performance.now() - start > QUICK_CASE_MS) break;
+      if (opts.maxMs !== undefined && samples.length >= 1 && performance.now() - start >= opts.maxMs) break;
+      await yieldToEventLoop();
+      if (windows.length > 0) windows[windows.length - 1]!.chargeUntil = performance.now();
+      const p = prepare();
+      const c0 = cpuNowMs();
+      const t0 = performance.now();
+      await fn(p);
+      const t1 = performance.now();
+      samples.push(t1 - t0);
+      cpuMs.push(cpuNowMs() - c0);
+      windows.push({ start: t0, end: t1, chargeUntil: t1 });
+    }
+    // The last sample's return to the event loop, as every other sample had before the next one.
     await yieldToEventLoop();
-    const p = prepare();
-    const c0 = cpuNowMs();
-    const t0 = performance.now();
-    await fn(p);
-    samples.push(performance.now() - t0);
-    cpuMs.push(cpuNowMs() - c0);
+    if (windows.length > 0) windows[windows.length - 1]!.chargeUntil = performance.now();
+    gcMs = gcCharges(windows, await pauses.stop(async () => {
+      await yieldToEventLoop();
+      await yieldToEventLoop();
+    }));
+    for (let i = 0; i < samples.length; i++) {
+      samples[i]! += gcMs[i]!;
+      // A pause is the main thread's CPU time too.
+      cpuMs[i]! += gcMs[i]!;
+      sampleWindows.onSample?.(windows[i]!);
+    }
+  } finally {
+    pauses.dispose();
   }
-  return { ms: summarize(samples).median, runs: samples.length, samples, cpuMs };
+  return { ms: summarize(samples).median, runs: samples.length, samples, cpuMs, gcMs };
 }
 
 /** Maps every sample (e.g. ms to GFLOP/s); the median of a monotone map is the map of the median. */

@@ -9,7 +9,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { interleave, localContender, plan, type BlockBudget, type Contender } from '../src/interleave.js';
 import { bench } from '../src/report/recorder.js';
-import { collectGarbage, time, timingOverrides } from '../src/timing.js';
+import { collectGarbage, settleHeap, time, timingOverrides } from '../src/timing.js';
 
 /** A contender that logs its blocks and gives one fake sample per run asked for. */
 function fake(name: string, log: string[], budgets: BlockBudget[] = []): Contender {
@@ -109,5 +109,22 @@ describe('time', () => {
 
   it('can force a full collection (for between workloads)', () => {
     expect(collectGarbage()).toBe(true);
+  });
+
+  it('settles the heap before a row: finalizers run, and what they held is freed too', async () => {
+    const cleaned: string[] = [];
+    const registry = new FinalizationRegistry<{ name: string }>((h) => cleaned.push(h.name));
+    let held: WeakRef<{ name: string }> | undefined;
+    (() => {
+      const h = { name: 'record' };
+      registry.register({}, h);
+      held = new WeakRef(h);
+    })();
+    // A new job: the WeakRef no longer keeps its target alive for the job that made it.
+    await new Promise((resolve) => setImmediate(resolve));
+    await settleHeap();
+    expect(cleaned).toEqual(['record']);
+    // One collection finds the target dead and the cleanup runs; only the second frees the held record.
+    expect(held!.deref()).toBeUndefined();
   });
 });

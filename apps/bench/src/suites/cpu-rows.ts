@@ -1,0 +1,116 @@
+/**
+ * The cpu suite's layout, shared by the suite (which forks a measuring process per group and
+ * records what comes back, `cpu.ts`) and the measuring process (`cpu-group.ts`): the sizes, the
+ * columns, the rows, and which rows each group of shared set-up measures with which step. Nothing
+ * here loads a peer or a runtime.
+ */
+import type { CpuRow } from './cpu-goals.js';
+
+/** `scalarBwdUnshared`: the same chain with JS-number constants instead of the two shared leaves. */
+export type Key = 'matmulGflops' | 'siluFwd' | 'siluFb' | 'mlp' | 'scalarFwd' | 'scalarBwd' | 'scalarBwdUnshared' | 'silu2' | 'hvp';
+
+export type Row = CpuRow<Key>;
+
+/** The sizes of a run: `--quick` shrinks the first ones (the HVP is small already). */
+export interface CpuSizes {
+  matmul: number;
+  silu: number;
+  batch: number;
+  scalar: number;
+  silu2: number;
+}
+
+export function cpuSizes(quick: boolean): CpuSizes {
+  return quick
+    ? { matmul: 256, silu: 256, batch: 64, scalar: 333, silu2: 1 << 14 }
+    : { matmul: 1024, silu: 1000, batch: 64, scalar: 3333, silu2: 1 << 20 };
+}
+
+/** The columns, in table order. PyTorch and tfjs are the peers; the threaded Nabla column is named for its thread count. */
+export const TORCH_1T = 'PyTorch 1t';
+export const TORCH_2T = 'PyTorch 2t';
+export const TFJS = 'tfjs-wasm';
+export const JS = 'Nabla JS (before)';
+export const WASM_1T = 'Nabla wasm 1t';
+export const threadsColumn = (nThreads: number): string => `Nabla wasm ${nThreads}t`;
+
+export function cpuRows(sz: CpuSizes): Row[] {
+  return [
+    { name: `matmul ${sz.matmul}² float32`, unit: 'GFLOP/s', key: 'matmulGflops', higherBetter: true },
+    { name: `SiLU ${sz.silu}² fused, forward`, unit: 'ms', key: 'siluFwd', higherBetter: false },
+    { name: `SiLU ${sz.silu}² fused, forward+backward`, unit: 'ms', key: 'siluFb', higherBetter: false },
+    { name: `MLP 784-256-256-10 b${sz.batch} SGD step`, unit: 'ms', key: 'mlp', higherBetter: false },
+    { name: `scalar graph tanh(x·w+b) ×${sz.scalar}, forward`, unit: 'µs/op', key: 'scalarFwd', higherBetter: false },
+    { name: `scalar graph tanh(x·w+b) ×${sz.scalar}, backward`, unit: 'µs/op', key: 'scalarBwd', higherBetter: false },
+    { name: `same chain, no shared leaves (x·0.5+0.1), backward`, unit: 'µs/op', key: 'scalarBwdUnshared', higherBetter: false },
+    { name: `SiLU'' on ${sz.silu2} (double backward)`, unit: 'ms', key: 'silu2', higherBetter: false, check: 'silu2Err' },
+    { name: 'Hessian-vector product, tanh MLP', unit: 'ms', key: 'hvp', higherBetter: false, check: 'hvpErr' },
+  ];
+}
+
+/** The served PyTorch cases (torch_bench.py's STEPS), one per group. */
+export type GroupKind = 'matmul' | 'silu' | 'mlp3' | 'scalar' | 'silu2' | 'hvp';
+
+/** How long a group's rows measure: at least `runs` samples and `minMs` per cell, over the rounds. */
+export interface RowTiming {
+  warmup: number;
+  runs: number;
+  minMs: number;
+  rounds: number;
+}
+
+const ROW_TIMING: RowTiming = { warmup: 3, runs: 10, minMs: 1000, rounds: 5 };
+// Each scalar sample allocates ~14 MB, so a scavenge lands in every second one or so, at a point
+// that differs from sample to sample: more samples than the other rows, for a steady median.
+const SCALAR_TIMING: RowTiming = { warmup: 3, runs: 20, minMs: 2000, rounds: 5 };
+
+/**
+ * A group of rows that share their set-up (the served PyTorch case, the tfjs case and the Nabla
+ * case per runtime), measured in one fresh process; each row names the step every column times
+ * for it (none: not measured there).
+ */
+export interface GroupLayout {
+  kind: GroupKind;
+  rows: { key: Key; torch?: string; tf?: string; nabla: string }[];
+  timing: RowTiming;
+}
+
+export const CPU_GROUPS: readonly GroupLayout[] = [
+  { kind: 'matmul', rows: [{ key: 'matmulGflops', torch: 'ms', tf: 'ms', nabla: 'ms' }], timing: ROW_TIMING },
+  {
+    kind: 'silu',
+    rows: [
+      { key: 'siluFwd', torch: 'fwd_ms', tf: 'fwd', nabla: 'fwd' },
+      { key: 'siluFb', torch: 'fb_ms', tf: 'fb', nabla: 'fb' },
+    ],
+    timing: ROW_TIMING,
+  },
+  { kind: 'mlp3', rows: [{ key: 'mlp', torch: 'ms', tf: 'ms', nabla: 'ms' }], timing: ROW_TIMING },
+  {
+    kind: 'scalar',
+    rows: [
+      { key: 'scalarFwd', torch: 'fwd', tf: 'fwd', nabla: 'fwd' },
+      // tfjs: forward+backward, less its forward's median (cpu-group.ts).
+      { key: 'scalarBwd', torch: 'bwd', tf: 'fb', nabla: 'bwd' },
+      { key: 'scalarBwdUnshared', nabla: 'bwdUnshared' },
+    ],
+    timing: SCALAR_TIMING,
+  },
+  { kind: 'silu2', rows: [{ key: 'silu2', torch: 'ms', tf: 'ms', nabla: 'ms' }], timing: ROW_TIMING },
+  { kind: 'hvp', rows: [{ key: 'hvp', torch: 'ms', tf: 'ms', nabla: 'ms' }], timing: ROW_TIMING },
+];
+
+/** The columns a row of a group has, in table order (`nt`: the threaded Nabla column). */
+export function rowColumns(r: GroupLayout['rows'][number], nt: string): { impl: string; step: string }[] {
+  const cols: [string, string | undefined][] = [
+    [TORCH_1T, r.torch],
+    [TORCH_2T, r.torch],
+    [TFJS, r.tf],
+    [JS, r.nabla],
+    [WASM_1T, r.nabla],
+    [nt, r.nabla],
+  ];
+  return cols.filter((c): c is [string, string] => c[1] !== undefined).map(([impl, step]) => ({ impl, step }));
+}
+
+export const isPeer = (impl: string): boolean => impl === TORCH_1T || impl === TORCH_2T || impl === TFJS;
