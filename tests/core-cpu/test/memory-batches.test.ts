@@ -6,25 +6,10 @@
  * The garbage collector is driven explicitly (`--expose-gc` set at run time), and each check waits
  * for the finalizers, which run only after the event loop turns.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { createRuntime, type Runtime, type Tensor } from '@nabla/core';
 import { cpuBackend } from '@nabla/backend-cpu';
 import { describe, expect, it } from 'vitest';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
-/** Collects until `memory()` reads `want` (finalizers need turns of the event loop), or gives up. */
-async function settle(rt: Runtime, want: { numTensors: number; numBytes: number }): Promise<{ numTensors: number; numBytes: number }> {
-  let m = rt.memory();
-  for (let i = 0; i < 50 && (m.numTensors !== want.numTensors || m.numBytes !== want.numBytes); i++) {
-    gc();
-    await new Promise((r) => setTimeout(r, 10));
-    m = rt.memory();
-  }
-  return { numTensors: m.numTensors, numBytes: m.numBytes };
-}
+import { settle } from './helpers/collect.js';
 
 /** `n` 0-d float32 tensors made in a scope of their own (so nothing here keeps them). */
 function scalars(rt: Runtime, n: number, dispose: (i: number) => boolean): void {

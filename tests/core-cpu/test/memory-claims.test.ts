@@ -7,24 +7,10 @@
  * The garbage collector is driven explicitly (`--expose-gc` set at run time), and each check waits
  * for the finalizers, which run only after the event loop turns.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { createRuntime, type Runtime, type Tensor } from '@nabla/core';
 import { cpuBackend } from '@nabla/backend-cpu';
 import { describe, expect, it } from 'vitest';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
-async function settle(rt: Runtime, want: { numTensors: number; numBytes: number }): Promise<{ numTensors: number; numBytes: number }> {
-  let m = rt.memory();
-  for (let i = 0; i < 50 && (m.numTensors !== want.numTensors || m.numBytes !== want.numBytes); i++) {
-    gc();
-    await new Promise((r) => setTimeout(r, 10));
-    m = rt.memory();
-  }
-  return { numTensors: m.numTensors, numBytes: m.numBytes };
-}
+import { settle } from './helpers/collect.js';
 
 /** Fills the open batch so the tensors made before are in batches of their own (32 per batch). */
 function filler(rt: Runtime, n: number): void {
