@@ -339,12 +339,7 @@ export function runElementwiseGeneral(def: ElementwiseOpDef, operands: readonly 
   if (answered) {
     // A dispatch hook answered: result holds a copy of its answer (dispatch-hooks.ts).
   } else if (!waits) {
-    try {
-      kernelFn(result._view(), views, kernelArgs);
-    } catch (e) {
-      if (!out) result.dispose();
-      throw new NablaError(`kernel failed on device ${first.device}: ${(e as Error).message}`, { op: def.name, cause: e });
-    }
+    runKernel(def, kernelFn, result, views, kernelArgs, out === undefined);
   } else {
     launchQueued(rt, def, operands, result, views, kernelFn, kernelArgs);
   }
@@ -367,13 +362,21 @@ function launchQueued(
   kernelArgs: readonly number[],
 ): void {
   const reads = operands.filter((o): o is Tensor => o instanceof Tensor);
-  launch(rt, reads, [result], () => {
-    try {
-      kernelFn(result._view(), views, kernelArgs);
-    } catch (e) {
-      throw new NablaError(`kernel failed on device ${result.device}: ${(e as Error).message}`, { op: def.name, cause: e });
-    }
-  });
+  launch(rt, reads, [result], () => runKernel(def, kernelFn, result, views, kernelArgs, false));
+}
+
+/**
+ * Runs `kernelFn` into `target`, naming the op and the device when it throws. A `fresh` target
+ * (made for this call) is disposed first, so a failed op leaves nothing allocated; an `out` the
+ * caller passed is left as it is.
+ */
+function runKernel(def: ElementwiseOpDef, kernelFn: ElementwiseKernel, target: Tensor, views: View[], args: readonly number[], fresh: boolean): void {
+  try {
+    kernelFn(target._view(), views, args);
+  } catch (e) {
+    if (fresh) target.dispose();
+    throw new NablaError(`kernel failed on device ${target.device}: ${(e as Error).message}`, { op: def.name, cause: e });
+  }
 }
 
 function copyDtypes(dtypes: readonly DType[]): DType[] {
@@ -439,9 +442,9 @@ function scalarFirst(def: ElementwiseOpDef, operands: readonly Operand[]): Tenso
   for (let i = 0; i < n; i++) {
     const o = operands[i];
     if (o instanceof Tensor) {
-      if (o.shape.length !== 0 || o._disposed || o._ref.pending !== null) return null;
+      if (!settledScalar(o)) return null;
       if (first === null) first = o;
-      else if (o.dtype !== first.dtype || o._ref.backend !== first._ref.backend || o.rt !== first.rt) return null;
+      else if (!sameKind(o, first)) return null;
     } else if (typeof o === 'number' || typeof o === 'boolean') numberMask |= 1 << i;
     else return null;
   }
@@ -452,6 +455,25 @@ function scalarFirst(def: ElementwiseOpDef, operands: readonly Operand[]): Tenso
   if (first.rt.events.watching['op:dispatch']) return null;
   scalarMask = numberMask;
   return first;
+}
+
+/** A 0-d tensor, alive, with no write still arriving: what the scalar paths read. */
+function settledScalar(t: Tensor): boolean {
+  return t.shape.length === 0 && !t._disposed && t._ref.pending === null;
+}
+
+/** Same dtype, backend and runtime: nothing to promote or move between them. */
+function sameKind(t: Tensor, like: Tensor): boolean {
+  return t.dtype === like.dtype && t._ref.backend === like._ref.backend && t.rt === like.rt;
+}
+
+/**
+ * Whether the scalar paths may write an op's result (of `outDtype`) into `out`: a settled 0-d
+ * tensor of `like`'s kind that no queued kernel still reads, and the op's result dtype is its own
+ * (the general path's kernel writes `out`'s dtype: the spec is the same only then).
+ */
+function scalarOutOk(out: Tensor, like: Tensor, outDtype: DType): boolean {
+  return settledScalar(out) && out._ref.lastRead === null && sameKind(out, like) && outDtype === out.dtype;
 }
 
 /** The spec for these operands (what runElementwiseGeneral derives), or null if the backend lacks the out dtype. */
@@ -519,12 +541,7 @@ export function runScalarElementwise(def: ElementwiseOpDef, operands: readonly O
   const kernelFn = kernelFor(rt, m.backend, m.spec, m.outDtype);
   const kernelArgs = scalarArgs(operands, params, numberMask);
   const result = emptyOn(rt, m.backend, m.outDtype, first.shape);
-  try {
-    kernelFn(result._view(), scalarViews(operands, numberMask), kernelArgs);
-  } catch (e) {
-    result.dispose();
-    throw new NablaError(`kernel failed on device ${first.device}: ${(e as Error).message}`, { op: def.name, cause: e });
-  }
+  runKernel(def, kernelFn, result, scalarViews(operands, numberMask), kernelArgs, true);
   if (def.grad && needsGrad(rt, operands)) recordElementwise(def.grad, operands, result, params, numberMask);
   return result;
 }
@@ -537,21 +554,14 @@ export function runScalarElementwise(def: ElementwiseOpDef, operands: readonly O
  * version counter to its caller. Returns false, having done nothing, for anything else.
  */
 export function runScalarElementwiseInto(def: ElementwiseOpDef, operands: readonly Operand[], params: readonly number[], out: Tensor): boolean {
-  if (out.shape.length !== 0 || out._disposed) return false;
-  const ref = out._ref;
-  if (ref.pending !== null || ref.lastRead !== null) return false;
+  if (out.shape.length !== 0) return false;
   const first = scalarFirst(def, operands);
-  if (first === null || out.dtype !== first.dtype || ref.backend !== first._ref.backend || out.rt !== first.rt) return false;
+  if (first === null) return false;
   const numberMask = scalarMask;
   const m = scalarMemo(def, operands, first, numberMask);
-  // The general path's kernel writes out's dtype: the spec is the same only when the op's result dtype is it.
-  if (m === null || m.outDtype !== out.dtype) return false;
+  if (m === null || !scalarOutOk(out, first, m.outDtype)) return false;
   const kernelFn = kernelFor(first.rt, m.backend, m.spec, m.outDtype);
-  try {
-    kernelFn(out._view(), scalarViews(operands, numberMask), scalarArgs(operands, params, numberMask));
-  } catch (e) {
-    throw new NablaError(`kernel failed on device ${first.device}: ${(e as Error).message}`, { op: def.name, cause: e });
-  }
+  runKernel(def, kernelFn, out, scalarViews(operands, numberMask), scalarArgs(operands, params, numberMask), false);
   return true;
 }
 
@@ -573,9 +583,7 @@ export function runBinary(def: ElementwiseOpDef, a: Tensor, b: Operand, out?: Te
     AMP.active ||
     dispatchHooked() ||
     rt.events.watching['op:dispatch'] ||
-    a.shape.length !== 0 ||
-    a._disposed ||
-    ref.pending !== null ||
+    !settledScalar(a) ||
     (dtype !== 'float32' && dtype !== 'float64')
   ) {
     return runElementwise(def, [a, b], NO_PARAMS, out);
@@ -586,7 +594,7 @@ export function runBinary(def: ElementwiseOpDef, a: Tensor, b: Operand, out?: Te
   // Whether a node is recorded, as needsGrad decides (then the operands array is made after all).
   let record = false;
   if (b instanceof Tensor) {
-    if (b.shape.length !== 0 || b._disposed || b._ref.pending !== null || b.dtype !== dtype || b._ref.backend !== ref.backend || b.rt !== rt) {
+    if (!settledScalar(b) || !sameKind(b, a)) {
       return runElementwise(def, [a, b], NO_PARAMS, out);
     }
     record = out === undefined && def.grad !== undefined && rt.gradMode.enabled && (a._requiresGrad || a._gradFn !== null || b._requiresGrad || b._gradFn !== null);
@@ -603,25 +611,12 @@ export function runBinary(def: ElementwiseOpDef, a: Tensor, b: Operand, out?: Te
   if (m === undefined || m.dtype !== dtype || m.backend !== ref.backend) return runElementwise(def, [a, b], NO_PARAMS, out);
   const kernelFn = kernelFor(rt, m.backend, m.spec, m.outDtype);
   if (out !== undefined) {
-    // What runScalarElementwiseInto accepts for `out`.
-    const oref = out._ref;
-    if (out.shape.length !== 0 || out._disposed || oref.pending !== null || oref.lastRead !== null || out.dtype !== dtype || m.outDtype !== dtype || oref.backend !== ref.backend || out.rt !== rt) {
-      return runElementwise(def, [a, b], NO_PARAMS, out);
-    }
-    try {
-      kernelFn(out._view(), views, args);
-    } catch (e) {
-      throw new NablaError(`kernel failed on device ${a.device}: ${(e as Error).message}`, { op: def.name, cause: e });
-    }
+    if (!scalarOutOk(out, a, m.outDtype)) return runElementwise(def, [a, b], NO_PARAMS, out);
+    runKernel(def, kernelFn, out, views, args, false);
     return out;
   }
   const result = emptyOn(rt, m.backend, m.outDtype, a.shape);
-  try {
-    kernelFn(result._view(), views, args);
-  } catch (e) {
-    result.dispose();
-    throw new NablaError(`kernel failed on device ${a.device}: ${(e as Error).message}`, { op: def.name, cause: e });
-  }
+  runKernel(def, kernelFn, result, views, args, true);
   if (record) recordElementwise(def.grad!, [a, b], result, NO_PARAMS, numberMask);
   return result;
 }
