@@ -40,6 +40,8 @@ export interface Contender {
 export interface Measured {
   samples: number[];
   cpuMs: number[];
+  /** How many samples each round gave (one entry per round the contender ran in). */
+  rounds?: number[];
   error?: unknown;
 }
 
@@ -85,7 +87,7 @@ export function plan(opts: InterleaveOptions = {}): { rounds: number; warmup: nu
 export async function interleave(contenders: readonly Contender[], opts: InterleaveOptions = {}): Promise<Map<string, Measured>> {
   const { rounds, warmup, block } = plan(opts);
   const exactTotal = timingOverrides.runs;
-  const out = new Map<string, Measured>(contenders.map((c) => [c.name, { samples: [], cpuMs: [] }]));
+  const out = new Map<string, Measured>(contenders.map((c) => [c.name, { samples: [], cpuMs: [], rounds: [] }]));
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < contenders.length; i++) {
       const c = contenders[(i + r) % contenders.length]!;
@@ -98,6 +100,7 @@ export async function interleave(contenders: readonly Contender[], opts: Interle
         const s = await c.block({ ...block, warmup: r === 0 ? warmup : 0, runs, maxRuns: exactTotal !== null ? runs : block.maxRuns });
         m.samples.push(...s.samples);
         m.cpuMs.push(...s.cpuMs);
+        m.rounds!.push(s.samples.length);
       } catch (e) {
         m.error = e;
       }

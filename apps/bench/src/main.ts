@@ -13,6 +13,7 @@ import { HELP, parseArgs, type BenchOptions } from './cli.js';
 import { conditions, describeDevices } from './conditions.js';
 import { DEVICE_NAMES, setup, type Devices } from './devices.js';
 import { compareWithBaseline, printBaseline, readReport } from './report/baseline.js';
+import { judgeReport } from './report/goal-report.js';
 import { reportHTML } from './report/html.js';
 import type { Report } from './report/model.js';
 import { bench } from './report/recorder.js';
@@ -113,6 +114,11 @@ export async function runBench(argv: readonly string[]): Promise<BenchResult> {
       suites: bench.suites,
       cases: bench.cases,
     };
+    const judged = judgeReport(r.suites, r.cases);
+    if (judged.goals.length) {
+      r.goals = judged.goals;
+      r.goalTallies = judged.tallies;
+    }
     if (baseline && o.baseline) r.baseline = { path: o.baseline, startedAt: baseline.startedAt, threshold: o.threshold, rows: compareWithBaseline(bench.cases, baseline, o.threshold) };
     return r;
   };

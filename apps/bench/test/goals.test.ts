@@ -5,7 +5,8 @@
  * declare none.
  */
 import { describe, expect, it } from 'vitest';
-import { fmtGoal, goalTally, judgeGoal } from '../src/report/goals.js';
+import { judgeReport } from '../src/report/goal-report.js';
+import { countGoals, fmtGoal, goalTally, judgeGoal, verdictOf } from '../src/report/goals.js';
 import { reportHTML } from '../src/report/html.js';
 import type { CaseRecord, Goal, Report, TableRecord } from '../src/report/model.js';
 import { tableGroups, wideTable } from '../src/report/tables.js';
@@ -62,8 +63,8 @@ describe('goals', () => {
   it('judges bounds on the median, and "right" fails a cell marked wrong whatever its time', () => {
     expect(judged(goals[4]!)).toMatchObject({ value: 4, met: false, why: 'wrong' });
     expect(judged(goals[5]!)).toMatchObject({ value: 4, unit: 'ms', met: false });
-    expect(fmtGoal(judged(goals[0]!))).toBe('≥ 2× tfjs (2t): 2.50× met');
-    expect(goalTally(goals.map(judged))).toBe('1 of 5 goals met (1 not judged)');
+    expect(fmtGoal(judged(goals[0]!))).toBe('≥ 2× tfjs (2t): 2.50× (2.40–2.60) met');
+    expect(goalTally(goals.map(judged))).toBe('1 met, 0 at the line, 4 NOT met of 5 goals (1 not judged)');
   });
 
   const table: TableRecord = { id: 't', title: 'T', against: [], wide: { ratios: [['Nabla 2t', 'tfjs']] }, goals };
@@ -82,8 +83,9 @@ describe('goals', () => {
     const lines: string[] = [];
     printSuite({ name: 's', tables: [table], legacy: [], notes: [], seconds: 1 }, cases, (l) => lines.push(l));
     const mm = lines.find((l) => l.startsWith('mm '))!;
-    expect(mm).toMatch(/≥ 2× tfjs \(2t\): 2\.50× met; ≥ 1\.2× tfjs \(1t\): 1\.10× NOT met$/);
-    expect(lines).toContain('goals: 1 of 5 goals met (1 not judged)');
+    expect(mm).toMatch(/≥ 2× tfjs \(2t\): 2\.50× \(2\.40–2\.60\) met; ≥ 1\.2× tfjs \(1t\): 1\.10× NOT met$/);
+    expect(lines).toContain('goals: 1 met, 0 at the line, 4 NOT met of 5 goals (1 not judged)');
+    expect(lines.some((l) => l.includes('90% bootstrap interval'))).toBe(true);
   });
 
   it('renders the goals in the HTML report: marked met, not met or not judged', () => {
@@ -96,7 +98,7 @@ describe('goals', () => {
     } satisfies Report;
     const html = reportHTML(report);
     expect(html).toContain('<th>goal</th>');
-    expect(html).toContain('Goals: 1 of 5 goals met (1 not judged).');
+    expect(html).toContain('Goals: 1 met, 0 at the line, 4 NOT met of 5 goals (1 not judged).');
     expect(html.match(/class="goal met"/g)).toHaveLength(1);
     expect(html.match(/class="goal unmet"/g)).toHaveLength(4);
     expect(html.match(/class="goal unjudged"/g)).toHaveLength(1);
@@ -135,6 +137,107 @@ describe('goals', () => {
     const hint: Goal = { workload: 'hvp2', impl: 'Nabla 2t', atMost: 3, hint: true, label: '≤ 3 ms (figure)' };
     const results = [...goals, hint].map(judged);
     expect(fmtGoal(results.at(-1)!)).toBe('hint: ≤ 3 ms (figure): 4.00 ms NOT met');
-    expect(goalTally(results)).toBe('1 of 5 goals met (1 not judged); hints (not counted): 0 of 1 met');
+    expect(goalTally(results)).toBe('1 met, 0 at the line, 4 NOT met of 5 goals (1 not judged); hints (not counted): 0 met, 0 at the line, 1 NOT met');
+  });
+});
+
+describe('how sure a verdict is', () => {
+  // 20 samples each, evenly over ±w around the centre (shuffled): hand-made, no randomness.
+  const around = (centre: number, w: number, n = 20): number[] => Array.from({ length: n }, (_, i) => centre * (1 - w + (2 * w * ((i * 7) % n)) / (n - 1)));
+  const mm = (tfjs: number[], nabla: number[]): CaseRecord[] => [c('mm', 'tfjs', tfjs, 'GFLOP/s'), c('mm', 'Nabla 2t', nabla, 'GFLOP/s')];
+  const two: Goal = { workload: 'mm', impl: 'Nabla 2t', against: 'tfjs', atLeast: 2, label: '≥ 2× tfjs' };
+
+  it('places an interval against a range: met inside, NOT met wholly outside, at the line across an edge', () => {
+    expect(verdictOf({ low: 2.1, high: 2.4 }, 2, Infinity)).toBe('met');
+    expect(verdictOf({ low: 1.6, high: 1.9 }, 2, Infinity)).toBe('NOT met');
+    expect(verdictOf({ low: 1.8, high: 2.2 }, 2, Infinity)).toBe('at the line');
+    expect(verdictOf({ low: 4.1, high: 5.6 }, -Infinity, 6)).toBe('met');
+    expect(verdictOf({ low: 5.2, high: 6.4 }, -Infinity, 6)).toBe('at the line');
+    expect(verdictOf({ low: 6.1, high: 6.4 }, -Infinity, 6)).toBe('NOT met');
+  });
+
+  it('says "at the line" when the median is past the line but the spread is not, and when it falls short by less than the spread', () => {
+    // Medians 2.05× and 1.95×, with ±30% samples: this run cannot tell either from 2×.
+    const above = judgeGoal(two, mm(around(10, 0.3), around(20.5, 0.3)));
+    expect(above.value).toBeCloseTo(2.05, 2);
+    expect(above.met).toBe(true); // the median alone said "met"
+    expect(above.verdict).toBe('at the line');
+    expect(above.spread.low).toBeLessThan(2);
+    expect(above.spread.high).toBeGreaterThan(2);
+    const below = judgeGoal(two, mm(around(10, 0.3), around(19.5, 0.3)));
+    expect(below.met).toBe(false);
+    expect(below.verdict).toBe('at the line');
+    expect(fmtGoal(below)).toMatch(/^≥ 2× tfjs: 1\.95× \(1\.\d\d–2\.\d\d\) at the line$/);
+    // The same medians with ±3% samples are sure either way.
+    expect(judgeGoal(two, mm(around(10, 0.03), around(20.5, 0.03))).verdict).toBe('met');
+    expect(judgeGoal(two, mm(around(10, 0.03), around(19.5, 0.03))).verdict).toBe('NOT met');
+    // Far from the line, wide samples still give a sure verdict.
+    expect(judgeGoal(two, mm(around(10, 0.3), around(40, 0.3))).verdict).toBe('met');
+  });
+
+  it('judges bounds on the median\'s interval, and "wrong" stays NOT met however the time falls', () => {
+    const bound: Goal = { workload: 'hvp', impl: 'Nabla 2t', atMost: 5, label: '≤ 5 ms' };
+    expect(judgeGoal(bound, [c('hvp', 'Nabla 2t', around(4.9, 0.2))]).verdict).toBe('at the line');
+    expect(judgeGoal(bound, [c('hvp', 'Nabla 2t', around(4, 0.1))]).verdict).toBe('met');
+    expect(judgeGoal({ ...bound, right: true }, [c('hvp', 'Nabla 2t', around(4, 0.1), 'ms', 'wrong: x')])).toMatchObject({ verdict: 'NOT met', why: 'wrong' });
+  });
+
+  it('counts the three verdicts apart in the tally, the terminal, the HTML and report.json', () => {
+    const table: TableRecord = {
+      id: 't',
+      title: 'T',
+      against: [],
+      wide: { ratios: [['Nabla 2t', 'tfjs']] },
+      goals: [
+        two,
+        { workload: 'mm', impl: 'Nabla 1t', against: 'tfjs', atLeast: 1.2, label: '1t ≥ 1.2× tfjs' },
+        { workload: 'mm', impl: 'Nabla 1t', against: 'tfjs', atLeast: 3, label: '1t ≥ 3× tfjs' },
+        { workload: 'mm', impl: 'Nabla 1t', against: 'torch', atLeast: 3, label: '1t ≥ 3× torch' },
+      ],
+    };
+    // 2t at 2.05× ±30% (at the line), 1t at 1.5× ±3% (≥ 1.2× met, ≥ 3× NOT met), torch missing.
+    const cs = [...mm(around(10, 0.3), around(20.5, 0.3)), c('mm', 'Nabla 1t', around(15, 0.03), 'GFLOP/s')];
+    const results = table.goals!.map((g) => judgeGoal(g, cs));
+    expect(results.map((r) => r.verdict)).toEqual(['at the line', 'met', 'NOT met', 'not judged']);
+    expect(countGoals(results)).toEqual({ met: 1, atLine: 1, notMet: 1, notJudged: 1 });
+    const tally = '1 met, 1 at the line, 1 NOT met of 3 goals (1 not judged)';
+    expect(goalTally(results)).toBe(tally);
+
+    const lines: string[] = [];
+    printSuite({ name: 's', tables: [table], legacy: [], notes: [], seconds: 1 }, cs, (l) => lines.push(l));
+    expect(lines).toContain(`goals: ${tally}`);
+    expect(lines.find((l) => l.startsWith('mm '))).toMatch(/≥ 2× tfjs: 2\.05× \([\d.]+–[\d.]+\) at the line; 1t ≥ 1\.2× tfjs: 1\.50× \([\d.]+–[\d.]+\) met;/);
+
+    const report = {
+      format: 'nabla-bench/1', startedAt: 'x', finishedAt: 'x', wallSeconds: 1, argv: [],
+      options: { quick: false, runs: null, suites: ['s'], devices: null },
+      conditions: { cpuModel: 'cpu', cpuCount: 2, totalMemGiB: 1, platform: 'linux', node: 'v20', loadBefore: [0], loadAfter: [0], loadMax: 0, devices: [], missing: [], peers: {}, notes: [] },
+      suites: [{ name: 's', tables: [table], legacy: [], notes: [], seconds: 1 }],
+      cases: cs,
+    } satisfies Report;
+    const html = reportHTML(report);
+    expect(html).toContain(`Goals: ${tally}.`);
+    expect(html.match(/class="goal atline"/g)).toHaveLength(1);
+    expect(html.match(/class="goal met"/g)).toHaveLength(1);
+    expect(html).toMatch(/≥ 2× tfjs: <span class="num">2\.05×<\/span> <span class="spread">\([\d.]+–[\d.]+\)<\/span> <i>at the line<\/i>/);
+
+    const judged = judgeReport(report.suites, report.cases);
+    expect(judged.tallies).toEqual([{ suite: 's', table: 't', tally }]);
+    expect(judged.goals.map((g) => [g.label, g.line, g.verdict])).toEqual([
+      ['≥ 2× tfjs', '≥ 2.00×', 'at the line'],
+      ['1t ≥ 1.2× tfjs', '≥ 1.20×', 'met'],
+      ['1t ≥ 3× tfjs', '≥ 3.00×', 'NOT met'],
+      ['1t ≥ 3× torch', '≥ 3.00×', 'not judged'],
+    ]);
+    const first = judged.goals[0]!;
+    expect(first).toMatchObject({ suite: 's', table: 't', workload: 'mm', impl: 'Nabla 2t', against: 'tfjs', unit: '×', level: 0.9, spreadBy: 'samples' });
+    expect(first.low!).toBeLessThan(2);
+    expect(first.high!).toBeGreaterThan(2);
+    expect(first.value).toBeCloseTo(2.05, 2);
+    // Not judged: nulls (JSON has no NaN), and why.
+    expect(judged.goals[3]).toMatchObject({ value: null, low: null, high: null, why: 'torch not measured' });
+    // Round sizes recorded with the cells make it resample rounds.
+    const withRounds = cs.map((x) => ({ ...x, rounds: [4, 4, 4, 4, 4] }));
+    expect(judgeReport(report.suites, withRounds).goals[0]!.spreadBy).toBe('rounds');
   });
 });

@@ -48,6 +48,9 @@ describe('interleave', () => {
     const out = await interleave([fake('A', log), fake('B', log)], { rounds: 5 });
     expect(out.get('A')!.samples).toHaveLength(7);
     expect(out.get('B')!.samples).toHaveLength(7);
+    // What each round gave is kept, so that a goal's interval can resample whole rounds.
+    expect(out.get('A')!.rounds).toEqual([2, 2, 2, 1]);
+    expect(out.get('B')!.rounds!.reduce((a, b) => a + b, 0)).toBe(7);
     timingOverrides.runs = 2;
     expect(plan({ rounds: 5 }).rounds).toBe(2);
   });

@@ -225,24 +225,44 @@ export function minimumPeakPlan(profiles: readonly ModuleProfile[]): SegmentPlan
 }
 
 /**
+ * How far apart two plans' recompute costs must be for one to count as cheaper, as a fraction of
+ * the least: a profiling forward times each module once, so costs closer than this are noise, and
+ * among plans that tie within it the lower estimated peak wins (then the lower cost). Without it,
+ * the plan `'auto'` picked for identical layers changed from run to run with the timings.
+ */
+export const COST_NOISE = 0.1;
+
+/**
  * The segmentation with the least recompute whose estimated peak is at most `budgetBytes` (ties:
- * the lower peak). Throws a `NablaError` that names the smallest reachable peak when none fits.
+ * the lower peak). With `costTolerance` (a fraction, e.g. `COST_NOISE`), every plan whose cost is
+ * within that fraction of the least counts as tied, and the lowest estimated peak among them wins.
+ * Throws a `NablaError` that names the smallest reachable peak when none fits.
  *
  * @example
  * const p = { savedBytes: 18, inputBytes: 2, transientBytes: 16, cost: 1 };
  * planSegments(Array(16).fill(p), 120).segments; // a few checkpointed runs, the last one plain
  */
-export function planSegments(profiles: readonly ModuleProfile[], budgetBytes: number): SegmentPlan {
+export function planSegments(profiles: readonly ModuleProfile[], budgetBytes: number, costTolerance = 0): SegmentPlan {
+  const op = 'checkpointSequential';
+  if (typeof costTolerance !== 'number' || !(costTolerance >= 0) || !Number.isFinite(costTolerance)) {
+    throw new NablaError(`costTolerance must be a finite fraction ≥ 0 (got ${String(costTolerance)})`, { op });
+  }
+  return cheapest(profiles, budgetBytes, (least) => least * (1 + costTolerance));
+}
+
+/**
+ * The lowest estimated peak within `budgetBytes` among plans whose cost is at most
+ * `limit(least cost)` (ties: the lower cost). The front holds, for every plan, one at least as
+ * good in peak and cost, so the choice made over it is the choice over all plans.
+ */
+function cheapest(profiles: readonly ModuleProfile[], budgetBytes: number, limit: (least: number) => number): SegmentPlan {
   const op = 'checkpointSequential';
   checkProfiles(profiles, op);
   if (typeof budgetBytes !== 'number' || !(budgetBytes > 0)) {
     throw new NablaError(`memoryBudget must be a positive number of bytes (got ${String(budgetBytes)})`, { op });
   }
-  let best: State | null = null;
-  for (const s of fronts(profiles, budgetBytes)) {
-    if (best === null || s.cost < best.cost || (s.cost === best.cost && s.peak < best.peak)) best = s;
-  }
-  if (best === null) {
+  const front = fronts(profiles, budgetBytes);
+  if (front.length === 0) {
     const min = minimumPeakPlan(profiles);
     throw new NablaError(
       `no segmentation of the ${profiles.length} modules fits memoryBudget ${fmtBytes(budgetBytes)}: the smallest estimated peak is ` +
@@ -251,12 +271,22 @@ export function planSegments(profiles: readonly ModuleProfile[], budgetBytes: nu
       { op },
     );
   }
-  return { segments: merge(segmentsOf(best)), peakBytes: best.peak, recomputeCost: best.cost };
+  const least = Math.min(...front.map((s) => s.cost));
+  // Costs are sums of floats in different orders: equal ones may differ in the last bits.
+  const most = Math.max(least, limit(least)) * (1 + 1e-9);
+  let best: State | null = null;
+  for (const s of front) {
+    if (s.cost > most) continue;
+    if (best === null || s.peak < best.peak || (s.peak === best.peak && s.cost < best.cost)) best = s;
+  }
+  return { segments: merge(segmentsOf(best!)), peakBytes: best!.peak, recomputeCost: best!.cost };
 }
 
 /**
  * `'auto'`: the least recompute among plans whose estimated peak is no more than that of PyTorch's
- * √n even split (so memory grows as √n, and the recompute is often below a full extra forward).
+ * √n even split (so memory grows as √n, and the recompute is often below a full extra forward);
+ * plans within `COST_NOISE` of the least recompute (and no dearer than the √n split) tie, and the
+ * lowest estimated peak among them wins.
  *
  * @example
  * const p = { savedBytes: 18, inputBytes: 2, transientBytes: 16, cost: 1 };
@@ -266,7 +296,8 @@ export function autoPlan(profiles: readonly ModuleProfile[]): SegmentPlan {
   const n = profiles.length;
   const k = Math.max(1, Math.min(n, Math.round(Math.sqrt(n))));
   const even = estimatePlan(profiles, evenSegments(n, k));
-  return planSegments(profiles, even.peakBytes);
+  // Never dearer than the √n split it is measured against (that one fits the budget too).
+  return cheapest(profiles, even.peakBytes, (least) => Math.min(least * (1 + COST_NOISE), even.recomputeCost));
 }
 
 export function fmtBytes(b: number): string {

@@ -8,7 +8,8 @@ import { NablaError, bytesPerElement, type Tensor } from '@nabla/core';
 import { checkpoint, runtimeOf, splitArgs } from './checkpoint.js';
 import { isTensor, type CheckpointOptions } from './frame.js';
 import { describe } from './policy.js';
-import { autoPlan, evenSegments, planSegments, type ModuleProfile, type SegmentPlan } from './segments.js';
+import { steadyCosts } from './costs.js';
+import { autoPlan, COST_NOISE, evenSegments, planSegments, type ModuleProfile, type SegmentPlan } from './segments.js';
 import { inModule } from './state.js';
 
 /** A module with `call(x)` (nn's `Module`) or a plain function of one value. */
@@ -21,6 +22,8 @@ export type SequentialModules = readonly SequentialStep[] | { children(): Iterab
 
 interface Step {
   label: string;
+  /** Steps of the same kind with the same byte profile share one cost (see `steadyCosts`). */
+  kind: string;
   run: (x: unknown) => unknown;
 }
 
@@ -32,10 +35,17 @@ function steps(modules: SequentialModules, op: string): Step[] {
   } else {
     throw new NablaError(`modules must be an array of modules or functions, or a module with children() such as nn.Sequential (got ${describe(modules)})`, { op });
   }
+  // A function is its own kind (two functions of one name may compute different things); a module's
+  // kind is its class.
+  const fnKind = new Map<unknown, string>();
   return list.map((m, i) => {
-    if (typeof m === 'function') return { label: `${i}:${m.name || 'function'}`, run: m as (x: unknown) => unknown };
+    if (typeof m === 'function') {
+      if (!fnKind.has(m)) fnKind.set(m, `function #${i}`);
+      return { label: `${i}:${m.name || 'function'}`, kind: fnKind.get(m)!, run: m as (x: unknown) => unknown };
+    }
     if (m !== null && typeof m === 'object' && typeof (m as { call?: unknown }).call === 'function') {
-      return { label: `${i}:${(m as object).constructor.name}`, run: (x: unknown) => (m as { call(x: unknown): unknown }).call(x) };
+      const kind = (m as object).constructor.name;
+      return { label: `${i}:${kind}`, kind: `class ${kind}`, run: (x: unknown) => (m as { call(x: unknown): unknown }).call(x) };
     }
     throw new NablaError(`modules[${i}] is ${describe(m)}; expected a module with call(x) or a function`, { op });
   });
@@ -122,8 +132,8 @@ function planFor(key: SequentialModules, list: Step[], segments: SegmentsSpec, i
   if (!cache) plans.set(key as object, (cache = new Map()));
   const hit = cache.get(id);
   if (hit) return hit;
-  const profiles = profile(list, input, options);
-  const plan = budget === null ? autoPlan(profiles) : planSegments(profiles, budget);
+  const profiles = steadyCosts(profile(list, input, options), list.map((s) => s.kind));
+  const plan = budget === null ? autoPlan(profiles) : planSegments(profiles, budget, COST_NOISE);
   cache.set(id, plan);
   return plan;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NablaError } from '@nabla/core';
-import { autoPlan, estimatePlan, evenSegments, minimumPeakPlan, planSegments, type ModuleProfile, type Segment } from '../src/segments.js';
+import { autoPlan, COST_NOISE, estimatePlan, evenSegments, minimumPeakPlan, planSegments, type ModuleProfile, type Segment } from '../src/segments.js';
 
 /** Every way to cut n modules into runs, each run checkpointed or not. */
 function allPlans(n: number): Segment[][] {
@@ -87,6 +87,36 @@ describe('planSegments (the dynamic programme)', () => {
       }
       expect(minimumPeakPlan(profiles).peakBytes).toBe(minPeak);
     }
+  });
+
+  it('with a cost tolerance, takes the lowest peak among plans within it of the least cost (exhaustive search)', () => {
+    const rnd = lcg(11);
+    let moved = 0;
+    for (let trial = 0; trial < 60; trial++) {
+      const n = 2 + Math.floor(rnd() * 5);
+      const profiles: ModuleProfile[] = Array.from({ length: n }, () => ({
+        savedBytes: Math.floor(rnd() * 20),
+        inputBytes: Math.floor(rnd() * 6),
+        transientBytes: Math.floor(rnd() * 8),
+        cost: 10 + Math.floor(rnd() * 5),
+      }));
+      const plans = allPlans(n).map((s) => estimatePlan(profiles, s));
+      const minPeak = Math.min(...plans.map((p) => p.peakBytes));
+      const maxPeak = Math.max(...plans.map((p) => p.peakBytes));
+      for (const budget of [Math.floor((minPeak + maxPeak) / 2), maxPeak]) {
+        const feasible = plans.filter((p) => p.peakBytes <= budget);
+        const least = Math.min(...feasible.map((p) => p.recomputeCost));
+        const near = feasible.filter((p) => p.recomputeCost <= least * (1 + COST_NOISE));
+        const got = planSegments(profiles, budget, COST_NOISE);
+        expect(got.peakBytes).toBe(Math.min(...near.map((p) => p.peakBytes)));
+        expect(got.recomputeCost).toBeLessThanOrEqual(least * (1 + COST_NOISE));
+        if (got.recomputeCost > least) moved++;
+      }
+    }
+    // Not vacuous: in some trials a dearer plan within the tolerance had the lower peak.
+    expect(moved).toBeGreaterThan(3);
+    expect(() => planSegments([block], 100, -1)).toThrow(NablaError);
+    expect(() => planSegments([block], 100, Number.NaN)).toThrow(/costTolerance must be a finite fraction/);
   });
 
   it('recomputes nothing when the budget allows everything to be saved', () => {

@@ -6,7 +6,7 @@
  */
 import { fmt, fmtRatio, fmtSummary } from '../stats.js';
 import { cpuShare, STARVED_SHARE } from './cpu-share.js';
-import { fmtGoal, fmtGoalValue, goalTally, verdictWord, type GoalResult } from './goals.js';
+import { fmtGoal, fmtGoalValue, fmtSpread, goalTally, SPREAD_LEGEND, verdictWord, type GoalResult } from './goals.js';
 import type { CaseRecord, Report, TableRecord } from './model.js';
 import { betterWord, tableGroups, wideTable, type WorkloadGroup } from './tables.js';
 import { shareLines } from './terminal.js';
@@ -99,17 +99,27 @@ function wideHTML(t: TableRecord, groups: WorkloadGroup[]): string {
   const goalCell = (gs: GoalResult[]): string => (w.hasGoals ? `<td class="goals">${gs.length ? gs.map(goalHTML).join('') : '—'}</td>` : '');
   const body = w.rows.map((r) => `<tr><th>${esc(r.workload)}</th><td>${esc(r.unit)}</td>${r.cells.map((c) => `<td class="num">${cell(c)}</td>`).join('')}${r.ratios.map((x) => `<td class="num ratio ${Number.isFinite(x) ? (x >= 1 ? 'win' : 'loss') : ''}">${esc(fmtRatio(x))}</td>`).join('')}${goalCell(r.goals)}</tr>`);
   const notes = w.rows.flatMap((r) => r.cells.filter((c): c is CaseRecord => c?.note !== undefined).map((c) => `<li><span class="note">⚠</span> ${esc(r.workload)} · ${esc(c.impl)}: ${esc(c.note!)}</li>`));
-  const tally = w.hasGoals ? `<p class="tally">Goals: ${esc(goalTally(w.rows.flatMap((r) => r.goals)))}.</p>` : '';
+  const tally = w.hasGoals ? `<p class="tally">Goals: ${esc(goalTally(w.rows.flatMap((r) => r.goals)))}.</p><p class="legend-goals">${esc(SPREAD_LEGEND.replace(/^goal/, 'Goal'))}.</p>` : '';
   const shares = shareLines(w.impls, w.rows.flatMap((r) => r.cells.filter((c): c is CaseRecord => c !== undefined))).map((l) => `<li>${esc(l)}</li>`);
   const all = [...notes, ...shares];
   return `${tally}<div class="scroll"><table class="results wide"><thead><tr>${w.header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table></div>${all.length ? `<ul class="cellnotes">${all.join('')}</ul>` : ''}`;
 }
 
-/** One goal in its cell: the target, the number it is judged by, and a mark (✓ met, ✗ not, – not judged). */
+const GOAL_MARKS: Record<GoalResult['verdict'], [string, string]> = {
+  met: ['met', '✓'],
+  'at the line': ['atline', '≈'],
+  'NOT met': ['unmet', '✗'],
+  'not judged': ['unjudged', '–'],
+};
+
+/**
+ * One goal in its cell: the target, the number it is judged by with its interval, and a mark (✓
+ * met, ≈ at the line, ✗ not met, – not judged).
+ */
 function goalHTML(r: GoalResult): string {
-  const cls = r.met === null ? 'unjudged' : r.met ? 'met' : 'unmet';
-  const mark = r.met === null ? '–' : r.met ? '✓' : '✗';
-  return `<div class="goal ${cls}" title="${esc(fmtGoal(r))}"><b>${mark}</b> ${r.goal.hint ? 'hint: ' : ''}${esc(r.goal.label)}: <span class="num">${esc(fmtGoalValue(r))}</span> <i>${esc(verdictWord(r))}${r.why ? ` (${esc(r.why)})` : ''}</i></div>`;
+  const [cls, mark] = GOAL_MARKS[r.verdict];
+  const spread = fmtSpread(r);
+  return `<div class="goal ${cls}" title="${esc(fmtGoal(r))}"><b>${mark}</b> ${r.goal.hint ? 'hint: ' : ''}${esc(r.goal.label)}: <span class="num">${esc(fmtGoalValue(r))}</span>${spread ? ` <span class="spread">(${esc(spread)})</span>` : ''} <i>${esc(verdictWord(r))}${r.why ? ` (${esc(r.why)})` : ''}</i></div>`;
 }
 
 function conditionsHTML(r: Report): string {
@@ -152,7 +162,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}.ra
 svg.chart text{font:12px system-ui,sans-serif;fill:#222}svg.chart .ctitle{font-weight:600}svg.chart .cunit,svg.chart .tick{fill:#666;font-size:11px}
 svg.chart .axis{stroke:#999}svg.chart .range{stroke:#222;stroke-width:1}svg.chart .iqr{stroke:#000;stroke-width:3.5}
 tr.regression td{background:#fde8e8}tr.improvement td{background:#e6f4ea}.error{color:#b42318;font-weight:600}
-td.goals{white-space:nowrap;font-size:13px}.goal.met{color:#1a7f37}.goal.unmet{color:#b42318}.goal.unjudged{color:#666}.goal i{font-style:normal;font-size:11px;opacity:.8}.tally{font-weight:600}
+td.goals{white-space:nowrap;font-size:13px}.goal.met{color:#1a7f37}.goal.unmet{color:#b42318}.goal.atline{color:#9a6700}.goal.unjudged{color:#666}.goal .spread{color:#555;font-size:11px;font-variant-numeric:tabular-nums}.legend-goals{font-size:12px;color:#555;margin-top:0}.goal i{font-style:normal;font-size:11px;opacity:.8}.tally{font-weight:600}
 .legend span{display:inline-block;margin-right:14px}.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}`;
 
 export function reportHTML(r: Report): string {

@@ -33,6 +33,11 @@ export interface CaseRecord {
    * sample waited). Left out by suites that do not measure it.
    */
   cpuPerWall?: number[];
+  /**
+   * How many of `samples` each round gave, in order, when the cells were measured in interleaved
+   * rounds (the cpu suite): a goal's interval resamples whole rounds. Left out elsewhere.
+   */
+  rounds?: number[];
 }
 
 export interface TableRecord {
@@ -75,6 +80,35 @@ export interface Goal {
    * counts (the scalar graph's µs/op beside its ratio to PyTorch).
    */
   hint?: boolean;
+}
+
+/** Where a goal stands (see `report/goals.ts`). */
+export type GoalVerdict = 'met' | 'at the line' | 'NOT met' | 'not judged';
+
+/**
+ * A goal as this run judged it, in report.json's `goals`: the number (ratio of medians, or the
+ * median), its bootstrap interval and the verdict it gives, so a reader of the JSON need not
+ * recompute them (the terminal and the HTML show the same, derived from the same samples).
+ */
+export interface JudgedGoal {
+  suite: string;
+  table: string;
+  workload: string;
+  impl: string;
+  against?: string;
+  label: string;
+  hint?: boolean;
+  /** The goal's line in words: "≥ 2×", "≤ 6 ms". */
+  line: string;
+  value: number | null;
+  /** The interval of `value` (null: none), and what it resampled. */
+  low: number | null;
+  high: number | null;
+  level: number;
+  spreadBy: 'rounds' | 'samples' | 'none';
+  unit: string;
+  verdict: GoalVerdict;
+  why?: string;
 }
 
 /** A table printed by a suite not yet converted to cases (kept as text, no chart). */
@@ -140,4 +174,8 @@ export interface Report {
   suites: SuiteRecord[];
   cases: CaseRecord[];
   baseline?: { path: string; startedAt: string; threshold: number; rows: BaselineRow[] };
+  /** Every declared goal, judged (absent when no table declares goals). */
+  goals?: JudgedGoal[];
+  /** Per table with goals, its tally: "7 met, 1 at the line, 1 NOT met of 9 goals". */
+  goalTallies?: { suite: string; table: string; tally: string }[];
 }

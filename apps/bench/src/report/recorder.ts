@@ -30,6 +30,8 @@ export interface CaseInput {
   samples: readonly number[];
   /** Per sample, CPU time / wall time of the measuring process (see `CaseRecord.cpuPerWall`). */
   cpuPerWall?: readonly number[];
+  /** Samples per interleaved round (see `CaseRecord.rounds`). */
+  rounds?: readonly number[];
   note?: string;
 }
 
@@ -108,6 +110,7 @@ class Recorder {
       ...(input.note ? { note: input.note } : {}),
       load1: os.loadavg()[0]!,
       ...(input.cpuPerWall && input.cpuPerWall.length > 0 ? { cpuPerWall: [...input.cpuPerWall] } : {}),
+      ...(input.rounds && input.rounds.length > 1 ? { rounds: [...input.rounds] } : {}),
     };
     this.cases.push(c);
     this.progress.casesInSuite++;

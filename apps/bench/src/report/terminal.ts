@@ -1,7 +1,7 @@
 /** Prints a finished suite's tables: median [interquartile range] per cell and the ratio columns. */
 import { fmtRatio, fmtSummary, median } from '../stats.js';
 import { cpuShare, STARVED_SHARE, starved } from './cpu-share.js';
-import { fmtGoal, goalTally } from './goals.js';
+import { fmtGoal, goalTally, SPREAD_LEGEND } from './goals.js';
 import type { CaseRecord, LegacyTable, SuiteRecord } from './model.js';
 import { tableGroups, wideTable } from './tables.js';
 
@@ -26,7 +26,10 @@ export function printSuite(s: SuiteRecord, cases: readonly CaseRecord[], log: (l
       for (const n of noted) log(n);
       log('(cells: median [IQR]; "a vs b": how many times better a is than b, from medians — above 1× a wins)');
       for (const l of shareLines(w.impls, w.rows.flatMap((r) => r.cells.filter((c): c is CaseRecord => c !== undefined)))) log(l);
-      if (w.hasGoals) log(`goals: ${goalTally(w.rows.flatMap((r) => r.goals))}`);
+      if (w.hasGoals) {
+        log(`(${SPREAD_LEGEND})`);
+        log(`goals: ${goalTally(w.rows.flatMap((r) => r.goals))}`);
+      }
       continue;
     }
     const hasNotes = groups.some((g) => g.rows.some((r) => r.case.note));

@@ -273,6 +273,8 @@ export interface CellResult {
   impl: string;
   samples?: number[];
   cpuPerWall?: number[];
+  /** Samples per interleaved round (see `CaseRecord.rounds`). */
+  rounds?: number[];
   note?: string;
   missing?: string;
 }
@@ -402,7 +404,7 @@ async function measureRows(
         // A second-order result more than 1e-3 (relative to its largest entry) off the reference is wrong.
         if (err !== undefined && !(err <= 1e-3)) note = `wrong: max rel. error ${err.toExponential(1)}`;
       }
-      out.cells.push({ key: r.key, impl, samples: ms.map((v) => toUnit(r.key, v)), cpuPerWall: m.samples.map((v, i) => m.cpuMs[i]! / v), ...(note ? { note } : {}) });
+      out.cells.push({ key: r.key, impl, samples: ms.map((v) => toUnit(r.key, v)), cpuPerWall: m.samples.map((v, i) => m.cpuMs[i]! / v), ...(m.rounds ? { rounds: m.rounds } : {}), ...(note ? { note } : {}) });
     }
   }
   tf?.dispose();

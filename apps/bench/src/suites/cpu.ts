@@ -82,7 +82,7 @@ async function measureAll(torch: TorchServer | { missing: string }): Promise<voi
       const peer = isPeer(c.impl);
       const input = { table: 'cpu', workload: row.name, impl: c.impl, peer, ...(peer ? {} : { device: 'cpu' }), unit: row.unit, better: row.higherBetter ? 'higher' : 'lower' } as const;
       if (c.missing !== undefined) bench.missing(input, c.missing);
-      else bench.record({ ...input, samples: c.samples!, cpuPerWall: c.cpuPerWall ?? [], ...(c.note ? { note: c.note } : {}) });
+      else bench.record({ ...input, samples: c.samples!, cpuPerWall: c.cpuPerWall ?? [], ...(c.rounds ? { rounds: c.rounds } : {}), ...(c.note ? { note: c.note } : {}) });
     }
     Object.assign(checks.silu2Err, result.checks.silu2Err);
     Object.assign(checks.hvpErr, result.checks.hvpErr);
