@@ -67,6 +67,16 @@ const TASKS = FAILED + 1;
  * a worker the OS has descheduled costs at most this much of the caller's CPU per task.
  */
 const SETTLE_SPIN_MS = 0.05;
+/**
+ * How long (ms) a worker stays awake after a task, watching for the next one, before it sleeps
+ * in `Atomics.wait` — only while tasks come close together: when one of the last two tasks came
+ * within this much of the one before it. A fwd+bwd step posts its tasks ~0.1-0.3 ms apart (the
+ * `onesLike` fill and the engine run between them on the caller), and a sleeping worker's wake-up
+ * costs 35-110 µs on this VM (a futex wake, an interrupt to a halted virtual CPU) plus the caches
+ * it comes back to: about a tenth of a 1000² SiLU kernel on two threads. Bounded: a worker spins
+ * at most this much per task, and not at all for work whose tasks come further apart.
+ */
+export const WORKER_SPIN_MS = 0.5;
 
 type Gemm = (a: number, b: number, c: number, mc: number, nc: number, kc: number, ldc: number, acc: number) => void;
 type Pack = (src: number, ls: number, ks: number, n: number, kc: number, dst: number, zero: number) => void;
@@ -194,8 +204,16 @@ const C = new Int32Array(control);
 Atomics.add(C, ${READY}, 1);
 Atomics.notify(C, ${READY});
 let gen = 0;
+// Whether each of the last two tasks came within WORKER_SPIN_MS of the one before it (bits).
+let near = 0;
 for (;;) {
+  const idle = performance.now();
+  if (near !== 0) {
+    const until = idle + ${WORKER_SPIN_MS};
+    while (Atomics.load(C, ${GEN}) === gen && performance.now() < until);
+  }
   Atomics.wait(C, ${GEN}, gen);
+  near = ((near << 1) | (performance.now() - idle < ${WORKER_SPIN_MS} ? 1 : 0)) & 3;
   gen = Atomics.load(C, ${GEN});
   if (Atomics.load(C, ${STOP}) !== 0) break;
   // A module task is run by the wake-up that posted it (TASK_GEN), never by a late wake-up of an
