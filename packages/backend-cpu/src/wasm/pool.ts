@@ -68,13 +68,15 @@ const TASKS = FAILED + 1;
  */
 const SETTLE_SPIN_MS = 0.05;
 /**
- * How long (ms) a worker stays awake after a task, watching for the next one, before it sleeps
- * in `Atomics.wait` — only while tasks come close together: when one of the last two tasks came
- * within this much of the one before it. A fwd+bwd step posts its tasks ~0.1-0.3 ms apart (the
- * `onesLike` fill and the engine run between them on the caller), and a sleeping worker's wake-up
- * costs 35-110 µs on this VM (a futex wake, an interrupt to a halted virtual CPU) plus the caches
- * it comes back to: about a tenth of a 1000² SiLU kernel on two threads. Bounded: a worker spins
- * at most this much per task, and not at all for work whose tasks come further apart.
+ * How long (ms) a worker stays awake after an elementwise task, watching for the next one, before
+ * it sleeps in `Atomics.wait` — only while tasks come close together: when one of the last two
+ * came within this much of the one before it. A fwd+bwd step posts its tasks ~0.1-0.4 ms apart
+ * (the `onesLike` fill and the engine run between them on the caller); asleep, the worker's
+ * wake-up costs a futex wake (on a VM, an interrupt to a halted virtual CPU). Bounded: a worker
+ * spins at most this much per task, and not at all for work whose tasks come further apart. Not
+ * after GEMM jobs: the HVP row (small GEMMs close together, caller-side work between them) ran
+ * 6-12% slower with it (median 5.6-6.3 → 6.4-6.6 ms, 3 alternating rounds at load 9-10), the
+ * spinning worker taking CPU its own process needed.
  */
 export const WORKER_SPIN_MS = 0.5;
 
@@ -206,9 +208,11 @@ Atomics.notify(C, ${READY});
 let gen = 0;
 // Whether each of the last two tasks came within WORKER_SPIN_MS of the one before it (bits).
 let near = 0;
+// Whether the last wake-up was for an elementwise task: only those keep the worker awake after.
+let elementwise = false;
 for (;;) {
   const idle = performance.now();
-  if (near !== 0) {
+  if (near !== 0 && elementwise) {
     const until = idle + ${WORKER_SPIN_MS};
     while (Atomics.load(C, ${GEN}) === gen && performance.now() < until);
   }
@@ -218,7 +222,8 @@ for (;;) {
   if (Atomics.load(C, ${STOP}) !== 0) break;
   // A module task is run by the wake-up that posted it (TASK_GEN), never by a late wake-up of an
   // earlier GEMM job: that one finds no chunk left and loops back to see the task's generation.
-  if (C[${TASK_KIND}] === ${MODULE_TASK} && C[${TASK_GEN}] === gen) {
+  elementwise = C[${TASK_KIND}] === ${MODULE_TASK} && C[${TASK_GEN}] === gen;
+  if (elementwise) {
     // 0: no task for this worker, or the caller took it back (every chunk was taken) and counted it.
     const desc = Atomics.exchange(C, ${TASKS} + id, 0);
     if (desc === 0) continue;
