@@ -1,8 +1,8 @@
 /**
- * Copies and fills of heap storages as WebAssembly `memory.copy` (memmove). Typed arrays over a
+ * Copies of heap storages as WebAssembly `memory.copy` (memmove). Typed arrays over a
  * SharedArrayBuffer copy and fill element by element with relaxed atomics: measured here, `set`
  * between two shared views and `fill` of one run 2.5-4x slower than on ordinary arrays, and
- * `memory.copy` runs at the ordinary arrays' speed.
+ * `memory.copy` runs at the ordinary arrays' speed. (Fills: `fill.ts`.)
  */
 import { ModuleBuilder, ValType } from './emitter.js';
 import type { WasmHeap } from './heap.js';
@@ -24,21 +24,4 @@ export function heapCopy(heap: WasmHeap): CopyFn {
     copies.set(heap, f);
   }
   return f;
-}
-
-/** Below this many bytes a typed array's own `fill` is as fast as the doubling copies. */
-const SEED_BYTES = 256;
-
-/**
- * Fills `n` elements of `view` (a view of `heap`'s memory) from element `from` with `value`: a
- * typed-array fill of the first few, then copies that double the filled run.
- */
-export function heapFill(heap: WasmHeap, view: { fill(v: number, s: number, e: number): unknown; readonly byteOffset: number; readonly BYTES_PER_ELEMENT: number }, from: number, n: number, value: number): void {
-  const es = view.BYTES_PER_ELEMENT;
-  const seed = Math.min(n, SEED_BYTES / es);
-  view.fill(value, from, from + seed);
-  const copy = heapCopy(heap);
-  const at = view.byteOffset + from * es;
-  const total = n * es;
-  for (let done = seed * es; done < total; done *= 2) copy(at + done, at, Math.min(done, total - done));
 }

@@ -4,8 +4,9 @@
  * typed arrays' own `set` / `fill` (memcpy / memset) over contiguous rows: a generated kernel
  * would copy the data into the module's memory and back, three passes for one.
  *
- * Storages in the backend's heap copy and fill through WebAssembly `memory.copy` (`bulk.ts`):
- * typed arrays over shared memory copy element by element.
+ * Storages in the backend's heap copy through WebAssembly `memory.copy` (`bulk.ts`) and fill
+ * through a SIMD store loop (`fill.ts`): typed arrays over shared memory copy and fill element by
+ * element.
  *
  * Only conversions `set` and `fill` perform exactly as core's IR stores do qualify: a copy within
  * one dtype or between float dtypes, a fill of any dtype (bool stores `v != 0`). Everything else,
@@ -15,7 +16,8 @@ import type { ElementwiseKernel, ElementwiseSpec, TypedArray, View } from '@nabl
 import { heapPtr } from '../heap-storage.js';
 import { dataOf } from '../storage.js';
 import { collapse, forEachRow, numelOf, orderByStrides, sameShape } from '../strided.js';
-import { heapCopy, heapFill } from './bulk.js';
+import { heapCopy } from './bulk.js';
+import { heapFill } from './fill.js';
 import type { WasmHeap } from './heap.js';
 
 const isFloat = (d: string): boolean => d === 'float32' || d === 'float64';

@@ -1,0 +1,56 @@
+/**
+ * The workers' keep-awake after a task (`WORKER_SPIN_MS`, pool.ts) is bounded: after a burst of
+ * tasks close together (when they spin), an idle worker is soon asleep in `Atomics.wait` again.
+ * `Atomics.notify` on the generation word counts the sleepers it wakes (a spinning worker is not
+ * one); waking a sleeping worker without a new generation is harmless (it finds nothing to run).
+ */
+import { describe, expect, it } from 'vitest';
+import { ModuleBuilder, ValType } from './emitter.js';
+import { WORKER_SPIN_MS } from './pool.js';
+import { runModuleTask, writeDescriptor } from './pool-tasks.js';
+import { WasmRuntime } from './runtime.js';
+
+/** A module whose `run(n, at)` adds 1 to the float64 at byte `at`. */
+function counterModule(rt: WasmRuntime): Uint8Array {
+  const mod = new ModuleBuilder(rt.heap.memoryType());
+  const f = mod.func('run', [ValType.i32, ValType.i32]);
+  f.get(1).get(1).mem('f64.load', 3).f64c(1).op('f64.add').mem('f64.store', 3);
+  return mod.encode();
+}
+
+describe('worker keep-awake', () => {
+  it('is bounded: after a burst of close tasks the worker is back asleep', async () => {
+    expect(WORKER_SPIN_MS).toBeGreaterThan(0);
+    expect(WORKER_SPIN_MS).toBeLessThanOrEqual(1);
+    const rt = WasmRuntime.create(true)!;
+    try {
+      expect((await rt.startThreads(2)).threads).toBe(2);
+      const pool = rt.pool!;
+      const control = (pool as unknown as { control: Int32Array }).control;
+      rt.heap.ensure(1 << 16);
+      const [desc, bytes, counter, mark] = [8192, 12288, 16384, 20480];
+      const code = counterModule(rt);
+      rt.heap.u8.set(code, bytes);
+      const F = new Float64Array(rt.heap.memory.buffer, mark, 1);
+      F[0] = 0;
+      const own = new Map<number, (...a: number[]) => void>();
+      const rounds = 200;
+      for (let r = 0; r < rounds; r++) {
+        writeDescriptor(rt.heap.memory.buffer, desc, { moduleId: 9, bytesPtr: bytes, bytesLen: code.length, counterPtr: counter, total: 1, chunk: 1, base: [0, mark], stride: [0, 0] });
+        // Back to back, the worker's task taken back when it is late: it sees tasks close together.
+        pool.runTasks([0, desc], () => {}, (d) => runModuleTask(rt.heap.memory, d, own));
+      }
+      expect(F[0]).toBe(rounds);
+      // A worker that never stopped spinning would never be found asleep.
+      let asleep = false;
+      for (let tries = 0; tries < 400 && !asleep; tries++) {
+        await new Promise((r) => setTimeout(r, 5));
+        asleep = Atomics.notify(control, 0) === 1;
+      }
+      expect(asleep, 'the worker went back to Atomics.wait').toBe(true);
+    } finally {
+      await rt.dispose();
+    }
+    expect(rt.pool).toBeNull();
+  });
+});
