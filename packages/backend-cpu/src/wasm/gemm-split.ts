@@ -6,12 +6,10 @@
  * holding one whole slice at the end while the others sleep: on the 1024² product with 2 threads
  * a slice is 128 rows, ~7 ms, a sixth of the job. So the slices shrink towards the end (guided
  * self-scheduling): each is at most the equal size and at most the rest divided by twice the
- * threads, down to a floor (`SLICE_MIN_MACS`, `SLICE_MIN_LANES`: a few call overheads and
- * B's trip from L3 are then a small part of it). Slices are claimed in order, so the large ones go
- * first and the last ones, which decide when the job ends, are small; none holds more than
- * `SLICE_MAX_MACS`, so a thread descheduled mid-slice does not keep the other waiting for long. A
- * job too small for the floor keeps the equal slices, so a small product (the MLP's layers) is cut
- * as before.
+ * threads, down to a floor of `minMacs` multiply-adds (a few call overheads and a B micro-panel's
+ * trip from L3 are then a small part of it). Slices are claimed in order, so the large ones go
+ * first and the last ones, which decide when the job ends, are small. A job too small for the
+ * floor keeps the equal slices, so a small product (the MLP's layers) is cut as before.
  *
  * Which thread sums which element never changes the order of the k loop: results are bit-for-bit
  * the same whatever the cut.
@@ -27,14 +25,6 @@ export const SLICE_MIN_MACS = 1 << 20;
 export const SLICE_MIN_LANES = 16;
 
 /**
- * The most multiply-adds one slice holds (32 rows of the 1024² product, ~1.8 ms of one thread),
- * unless the cap on slices asks for more: a thread descheduled inside a slice leaves at most this
- * much for the others to wait on. Row slices this thin run as fast per call as 128-row ones here
- * (best 1-2 ms windows: 32.2-32.9 GFLOP/s for 32, 64 and 128 rows, all N, K blocks from L3).
- */
-export const SLICE_MAX_MACS = 1 << 25;
-
-/**
  * Slice boundaries over `units` micro-panels of `lanes` rows or columns each, from 0 to `units`
  * ascending: at most `maxSlices` slices, each of at least one unit. `macsPerUnit` is one unit's
  * multiply-adds (its rows or columns times the other dimension times K).
@@ -45,13 +35,11 @@ export function sliceBounds(units: number, lanes: number, macsPerUnit: number, t
   const equal = Math.max(1, Math.ceil(units / Math.max(1, threads * perThread)));
   const least = Math.max(Math.ceil(SLICE_MIN_MACS / Math.max(1, macsPerUnit)), Math.ceil(SLICE_MIN_LANES / lanes));
   const floor = Math.min(equal, Math.max(1, least));
-  // Half the slice budget at most goes to full-size slices, so the tail always has room.
-  const most = Math.max(floor, Math.floor(SLICE_MAX_MACS / Math.max(1, macsPerUnit)), Math.ceil((2 * units) / maxSlices));
   let at = 0;
   while (at < units) {
     const rest = units - at;
     // The last slice the cap allows takes everything left.
-    const size = bounds.length >= maxSlices ? rest : Math.min(rest, Math.max(floor, Math.min(equal, most, Math.ceil(rest / (2 * threads)))));
+    const size = bounds.length >= maxSlices ? rest : Math.min(rest, Math.max(floor, Math.min(equal, Math.ceil(rest / (2 * threads)))));
     at += size;
     bounds.push(at);
   }
