@@ -1,10 +1,11 @@
 /**
  * The threaded GEMM's slices (`gemm-split.ts`): they cover the split dimension once, in order;
- * small products keep the equal cut they had; large ones end in short slices, never below the
- * floor of rows that keeps a slice's B traffic small, and never more than the control block holds.
+ * products under GUIDED_MIN_MACS keep the equal cut they had; larger ones end in short slices,
+ * never below the floor of rows that keeps a slice's B traffic small, and never more slices than
+ * the control block holds.
  */
 import { describe, expect, it } from 'vitest';
-import { SLICE_MIN_LANES, SLICE_MIN_MACS, sliceBounds } from './gemm-split.js';
+import { GUIDED_MIN_MACS, SLICE_MIN_LANES, SLICE_MIN_MACS, sliceBounds } from './gemm-split.js';
 
 const sizes = (b: number[]): number[] => b.slice(1).map((x, i) => x - b[i]!);
 
@@ -27,30 +28,36 @@ describe('sliceBounds', () => {
     expect(s.length).toBeGreaterThan(8);
   });
 
-  it('products too small for the floor keep the equal cut (the MLP layers on 2 threads)', () => {
-    // 64×256 @ 256×256, columns split: 32 panels of 8, 131072 multiply-adds each.
-    expect(sizes(sliceBounds(32, 8, 8 * 64 * 256, 2, 4, 250))).toEqual([4, 4, 4, 4, 4, 4, 4, 4]);
-    // 256×64 @ 64×256, rows split: 64 panels of 4.
-    expect(sizes(sliceBounds(64, 4, 4 * 256 * 64, 2, 4, 250))).toEqual([8, 8, 8, 8, 8, 8, 8, 8]);
-    // never coarser than the equal cut, whatever the floor
-    for (const [units, lanes, macs] of [[32, 8, 8 * 64 * 784], [196, 4, 4 * 256 * 64], [5, 4, 1 << 24]] as const) {
-      const equal = Math.ceil(units / 8);
-      const b = sliceBounds(units, lanes, macs, 2, 4, 250);
-      checkCover(b, units, 250);
-      for (const s of sizes(b)) expect(s).toBeLessThanOrEqual(equal);
+  it('products under GUIDED_MIN_MACS keep the equal cut they had (every layer of the MLP step on 2 threads)', () => {
+    // The cut before the tail shrank: min(units, threads · 4) slices at floor(units · u / slices).
+    const old = (units: number): number[] => {
+      const n = Math.min(units, 8);
+      return Array.from({ length: n + 1 }, (_, u) => Math.floor((units * u) / n));
+    };
+    for (const [units, lanes, macs] of [
+      [32, 8, 8 * 64 * 784], // x·W1ᵀ, 64×784 @ 784×256: columns split
+      [32, 8, 8 * 64 * 256], // h·W2ᵀ and g·W2, 64×256 @ 256×256
+      [64, 4, 4 * 256 * 64], // gᵀ·h, 256×64 @ 64×256: rows split
+      [98, 8, 8 * 256 * 64], // gᵀ·x, 256×64 @ 64×784: columns split
+      [5, 4, 4 * 10 * 64],
+    ] as const) {
+      expect(units * macs).toBeLessThan(GUIDED_MIN_MACS);
+      expect(sliceBounds(units, lanes, macs, 2, 4, 250)).toEqual(old(units));
     }
   });
 
   it('a tail slice holds at least SLICE_MIN_MACS multiply-adds when panels are small', () => {
-    // 1000 panels of 4 rows × 64 × 64: 16384 multiply-adds each, so the floor is 64 panels.
-    const b = sliceBounds(1000, 4, 4 * 64 * 64, 2, 4, 250);
-    checkCover(b, 1000, 250);
+    // 2000 panels of 4 rows × 64 × 64: 16384 multiply-adds each, so the floor is 64 panels.
+    const b = sliceBounds(2000, 4, 4 * 64 * 64, 2, 4, 250);
+    checkCover(b, 2000, 250);
     const floor = SLICE_MIN_MACS / (4 * 64 * 64);
-    for (const s of sizes(b).slice(0, -1)) expect(s).toBeGreaterThanOrEqual(floor);
+    const s = sizes(b);
+    for (const x of s.slice(0, -1)) expect(x).toBeGreaterThanOrEqual(floor);
+    expect(s).toContain(floor);
   });
 
   it('respects the slice cap (the last slice takes the rest) and odd inputs', () => {
-    const b = sliceBounds(10_000, 4, 4 * 100, 16, 4, 20);
+    const b = sliceBounds(10_000, 4, 4 * 10_000, 16, 4, 20);
     checkCover(b, 10_000, 20);
     expect(b.length - 1).toBe(20);
     expect(sliceBounds(0, 4, 1, 2, 4, 250)).toEqual([0]);

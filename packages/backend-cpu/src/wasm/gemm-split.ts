@@ -4,12 +4,12 @@
  *
  * Equal slices, `threads · perThread` of them, leave a thread that was descheduled, or woke late,
  * holding one whole slice at the end while the others sleep: on the 1024² product with 2 threads
- * a slice is 128 rows, ~7 ms, a sixth of the job. So the slices shrink towards the end (guided
- * self-scheduling): each is at most the equal size and at most the rest divided by twice the
- * threads, down to a floor of `minMacs` multiply-adds (a few call overheads and a B micro-panel's
- * trip from L3 are then a small part of it). Slices are claimed in order, so the large ones go
- * first and the last ones, which decide when the job ends, are small. A job too small for the
- * floor keeps the equal slices, so a small product (the MLP's layers) is cut as before.
+ * a slice is 128 rows, ~7 ms, a quarter of each thread's share. So the slices shrink towards the
+ * end (guided self-scheduling): each is at most the equal size and at most the rest divided by
+ * twice the threads, down to a floor (`SLICE_MIN_MACS`, `SLICE_MIN_LANES`: call overheads and B's
+ * trips from L3 are then a small part of a slice). Slices are claimed in order, so the large ones
+ * go first and the last ones, which decide when the job ends, are small. A product under
+ * `GUIDED_MIN_MACS` (every layer of the MLP step) keeps the equal cut it had.
  *
  * Which thread sums which element never changes the order of the k loop: results are bit-for-bit
  * the same whatever the cut.
@@ -25,6 +25,12 @@ export const SLICE_MIN_MACS = 1 << 20;
 export const SLICE_MIN_LANES = 16;
 
 /**
+ * Products under this many multiply-adds (~0.9 ms of one thread: every layer of the MLP step) keep
+ * the equal cut, exactly as before the tail shrank: their slices are already a few tens of µs.
+ */
+export const GUIDED_MIN_MACS = 1 << 24;
+
+/**
  * Slice boundaries over `units` micro-panels of `lanes` rows or columns each, from 0 to `units`
  * ascending: at most `maxSlices` slices, each of at least one unit. `macsPerUnit` is one unit's
  * multiply-adds (its rows or columns times the other dimension times K).
@@ -32,6 +38,11 @@ export const SLICE_MIN_LANES = 16;
 export function sliceBounds(units: number, lanes: number, macsPerUnit: number, threads: number, perThread: number, maxSlices: number): number[] {
   const bounds = [0];
   if (units <= 0) return bounds;
+  if (units * macsPerUnit < GUIDED_MIN_MACS) {
+    const slices = Math.max(1, Math.min(units, threads * perThread, maxSlices));
+    for (let u = 1; u <= slices; u++) bounds.push(Math.floor((units * u) / slices));
+    return bounds;
+  }
   const equal = Math.max(1, Math.ceil(units / Math.max(1, threads * perThread)));
   const least = Math.max(Math.ceil(SLICE_MIN_MACS / Math.max(1, macsPerUnit)), Math.ceil(SLICE_MIN_LANES / lanes));
   const floor = Math.min(equal, Math.max(1, least));
