@@ -20,7 +20,9 @@ export const SLICE_MIN_MACS = 1 << 20;
 /**
  * The fewest rows (or columns) a tail slice is cut to. A row slice reads all of packed B once per
  * k block, 4/rows bytes per multiply-add at float32: 16 rows keep that to ~5 GB/s at full speed,
- * well within what L3 gives one core, where 4 rows would ask for ~18 GB/s.
+ * well within what L3 gives one core, where 4 rows would ask for ~18 GB/s. Only the last few
+ * slices are this thin: cutting the whole 1024² product in 32-row slices ran 0.86-0.88× the
+ * 128-row cut on 2 threads at load ~8 (paired runs), the shared L3 of a busy machine being slower.
  */
 export const SLICE_MIN_LANES = 16;
 
