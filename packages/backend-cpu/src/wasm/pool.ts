@@ -17,6 +17,7 @@
  * spins instead of sleeping in `Atomics.wait` while the last chunks finish.
  */
 import { MC, NC } from './gemm-kernel.js';
+import { sliceBounds } from './gemm-split.js';
 import { MODULE_TASK, runModuleTask, TASK_GEN, TASK_KIND } from './pool-tasks.js';
 import type { HostedWorker, WorkerHost } from './worker-host.js';
 import { workerFunctions } from './worker-source.js';
@@ -41,12 +42,13 @@ const JOB = 8;
 const PACKS = JOB + 20;
 const SLICES = JOB + 25;
 export const MAX_THREADS = 16;
-/** Chunks per thread: enough that a thread that starts late, or is descheduled, leaves work to the others. */
+/** Equal slices per thread, before the last ones shrink (`gemm-split.ts`): enough that a thread that starts late leaves work to the others. */
 const CHUNKS_PER_THREAD = 4;
 /** Pack chunks of the shared operand per thread, and the fewest elements worth one (~10 µs of packing). */
 const PACK_CHUNKS_PER_THREAD = 2;
 const PACK_CHUNK_MIN = 1 << 15;
-const MAX_CHUNKS = Math.min(255, MAX_THREADS * (CHUNKS_PER_THREAD + PACK_CHUNKS_PER_THREAD));
+/** The claim word's 8-bit chunk count: room for the shrinking tail slices of `gemm-split.ts` at any thread count. */
+const MAX_CHUNKS = 255;
 /**
  * Set by a worker whose work threw, before it counts the work done: the caller then throws instead
  * of returning a result with a hole in it, and instead of waiting forever for a dead worker.
@@ -59,6 +61,8 @@ const FAILED = SLICES + 4 * MAX_CHUNKS;
  * exchange must never touch.
  */
 const TASKS = FAILED + 1;
+// runChunks (shipped to the workers as text) finds FAILED 17 slots from the control block's end.
+if (FAILED !== TASKS + MAX_THREADS - 17) throw new Error('pool: the control block layout drifted from runChunks');
 /**
  * How long (ms) the caller spins for the workers' last chunks of a module task before it sleeps:
  * about one chunk of a costly elementwise kernel (`THREAD_CHUNK` elements at ~1.5 ns). A worker
@@ -168,11 +172,12 @@ function runSlice(gemm: Gemm, packA: Pack, packB: Pack, C: Int32Array, t: number
  * first in the claim order; the thread that finishes the last of them wakes the slices waiting.
  */
 function runChunks(gemm: Gemm, packA: Pack, packB: Pack, C: Int32Array, MCc: number, NCc: number): void {
-  // CLAIM and DONE as literals, like runSlice's constants; FAILED is the control block's last slot.
+  // CLAIM and DONE as literals, like runSlice's constants; FAILED is the slot before the
+  // MAX_THREADS (16) task slots that end the control block (checked below TASKS).
   const CLAIM_AT = 4;
   const DONE_AT = 5;
   const PACKS_AT = 28;
-  const FAILED_AT = C.length - 1;
+  const FAILED_AT = C.length - 17;
   for (;;) {
     const v = Atomics.load(C, CLAIM_AT);
     const chunks = (v >>> 8) & 255;
@@ -391,11 +396,13 @@ export class ThreadPool {
       C[at + 2] = split.ks;
     }
     const units = byRows ? job.Mp / job.MR : job.Np / job.NR;
-    const slices = Math.min(units, n * CHUNKS_PER_THREAD, MAX_CHUNKS - packs);
+    const lanes = byRows ? job.MR : job.NR;
+    const bounds = sliceBounds(units, lanes, lanes * (byRows ? job.N : job.M) * job.K, n, CHUNKS_PER_THREAD, MAX_CHUNKS - packs);
+    const slices = bounds.length - 1;
     const chunks = packs + slices;
     for (let u = 0; u < slices; u++) {
-      const lo = Math.floor((units * u) / slices);
-      const hi = Math.floor((units * (u + 1)) / slices);
+      const lo = bounds[u]!;
+      const hi = bounds[u + 1]!;
       const s = SLICES + 4 * (packs + u);
       if (byRows) {
         C[s] = lo * job.MR;
