@@ -6,7 +6,9 @@
  * output element; the result is then stored into `out` (whose strides are arbitrary). When the
  * innermost (collapsed) dim is reduced, each row is folded in a local first — pairwise for sums,
  * so long float rows keep their accuracy; when it is kept, the row is added slot by slot, which keeps
- * reads sequential for reductions over leading axes.
+ * reads sequential for reductions over leading axes. With the wasm folds (`wasm/reduce.ts`),
+ * contiguous float rows are folded in SIMD, and kept rows of an input in the heap are added into
+ * an accumulator in the heap (the same additions in the same order).
  */
 import type { TypedArray, View } from '@nabla/core';
 import { dataOf, type Scratch } from '../storage.js';

@@ -3,7 +3,9 @@
  * WebAssembly SIMD fold (`reduce-kernel.ts`), in chunks of `FOLD_CHUNK` elements: in place when
  * the row lives in the backend's heap, else each chunk copied into the scratch (a memcpy, in L2)
  * and folded there. The chunks are the same either way, so are the bits. `kernels/reduce.ts` walks the geometry;
- * this only replaces its per-row fold. Short or strided rows keep the JavaScript fold.
+ * this only replaces its per-row fold. Short or strided rows keep the JavaScript fold. Long rows
+ * in the heap are folded on every thread (`THREAD_MIN_FOLD`), and reductions over leading axes
+ * add whole rows into an accumulator in the heap (`columns`).
  */
 import type { TypedArray } from '@nabla/core';
 import { align16 } from './heap.js';
