@@ -117,35 +117,6 @@ function emitExtreme(c: Code, op: 'max' | 'min', dtype: RowDtype, P = 0, N = 1):
 }
 
 /**
- * A module task (`pool-tasks.ts`) folding a long row on every thread: `run(n, p, dst)` folds the
- * `n` elements at byte address `p` in pieces of `piece` elements, the float64 of piece k stored at
- * `dst + 8k`. The pieces are the ones the one-thread fold takes, and the caller combines their
- * results in order, so the result has the same bits on any number of threads.
- */
-export function emitChunkFold(memory: ConstructorParameters<typeof ModuleBuilder>[0], op: RowOp, dtype: RowDtype, piece: number): Uint8Array {
-  const mod = new ModuleBuilder(memory);
-  const c = mod.func('run', [ValType.i32, ValType.i32, ValType.i32]);
-  const es = dtype === 'float32' ? 4 : 8;
-  const [n, p, dst] = [0, 1, 2];
-  const off = c.local(ValType.i32);
-  const at = c.local(ValType.i32);
-  const m = c.local(ValType.i32);
-  const r = c.local(ValType.f64);
-  c.i32c(0).set(off);
-  loopTo(c, off, n, piece, () => {
-    // m = min(piece, n - off); at = p + off * es
-    c.get(n).get(off).op('i32.sub').set(m);
-    c.get(m).i32c(piece).op('i32.ge_u').if_().i32c(piece).set(m).end();
-    c.get(p).get(off).i32c(es).op('i32.mul').op('i32.add').set(at);
-    emitFold(c, op, dtype, at, m);
-    c.set(r);
-    c.get(dst).get(r).mem('f64.store', 3);
-    c.get(dst).i32c(8).op('i32.add').set(dst);
-  });
-  return mod.encode();
-}
-
-/**
  * `acc_<op>_<dtype>(a, p, n, rows, step)`: the float64 accumulator's `n` slots at byte address `a`
  * take in `rows` rows of `n` contiguous elements, the first at `p`, each next `step` bytes on,
  * slot by slot (`+`, or max/min with NaN propagated), row after row: a reduction over leading

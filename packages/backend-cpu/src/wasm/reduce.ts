@@ -3,14 +3,12 @@
  * WebAssembly SIMD fold (`reduce-kernel.ts`), in chunks of `FOLD_CHUNK` elements: in place when
  * the row lives in the backend's heap, else each chunk copied into the scratch (a memcpy, in L2)
  * and folded there. The chunks are the same either way, so are the bits. `kernels/reduce.ts` walks the geometry;
- * this only replaces its per-row fold. Short or strided rows keep the JavaScript fold. Long rows
- * in the heap are folded on every thread (`THREAD_MIN_FOLD`), and reductions over leading axes
- * add whole rows into an accumulator in the heap (`columns`).
+ * this only replaces its per-row fold. Short or strided rows keep the JavaScript fold. Reductions
+ * over leading axes add whole rows into an accumulator in the heap (`columns`). Everything runs on
+ * the calling thread (README, *Reductions*, says why).
  */
 import type { TypedArray } from '@nabla/core';
-import { align16 } from './heap.js';
-import { descriptorBytes, runModuleTask, writeDescriptor } from './pool-tasks.js';
-import { accFoldName, emitChunkFold, emitRowFolds, rowFoldName, type AccFold, type RowDtype, type RowFold, type RowOp } from './reduce-kernel.js';
+import { accFoldName, emitRowFolds, rowFoldName, type AccFold, type RowDtype, type RowFold, type RowOp } from './reduce-kernel.js';
 import type { WasmRuntime } from './runtime.js';
 
 /** Elements per fold call (32 KiB of float64). */
@@ -18,29 +16,8 @@ export const FOLD_CHUNK = 4096;
 /** Rows shorter than this fold faster in JavaScript than with a copy and a call. */
 export const MIN_FOLD_ROW = 64;
 
-/**
- * Rows in the heap at least this long are folded by every thread of the pool. One thread folds
- * 2^19 float32 elements (2 MiB, out of L2) in 0.1-0.2 ms here, several worker wake-ups; below
- * that, on a busy machine, a late worker costs more than the split saves.
- */
-export const THREAD_MIN_FOLD = 1 << 19;
-/** Elements a thread claims at a time: a few microseconds of folding, four `FOLD_CHUNK` pieces. */
-const TASK_CHUNK = 4 * FOLD_CHUNK;
-/**
- * Module ids of the fold tasks: far above the elementwise kernels' ids (counted from 1 in
- * `elementwise.ts`), since a worker keeps one instance per id.
- */
-const TASK_ID_BASE = 1 << 30;
-
 /** What `kernels/reduce.ts` folds a row with: `n` elements of `X` from `p`, step `s`. */
 export type RowFn = (X: TypedArray, p: number, s: number, n: number) => number;
-
-/** One thread-split fold: its module's bytes (for the workers), id and the caller's instance. */
-interface FoldTask {
-  readonly bytes: Uint8Array;
-  readonly id: number;
-  readonly run: (...args: number[]) => void;
-}
 
 /** Rows of a reduction over leading axes folded into a float64 accumulator in the heap (`RowFolds.columns`). */
 export interface ColumnFold {
@@ -53,7 +30,6 @@ export interface ColumnFold {
 export class RowFolds {
   private readonly folds = new Map<string, RowFold>();
   private readonly accs = new Map<string, AccFold>();
-  private readonly tasks = new Map<string, FoldTask>();
 
   constructor(private readonly rt: WasmRuntime) {
     const exports = rt.instantiate(emitRowFolds(rt.heap.memoryType()));
@@ -97,11 +73,6 @@ export class RowFolds {
       let r = start;
       const xp = heap.ptrOf(X);
       if (xp >= 0) {
-        const pool = this.rt.pool;
-        if (pool !== null && n >= THREAD_MIN_FOLD) {
-          const r1 = this.threaded(op, dtype, xp + p * es, n, start, combine);
-          if (r1 !== null) return r1;
-        }
         for (let c0 = 0; c0 < n; c0 += FOLD_CHUNK) r = combine(r, fold(xp + (p + c0) * es, Math.min(FOLD_CHUNK, n - c0)));
         return r;
       }
@@ -117,57 +88,4 @@ export class RowFolds {
       return r;
     };
   }
-
-  /**
-   * The fold of the `n` elements at byte address `xp` on every thread (`pool-tasks.ts`): the
-   * threads take `TASK_CHUNK` elements at a time and store each `FOLD_CHUNK` piece's fold, which
-   * the caller then combines in order, exactly as the one-thread loop does; null when the layout
-   * does not fit the scratch.
-   */
-  private threaded(op: RowOp, dtype: RowDtype, xp: number, n: number, start: number, combine: (a: number, b: number) => number): number | null {
-    const pool = this.rt.pool!;
-    const heap = this.rt.heap;
-    const task = this.task(op, dtype);
-    const pieces = Math.ceil(n / FOLD_CHUNK);
-    const desc = 0;
-    const counter = align16(desc + descriptorBytes(3));
-    const modAt = counter + 16;
-    const partsAt = align16(modAt + task.bytes.length);
-    const base = heap.scratch(partsAt + pieces * 8);
-    if (base < 0) return null;
-    heap.u8.set(task.bytes, base + modAt);
-    const es = dtype === 'float32' ? 4 : 8;
-    // Argument j of the chunk from element s is base[j] + s·stride[j]: the output pointer moves
-    // 8 bytes per FOLD_CHUNK elements (a power of two, so s·stride is exact).
-    writeDescriptor(heap.memory.buffer, base + desc, {
-      moduleId: task.id,
-      bytesPtr: base + modAt,
-      bytesLen: task.bytes.length,
-      counterPtr: base + counter,
-      total: n,
-      chunk: TASK_CHUNK,
-      base: [0, xp, base + partsAt],
-      stride: [0, es, 8 / FOLD_CHUNK],
-    });
-    const own = new Map([[task.id, task.run]]);
-    const take = (): void => runModuleTask(heap.memory, base + desc, own);
-    pool.runTasks(new Array<number>(pool.threads).fill(base + desc), take, take);
-    const F = heap.f64;
-    let r = start;
-    for (let k = 0, q = (base + partsAt) / 8; k < pieces; k++) r = combine(r, F[q + k]!);
-    return r;
-  }
-
-  private task(op: RowOp, dtype: RowDtype): FoldTask {
-    const key = rowFoldName(op, dtype);
-    let t = this.tasks.get(key);
-    if (t === undefined) {
-      const bytes = emitChunkFold(this.rt.heap.memoryType(), op, dtype, FOLD_CHUNK);
-      t = { bytes, id: TASK_ID_BASE + nextTaskId++, run: this.rt.instantiate(bytes).run as (...args: number[]) => void };
-      this.tasks.set(key, t);
-    }
-    return t;
-  }
 }
-
-let nextTaskId = 0;

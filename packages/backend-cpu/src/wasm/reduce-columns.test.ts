@@ -1,9 +1,8 @@
 /**
- * The two reduction paths that need the wasm heap: reductions over leading axes folding whole
- * contiguous rows into a float64 accumulator in SIMD (`RowFolds.columns`: a bias's gradient), and
- * long rows folded on every thread of the pool (`THREAD_MIN_FOLD`). Both must give the JavaScript
- * kernel's bits (the same float64 additions in the same order for the columns; the same pieces
- * combined in the same order for the threads), on one thread and on two, NaN/±Inf/-0 included.
+ * Reductions over leading axes of an input in the wasm heap fold whole contiguous rows into a
+ * float64 accumulator in SIMD (`RowFolds.columns`: a bias's gradient). They must give the
+ * JavaScript kernel's bits (the same float64 additions in the same order), on a one- and a
+ * two-thread backend, NaN/±Inf/-0 included, for every row length around the vector width.
  */
 import type { DType, View } from '@nabla/core';
 import { describe, expect, it } from 'vitest';
@@ -11,7 +10,6 @@ import type { CpuBackend } from '../backend.js';
 import { MIN_COLUMN_ROW } from '../kernels/reduce.js';
 import { wasmTestBackends } from '../test-utils/backends.js';
 import { empty, randoms, storageWith, values, viewOf } from '../test-utils/views.js';
-import { FOLD_CHUNK, THREAD_MIN_FOLD } from './reduce.js';
 
 const { js, one, two } = await wasmTestBackends();
 const OPS = ['sum', 'max', 'min'] as const;
@@ -85,61 +83,5 @@ describe('reductions over leading axes: whole rows into the accumulator in SIMD'
   it('a [3, 4, 130] input reduced over its middle axis (each output row folds its own rows)', () => {
     const vals = withSpecials(3 * 40 * 130, 9, 'float32');
     for (const op of OPS) expectSameBits(reduceOn(one, op, 'float32', vals, [3, 40, 130], [1]), reduceOn(js, op, 'float32', vals, [3, 40, 130], [1]), op);
-  });
-});
-
-describe('long rows folded on every thread', () => {
-  it('runs on the pool from THREAD_MIN_FOLD elements, and not below', () => {
-    const pool = two.wasm!.pool!;
-    const vals = randoms(THREAD_MIN_FOLD, 1, -1, 1);
-    let before = pool.tasks;
-    reduceOn(two, 'sum', 'float32', vals, [THREAD_MIN_FOLD], [0]);
-    expect(pool.tasks - before).toBe(1);
-    before = pool.tasks;
-    reduceOn(two, 'sum', 'float32', vals.slice(1), [THREAD_MIN_FOLD - 1], [0]);
-    expect(pool.tasks - before).toBe(0);
-  });
-
-  for (const dtype of ['float32', 'float64'] as const) {
-    for (const n of [THREAD_MIN_FOLD, THREAD_MIN_FOLD + 1, THREAD_MIN_FOLD + FOLD_CHUNK + 3, 3 * THREAD_MIN_FOLD - 7]) {
-      it(`${dtype} sum/max/min of ${n}: the same bits on 1 and 2 threads, as the JavaScript kernel's within rounding`, () => {
-        const vals = withSpecials(n + 3, n, dtype).map((v) => (Number.isFinite(v) ? v : 1));
-        for (const op of OPS) {
-          const a = reduceOn(one, op, dtype, vals, [n], [0], 3);
-          const b = reduceOn(two, op, dtype, vals, [n], [0], 3);
-          expectSameBits(b, a, `${op} ${n}`);
-          const want = reduceOn(js, op, dtype, vals, [n], [0], 3)[0]!;
-          // Sums fold in another order than the JavaScript kernel's pairwise one.
-          const tol = op !== 'sum' ? 0 : dtype === 'float32' ? 2 ** -22 * Math.max(1, Math.abs(want)) : 1e-14 * n;
-          expect(Math.abs(a[0]! - want), `${op} against JavaScript`).toBeLessThanOrEqual(tol);
-        }
-      });
-    }
-  }
-
-  it("the pieces combine in the one-thread loop's order (float64 sums where the order shows in the bits)", () => {
-    const n = THREAD_MIN_FOLD + 3 * FOLD_CHUNK + 11;
-    // A first piece summing to ~4e19 (an ulp of 8192), then pieces of ~400 each: left to right,
-    // every later piece rounds away; in any other order they would add up first and show.
-    const vals = Array.from({ length: n }, (_, i) => (i < FOLD_CHUNK ? 1e16 : 0.1 + (i % 97) / 1000));
-    const a = reduceOn(one, 'sum', 'float64', vals, [n], [0]);
-    expectSameBits(reduceOn(two, 'sum', 'float64', vals, [n], [0]), a, 'sum');
-    // The one-thread fold itself: the pieces' sums added left to right.
-    let want = 0;
-    for (let c = 0; c < n; c += FOLD_CHUNK) want += vals.slice(c, Math.min(n, c + FOLD_CHUNK)).reduce((x, y) => x + y, 0);
-    expect(a[0]).toBe(want);
-  });
-
-  it('NaN and ±Infinity in a late piece propagate as in one thread; rows of a [2, n] input fold one by one', () => {
-    const n = THREAD_MIN_FOLD + 2 * FOLD_CHUNK;
-    for (const [name, v] of [['NaN', NaN], ['+inf', Infinity], ['-inf', -Infinity]] as const) {
-      const vals = randoms(2 * n, 3, -1, 1);
-      vals[n + n - 5] = v;
-      for (const op of OPS) {
-        const a = reduceOn(one, op, 'float32', vals, [2, n], [1]);
-        expectSameBits(reduceOn(two, op, 'float32', vals, [2, n], [1]), a, `${op} with ${name}`);
-        expectSameBits(a.slice(1), reduceOn(js, op, 'float32', vals, [2, n], [1]).slice(1), `${op} with ${name} against JavaScript`);
-      }
-    }
   });
 });
