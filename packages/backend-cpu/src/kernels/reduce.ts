@@ -6,7 +6,9 @@
  * output element; the result is then stored into `out` (whose strides are arbitrary). When the
  * innermost (collapsed) dim is reduced, each row is folded in a local first — pairwise for sums,
  * so long float rows keep their accuracy; when it is kept, the row is added slot by slot, which keeps
- * reads sequential for reductions over leading axes.
+ * reads sequential for reductions over leading axes. With the wasm folds (`wasm/reduce.ts`),
+ * contiguous float rows are folded in SIMD, and kept rows of an input in the heap are added into
+ * an accumulator in the heap (the same additions in the same order).
  */
 import type { TypedArray, View } from '@nabla/core';
 import { dataOf, type Scratch } from '../storage.js';
@@ -92,6 +94,9 @@ function accMin(A: Float64Array, a: number, as: number, X: TypedArray, p: number
   for (let j = 0; j < n; j++, p += s, a += as) A[a] = Math.min(A[a]!, X[p]!);
 }
 
+/** Kept rows shorter than this add up faster in JavaScript than through a call into WebAssembly. */
+export const MIN_COLUMN_ROW = 16;
+
 type RowFn = (X: TypedArray, p: number, s: number, n: number) => number;
 type AccFn = (A: Float64Array, a: number, as: number, X: TypedArray, p: number, s: number, n: number) => void;
 
@@ -119,8 +124,15 @@ export function reduce(op: ReduceOp, out: View, x: View, axes: readonly number[]
   const X = dataOf(op, 'x', x);
   const nOut = numelOf(out.shape);
   if (nOut === 0) return;
-  const acc = scratch.f64('reduce', nOut).subarray(0, nOut);
-  acc.fill(IDENTITY[op]);
+  const g = collapse(x.shape, [x.strides, denseStrides(x.shape, reduced)]);
+  const last = g.shape.length - 1;
+  const xs = g.strides[0]![last]!;
+  const as = g.strides[1]![last]!;
+  const simd = folds !== null && op !== 'prod' && (x.dtype === 'float32' || x.dtype === 'float64');
+  // Leading axes reduced over contiguous rows (a bias's gradient): whole rows into the accumulator in SIMD.
+  const cols = simd && xs === 1 && as === 1 && g.shape[last]! >= MIN_COLUMN_ROW ? folds.columns(op, x.dtype as 'float32' | 'float64', X, nOut, IDENTITY[op]) : null;
+  const acc = cols?.acc ?? scratch.f64('reduce', nOut).subarray(0, nOut);
+  if (cols === null) acc.fill(IDENTITY[op]);
   if (numelOf(x.shape) === 0) {
     if (op === 'max' || op === 'min') throw new Error(`${op}: cannot reduce over an empty dimension`);
     storeDense(op, out, acc);
@@ -128,21 +140,23 @@ export function reduce(op: ReduceOp, out: View, x: View, axes: readonly number[]
   }
   const intArith = x.dtype === 'int32' || x.dtype === 'bool';
   let row: RowFn = op === 'sum' ? rowSum : op === 'max' ? rowMax : op === 'min' ? rowMin : intArith ? rowProdInt : rowProd;
-  if (folds !== null && op !== 'prod' && (x.dtype === 'float32' || x.dtype === 'float64')) row = folds.row(op, x.dtype, row);
+  if (simd) row = folds.row(op as 'sum' | 'max' | 'min', x.dtype as 'float32' | 'float64', row);
   const accRow: AccFn = op === 'sum' ? accSum : op === 'max' ? accMax : op === 'min' ? accMin : intArith ? accProdInt : accProd;
   const combine = op === 'sum'
     ? (a: number, b: number) => a + b
     : op === 'max' ? Math.max : op === 'min' ? Math.min : intArith ? Math.imul : (a: number, b: number) => a * b;
 
-  const g = collapse(x.shape, [x.strides, denseStrides(x.shape, reduced)]);
-  const last = g.shape.length - 1;
-  const xs = g.strides[0]![last]!;
-  const as = g.strides[1]![last]!;
-  forEachRow(g.shape, g.strides, [x.offset, 0], (bases, n) => {
-    const a = bases[1]!;
-    if (as === 0) acc[a] = combine(acc[a]!, row(X, bases[0]!, xs, n));
-    else accRow(acc, a, as, X, bases[0]!, xs, n);
-  });
+  if (cols !== null && last === 1 && g.strides[1]![0] === 0) {
+    // [rows, n] over its rows: one call.
+    cols.add(0, x.offset, g.shape[1]!, g.shape[0]!, g.strides[0]![0]!);
+  } else {
+    forEachRow(g.shape, g.strides, [x.offset, 0], (bases, n) => {
+      const a = bases[1]!;
+      if (as === 0) acc[a] = combine(acc[a]!, row(X, bases[0]!, xs, n));
+      else if (cols !== null) cols.add(a, bases[0]!, n, 1, 0);
+      else accRow(acc, a, as, X, bases[0]!, xs, n);
+    });
+  }
   storeDense(op, out, acc);
 }
 
