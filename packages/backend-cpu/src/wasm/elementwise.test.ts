@@ -128,6 +128,12 @@ describe('wasm elementwise kernels vs the JavaScript reference', () => {
           const v = dense(b, dtype, [R, C], x);
           return { out: v, inputs: [v, viewOf(storageWith(b, dtype, bias), [R, C], [0, 1])] };
         }],
+        // The bias is the output's first row: rows after it must read the values row 0 was just
+        // given, so its slot cannot be kept from one row to the next.
+        ['bias aliasing the output', (b) => {
+          const s = storageWith(b, dtype, mixed(R * C, 7));
+          return { out: viewOf(s, [R, C]), inputs: [dense(b, dtype, [R, C], x), viewOf(s, [R, C], [0, 1])] };
+        }],
       ];
       for (const [what, make] of cases) {
         const { got, want, fellBack } = both(s, make);

@@ -62,6 +62,7 @@ export function wasmElementwise(rt: WasmRuntime, spec: ElementwiseSpec, js: Elem
   const D: TypedArray[] = new Array<TypedArray>(nIn);
   const innerStride = new Array<number>(nIn).fill(0);
   const ptrs = new Array<number>(nIn).fill(-1);
+  const staged = new Array<number>(2 * nIn).fill(-1);
   const moduleId = nextModuleId++;
   const heap = rt.heap;
   // A fill (`fill_`, `zero_`: the output's storage is an input the expression never reads) only
@@ -112,7 +113,10 @@ export function wasmElementwise(rt: WasmRuntime, spec: ElementwiseSpec, js: Elem
     for (let j = 0; j < spec.numParams; j++) args[2 + 2 * nIn + j] = params[j]!;
     const offsets = [out.offset];
     for (const v of inputs) offsets.push(v.offset);
-    const job: Job = { heap, plan, run, args, O, D, innerStride, esOut, bytes, moduleId, slots, outPtr, ptrs };
+    // A slot's contents are remembered only within this call, and only for inputs the call never
+    // writes (an input sharing the output's storage can change under it).
+    for (let k = 0; k < nIn; k++) staged[2 * k] = inputs[k]!.storage === out.storage ? -2 : -1;
+    const job: Job = { heap, plan, run, args, O, D, innerStride, esOut, bytes, moduleId, slots, outPtr, ptrs, staged };
     let direct = outPtr >= 0;
     for (let k = 0; k < nIn; k++) if (ptrs[k]! >= 0) direct = true;
     if (direct) inPlaceRows.count++;
@@ -162,6 +166,12 @@ interface Job {
   /** Heap addresses of element 0 of the output and of each dense input, or -1 (staged). */
   readonly outPtr: number;
   readonly ptrs: readonly number[];
+  /**
+   * Per input, the source index and length last copied into its slot in this call ([2k], [2k+1];
+   * -2 at [2k]: never reuse). A row-broadcast input (a bias added to each row of a batch) is then
+   * copied once per call instead of once per row.
+   */
+  readonly staged: number[];
 }
 
 /**
@@ -211,7 +221,7 @@ function fillBroadcasts(job: Job, bases: readonly number[]): void {
  * is in place.
  */
 function runChunks(job: Job, bases: readonly number[], from: number, to: number, staged: boolean): void {
-  const { heap, plan, run, args, O, D, innerStride, esOut, slots, outPtr, ptrs } = job;
+  const { heap, plan, run, args, O, D, innerStride, esOut, slots, outPtr, ptrs, staged: memo } = job;
   const nIn = D.length;
   const H = esOut === 4 ? heap.f32 : heap.f64;
   let allDirect = !staged && outPtr >= 0;
@@ -229,8 +239,13 @@ function runChunks(job: Job, bases: readonly number[], from: number, to: number,
       }
       const slot = slots + SLOT * (k + 1);
       args[2 + k] = slot;
+      if (memo[2 * k] === b && memo[2 * k + 1] === m) continue;
       const dst = bytes === 1 ? heap.u8 : bytes === 4 ? heap.f32 : heap.f64;
       dst.set(D[k]!.subarray(b, b + m), slot / bytes);
+      if (memo[2 * k] !== -2) {
+        memo[2 * k] = b;
+        memo[2 * k + 1] = m;
+      }
     }
     args[0] = m;
     const inPlace = !staged && outPtr >= 0;
