@@ -57,7 +57,7 @@ interface SavedState {
   node: Node;
   pass: number;
   deps: number;
-  buf: MaybeGrad[] | null;
+  buf: MaybeGrad[] | Tensor | null;
 }
 
 /** Where the gradient of requested input `j` is read: output `nr` of some node. */
@@ -92,6 +92,12 @@ class Pass {
   private readonly reclaim: Reclaimer;
   /** Every node that received a gradient ran and consumed it (no buffer is left to drop). */
   private drained = false;
+  /**
+   * The gradients array a one-output node's formula receives (see `gradsOf`): one array for the
+   * pass, since each node's buffer holds its one gradient bare (an array per node was a tenth of
+   * a scalar graph's backward garbage).
+   */
+  private readonly one: MaybeGrad[] = [null];
 
   constructor(
     private readonly rt: Runtime,
@@ -339,8 +345,8 @@ class Pass {
     if (events.watching['backward:node']) events.emit('backward:node', { node: node.name(), seq: node.seq });
     const consumed = node._buf;
     node._buf = null;
-    // Hooks may replace entries; what is released at the end is what the slots held (`consumed`).
-    let buf = consumed === null ? nulls(node.outMeta.length) : node.tensorHooks ? consumed.slice() : consumed;
+    // Hooks may replace entries; what is released at the end is what the buffer held (`consumed`).
+    let buf = this.gradsOf(node, consumed);
     if (node.tensorHooks) runTensorHooks(node, buf, this.reclaim);
     if (node.retainHooks) node.retainHooks.forEach((h, k) => h && buf[k] && h(buf[k]!));
     if (this.captures.size > 0) this.capture(node, buf);
@@ -349,16 +355,35 @@ class Pass {
     if (node instanceof AccumulateGrad) {
       // Accumulation copies what it keeps (or keeps it in a graph, where nothing is reclaimed).
       if (this.req.accumulate && (this.req.inputs === null || this.wantedLeaves.has(node))) node.apply(buf, this.reclaim);
+      this.one[0] = null;
       this.releaseAll(consumed);
       return;
     }
 
     this.reclaim.watch(node instanceof OpNode);
     const gradIn = this.apply(node, buf);
+    this.one[0] = null;
     if (!this.req.keepGraph) node.release();
     this.passDown(node, gradIn);
     this.reclaim.settle();
     this.releaseAll(consumed);
+  }
+
+  /**
+   * The gradients w.r.t. a node's outputs as an array, from what its buffer held: a one-output
+   * node's gradient is held bare and handed over in the pass's array `one` (emptied once the node
+   * ran) unless user code may see the array (hooks, anomaly stack, captures) or keep it (custom
+   * Functions receive the gradients spread, so they never see it); hooks get copies they may edit.
+   */
+  private gradsOf(node: Node, held: MaybeGrad[] | Tensor | null): MaybeGrad[] {
+    if (held === null) return nulls(node.outMeta.length);
+    if (held instanceof Tensor) {
+      if (node._hasExtras || this.captures.size > 0) return [held];
+      const one = this.one;
+      one[0] = held;
+      return one;
+    }
+    return node.tensorHooks ? held.slice() : held;
   }
 
   /** The node's gradients w.r.t. its inputs (missing output gradients become zeros unless it takes nulls). */
@@ -379,6 +404,8 @@ class Pass {
     let gradIn: MaybeGrad[];
     try {
       gradIn = node.apply(buf);
+      // A formula that hands its gradients back as they came must not return the pass's array.
+      if (gradIn === this.one) gradIn = gradIn.slice();
     } catch (e) {
       if (this.rt.gradMode.anomaly || node.stack) throw anomalyError(node, `Function '${node.name()}' failed: ${(e as Error).message}`, e);
       throw e;
@@ -424,38 +451,48 @@ class Pass {
   }
 
   /**
-   * Adds `g` to what output `nr` of `node` has received. A sum only this slot holds is added into
-   * in place (PyTorch's InputBuffer does the same): a node whose output feeds thousands of others
-   * (a shared weight) would otherwise make and free a tensor per contribution.
+   * Adds `g` to what output `nr` of `node` has received: kept bare by a one-output node (see
+   * `gradsOf`), else in a slot per output.
    */
   private addGrad(node: Node, nr: number, g: Tensor): void {
-    let buf = node._buf;
+    const buf = node._buf;
     if (buf === null) {
-      if (nr === 0 && node.outMeta.length === 1) {
-        node._buf = [g];
-        this.reclaim.hold(g);
-        return;
-      }
-      node._buf = buf = nulls(node.outMeta.length);
-    }
-    const prev = buf[nr];
-    if (!prev) {
-      buf[nr] = g;
+      if (nr === 0 && node.outMeta.length === 1) node._buf = g;
+      else (node._buf = nulls(node.outMeta.length))[nr] = g;
       this.reclaim.hold(g);
-    } else if (prev !== g && this.reclaim.exclusive(prev)) {
-      // `add_` without its checks: exclusive() is stricter than they are.
-      runBinary(add, prev, g, prev);
-      prev._ref.version++;
+    } else if (buf instanceof Tensor) {
+      node._buf = this.sum(buf, g);
     } else {
-      const sum = prev.add(g);
-      buf[nr] = sum;
-      this.reclaim.hold(sum);
-      this.reclaim.release(prev);
+      const prev = buf[nr];
+      if (prev) buf[nr] = this.sum(prev, g);
+      else {
+        buf[nr] = g;
+        this.reclaim.hold(g);
+      }
     }
   }
 
-  private releaseAll(consumed: MaybeGrad[] | null): void {
-    if (consumed) for (let k = 0; k < consumed.length; k++) this.reclaim.release(consumed[k]);
+  /**
+   * `prev + g` for the buffer slot that holds `prev`. A sum only this slot holds is added into in
+   * place (PyTorch's InputBuffer does the same): a node whose output feeds thousands of others (a
+   * shared weight) would otherwise make and free a tensor per contribution.
+   */
+  private sum(prev: Tensor, g: Tensor): Tensor {
+    if (prev !== g && this.reclaim.exclusive(prev)) {
+      // `add_` without its checks: exclusive() is stricter than they are.
+      runBinary(add, prev, g, prev);
+      prev._ref.version++;
+      return prev;
+    }
+    const sum = prev.add(g);
+    this.reclaim.hold(sum);
+    this.reclaim.release(prev);
+    return sum;
+  }
+
+  private releaseAll(consumed: MaybeGrad[] | Tensor | null): void {
+    if (consumed instanceof Tensor) this.reclaim.release(consumed);
+    else if (consumed) for (let k = 0; k < consumed.length; k++) this.reclaim.release(consumed[k]);
   }
 
   // ---- captures, and the end of the pass

@@ -97,8 +97,8 @@ export abstract class Node {
   _pass = 0;
   /** @internal gradients still to arrive before the node can run */
   _deps = 0;
-  /** @internal gradients received so far, one slot per forward output */
-  _buf: (Tensor | null)[] | null = null;
+  /** @internal gradients received so far: one slot per forward output, or a one-output node's gradient bare */
+  _buf: (Tensor | null)[] | Tensor | null = null;
 
   // The edges, one per forward input: where its gradient goes (PyTorch's next_functions). Kept
   // without an array per edge or per node in the common case, since every op makes a node and a

@@ -65,6 +65,11 @@ export class OpNode<A = unknown> extends Node {
     for (let k = 0; k < outputs.length; k++) slots[n + k] = outputs[k]!;
   }
 
+  /** @internal Input slot `i` (while recording, into the slots the constructor was given). */
+  _setSlot(i: number, v: SavedSlot): void {
+    (this.saved as SavedSlot[])[i] = v;
+  }
+
   /** @internal `_saveOutputs([output0])` of a one-output node, without the array. */
   _saveOutput(output0: Saved): void {
     const s = this.saved;

@@ -22,22 +22,30 @@ import type { Tensor } from '../tensor/tensor.js';
 /** A step's `made` list is truncated (which drops its storage) only once it has grown this long. */
 const MADE_KEEP = 64;
 
-/** A pass's claim on a tensor it made: how many gradient buffer slots hold it. */
+/**
+ * A pass's claim on a tensor it made: how many gradient buffer slots hold it. The pass reuses the
+ * claims it gave up (see `Reclaimer.spare`), so `tensor` and the counts change over its life.
+ */
 class Claim {
   prev: Claim | null = null;
   next: Claim | null = null;
   constructor(
     readonly owner: Reclaimer,
-    readonly tensor: Tensor,
+    public tensor: Tensor,
     public slots: number,
     /** Made by a custom Function's backward, which may keep it: never written in place. */
-    readonly foreign: boolean,
+    public foreign: boolean,
   ) {}
 }
 
 export class Reclaimer {
   /** The claims this pass still holds (a list: added and removed in O(1), walked at the end). */
   private claims: Claim | null = null;
+  /**
+   * Claims given up, linked by `next`, for the next `claim`: a chain's pass claims and gives up
+   * one or two gradients per node, and a claim object each was a tenth of its garbage.
+   */
+  private spare: Claim | null = null;
   /** Seen by user code or handed to the caller: never freed here. */
   private readonly escaped = new Set<Tensor>();
   /**
@@ -203,7 +211,15 @@ export class Reclaimer {
   }
 
   private claim(t: Tensor, slots: number, foreign: boolean): void {
-    const c = new Claim(this, t, slots, foreign);
+    let c = this.spare;
+    if (c === null) c = new Claim(this, t, slots, foreign);
+    else {
+      this.spare = c.next;
+      c.tensor = t;
+      c.slots = slots;
+      c.foreign = foreign;
+      c.prev = null;
+    }
     c.next = this.claims;
     if (this.claims !== null) this.claims.prev = c;
     this.claims = c;
@@ -215,6 +231,8 @@ export class Reclaimer {
     else this.claims = c.next;
     if (c.next !== null) c.next.prev = c.prev;
     c.tensor._claim = null;
+    c.next = this.spare;
+    this.spare = c;
   }
 
   /** `t` was made by the running step (a short scan: a step makes a handful of tensors). */

@@ -247,19 +247,48 @@ export function recordOne<A>(
   attrs: A,
 ): OpNode<A> {
   const n = inputs.length;
+  const node = oneOutputNode(formula, n, output, saveInputs, saveOutput, attrs);
+  for (let i = 0; i < n; i++) linkInput(node, i, inputs[i]!, saveInputs, formula.name);
+  return finishOne(node, output, saveOutput, formula.name);
+}
+
+/**
+ * `recordOne` of a one- or two-operand op with the operands as arguments (`b` undefined: one):
+ * the scalar paths' unary and binary ops, which then need no operands array.
+ */
+export function recordFew<A>(
+  formula: GradFormula<A>,
+  a: Operand,
+  b: Operand | undefined,
+  output: Tensor,
+  saveInputs: boolean | readonly boolean[],
+  saveOutput: boolean,
+  attrs: A,
+): OpNode<A> {
+  const node = oneOutputNode(formula, b === undefined ? 1 : 2, output, saveInputs, saveOutput, attrs);
+  linkInput(node, 0, a, saveInputs, formula.name);
+  if (b !== undefined) linkInput(node, 1, b, saveInputs, formula.name);
+  return finishOne(node, output, saveOutput, formula.name);
+}
+
+function oneOutputNode<A>(formula: GradFormula<A>, n: number, output: Tensor, saveInputs: boolean | readonly boolean[], saveOutput: boolean, attrs: A): OpNode<A> {
   // Room for the saved output after the input slots (OpNode keeps both in one field).
   const slots: SavedSlot[] | null = saveInputs !== false ? new Array<SavedSlot>(saveOutput ? n + 1 : n) : null;
-  const node = new OpNode<A>(formula, n, outMetaOf(output), slots, attrs);
-  for (let i = 0; i < n; i++) {
-    const o = inputs[i];
-    if (o instanceof Tensor) {
-      const child = gradNode(o);
-      if (child !== null) node._setEdge(i, child, gradNr(o));
-      if (slots !== null) slots[i] = saveInputs === true || (saveInputs as readonly boolean[])[i] ? saveTensor(o, formula.name) : null;
-    } else if (slots !== null) slots[i] = typeof o === 'boolean' ? Number(o) : (o as number);
-  }
-  if (saveOutput) node._saveOutput(saveTensor(output, formula.name, 0));
-  if (output.rt.gradMode.anomaly) node.stack = new Error(`forward of ${formula.name}`).stack ?? null;
+  return new OpNode<A>(formula, n, outMetaOf(output), slots, attrs);
+}
+
+/** Input `i` of a node being recorded: its edge, and its slot when inputs are saved. */
+function linkInput<A>(node: OpNode<A>, i: number, o: Operand, saveInputs: boolean | readonly boolean[], name: string): void {
+  if (o instanceof Tensor) {
+    const child = gradNode(o);
+    if (child !== null) node._setEdge(i, child, gradNr(o));
+    if (saveInputs !== false) node._setSlot(i, saveInputs === true || (saveInputs as readonly boolean[])[i] ? saveTensor(o, name) : null);
+  } else if (saveInputs !== false) node._setSlot(i, typeof o === 'boolean' ? Number(o) : (o as number));
+}
+
+function finishOne<A>(node: OpNode<A>, output: Tensor, saveOutput: boolean, name: string): OpNode<A> {
+  if (saveOutput) node._saveOutput(saveTensor(output, name, 0));
+  if (output.rt.gradMode.anomaly) node.stack = new Error(`forward of ${name}`).stack ?? null;
   output._gradFn = node;
   output._outputNr = 0;
   return node;

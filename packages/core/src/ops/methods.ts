@@ -6,7 +6,7 @@ import type { DType } from '../dtype.js';
 import { NablaError } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { Operand } from './dispatch.js';
-import { runBinary, runElementwise } from './elementwise/define.js';
+import { runBinary, runElementwise, runUnary } from './elementwise/define.js';
 import * as T from './elementwise/table.js';
 import { maskedFill, maskedFillOp, where } from './elementwise/where.js';
 import { copyFrom, detach_, fillWith, inplaceElementwise, requiresGrad_, zeroFill } from './inplace.js';
@@ -144,7 +144,7 @@ const proto = Tensor.prototype as unknown as Record<string, unknown>;
 
 for (const [name, def] of Object.entries(T.UNARY_METHOD_OPS)) {
   proto[name] = function (this: Tensor) {
-    return runElementwise(def, [this]);
+    return runUnary(def, this);
   };
 }
 for (const [name, def] of Object.entries(T.BINARY_METHOD_OPS)) {

@@ -14,6 +14,7 @@
  */
 import { injectable } from 'tsyringe';
 import type { Backend, Storage } from '../backend/types.js';
+import type { Runtime } from './runtime.js';
 
 /**
  * Storages below this size on GC-managed devices share one finalizer per `SMALL_BATCH` tensors
@@ -269,6 +270,8 @@ export interface GcKey {
 
 @injectable()
 export class MemoryTracker {
+  /** @internal The runtime that counts with this tracker (set once by it): what `Tensor.rt` reads. */
+  _rt: Runtime | null = null;
   numTensors = 0;
   numBytes = 0;
   peakBytes = 0;

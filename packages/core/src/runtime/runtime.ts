@@ -72,6 +72,7 @@ export class Runtime {
     this.events = this.container.resolve(EventBus);
     this.gradMode = this.container.resolve(GradMode);
     this.memoryTracker = this.container.resolve(MemoryTracker);
+    this.memoryTracker._rt = this;
     this.rng = this.container.resolve(Rng);
     const services: [Token<unknown>, unknown][] = [
       [RUNTIME, this], [BACKEND_REGISTRY, this.backends], [KERNEL_REGISTRY, this.kernels], [EVENTS, this.events],

@@ -59,8 +59,6 @@ const OUTPUT_NR_SHIFT = 8;
 export class Tensor implements View {
   /** Unique per process, for events and debugging. */
   readonly id: number;
-  /** The runtime whose backend holds this tensor's storage. */
-  readonly rt: Runtime;
   readonly shape: readonly number[];
   readonly dtype: DType;
 
@@ -85,7 +83,6 @@ export class Tensor implements View {
   /** @internal Use the factories (`nabla.tensor`, `nabla.zeros`, ...) to make tensors. */
   constructor(rt: Runtime, ref: StorageRef, shape: readonly number[], strides: readonly number[], offset: number, dtype: DType) {
     this.id = nextTensorId++;
-    this.rt = rt;
     this._ref = ref;
     this.storage = ref.storage;
     this.shape = shape;
@@ -98,6 +95,15 @@ export class Tensor implements View {
     if (rt.events.watching['tensor:create']) {
       rt.events.emit('tensor:create', { id: this.id, shape, dtype, device: this.device, bytes: ref.storage.byteLength });
     }
+  }
+
+  /**
+   * The runtime whose backend holds this tensor's storage. Read through the storage reference
+   * (whose tracker is the runtime's) rather than kept in a field: every op makes a tensor, and a
+   * graph's tensors survive young-generation collections (8 bytes copied per field per scavenge).
+   */
+  get rt(): Runtime {
+    return this._ref.tracker._rt!;
   }
 
   /** The device holding the storage (`'cpu'`, `'webgpu'`, ...). */

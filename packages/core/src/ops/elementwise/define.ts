@@ -17,7 +17,7 @@ import { Tensor } from '../../tensor/tensor.js';
 import { launch } from '../deferred.js';
 import { dispatchHooked, offerKernel } from '../dispatch-seam.js';
 import { AMP, castOperands } from '../../amp/state.js';
-import { broadcastView, emptyOn, firstTensor, needsGrad, promote, recordOne, type Operand } from '../dispatch.js';
+import { broadcastView, emptyOn, firstTensor, needsGrad, promote, recordFew, recordOne, type Operand } from '../dispatch.js';
 
 /** How the output dtype follows from the promoted input dtype. */
 export type DTypeRule = 'promote' | 'float' | 'bool' | 'first';
@@ -389,31 +389,48 @@ function tensorDtypes(operands: readonly Operand[]): DType[] {
   return out;
 }
 
-/** Records the graph node of an elementwise op (both dispatch paths end here). */
+/** Records the graph node of an elementwise op (every dispatch path ends here or in `recordFewElementwise`). */
 function recordElementwise(g: ElementwiseGrad, operands: readonly Operand[], result: Tensor, params: readonly number[], numberMask: number): void {
   const attrs = params === NO_PARAMS ? NO_ATTRS : { params };
   const saveInputs = g.save === 'inputs' || g.save === 'both';
-  recordOne(formulaOf(g, numberMask), operands, result, saveInputs && g.uses ? savedOperands(g.uses, operands) : saveInputs, g.save === 'output' || g.save === 'both', attrs);
+  let save: boolean | readonly boolean[] = saveInputs;
+  if (saveInputs && g.uses) {
+    let grads = 0;
+    for (let i = 0; i < operands.length; i++) if (gradBit(operands[i]!)) grads |= 1 << i;
+    save = savedOperands(g.uses, grads, operands.length);
+  }
+  recordOne(formulaOf(g, numberMask), operands, result, save, g.save === 'output' || g.save === 'both', attrs);
+}
+
+/**
+ * `recordElementwise` of a one-operand (`b` undefined) or two-operand op without params, with
+ * the operands as arguments: the scalar paths' `x.tanh()` and `x.mul(w)` make no operands array.
+ */
+function recordFewElementwise(g: ElementwiseGrad, a: Operand, b: Operand | undefined, result: Tensor, numberMask: number): void {
+  const saveInputs = g.save === 'inputs' || g.save === 'both';
+  let save: boolean | readonly boolean[] = saveInputs;
+  if (saveInputs && g.uses) save = savedOperands(g.uses, (gradBit(a) ? 1 : 0) | (b !== undefined && gradBit(b) ? 2 : 0), b === undefined ? 1 : 2);
+  recordFew(formulaOf(g, numberMask), a, b, result, save, g.save === 'output' || g.save === 'both', NO_ATTRS);
+}
+
+/** Whether an operand requires grad (a leaf that does, or a result of the graph). */
+function gradBit(o: Operand): boolean {
+  return o instanceof Tensor && (o._requiresGrad || o._gradFn !== null);
 }
 
 /** Per `uses` table, the save masks already computed, by the bits of the operands requiring grad. */
 const saveMasks = new WeakMap<readonly (readonly number[])[], (readonly boolean[] | undefined)[]>();
 
-/** Which operands to save: those read by the gradient of an operand that requires grad. */
-function savedOperands(uses: readonly (readonly number[])[], operands: readonly Operand[]): readonly boolean[] {
-  let grads = 0;
-  for (let i = 0; i < operands.length; i++) {
-    const o = operands[i];
-    if (o instanceof Tensor && (o._requiresGrad || o._gradFn !== null)) grads |= 1 << i;
-  }
-  // One array per (op, operands requiring grad), shared by every node: recordOne only reads it.
+/** Which of `n` operands to save: those read by the gradient of an operand that requires grad (bits of `grads`). */
+function savedOperands(uses: readonly (readonly number[])[], grads: number, n: number): readonly boolean[] {
+  // One array per (op, operands requiring grad), shared by every node: recording only reads it.
   let byGrads = saveMasks.get(uses);
   if (byGrads === undefined) saveMasks.set(uses, (byGrads = []));
   let save = byGrads[grads];
   if (save === undefined) {
     // JS-number operands are kept in their slot whatever the mask says.
-    const mask = new Array<boolean>(operands.length).fill(false);
-    for (let i = 0; i < operands.length; i++) if (grads & (1 << i)) for (const j of uses[i]!) mask[j] = true;
+    const mask = new Array<boolean>(n).fill(false);
+    for (let i = 0; i < n; i++) if (grads & (1 << i)) for (const j of uses[i]!) mask[j] = true;
     save = byGrads[grads] = Object.freeze(mask);
   }
   return save;
@@ -617,7 +634,36 @@ export function runBinary(def: ElementwiseOpDef, a: Tensor, b: Operand, out?: Te
   }
   const result = emptyOn(rt, m.backend, m.outDtype, a.shape);
   runKernel(def, kernelFn, result, views, args, true);
-  if (record) recordElementwise(def.grad!, [a, b], result, NO_PARAMS, numberMask);
+  if (record) recordFewElementwise(def.grad!, a, b, result, numberMask);
+  return result;
+}
+
+/**
+ * `runElementwise(def, [a])` for a unary op without params: the unary methods (`x.tanh()`). Where
+ * the scalar paths would take `a`, it runs without the operands array (made only by the general
+ * path); anything else, and an op's first call for a dtype (which fills the memo), goes through
+ * `runElementwise` itself. Like `runBinary`, it ends in the same node recording.
+ */
+export function runUnary(def: ElementwiseOpDef, a: Tensor): Tensor {
+  const rt = a.rt;
+  const dtype = a.dtype;
+  if (
+    def.arity !== 1 ||
+    def.numParams !== 0 ||
+    AMP.active ||
+    dispatchHooked() ||
+    rt.events.watching['op:dispatch'] ||
+    !settledScalar(a) ||
+    (dtype !== 'float32' && dtype !== 'float64')
+  ) {
+    return runElementwise(def, [a]);
+  }
+  const m = cacheOf(def).scalar[0];
+  if (m === undefined || m.dtype !== dtype || m.backend !== a._ref.backend) return runElementwise(def, [a]);
+  const kernelFn = kernelFor(rt, m.backend, m.spec, m.outDtype);
+  const result = emptyOn(rt, m.backend, m.outDtype, a.shape);
+  runKernel(def, kernelFn, result, [a._view()], NO_PARAMS, true);
+  if (def.grad !== undefined && rt.gradMode.enabled && (a._requiresGrad || a._gradFn !== null)) recordFewElementwise(def.grad, a, undefined, result, 0);
   return result;
 }
 
