@@ -583,6 +583,24 @@ export function runScalarElementwiseInto(def: ElementwiseOpDef, operands: readon
 }
 
 /**
+ * Whether `runBinary` / `runUnary` may take `a` (their first operand) past the general path: an op
+ * of that arity without params, no autocast or dispatch observer to see the call, and a settled
+ * floating 0-d tensor.
+ */
+function directScalarOk(def: ElementwiseOpDef, arity: number, a: Tensor): boolean {
+  const dtype = a.dtype;
+  return (
+    def.arity === arity &&
+    def.numParams === 0 &&
+    !AMP.active &&
+    !dispatchHooked() &&
+    !a.rt.events.watching['op:dispatch'] &&
+    settledScalar(a) &&
+    (dtype === 'float32' || dtype === 'float64')
+  );
+}
+
+/**
  * `runElementwise(def, [a, b], [], out)` for a binary op without params: the binary methods,
  * `g.mul(x)` in gradient formulas and the engine's `buf += g`. Where the scalar paths would take
  * the operands (and `out`), it runs without the general operand loop, and without the operands
@@ -594,17 +612,7 @@ export function runBinary(def: ElementwiseOpDef, a: Tensor, b: Operand, out?: Te
   const rt = a.rt;
   const ref = a._ref;
   const dtype = a.dtype;
-  if (
-    def.arity !== 2 ||
-    def.numParams !== 0 ||
-    AMP.active ||
-    dispatchHooked() ||
-    rt.events.watching['op:dispatch'] ||
-    !settledScalar(a) ||
-    (dtype !== 'float32' && dtype !== 'float64')
-  ) {
-    return runElementwise(def, [a, b], NO_PARAMS, out);
-  }
+  if (!directScalarOk(def, 2, a)) return runElementwise(def, [a, b], NO_PARAMS, out);
   let numberMask = 0;
   let views: View[];
   let args: readonly number[] = NO_PARAMS;
@@ -647,17 +655,7 @@ export function runBinary(def: ElementwiseOpDef, a: Tensor, b: Operand, out?: Te
 export function runUnary(def: ElementwiseOpDef, a: Tensor): Tensor {
   const rt = a.rt;
   const dtype = a.dtype;
-  if (
-    def.arity !== 1 ||
-    def.numParams !== 0 ||
-    AMP.active ||
-    dispatchHooked() ||
-    rt.events.watching['op:dispatch'] ||
-    !settledScalar(a) ||
-    (dtype !== 'float32' && dtype !== 'float64')
-  ) {
-    return runElementwise(def, [a]);
-  }
+  if (!directScalarOk(def, 1, a)) return runElementwise(def, [a]);
   const m = cacheOf(def).scalar[0];
   if (m === undefined || m.dtype !== dtype || m.backend !== a._ref.backend) return runElementwise(def, [a]);
   const kernelFn = kernelFor(rt, m.backend, m.spec, m.outDtype);
