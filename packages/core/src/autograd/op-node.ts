@@ -50,13 +50,9 @@ export class OpNode<A = unknown> extends Node {
 
   /** @internal What the op saved of its outputs (set once, while recording, after the inputs). */
   _saveOutputs(outputs: readonly Saved[]): void {
+    if (outputs.length === 1) return this._saveOutput(outputs[0]!);
     const n = this._numEdges();
-    const s = this.saved;
-    if (s === null && outputs.length === 1) {
-      this.saved = outputs[0]!;
-      return;
-    }
-    let slots = s as SavedSlot[] | null;
+    let slots = this.saved as SavedSlot[] | null;
     if (slots === null) {
       slots = new Array<SavedSlot>(n + outputs.length);
       for (let i = 0; i < n; i++) slots[i] = null;

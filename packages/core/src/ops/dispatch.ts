@@ -213,20 +213,10 @@ export interface RecordOptions<A> {
  */
 export function record<A>(formula: GradFormula<A>, inputs: readonly Operand[], outputs: readonly Tensor[], opts: RecordOptions<A> = {}): OpNode<A> {
   const n = inputs.length;
-  let slots: SavedSlot[] | null = null;
-  const save = opts.saveInputs;
-  if (save) slots = new Array<SavedSlot>(opts.saveOutputs ? n + outputs.length : n);
-  const meta = outputs.map(metaOf);
-  const node = new OpNode<A>(formula, n, meta, slots, opts.attrs as A);
-  for (let i = 0; i < n; i++) {
-    const o = inputs[i];
-    if (o instanceof Tensor) {
-      const child = gradNode(o);
-      if (child !== null) node._setEdge(i, child, gradNr(o));
-      if (slots !== null && (save === true || (save as readonly boolean[])[i])) slots[i] = saveTensor(o, formula.name);
-      else if (slots !== null) slots[i] = null;
-    } else if (slots !== null) slots[i] = typeof o === 'boolean' ? Number(o) : (o as number);
-  }
+  const save = opts.saveInputs ?? false;
+  const slots: SavedSlot[] | null = save !== false ? new Array<SavedSlot>(opts.saveOutputs ? n + outputs.length : n) : null;
+  const node = new OpNode<A>(formula, n, outputs.map(metaOf), slots, opts.attrs as A);
+  for (let i = 0; i < n; i++) linkInput(node, i, inputs[i]!, save, formula.name);
   if (opts.saveOutputs) node._saveOutputs(outputs.map((t, i) => saveTensor(t, formula.name, i)));
   const rt = outputs[0]!.rt;
   if (rt.gradMode.anomaly) node.stack = new Error(`forward of ${formula.name}`).stack ?? null;
