@@ -9,19 +9,32 @@ import type { WasmHeap } from './heap.js';
 
 type CopyFn = (dst: number, src: number, bytes: number) => void;
 
-const copies = new WeakMap<WasmHeap, CopyFn>();
+const modules = new WeakMap<WasmHeap, Map<(mod: ModuleBuilder) => void, WebAssembly.Exports>>();
+
+/**
+ * The exports of the small module `emit` builds against `heap`'s memory, compiled once per heap
+ * and `emit` (the bulk copies here, the fills of `fill.ts`).
+ */
+export function heapModule(heap: WasmHeap, emit: (mod: ModuleBuilder) => void): WebAssembly.Exports {
+  let byEmit = modules.get(heap);
+  if (byEmit === undefined) modules.set(heap, (byEmit = new Map()));
+  let exports = byEmit.get(emit);
+  if (exports === undefined) {
+    const mod = new ModuleBuilder(heap.memoryType());
+    emit(mod);
+    exports = new WebAssembly.Instance(new WebAssembly.Module(mod.encode() as Uint8Array<ArrayBuffer>), heap.imports()).exports;
+    byEmit.set(emit, exports);
+  }
+  return exports;
+}
+
+function emitCopy(mod: ModuleBuilder): void {
+  const c = mod.func('copy', [ValType.i32, ValType.i32, ValType.i32]);
+  c.get(0).get(1).get(2);
+  c.w.bytes([0xfc, 10, 0, 0]); // memory.copy 0 0
+}
 
 /** `memory.copy(dst, src, bytes)` on `heap`'s memory (compiled once per heap). */
 export function heapCopy(heap: WasmHeap): CopyFn {
-  let f = copies.get(heap);
-  if (f === undefined) {
-    const mod = new ModuleBuilder(heap.memoryType());
-    const c = mod.func('copy', [ValType.i32, ValType.i32, ValType.i32]);
-    c.get(0).get(1).get(2);
-    c.w.bytes([0xfc, 10, 0, 0]); // memory.copy 0 0
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(mod.encode() as Uint8Array<ArrayBuffer>), heap.imports());
-    f = inst.exports.copy as CopyFn;
-    copies.set(heap, f);
-  }
-  return f;
+  return heapModule(heap, emitCopy).copy as CopyFn;
 }

@@ -9,18 +9,14 @@
  * the loop loads that vector and stores it every 16 bytes to the end, and once more over the last
  * 16 (16 is a multiple of every element size, so each store lands on element boundaries).
  */
-import { ModuleBuilder, ValType } from './emitter.js';
+import { heapModule } from './bulk.js';
+import { ValType, type ModuleBuilder } from './emitter.js';
 import type { WasmHeap } from './heap.js';
 
-/** `fill(at, bytes)`: repeats the 16 bytes at `at` up to `at + bytes` (bytes ≥ 16, a multiple of the element size). */
+/** `repeat(at, bytes)`: repeats the 16 bytes at `at` up to `at + bytes` (bytes ≥ 16, a multiple of the element size). */
 type RepeatFn = (at: number, bytes: number) => void;
 
-const repeats = new WeakMap<WasmHeap, RepeatFn>();
-
-function repeatFn(heap: WasmHeap): RepeatFn {
-  let f = repeats.get(heap);
-  if (f !== undefined) return f;
-  const mod = new ModuleBuilder(heap.memoryType());
+function emitRepeat(mod: ModuleBuilder): void {
   const c = mod.func('repeat', [ValType.i32, ValType.i32]);
   const AT = 0;
   const BYTES = 1;
@@ -43,10 +39,6 @@ function repeatFn(heap: WasmHeap): RepeatFn {
   c.br(0).end().end();
   // The last (up to) 16 bytes, overlapping what is stored already.
   c.get(end).i32c(16).op('i32.sub').get(v).vmem('v128.store', 0);
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(mod.encode() as Uint8Array<ArrayBuffer>), heap.imports());
-  f = inst.exports.repeat as RepeatFn;
-  repeats.set(heap, f);
-  return f;
 }
 
 /**
@@ -61,5 +53,5 @@ export function heapFill(heap: WasmHeap, view: { fill(v: number, s: number, e: n
     return;
   }
   view.fill(value, from, from + seed);
-  repeatFn(heap)(view.byteOffset + from * es, n * es);
+  (heapModule(heap, emitRepeat).repeat as RepeatFn)(view.byteOffset + from * es, n * es);
 }
