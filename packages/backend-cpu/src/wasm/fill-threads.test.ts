@@ -12,6 +12,7 @@ import type { CpuBackend } from '../backend.js';
 import { cpuBackend } from '../plugin.js';
 import { wasmTestBackends } from '../test-utils/backends.js';
 import { FILL_CHUNK_BYTES, FILL_THREAD_MIN_BYTES, heapFill } from './fill.js';
+import { poolOf } from './pool.js';
 
 const { one, two } = await wasmTestBackends();
 
@@ -73,6 +74,23 @@ describe('heapFill on two threads', () => {
     heapFill(h, view, 0, n, -1.5);
     expect(view.every((v) => v === -1.5)).toBe(true);
     h.releaseStorage(block.block);
+  });
+});
+
+describe('a disposed pool', () => {
+  it('is not used: a later fill runs on the caller', async () => {
+    const rt = await createRuntime({ plugins: [cpuBackend({ threads: 2 })] });
+    const wasm = (rt.backend('cpu') as CpuBackend).wasm!;
+    const { heap, pool } = wasm;
+    expect(poolOf(heap.memory)).toBe(pool);
+    const n = FILL_THREAD_MIN_BYTES / 4 + 3;
+    const block = heap.allocStorage(Float32Array as never, n)!;
+    const view = block.view as unknown as Float32Array;
+    await rt.dispose();
+    expect(poolOf(heap.memory)).toBeNull();
+    heapFill(heap, view, 0, n, 2.5);
+    expect(view.every((v) => v === 2.5)).toBe(true);
+    expect(pool!.tasks).toBe(0);
   });
 });
 
