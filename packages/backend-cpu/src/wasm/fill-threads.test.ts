@@ -7,14 +7,77 @@
  * for every dtype (the 16-bit ones are filled tile by tile through float32, on the caller).
  */
 import { createRuntime, type DType, type Runtime, type Tensor } from '@nabla/core';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CpuBackend } from '../backend.js';
 import { cpuBackend } from '../plugin.js';
 import { wasmTestBackends } from '../test-utils/backends.js';
-import { FILL_CHUNK_BYTES, FILL_THREAD_MIN_BYTES, heapFill } from './fill.js';
+import { FILL_CHUNK_BYTES, FILL_THREAD_MIN_BYTES, fillGateOf, heapFill } from './fill.js';
+import { FillGate, fillSplitting, PROBE_EVERY } from './fill-gate.js';
 import { poolOf } from './pool.js';
 
 const { one, two } = await wasmTestBackends();
+// Every large fill split, whatever this machine's load makes of the gate (tested on its own below).
+beforeAll(() => {
+  fillSplitting.adaptive = false;
+});
+afterAll(() => {
+  fillSplitting.adaptive = true;
+});
+
+describe('the split-fill gate', () => {
+  it('stays open while split fills are evenly shared, closes when they are not, probes, reopens', () => {
+    const g = new FillGate();
+    fillSplitting.adaptive = true;
+    try {
+      for (let i = 0; i < 20; i++) {
+        expect(g.wants()).toBe(true);
+        g.record(8 + (i % 5) - 2, 16, 2); // 6..10 of 16: within 25-75%
+      }
+      // Lopsided: the caller ran all or none of the chunks.
+      for (let i = 0; i < 3; i++) g.record(i % 2 === 0 ? 16 : 0, 16, 2);
+      expect(g.open).toBe(false);
+      const asked = Array.from({ length: 2 * PROBE_EVERY }, () => g.wants());
+      expect(asked.filter((w) => w).length).toBe(2);
+      expect(asked[PROBE_EVERY - 1]).toBe(true);
+      for (let i = 0; i < 3; i++) g.record(8, 16, 2);
+      expect(g.open).toBe(true);
+      expect(g.wants()).toBe(true);
+      // Four threads: the caller's fair share is a quarter (12.5-37.5% is even).
+      const g4 = new FillGate();
+      for (let i = 0; i < 4; i++) g4.record(i % 2 === 0 ? 10 : 0, 16, 4);
+      expect(g4.open).toBe(false);
+      for (let i = 0; i < 4; i++) g4.record(4, 16, 4);
+      expect(g4.open).toBe(true);
+    } finally {
+      fillSplitting.adaptive = false;
+    }
+  });
+
+  it('with adaptive off, a closed gate still splits every fill', () => {
+    const g = new FillGate();
+    for (let i = 0; i < 6; i++) g.record(0, 16, 2);
+    expect(g.open).toBe(false);
+    for (let i = 0; i < 10; i++) expect(g.wants()).toBe(true);
+  });
+
+  it('a split fill on the pool is recorded in its gate', () => {
+    const heap = two.wasm!.heap;
+    const gate = fillGateOf(two.wasm!.pool!);
+    const n = FILL_THREAD_MIN_BYTES / 4;
+    const block = heap.allocStorage(Float32Array as never, n)!;
+    for (let i = 0; i < 4; i++) gate.record(0, 16, 2);
+    expect(gate.open).toBe(false);
+    // Each split fill moves the score toward 1 (evenly shared) or 0 (not): it cannot stay put.
+    for (let i = 0; i < 3; i++) {
+      const before = gate.evenness;
+      heapFill(heap, block.view as unknown as Float32Array, 0, n, i);
+      expect(gate.evenness).not.toBe(before);
+    }
+    for (let i = 0; i < 6; i++) gate.record(8, 16, 2);
+    expect(gate.open).toBe(true);
+    heap.releaseStorage(block.block);
+  });
+});
 
 type Ctor = Float32ArrayConstructor | Float64ArrayConstructor | Int32ArrayConstructor | Uint16ArrayConstructor | Uint8ArrayConstructor;
 const CTORS: Ctor[] = [Float32Array, Float64Array, Int32Array, Uint16Array, Uint8Array];

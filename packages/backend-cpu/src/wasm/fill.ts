@@ -18,7 +18,8 @@
 import { heapModuleOf } from './bulk.js';
 import { ValType, type Code, type ModuleBuilder } from './emitter.js';
 import { align16, type WasmHeap } from './heap.js';
-import { poolOf } from './pool.js';
+import { FillGate } from './fill-gate.js';
+import { poolOf, type ThreadPool } from './pool.js';
 import { descriptorBytes, FILL_MODULE_ID, runModuleTask, writeDescriptor } from './pool-tasks.js';
 
 /** `repeat(at, bytes)`: repeats the 16 bytes at `at` up to `at + bytes` (bytes ≥ 16, a multiple of the element size). */
@@ -78,6 +79,17 @@ function emitFill(mod: ModuleBuilder): void {
 
 /** The caller's cache of module-task functions for `runModuleTask`, per heap. */
 const ownTasks = new WeakMap<WasmHeap, Map<number, (...a: number[]) => void>>();
+/** Chunks of the current split fill the caller ran (fills never re-enter each other). */
+let callerChunks = 0;
+/** Whether splitting pays off on each pool's machine just now (`fill-gate.ts`). */
+const gates = new WeakMap<ThreadPool, FillGate>();
+
+/** The split-fill gate of `pool` (tests look at it). */
+export function fillGateOf(pool: ThreadPool): FillGate {
+  let g = gates.get(pool);
+  if (g === undefined) gates.set(pool, (g = new FillGate()));
+  return g;
+}
 
 /**
  * Fills `n` elements of `view` (a view of `heap`'s memory) from element `from` with `value`, as
@@ -99,12 +111,15 @@ export function heapFill(heap: WasmHeap, view: { fill(v: number, s: number, e: n
 
 /**
  * Repeats the 16 bytes at `at` up to `at + bytes` on every thread of the heap's pool (see the
- * file comment). False when there is no pool or no scratch for the descriptor (the caller then
- * fills alone).
+ * file comment). False when there is no pool, when recent split fills were not evenly shared
+ * (`fill-gate.ts`: the machine has no core to spare), or no scratch for the descriptor (the caller
+ * then fills alone).
  */
 function fillThreaded(heap: WasmHeap, at: number, bytes: number): boolean {
   const pool = poolOf(heap.memory);
   if (pool === null) return false;
+  const gate = fillGateOf(pool);
+  if (!gate.wants()) return false;
   const m = heapModuleOf(heap, emitFill);
   const nArgs = 3;
   const desc = heap.scratch(descriptorBytes(nArgs) + 16 + align16(m.bytes.length));
@@ -123,9 +138,19 @@ function fillThreaded(heap: WasmHeap, at: number, bytes: number): boolean {
     stride: [0, 1, 0],
   });
   let own = ownTasks.get(heap);
-  if (own === undefined) ownTasks.set(heap, (own = new Map([[FILL_MODULE_ID, m.exports.run as RunFn as (...a: number[]) => void]])));
+  if (own === undefined) {
+    const run = m.exports.run as RunFn;
+    // Counts the chunks the caller runs, for the gate.
+    own = new Map([[FILL_MODULE_ID, (b: number, d: number, s: number): void => {
+      callerChunks++;
+      run(b, d, s);
+    }]]) as Map<number, (...a: number[]) => void>;
+    ownTasks.set(heap, own);
+  }
   const cache = own;
   const take = (): void => runModuleTask(heap.memory, desc, cache);
+  callerChunks = 0;
   pool.runTasks(new Array<number>(pool.threads).fill(desc), take, take);
+  gate.record(callerChunks, Math.ceil((bytes - 16) / FILL_CHUNK_BYTES), pool.threads);
   return true;
 }
