@@ -9,23 +9,35 @@ import type { WasmHeap } from './heap.js';
 
 type CopyFn = (dst: number, src: number, bytes: number) => void;
 
-const modules = new WeakMap<WasmHeap, Map<(mod: ModuleBuilder) => void, WebAssembly.Exports>>();
+/** A compiled small module: its exports on the caller, and its bytes (for workers that run it as a module task). */
+export interface HeapModule {
+  readonly exports: WebAssembly.Exports;
+  readonly bytes: Uint8Array;
+}
+
+const modules = new WeakMap<WasmHeap, Map<(mod: ModuleBuilder) => void, HeapModule>>();
 
 /**
- * The exports of the small module `emit` builds against `heap`'s memory, compiled once per heap
- * and `emit` (the bulk copies here, the fills of `fill.ts`).
+ * The small module `emit` builds against `heap`'s memory, compiled once per heap and `emit` (the
+ * bulk copies here, the fills of `fill.ts`).
  */
-export function heapModule(heap: WasmHeap, emit: (mod: ModuleBuilder) => void): WebAssembly.Exports {
+export function heapModuleOf(heap: WasmHeap, emit: (mod: ModuleBuilder) => void): HeapModule {
   let byEmit = modules.get(heap);
   if (byEmit === undefined) modules.set(heap, (byEmit = new Map()));
-  let exports = byEmit.get(emit);
-  if (exports === undefined) {
+  let m = byEmit.get(emit);
+  if (m === undefined) {
     const mod = new ModuleBuilder(heap.memoryType());
     emit(mod);
-    exports = new WebAssembly.Instance(new WebAssembly.Module(mod.encode() as Uint8Array<ArrayBuffer>), heap.imports()).exports;
-    byEmit.set(emit, exports);
+    const bytes = mod.encode();
+    m = { exports: new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), heap.imports()).exports, bytes };
+    byEmit.set(emit, m);
   }
-  return exports;
+  return m;
+}
+
+/** The exports of `heapModuleOf(heap, emit)`. */
+export function heapModule(heap: WasmHeap, emit: (mod: ModuleBuilder) => void): WebAssembly.Exports {
+  return heapModuleOf(heap, emit).exports;
 }
 
 function emitCopy(mod: ModuleBuilder): void {

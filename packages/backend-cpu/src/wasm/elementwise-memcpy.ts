@@ -35,7 +35,7 @@ export function memcpyElementwise(spec: ElementwiseSpec, next: ElementwiseKernel
       if (!copyRows(spec.name, o, inputs[0]!, heap)) next(o, inputs, params);
     };
   }
-  if ((e.op === 'param' || e.op === 'const') && spec.inputDtypes.length === 0) {
+  if (e.op === 'param' || e.op === 'const') {
     return (o, inputs, params) => {
       const v = e.op === 'param' ? params[e.index] : e.value;
       if (v === undefined || !fillRows(spec.name, o, out === 'bool' ? Number(v !== 0) : v, heap)) next(o, inputs, params);

@@ -136,15 +136,15 @@ describe('elementwise kernels on worker threads', () => {
     check(s, (b) => ({ out: empty(b, 'float32', [n]), inputs: [dense(b, 'float32', [n], randoms(n, 9))] }), { params: [2], threaded: false, tol: 1e-7, what: 'axpb' });
   });
 
-  it("fills (an expression that reads no input) stay on the caller's thread: they only store", () => {
+  it('fills (an expression that reads no input) of 1 MiB and more are split too, as fill.ts stores', () => {
     // 300,000 heap elements: past THREAD_MIN_WORK / 4, where an in-place add of that size is split.
     const n = 300_000;
     const inPlace = (b: CpuBackend): { out: View; inputs: View[] } => {
       const v = dense(b, 'float32', [n], randoms(n, 11));
       return { out: v, inputs: [v] };
     };
-    check(spec('fill_', par(0), ['float32'], 'float32', 1, 'float32'), inPlace, { params: [1], threaded: false, tol: 0, what: 'fill_' });
-    check(spec('zero_', cst(0), ['float32'], 'float32', 0, 'float32'), inPlace, { threaded: false, tol: 0, what: 'zero_' });
+    check(spec('fill_', par(0), ['float32'], 'float32', 1, 'float32'), inPlace, { params: [1], threaded: true, tol: 0, what: 'fill_' });
+    check(spec('zero_', cst(0), ['float32'], 'float32', 0, 'float32'), inPlace, { threaded: true, tol: 0, what: 'zero_' });
     check(spec('add_', bin('add', x, par(0)), ['float32'], 'float32', 1, 'float32'), inPlace, { params: [1], threaded: true, tol: 1e-7, what: 'add_ (reads its input: split)' });
   });
 

@@ -17,6 +17,12 @@
  * int32 in the shared memory the caller zeroes.
  */
 
+/**
+ * The module id of the split fill (`fill.ts`). Generated elementwise modules take positive ids;
+ * the backend's own module tasks take negative ones, so that a worker's cache never confuses them.
+ */
+export const FILL_MODULE_ID = -1;
+
 /** Control slot saying what a wake-up is for: 0 a GEMM job, `MODULE_TASK` a module task. */
 export const TASK_KIND = 6;
 export const MODULE_TASK = 1;

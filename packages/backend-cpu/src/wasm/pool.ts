@@ -285,8 +285,20 @@ export interface GemmJob {
   readonly NR: number;
 }
 
+/** The running pool of each shared memory (`poolOf`). */
+const pools = new WeakMap<WebAssembly.Memory, ThreadPool>();
+
+/**
+ * The pool whose workers run on `memory`, or null (one thread, or disposed): for kernels that know
+ * only the heap, such as the fills of `fill.ts`.
+ */
+export function poolOf(memory: WebAssembly.Memory): ThreadPool | null {
+  return pools.get(memory) ?? null;
+}
+
 export class ThreadPool {
   private readonly control: Int32Array;
+  private memory: WebAssembly.Memory | null = null;
   private readonly workers: HostedWorker[] = [];
   private failure: Error | null = null;
   /** GEMM jobs run so far, and the pack chunks they had (tests check the threads were used). */
@@ -338,6 +350,8 @@ export class ThreadPool {
       }
       await new Promise((r) => setTimeout(r, 1));
     }
+    pool.memory = memory;
+    pools.set(memory, pool);
     return pool;
   }
 
@@ -504,6 +518,8 @@ export class ThreadPool {
 
   /** Stops and joins every worker. */
   async dispose(): Promise<void> {
+    if (this.memory !== null && pools.get(this.memory) === this) pools.delete(this.memory);
+    this.memory = null;
     Atomics.store(this.control, STOP, 1);
     Atomics.add(this.control, GEN, 1);
     Atomics.notify(this.control, GEN);
