@@ -91,6 +91,9 @@ export function bmmWasm(heap: WasmHeap, kernels: GemmKernels, out: View, a: View
   const N = b.shape[2]!;
   if (nb === 0 || M === 0 || N === 0) return true;
   if (epilogue !== null && nb !== 1) throw new Error(`bmm: an epilogue takes one batch, got ${nb}`);
+  if (epilogue === null && K > 0 && ((N > 1 && b.strides[2] === 0) || (M > 1 && a.strides[1] === 0))) {
+    return broadcastProduct(heap, kernels, out, a, b, pool);
+  }
   const { MR, NR } = shape;
   const es = dtype === 'float32' ? 4 : 8;
   const Mp = Math.ceil(M / MR) * MR;
@@ -162,6 +165,42 @@ export function bmmWasm(heap: WasmHeap, kernels: GemmKernels, out: View, a: View
   return true;
 }
 
+/**
+ * A product whose B has one column repeated (stride 0 along N: the expanded ones of a `sum`'s
+ * gradient, which double backward multiplies by X, a 256×256 product in the HVP) or whose A has one
+ * row repeated: every column (row) of C is the same, so only the first is computed and then copied
+ * across. Each element of C is its own sums in the same k order whatever N and M are, so this is
+ * bit-for-bit what the full product computes, in 1/N (1/M) of its multiply-adds.
+ */
+function broadcastProduct(heap: WasmHeap, kernels: GemmKernels, out: View, a: View, b: View, pool: ThreadPool | null): boolean {
+  const [nb, M] = [out.shape[0]!, out.shape[1]!];
+  const N = out.shape[2]!;
+  const cols = N > 1 && b.strides[2] === 0;
+  const narrow = (v: View, dim: number): View => ({ ...v, shape: v.shape.map((d, i) => (i === dim ? 1 : d)) });
+  const ok = cols ? bmmWasm(heap, kernels, narrow(out, 2), a, narrow(b, 2), pool) : bmmWasm(heap, kernels, narrow(out, 1), narrow(a, 1), b, pool);
+  if (!ok) return false;
+  // Read after the product: growing a plain memory detaches views of it.
+  const O = dataOf('bmm', 'out', out);
+  const [os0, ors, ocs] = [out.strides[0]!, out.strides[1]!, out.strides[2]!];
+  for (let bi = 0; bi < nb; bi++) {
+    const oo = out.offset + bi * os0;
+    if (cols) {
+      for (let i = 0; i < M; i++) {
+        const p = oo + i * ors;
+        if (ocs === 1) O.fill(O[p]!, p + 1, p + N);
+        else for (let j = 1, v = O[p]!; j < N; j++) O[p + j * ocs] = v;
+      }
+    } else {
+      for (let i = 1; i < M; i++) {
+        const p = oo + i * ors;
+        if (ocs === 1) O.copyWithin(p, oo, oo + N);
+        else for (let j = 0; j < N; j++) O[p + j * ocs] = O[oo + j * ocs]!;
+      }
+    }
+  }
+  return true;
+}
+
 /** Elements a staged copy of a rows×cols operand takes: the span it covers, or rows·cols when that span is sparse. */
 function span(rows: number, cols: number, rs: number, cs: number): number {
   if (rows === 0 || cols === 0) return 0;
@@ -210,12 +249,19 @@ function copyOut(H: TypedArray, base: number, ldc: number, O: TypedArray, off: n
     O.set(H.subarray(base, base + M * N), off);
     return;
   }
+  // Long rows: one `set` each. Short ones (the MLP's and HVP's N = 10 outputs, 256 rows): a loop,
+  // since a subarray per row is an allocation and, from a shared memory, `set` copies element-wise
+  // anyway; per row it cost more than the row's multiply-adds.
+  const long = cs === 1 && N >= COPY_SET_MIN;
   for (let i = 0; i < M; i++) {
     const src = base + i * ldc;
-    if (cs === 1) O.set(H.subarray(src, src + N), off + i * rs);
+    if (long) O.set(H.subarray(src, src + N), off + i * rs);
     else for (let j = 0, p = off + i * rs; j < N; j++, p += cs) O[p] = H[src + j]!;
   }
 }
+
+/** Row length from which copyOut copies a row with `set` instead of a loop. */
+const COPY_SET_MIN = 64;
 
 /** copyOut with addmm's epilogue: one pass over C writes alpha·C + beta·bias (C is zero when K = 0). */
 function copyOutAffine(H: TypedArray, base: number, ldc: number, O: TypedArray, off: number, rs: number, cs: number, M: number, N: number, K: number, e: Epilogue): void {
