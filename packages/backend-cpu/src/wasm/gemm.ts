@@ -13,6 +13,7 @@ import { heapPtr } from '../heap-storage.js';
 import { dataOf } from '../storage.js';
 import { GEMM_F32, GEMM_F64, KC, MC, NC, type GemmShape } from './gemm-kernel.js';
 import { heapCopy } from './bulk.js';
+import { heapFill } from './fill.js';
 import { align16, type WasmHeap } from './heap.js';
 import type { PackSource, ThreadPool } from './pool.js';
 
@@ -182,18 +183,25 @@ function broadcastProduct(heap: WasmHeap, kernels: GemmKernels, out: View, a: Vi
   // Read after the product: growing a plain memory detaches views of it.
   const O = dataOf('bmm', 'out', out);
   const [os0, ors, ocs] = [out.strides[0]!, out.strides[1]!, out.strides[2]!];
+  // On a heap storage, wasm stores: a shared typed array's fill and copyWithin store element by
+  // element (relaxed atomics), ~1 ns each, as long as the product they save.
+  const oAt = ocs === 1 ? heapPtr(out.storage, heap) : -1;
+  const es = O.BYTES_PER_ELEMENT;
   for (let bi = 0; bi < nb; bi++) {
     const oo = out.offset + bi * os0;
     if (cols) {
       for (let i = 0; i < M; i++) {
         const p = oo + i * ors;
-        if (ocs === 1) O.fill(O[p]!, p + 1, p + N);
+        if (oAt >= 0) heapFill(heap, O, p, N, O[p]!);
+        else if (ocs === 1) O.fill(O[p]!, p + 1, p + N);
         else for (let j = 1, v = O[p]!; j < N; j++) O[p + j * ocs] = v;
       }
     } else {
+      const copy = oAt >= 0 ? heapCopy(heap) : null;
       for (let i = 1; i < M; i++) {
         const p = oo + i * ors;
-        if (ocs === 1) O.copyWithin(p, oo, oo + N);
+        if (copy !== null) copy(oAt + p * es, oAt + oo * es, N * es);
+        else if (ocs === 1) O.copyWithin(p, oo, oo + N);
         else for (let j = 0; j < N; j++) O[p + j * ocs] = O[oo + j * ocs]!;
       }
     }
