@@ -172,6 +172,29 @@ describe('wasm GEMM vs the JavaScript bmm', () => {
         expect(values(w.out), what).toEqual(values(f.out));
       }
     });
+    it(`${dtype}: narrow products (N under NR) run transposed, bit-for-bit the columns of a wide product`, () => {
+      // outᵀ = bᵀ·aᵀ pads N to MR instead of NR: the same products in the same k order.
+      for (const M of [5, 64, 67]) {
+        for (const N of [1, 2, 3, 5, 10]) {
+          for (const [K, ta] of [[64, false], [300, true]] as const) {
+            const W = 16; // wider than every N here, and not transposed itself (16 is a multiple of MR and NR)
+            const A = randoms(M * K, M + N + K);
+            const wide = randoms(K * W, M * N + K);
+            const narrowB = Array.from({ length: K * N }, (_, i) => wide[Math.floor(i / N) * W + (i % N)]!);
+            const a = (b: CpuBackend): View => (ta ? permuted(b, dtype, [1, M, K], A, [0, 2, 1]) : dense(b, dtype, [1, M, K], A));
+            const make: Make = (b) => ({ out: empty(b, dtype, [1, M, N]), a: a(b), b: dense(b, dtype, [1, K, N], narrowB) });
+            const what = `${M}×${K}×${N}${ta ? ' aᵀ' : ''}`;
+            check(dtype, make, what);
+            const n = make(js);
+            bmmWasm(rt.heap, rt.gemm, n.out, n.a, n.b);
+            const w = { out: empty(js, dtype, [1, M, W]), a: a(js), b: dense(js, dtype, [1, K, W], wide) };
+            bmmWasm(rt.heap, rt.gemm, w.out, w.a, w.b);
+            const full = values(w.out);
+            expect(values(n.out), what).toEqual(Array.from({ length: M * N }, (_, i) => full[Math.floor(i / N) * W + (i % N)]!));
+          }
+        }
+      }
+    });
     it(`${dtype}: a broadcast a (batch stride 0) against per-batch b, and the reverse`, () => {
       const [nb, M, K, N] = [4, 3 * MR + 1, 70, 2 * NR + 1];
       check(dtype, (b) => ({

@@ -95,6 +95,9 @@ export function bmmWasm(heap: WasmHeap, kernels: GemmKernels, out: View, a: View
   if (epilogue === null && K > 0 && ((N > 1 && b.strides[2] === 0) || (M > 1 && a.strides[1] === 0))) {
     return broadcastProduct(heap, kernels, out, a, b, pool);
   }
+  if (epilogue === null && K > 0 && 10 * paddedMacs(N, M, shape) < 9 * paddedMacs(M, N, shape)) {
+    return bmmWasm(heap, kernels, transposed(out), transposed(b), transposed(a), pool);
+  }
   const { MR, NR } = shape;
   const es = dtype === 'float32' ? 4 : 8;
   const Mp = Math.ceil(M / MR) * MR;
@@ -164,6 +167,22 @@ export function bmmWasm(heap: WasmHeap, kernels: GemmKernels, out: View, a: View
     else copyOutAffine(H, cBase / es, Np, O, oo, ors, ocs, M, N, K, epilogue);
   }
   return true;
+}
+
+/**
+ * The multiply-adds the micro-kernel runs for an M×N output per k step: both dims padded to whole
+ * MR×NR tiles. A narrow product (N = 10: the HVP's and MLP's last layer; N = 1: a matrix-vector
+ * product) wastes up to NR - 1 columns of every row; its transpose, outᵀ = bᵀ·aᵀ, pads to MR
+ * instead (N = 10: 12 rows, not 16 columns; N = 1: 4, not 8). Each element is the same products
+ * (a·b = b·a) summed in the same k order, so the result is bit-for-bit the same.
+ */
+function paddedMacs(M: number, N: number, s: GemmShape): number {
+  return Math.ceil(M / s.MR) * s.MR * Math.ceil(N / s.NR) * s.NR;
+}
+
+/** A batch of matrices, each transposed (a view). */
+function transposed(v: View): View {
+  return { ...v, shape: [v.shape[0]!, v.shape[2]!, v.shape[1]!], strides: [v.strides[0]!, v.strides[2]!, v.strides[1]!] };
 }
 
 /**
