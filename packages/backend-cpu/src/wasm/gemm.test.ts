@@ -125,6 +125,76 @@ describe('wasm GEMM vs the JavaScript bmm', () => {
         b: viewOf(storageWith(b, dtype, randoms(N + 1, 14)), [2, K, N], [0, 0, 1], 1),
       }), 'stride-0 rows and columns');
     });
+    it(`${dtype}: b with one column repeated (column stride 0) and a with one row repeated: the first computed, copied across, bit-for-bit the full product`, () => {
+      const [nb, M, K, N] = [2, 2 * MR + 3, 2 * KC + 5, 3 * NR + 2];
+      const col = randoms(nb * K, 21);
+      const row = randoms(nb * K, 22);
+      const A = randoms(nb * M * K, 23);
+      const B = randoms(nb * K * N, 24);
+      const cases: [string, Make, Make][] = [
+        // b[k, j] = col[k] for every j (the expanded ones of a sum's gradient); out written transposed.
+        ['b columns repeated', (b) => ({
+          out: permuted(b, dtype, [nb, M, N], new Array(nb * M * N).fill(0), [0, 2, 1]),
+          a: dense(b, dtype, [nb, M, K], A),
+          b: viewOf(storageWith(b, dtype, col), [nb, K, N], [K, 1, 0]),
+        }), (b) => ({
+          out: empty(b, dtype, [nb, M, N]),
+          a: dense(b, dtype, [nb, M, K], A),
+          b: dense(b, dtype, [nb, K, N], Array.from({ length: nb * K * N }, (_, i) => col[Math.floor(i / N)]!)),
+        })],
+        // A scalar expanded to [K, N] (both strides 0).
+        ['b constant', (b) => ({
+          out: empty(b, dtype, [nb, M, N]),
+          a: dense(b, dtype, [nb, M, K], A),
+          b: viewOf(storageWith(b, dtype, [0.75]), [nb, K, N], [0, 0, 0]),
+        }), (b) => ({
+          out: empty(b, dtype, [nb, M, N]),
+          a: dense(b, dtype, [nb, M, K], A),
+          b: dense(b, dtype, [nb, K, N], new Array(nb * K * N).fill(0.75)),
+        })],
+        // a[i, k] = row[k] for every i.
+        ['a rows repeated', (b) => ({
+          out: empty(b, dtype, [nb, M, N]),
+          a: viewOf(storageWith(b, dtype, row), [nb, M, K], [K, 0, 1]),
+          b: dense(b, dtype, [nb, K, N], B),
+        }), (b) => ({
+          out: empty(b, dtype, [nb, M, N]),
+          a: dense(b, dtype, [nb, M, K], Array.from({ length: nb * M * K }, (_, i) => row[Math.floor(i / (M * K)) * K + (i % K)]!)),
+          b: dense(b, dtype, [nb, K, N], B),
+        })],
+      ];
+      for (const [what, make, materialized] of cases) {
+        check(dtype, make, what);
+        const w = make(js);
+        bmmWasm(rt.heap, rt.gemm, w.out, w.a, w.b);
+        const f = materialized(js);
+        bmmWasm(rt.heap, rt.gemm, f.out, f.a, f.b);
+        expect(values(w.out), what).toEqual(values(f.out));
+      }
+    });
+    it(`${dtype}: narrow products (N under NR) run transposed, bit-for-bit the columns of a wide product`, () => {
+      // outᵀ = bᵀ·aᵀ pads N to MR instead of NR: the same products in the same k order.
+      for (const M of [5, 64, 67]) {
+        for (const N of [1, 2, 3, 5, 10]) {
+          for (const [K, ta] of [[64, false], [300, true]] as const) {
+            const W = 16; // wider than every N here, and not transposed itself (16 is a multiple of MR and NR)
+            const A = randoms(M * K, M + N + K);
+            const wide = randoms(K * W, M * N + K);
+            const narrowB = Array.from({ length: K * N }, (_, i) => wide[Math.floor(i / N) * W + (i % N)]!);
+            const a = (b: CpuBackend): View => (ta ? permuted(b, dtype, [1, M, K], A, [0, 2, 1]) : dense(b, dtype, [1, M, K], A));
+            const make: Make = (b) => ({ out: empty(b, dtype, [1, M, N]), a: a(b), b: dense(b, dtype, [1, K, N], narrowB) });
+            const what = `${M}×${K}×${N}${ta ? ' aᵀ' : ''}`;
+            check(dtype, make, what);
+            const n = make(js);
+            bmmWasm(rt.heap, rt.gemm, n.out, n.a, n.b);
+            const w = { out: empty(js, dtype, [1, M, W]), a: a(js), b: dense(js, dtype, [1, K, W], wide) };
+            bmmWasm(rt.heap, rt.gemm, w.out, w.a, w.b);
+            const full = values(w.out);
+            expect(values(n.out), what).toEqual(Array.from({ length: M * N }, (_, i) => full[Math.floor(i / N) * W + (i % N)]!));
+          }
+        }
+      }
+    });
     it(`${dtype}: a broadcast a (batch stride 0) against per-batch b, and the reverse`, () => {
       const [nb, M, K, N] = [4, 3 * MR + 1, 70, 2 * NR + 1];
       check(dtype, (b) => ({

@@ -13,6 +13,7 @@ import { heapPtr } from '../heap-storage.js';
 import { dataOf } from '../storage.js';
 import { GEMM_F32, GEMM_F64, KC, MC, NC, type GemmShape } from './gemm-kernel.js';
 import { heapCopy } from './bulk.js';
+import { heapFill } from './fill.js';
 import { align16, type WasmHeap } from './heap.js';
 import type { PackSource, ThreadPool } from './pool.js';
 
@@ -91,6 +92,12 @@ export function bmmWasm(heap: WasmHeap, kernels: GemmKernels, out: View, a: View
   const N = b.shape[2]!;
   if (nb === 0 || M === 0 || N === 0) return true;
   if (epilogue !== null && nb !== 1) throw new Error(`bmm: an epilogue takes one batch, got ${nb}`);
+  if (epilogue === null && K > 0 && ((N > 1 && b.strides[2] === 0) || (M > 1 && a.strides[1] === 0))) {
+    return broadcastProduct(heap, kernels, out, a, b, pool);
+  }
+  if (epilogue === null && K > 0 && 10 * paddedMacs(N, M, shape) < 9 * paddedMacs(M, N, shape)) {
+    return bmmWasm(heap, kernels, transposed(out), transposed(b), transposed(a), pool);
+  }
   const { MR, NR } = shape;
   const es = dtype === 'float32' ? 4 : 8;
   const Mp = Math.ceil(M / MR) * MR;
@@ -162,6 +169,65 @@ export function bmmWasm(heap: WasmHeap, kernels: GemmKernels, out: View, a: View
   return true;
 }
 
+/**
+ * The multiply-adds the micro-kernel runs for an M×N output per k step: both dims padded to whole
+ * MR×NR tiles. A narrow product (N = 10: the HVP's and MLP's last layer; N = 1: a matrix-vector
+ * product) wastes up to NR - 1 columns of every row; its transpose, outᵀ = bᵀ·aᵀ, pads to MR
+ * instead (N = 10: 12 rows, not 16 columns; N = 1: 4, not 8). Each element is the same products
+ * (a·b = b·a) summed in the same k order, so the result is bit-for-bit the same.
+ */
+function paddedMacs(M: number, N: number, s: GemmShape): number {
+  return Math.ceil(M / s.MR) * s.MR * Math.ceil(N / s.NR) * s.NR;
+}
+
+/** A batch of matrices, each transposed (a view). */
+function transposed(v: View): View {
+  return { ...v, shape: [v.shape[0]!, v.shape[2]!, v.shape[1]!], strides: [v.strides[0]!, v.strides[2]!, v.strides[1]!] };
+}
+
+/**
+ * A product whose B has one column repeated (stride 0 along N: the expanded ones of a `sum`'s
+ * gradient, which double backward multiplies by X, a 256×256 product in the HVP) or whose A has one
+ * row repeated: every column (row) of C is the same, so only the first is computed and then copied
+ * across. Each element of C is its own sums in the same k order whatever N and M are, so this is
+ * bit-for-bit what the full product computes, in 1/N (1/M) of its multiply-adds.
+ */
+function broadcastProduct(heap: WasmHeap, kernels: GemmKernels, out: View, a: View, b: View, pool: ThreadPool | null): boolean {
+  const [nb, M] = [out.shape[0]!, out.shape[1]!];
+  const N = out.shape[2]!;
+  const cols = N > 1 && b.strides[2] === 0;
+  const narrow = (v: View, dim: number): View => ({ ...v, shape: v.shape.map((d, i) => (i === dim ? 1 : d)) });
+  const ok = cols ? bmmWasm(heap, kernels, narrow(out, 2), a, narrow(b, 2), pool) : bmmWasm(heap, kernels, narrow(out, 1), narrow(a, 1), b, pool);
+  if (!ok) return false;
+  // Read after the product: growing a plain memory detaches views of it.
+  const O = dataOf('bmm', 'out', out);
+  const [os0, ors, ocs] = [out.strides[0]!, out.strides[1]!, out.strides[2]!];
+  // On a heap storage, wasm stores: a shared typed array's fill and copyWithin store element by
+  // element (relaxed atomics), ~1 ns each, as long as the product they save.
+  const oAt = ocs === 1 ? heapPtr(out.storage, heap) : -1;
+  const es = O.BYTES_PER_ELEMENT;
+  for (let bi = 0; bi < nb; bi++) {
+    const oo = out.offset + bi * os0;
+    if (cols) {
+      for (let i = 0; i < M; i++) {
+        const p = oo + i * ors;
+        if (oAt >= 0) heapFill(heap, O, p, N, O[p]!);
+        else if (ocs === 1) O.fill(O[p]!, p + 1, p + N);
+        else for (let j = 1, v = O[p]!; j < N; j++) O[p + j * ocs] = v;
+      }
+    } else {
+      const copy = oAt >= 0 ? heapCopy(heap) : null;
+      for (let i = 1; i < M; i++) {
+        const p = oo + i * ors;
+        if (copy !== null) copy(oAt + p * es, oAt + oo * es, N * es);
+        else if (ocs === 1) O.copyWithin(p, oo, oo + N);
+        else for (let j = 0; j < N; j++) O[p + j * ocs] = O[oo + j * ocs]!;
+      }
+    }
+  }
+  return true;
+}
+
 /** Elements a staged copy of a rows×cols operand takes: the span it covers, or rows·cols when that span is sparse. */
 function span(rows: number, cols: number, rs: number, cs: number): number {
   if (rows === 0 || cols === 0) return 0;
@@ -210,12 +276,19 @@ function copyOut(H: TypedArray, base: number, ldc: number, O: TypedArray, off: n
     O.set(H.subarray(base, base + M * N), off);
     return;
   }
+  // Long rows: one `set` each. Short ones (the MLP's and HVP's N = 10 outputs, 256 rows): a loop,
+  // since a subarray per row is an allocation and, from a shared memory, `set` copies element-wise
+  // anyway; per row it cost more than the row's multiply-adds.
+  const long = cs === 1 && N >= COPY_SET_MIN;
   for (let i = 0; i < M; i++) {
     const src = base + i * ldc;
-    if (cs === 1) O.set(H.subarray(src, src + N), off + i * rs);
+    if (long) O.set(H.subarray(src, src + N), off + i * rs);
     else for (let j = 0, p = off + i * rs; j < N; j++, p += cs) O[p] = H[src + j]!;
   }
 }
+
+/** Row length from which copyOut copies a row with `set` instead of a loop. */
+const COPY_SET_MIN = 64;
 
 /** copyOut with addmm's epilogue: one pass over C writes alpha·C + beta·bias (C is zero when K = 0). */
 function copyOutAffine(H: TypedArray, base: number, ldc: number, O: TypedArray, off: number, rs: number, cs: number, M: number, N: number, K: number, e: Epilogue): void {

@@ -9,6 +9,7 @@ import { AMP, castOperands } from '../amp/state.js';
 import { broadcastShapes } from '../shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { broadcastView, emptyOn, firstTensor, grad, needsGrad, record, runKernel } from './dispatch.js';
+import { mmGradMat1, mmGradMat2, mmLayout, type MmLayout } from './mm-backward.js';
 
 export interface AddmmOptions {
   /** Multiplies `input` (default 1). With 0, `input` is ignored, NaN and infinities included. */
@@ -17,7 +18,7 @@ export interface AddmmOptions {
   alpha?: number | null;
 }
 
-interface AddmmAttr {
+interface AddmmAttr extends MmLayout {
   beta: number;
   alpha: number;
 }
@@ -29,8 +30,8 @@ const addmmGrad = grad<AddmmAttr>('AddmmBackward0', (g, n) => {
   const scale = (t: Tensor, s: number): Tensor => (s === 1 ? t : t.mul(s));
   return [
     n.needs(0) ? scale(go, beta) : null,
-    n.needs(1) ? scale(go.mm(n.tensor(2).t()), alpha) : null,
-    n.needs(2) ? scale(n.tensor(1).t().mm(go), alpha) : null,
+    n.needs(1) ? scale(mmGradMat1(go, n.tensor(2), n.attrs.cm1), alpha) : null,
+    n.needs(2) ? scale(mmGradMat2(go, n.tensor(1), n.attrs.cm2), alpha) : null,
   ];
 });
 
@@ -73,6 +74,6 @@ export function addmm(input: Tensor, mat1: Tensor, mat2: Tensor, opts: AddmmOpti
       return beta === 0 ? p : p.add(beta === 1 ? input : input.mul(beta));
     });
   }
-  if (needsGrad(rt, [input, mat1, mat2])) record(addmmGrad, [input, mat1, mat2], [out], { attrs: { beta, alpha }, saveInputs: [false, mat2.requiresGrad, mat1.requiresGrad] });
+  if (needsGrad(rt, [input, mat1, mat2])) record(addmmGrad, [input, mat1, mat2], [out], { attrs: { beta, alpha, ...mmLayout(mat1, mat2) }, saveInputs: [false, mat2.requiresGrad, mat1.requiresGrad] });
   return out;
 }

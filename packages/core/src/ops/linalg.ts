@@ -9,6 +9,7 @@ import { NablaError, fmtShape } from '../errors.js';
 import { broadcastShapes } from '../shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { alias, emptyOn, firstTensor, grad, needsGrad, record, runKernel } from './dispatch.js';
+import { mmGradMat1, mmGradMat2, mmLayout, type MmLayout } from './mm-backward.js';
 
 function checkPair(op: string, a: Tensor, b: Tensor): void {
   checkTensor(op, 'input', a);
@@ -40,11 +41,10 @@ function dropBatch(t: Tensor): Tensor {
   return r;
 }
 
-const mmGrad = grad('MmBackward0', (g, n) => {
-  const a = n.tensor(0);
-  const b = n.tensor(1);
-  return [n.needs(0) ? g[0]!.mm(b.t()) : null, n.needs(1) ? a.t().mm(g[0]!) : null];
-});
+const mmGrad = grad<MmLayout>('MmBackward0', (g, n) => [
+  n.needs(0) ? mmGradMat1(g[0]!, n.tensor(1), n.attrs.cm1) : null,
+  n.needs(1) ? mmGradMat2(g[0]!, n.tensor(0), n.attrs.cm2) : null,
+]);
 
 export function mm(a: Tensor, b: Tensor): Tensor {
   if (AMP.active) [a, b] = castOperands('mm', [a, b] as const);
@@ -60,7 +60,7 @@ export function mm(a: Tensor, b: Tensor): Tensor {
   const out = dropBatch(bmmRaw(a3, b3, op));
   a3.dispose();
   b3.dispose();
-  if (needsGrad(a.rt, [a, b])) record(mmGrad, [a, b], [out], { saveInputs: true });
+  if (needsGrad(a.rt, [a, b])) record(mmGrad, [a, b], [out], { attrs: mmLayout(a, b), saveInputs: true });
   return out;
 }
 

@@ -126,7 +126,7 @@ export function tensorFrom(rt: Runtime, data: NestedData | TypedArray, opts?: Te
     if (own === null) throw new NablaError('unsupported TypedArray type (use Float32Array, Float64Array, Int32Array or Uint8Array)', { op });
     dtype = opts?.dtype ?? own;
     shape = opts?.shape != null ? checkShape(op, opts.shape) : [data.length];
-    typed = own === dtype ? (data as TypedArray).slice() : (typedArrayCtor(dtype) as unknown as { from(a: ArrayLike<number>): TypedArray }).from(data as ArrayLike<number>);
+    typed = own === dtype ? (data as TypedArray) : (typedArrayCtor(dtype) as unknown as { from(a: ArrayLike<number>): TypedArray }).from(data as ArrayLike<number>);
   } else {
     // A tensor as the whole data is copied (PyTorch's torch.tensor(t), without its graph).
     const nested = data instanceof Tensor && data.ndim > 0 ? (data.tolist() as NestedData) : (data as NestedData);
