@@ -50,7 +50,7 @@ export class CpuStorage implements Storage {
  * megamorphic, and cost a fifth of making and freeing a 0-d tensor (`byteLength` runs on every
  * allocate, claim and release).
  */
-function elementBytes(dtype: DType): number {
+export function elementBytes(dtype: DType): number {
   if (dtype === 'float32' || dtype === 'int32') return 4;
   if (dtype === 'float64') return 8;
   return dtype === 'bool' ? 1 : 2;
@@ -108,7 +108,7 @@ export class BufferPool {
 
   allocate(dtype: DType, numel: number): CpuStorage {
     if (numel <= TINY_NUMEL) {
-      const kept = numel === 0 ? undefined : this.tiny[dtype][numel]!.pop();
+      const kept = numel === 0 ? undefined : this.tinyStack(dtype, numel).pop();
       if (kept === undefined) return new CpuStorage(dtype, numel, tinyTypedArray(dtype, numel));
       // Core released it once its last holder let go, so nothing live reads it: it is new again.
       this.bytes -= kept.byteLength;
@@ -130,7 +130,7 @@ export class BufferPool {
     if (arr.length <= TINY_NUMEL) {
       const bytes = storage.byteLength;
       if (storage.numel === 0 || this.bytes + bytes > this.maxBytes) return;
-      const stack = this.tiny[storage.dtype][storage.numel]!;
+      const stack = this.tinyStack(storage.dtype, storage.numel);
       if (stack.length >= TINY_PARKED) return;
       stack.push(storage);
       this.bytes += bytes;
@@ -147,6 +147,16 @@ export class BufferPool {
     }
     list.push(arr);
     this.bytes += arr.byteLength;
+  }
+
+  /**
+   * The parked tiny storages of one dtype and length. float32 and float64 are read by name: a load
+   * keyed by the dtype sees all six and goes megamorphic, on every allocation and release.
+   */
+  private tinyStack(dtype: DType, numel: number): CpuStorage[] {
+    const t = this.tiny;
+    const byLength = dtype === 'float32' ? t.float32 : dtype === 'float64' ? t.float64 : t[dtype];
+    return byLength[numel]!;
   }
 
   pooledBytes(): number {
