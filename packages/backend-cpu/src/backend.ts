@@ -14,7 +14,7 @@ import type {
   View,
 } from '@nabla/core';
 import { ElementwiseCompiler } from './compile-elementwise.js';
-import { bytesPer, CPU_DTYPES, isCpuDType, matchesDType, newTypedArray } from './dtypes.js';
+import { CPU_DTYPES, isCpuDType, matchesDType, newTypedArray } from './dtypes.js';
 import { HalfBridge, specHasHalf } from './half-storage.js';
 import { halfKernelTable } from './half-kernels.js';
 import { gather, scatter, scatterAdd } from './kernels/gather.js';
@@ -24,7 +24,7 @@ import { scanAlong } from './kernels/scan.js';
 import { softmaxAlong } from './kernels/softmax.js';
 import { sortAlong } from './kernels/sort.js';
 import { allocateInHeap, HEAP_MIN_BYTES, releaseFromHeap } from './heap-storage.js';
-import { BufferPool, CpuStorage, dataOf, Scratch, type PoolOptions } from './storage.js';
+import { BufferPool, CpuStorage, dataOf, elementBytes, Scratch, type PoolOptions } from './storage.js';
 import { checkBounds, collapse, forEachRow, isContiguous, numelOf } from './strided.js';
 import { wasmElementwise } from './wasm/elementwise.js';
 import { bmmWasm, GEMM_MIN_FLOPS } from './wasm/gemm.js';
@@ -254,7 +254,7 @@ export class CpuBackend implements Backend {
   allocate(dtype: DType, numel: number): CpuStorage {
     if (!isCpuDType(dtype)) throw new Error(`cpu: unsupported dtype '${String(dtype)}' (the cpu device holds ${CPU_DTYPES.join(', ')})`);
     if (!Number.isSafeInteger(numel) || numel < 0) throw new Error(`cpu: cannot allocate ${numel} elements`);
-    if (this.heapOn && numel * bytesPer(dtype) >= HEAP_MIN_BYTES) {
+    if (this.heapOn && numel * elementBytes(dtype) >= HEAP_MIN_BYTES) {
       const w = this.wasm;
       if (w !== null && this.heapOn) {
         const s = allocateInHeap(w.heap, dtype, numel);

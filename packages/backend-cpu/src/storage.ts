@@ -35,13 +35,25 @@ export class CpuStorage implements Storage {
    * each field is 8 bytes the garbage collector copies per storage.
    */
   get byteLength(): number {
-    return this.numel * this.data.BYTES_PER_ELEMENT;
+    return this.numel * elementBytes(this.dtype);
   }
 
   /** The byte offset of element 0 in its heap's memory, or -1 when `data` is an ordinary typed array. */
   get ptr(): number {
     return this.block === null ? -1 : this.block.ptr;
   }
+}
+
+/**
+ * Bytes per element of a cpu dtype. Compares the dtype (an interned string) rather than reading
+ * `data.BYTES_PER_ELEMENT`: that load sees every typed array class the backend makes, goes
+ * megamorphic, and cost a fifth of making and freeing a 0-d tensor (`byteLength` runs on every
+ * allocate, claim and release).
+ */
+export function elementBytes(dtype: DType): number {
+  if (dtype === 'float32' || dtype === 'int32') return 4;
+  if (dtype === 'float64') return 8;
+  return dtype === 'bool' ? 1 : 2;
 }
 
 /**
@@ -96,7 +108,7 @@ export class BufferPool {
 
   allocate(dtype: DType, numel: number): CpuStorage {
     if (numel <= TINY_NUMEL) {
-      const kept = numel === 0 ? undefined : this.tiny[dtype][numel]!.pop();
+      const kept = numel === 0 ? undefined : this.tinyStack(dtype, numel).pop();
       if (kept === undefined) return new CpuStorage(dtype, numel, tinyTypedArray(dtype, numel));
       // Core released it once its last holder let go, so nothing live reads it: it is new again.
       this.bytes -= kept.byteLength;
@@ -116,11 +128,12 @@ export class BufferPool {
   release(storage: CpuStorage): void {
     const arr = storage.data;
     if (arr.length <= TINY_NUMEL) {
-      if (storage.numel === 0 || this.bytes + storage.byteLength > this.maxBytes) return;
-      const stack = this.tiny[storage.dtype][storage.numel]!;
+      const bytes = storage.byteLength;
+      if (storage.numel === 0 || this.bytes + bytes > this.maxBytes) return;
+      const stack = this.tinyStack(storage.dtype, storage.numel);
       if (stack.length >= TINY_PARKED) return;
       stack.push(storage);
-      this.bytes += storage.byteLength;
+      this.bytes += bytes;
       return;
     }
     // Over the cap the array is simply dropped for the GC; the pool keeps what it already has,
@@ -134,6 +147,16 @@ export class BufferPool {
     }
     list.push(arr);
     this.bytes += arr.byteLength;
+  }
+
+  /**
+   * The parked tiny storages of one dtype and length. float32 and float64 are read by name: a load
+   * keyed by the dtype sees all six and goes megamorphic, on every allocation and release.
+   */
+  private tinyStack(dtype: DType, numel: number): CpuStorage[] {
+    const t = this.tiny;
+    const byLength = dtype === 'float32' ? t.float32 : dtype === 'float64' ? t.float64 : t[dtype];
+    return byLength[numel]!;
   }
 
   pooledBytes(): number {

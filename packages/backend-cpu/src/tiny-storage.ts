@@ -22,7 +22,9 @@ let used = 0;
 
 /** A zeroed typed array of `numel` elements (numel * element size must not exceed `SLAB_BYTES`). */
 export function tinyTypedArray(dtype: DType, numel: number): TypedArray {
-  const size = bytesPer(dtype);
+  // The float dtypes (every op of a scalar graph makes one) are named outright: a size read from
+  // a constructor picked by dtype, and a `new` of it, see six classes and go megamorphic.
+  const size = dtype === 'float32' ? 4 : dtype === 'float64' ? 8 : bytesPer(dtype);
   // Offsets are multiples of the element size, as typed arrays require.
   let at = (used + size - 1) & -size;
   if (at + numel * size > SLAB_BYTES) {
@@ -30,5 +32,7 @@ export function tinyTypedArray(dtype: DType, numel: number): TypedArray {
     at = 0;
   }
   used = at + numel * size;
+  if (dtype === 'float32') return new Float32Array(slab, at, numel);
+  if (dtype === 'float64') return new Float64Array(slab, at, numel);
   return new (typedArrayClass(dtype))(slab, at, numel);
 }

@@ -347,10 +347,12 @@ class Pass {
     node._buf = null;
     // Hooks may replace entries; what is released at the end is what the buffer held (`consumed`).
     let buf = this.gradsOf(node, consumed);
-    if (node.tensorHooks) runTensorHooks(node, buf, this.reclaim);
-    if (node.retainHooks) node.retainHooks.forEach((h, k) => h && buf[k] && h(buf[k]!));
+    // Hooks live in the node's extras: one check for the common node without any.
+    const extras = node._hasExtras;
+    if (extras && node.tensorHooks) runTensorHooks(node, buf, this.reclaim);
+    if (extras && node.retainHooks) node.retainHooks.forEach((h, k) => h && buf[k] && h(buf[k]!));
     if (this.captures.size > 0) this.capture(node, buf);
-    if (node.preHooks) buf = runPreHooks(node, buf, this.reclaim);
+    if (extras && node.preHooks) buf = runPreHooks(node, buf, this.reclaim);
 
     if (node instanceof AccumulateGrad) {
       // Accumulation copies what it keeps (or keeps it in a graph, where nothing is reclaimed).
@@ -416,7 +418,7 @@ class Pass {
         { op: node.name() },
       );
     }
-    if (node.postHooks) gradIn = runPostHooks(node, gradIn, buf, this.reclaim);
+    if (node._hasExtras && node.postHooks) gradIn = runPostHooks(node, gradIn, buf, this.reclaim);
     if (this.rt.gradMode.anomaly) {
       gradIn.forEach((g, i) => {
         if (g && hasNaN(g)) throw anomalyError(node, `Function '${node.name()}' returned nan values in its ${i}th output.`);
@@ -446,7 +448,12 @@ class Pass {
 
   /** Edge `i` of `node`: `g` (if any) goes to output `nr` of `child`, which then waits for one gradient less. */
   private sendDown(node: Node, child: Node, nr: number, g: MaybeGrad | undefined, i: number): void {
-    if (g) this.addGrad(child, nr, fitGrad(g, child.outMeta[nr]!, node.name(), i));
+    if (g) {
+      const meta = child.outMeta[nr]!;
+      // Most gradients already fit (a formula's result has its operand's shape array): no call, no name.
+      const fits = g instanceof Tensor && g.shape === meta.shape && g.dtype === meta.dtype && g._ref.backend.device === meta.device;
+      this.addGrad(child, nr, fits ? g : fitGrad(g, meta, node.name(), i));
+    }
     if (--child._deps === 0) this.ready.push(child);
   }
 

@@ -75,6 +75,8 @@ function flatEdges(n: number): EdgeList {
  * collections: each field is 8 bytes copied per node per scavenge.
  */
 interface NodeExtras {
+  /** The node's creation order (`Node.seq`), moved here from `_x` when the extras were made. */
+  readonly seq: number;
   stack: string | null;
   preHooks: NodePreHook[] | null;
   postHooks: NodeHook[] | null;
@@ -83,10 +85,12 @@ interface NodeExtras {
 }
 
 export abstract class Node {
-  /** Creation order; the engine runs later nodes first when several are ready. */
-  readonly seq = nextSeq++;
-  /** The rarely set fields (`NodeExtras`), or null while none was written. */
-  private _x: NodeExtras | null = null;
+  /**
+   * The creation order (`seq`) while no rarely set field was written, then the `NodeExtras` that
+   * hold it and them: one field for both, since every op makes a node and a graph's nodes survive
+   * young-generation collections (8 bytes copied per field per node per scavenge).
+   */
+  private _x: number | NodeExtras = nextSeq++;
 
   // The backward engine's bookkeeping for the pass that last reached this node (engine.ts): on the
   // node itself rather than in per-pass maps, which cost more than the rest of the loop.
@@ -177,51 +181,64 @@ export abstract class Node {
     return out;
   }
 
+  /** Creation order; the engine runs later nodes first when several are ready. */
+  get seq(): number {
+    const x = this._x;
+    return typeof x === 'number' ? x : x.seq;
+  }
+
   private extras(): NodeExtras {
-    return (this._x ??= { stack: null, preHooks: null, postHooks: null, tensorHooks: null, retainHooks: null });
+    const x = this._x;
+    if (typeof x !== 'number') return x;
+    return (this._x = { seq: x, stack: null, preHooks: null, postHooks: null, tensorHooks: null, retainHooks: null });
   }
 
   /** Forward stack of the op that made this node, kept when anomaly detection is on. */
   get stack(): string | null {
-    return this._x === null ? null : this._x.stack;
+    const x = this._x;
+    return typeof x === 'number' ? null : x.stack;
   }
   set stack(v: string | null) {
-    if (v !== null || this._x !== null) this.extras().stack = v;
+    if (v !== null || typeof this._x !== 'number') this.extras().stack = v;
   }
 
   get preHooks(): NodePreHook[] | null {
-    return this._x === null ? null : this._x.preHooks;
+    const x = this._x;
+    return typeof x === 'number' ? null : x.preHooks;
   }
   set preHooks(v: NodePreHook[] | null) {
-    if (v !== null || this._x !== null) this.extras().preHooks = v;
+    if (v !== null || typeof this._x !== 'number') this.extras().preHooks = v;
   }
 
   get postHooks(): NodeHook[] | null {
-    return this._x === null ? null : this._x.postHooks;
+    const x = this._x;
+    return typeof x === 'number' ? null : x.postHooks;
   }
   set postHooks(v: NodeHook[] | null) {
-    if (v !== null || this._x !== null) this.extras().postHooks = v;
+    if (v !== null || typeof this._x !== 'number') this.extras().postHooks = v;
   }
 
   /** Tensor hooks by output number (hooks registered on the tensors this node produced). */
   get tensorHooks(): (GradHook[] | undefined)[] | null {
-    return this._x === null ? null : this._x.tensorHooks;
+    const x = this._x;
+    return typeof x === 'number' ? null : x.tensorHooks;
   }
   set tensorHooks(v: (GradHook[] | undefined)[] | null) {
-    if (v !== null || this._x !== null) this.extras().tensorHooks = v;
+    if (v !== null || typeof this._x !== 'number') this.extras().tensorHooks = v;
   }
 
   /** retainGrad() hooks by output number; they run after the tensor hooks. */
   get retainHooks(): (((g: Tensor) => void) | undefined)[] | null {
-    return this._x === null ? null : this._x.retainHooks;
+    const x = this._x;
+    return typeof x === 'number' ? null : x.retainHooks;
   }
   set retainHooks(v: (((g: Tensor) => void) | undefined)[] | null) {
-    if (v !== null || this._x !== null) this.extras().retainHooks = v;
+    if (v !== null || typeof this._x !== 'number') this.extras().retainHooks = v;
   }
 
   /** @internal Whether any hook or the anomaly stack was set (one load for the engine's common case). */
   get _hasExtras(): boolean {
-    return this._x !== null;
+    return typeof this._x !== 'number';
   }
 
   /** The edge that points at output `nr` of this node (a new array each time: only roots and captures ask). */

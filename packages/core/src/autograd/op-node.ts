@@ -23,25 +23,40 @@ export type SavedSlot = Saved | number | null;
 /** What `saved` becomes once the node was released: marks it freed without a field of its own. */
 const FREED: SavedSlot[] = [];
 
+/** Up to this many slots (inputs, then outputs) are kept in the node's own fields, not an array. */
+const INLINE_SLOTS = 2;
+
 export class OpNode<A = unknown> extends Node {
   /**
-   * What the op saved, in one field (a graph holds a node per op): null (nothing); its only
-   * saved value when that is output 0 and no input slot was kept (tanh, exp, sigmoid: most
-   * unary ops); else one slot per input (`SavedSlot`) followed by the saved outputs.
+   * What the op saved, slot by slot: one slot per input (`SavedSlot`), then one per output. A graph
+   * holds a node per op and keeps it until backward, so a node with at most two slots (mul's
+   * inputs; tanh's input, unsaved, and output) keeps slot 0 here and slot 1 in `_s1`, without an
+   * array (64 bytes per node, copied by every young-generation collection); a node with more keeps
+   * them all in an array here (`_s1` unused). Null slots (or a null `saved`) hold nothing.
    */
-  private saved: SavedSlot[] | Saved | null;
+  private saved: SavedSlot[] | SavedSlot;
+  /** Slot 1 when the slots are inline (see `saved`). */
+  private _s1: SavedSlot = null;
 
   constructor(
     readonly formula: GradFormula<A>,
     /** One edge per input, or how many inputs (`_setEdge` fills them in while recording). */
     next: readonly Edge[] | number,
     outMeta: readonly TensorMeta[],
-    /** One per input, with room after them for the saved outputs (`_saveOutputs`), or null. */
-    slots: SavedSlot[] | null,
+    /**
+     * How many slots to keep (the inputs, then room for the saved outputs: `_saveOutputs`), or
+     * their array, or null: nothing is saved.
+     */
+    slots: SavedSlot[] | number | null,
     readonly attrs: A,
   ) {
     super(next, outMeta);
-    this.saved = slots;
+    if (typeof slots === 'number') this.saved = slots > INLINE_SLOTS ? nullSlots(slots) : null;
+    else if (slots === null || slots.length > INLINE_SLOTS) this.saved = slots;
+    else {
+      this.saved = null;
+      for (let i = 0; i < slots.length; i++) this._setSlot(i, slots[i] ?? null);
+    }
   }
 
   name(): string {
@@ -50,27 +65,43 @@ export class OpNode<A = unknown> extends Node {
 
   /** @internal What the op saved of its outputs (set once, while recording, after the inputs). */
   _saveOutputs(outputs: readonly Saved[]): void {
-    if (outputs.length === 1) return this._saveOutput(outputs[0]!);
     const n = this._numEdges();
-    let slots = this.saved as SavedSlot[] | null;
-    if (slots === null) {
-      slots = new Array<SavedSlot>(n + outputs.length);
-      for (let i = 0; i < n; i++) slots[i] = null;
+    if (Array.isArray(this.saved) === false && n + outputs.length > INLINE_SLOTS) {
+      // Recorded without room for them (no input slots): the slots move into an array.
+      const slots = nullSlots(n + outputs.length);
+      for (let i = 0; i < Math.min(n, INLINE_SLOTS); i++) slots[i] = this.slot(i) ?? null;
       this.saved = slots;
+      this._s1 = null;
     }
-    for (let k = 0; k < outputs.length; k++) slots[n + k] = outputs[k]!;
+    for (let k = 0; k < outputs.length; k++) this._setSlot(n + k, outputs[k]!);
   }
 
-  /** @internal Input slot `i` (while recording, into the slots the constructor was given). */
+  /** @internal Slot `i` (inputs first, then outputs), while recording. */
   _setSlot(i: number, v: SavedSlot): void {
-    (this.saved as SavedSlot[])[i] = v;
+    const s = this.saved;
+    if (Array.isArray(s)) s[i] = v;
+    else if (i === 0) this.saved = v;
+    else this._s1 = v;
   }
 
   /** @internal `_saveOutputs([output0])` of a one-output node, without the array. */
   _saveOutput(output0: Saved): void {
+    const n = this._numEdges();
+    if (n < INLINE_SLOTS || Array.isArray(this.saved)) this._setSlot(n, output0);
+    else this._saveOutputs([output0]);
+  }
+
+  /** Slot `i` as recorded (undefined past the last). */
+  private slot(i: number): SavedSlot | undefined {
     const s = this.saved;
-    if (s === null) this.saved = output0;
-    else (s as SavedSlot[])[this._numEdges()] = output0;
+    if (Array.isArray(s)) return s[i];
+    return i === 0 ? s : i === 1 ? this._s1 : undefined;
+  }
+
+  /** How many slots the node has room for (inline: two, some of them null). */
+  private slotCount(): number {
+    const s = this.saved;
+    return Array.isArray(s) ? s.length : INLINE_SLOTS;
   }
 
   /** Released after a backward pass (saved values gone). */
@@ -90,14 +121,10 @@ export class OpNode<A = unknown> extends Node {
   /** Input `i` as saved in forward (a tensor, checked against in-place changes, or a JS number). */
   input(i: number): Tensor | number {
     if (this.freed) throw freedError(this);
-    const slots = this.saved;
-    const s = Array.isArray(slots) && i < this._numEdges() ? slots[i] : undefined;
+    const s = i < this._numEdges() ? this.slot(i) : undefined;
     if (typeof s === 'number') return s;
     if (s === null || s === undefined) throw new Error(`${this.name()}: input ${i} was not saved for backward`);
-    const st = adoptSaved(s);
-    if (st === null) return s as Tensor;
-    (slots as SavedSlot[])[i] = st;
-    return unpackSaved(st, this);
+    return this.unpack(i, s);
   }
 
   /** Input `i`, which the formula knows to be a tensor. */
@@ -108,27 +135,26 @@ export class OpNode<A = unknown> extends Node {
   /** Output `i` as saved in forward. */
   output(i = 0): Tensor {
     if (this.freed) throw freedError(this);
-    const s = this.saved;
-    let at = -1;
-    let o: SavedSlot | undefined;
-    if (Array.isArray(s)) o = s[(at = this._numEdges() + i)];
-    else if (i === 0) o = s;
+    const at = this._numEdges() + i;
+    const o = this.slot(at);
     if (o === null || o === undefined || typeof o === 'number') throw new Error(`${this.name()}: output ${i} was not saved for backward`);
-    const st = adoptSaved(o);
-    if (st === null) return o as Tensor;
-    if (at < 0) this.saved = st;
-    else (s as SavedSlot[])[at] = st;
+    return this.unpack(at, o);
+  }
+
+  /** A saved tensor of slot `at`, checked (a bare one is adopted into a `SavedTensor` when it needs one). */
+  private unpack(at: number, s: Saved): Tensor {
+    const st = adoptSaved(s);
+    if (st === null) return s as Tensor;
+    this._setSlot(at, st);
     return unpackSaved(st, this);
   }
 
   override savedInfo(): SavedInfo[] {
     const out: SavedInfo[] = [];
-    const s = this.saved;
-    if (s === null || this.freed) return out;
-    if (!Array.isArray(s)) return [savedInfo(s, 'result')];
+    if (this.freed) return out;
     const n = this._numEdges();
-    for (let i = 0; i < s.length; i++) {
-      const v = s[i];
+    for (let i = 0, m = this.slotCount(); i < m; i++) {
+      const v = this.slot(i);
       if (v === null || v === undefined || typeof v === 'number') continue;
       const name = i < n ? (INPUT_NAMES[i] ?? `input${i}`) : i === n ? 'result' : `result${i - n}`;
       out.push(savedInfo(v, name));
@@ -137,14 +163,18 @@ export class OpNode<A = unknown> extends Node {
   }
 
   override release(): void {
-    const s = this.saved;
-    if (s === FREED) return;
-    if (Array.isArray(s)) {
-      for (let i = 0; i < s.length; i++) {
-        const v = s[i];
-        if (v !== null && v !== undefined && typeof v !== 'number') releaseSaved(v);
-      }
-    } else if (s !== null) releaseSaved(s);
+    if (this.freed) return;
+    for (let i = 0, m = this.slotCount(); i < m; i++) {
+      const v = this.slot(i);
+      if (v !== null && v !== undefined && typeof v !== 'number') releaseSaved(v);
+    }
     this.saved = FREED;
+    this._s1 = null;
   }
+}
+
+function nullSlots(n: number): SavedSlot[] {
+  const a = new Array<SavedSlot>(n);
+  for (let i = 0; i < n; i++) a[i] = null;
+  return a;
 }

@@ -9,7 +9,7 @@ import { resultType, type DType, type PromotionOperand } from '../dtype.js';
 import { NablaError, fmtShape } from '../errors.js';
 import { gradNode, gradNr } from '../autograd/edges.js';
 import { saveTensor, type TensorMeta } from '../autograd/node.js';
-import { OpNode, type GradFormula, type SavedSlot } from '../autograd/op-node.js';
+import { OpNode, type GradFormula } from '../autograd/op-node.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { contiguousStrides, numelOf } from '../shape.js';
 import { launch } from './deferred.js';
@@ -214,7 +214,7 @@ export interface RecordOptions<A> {
 export function record<A>(formula: GradFormula<A>, inputs: readonly Operand[], outputs: readonly Tensor[], opts: RecordOptions<A> = {}): OpNode<A> {
   const n = inputs.length;
   const save = opts.saveInputs ?? false;
-  const slots: SavedSlot[] | null = save !== false ? new Array<SavedSlot>(opts.saveOutputs ? n + outputs.length : n) : null;
+  const slots = save !== false ? (opts.saveOutputs ? n + outputs.length : n) : null;
   const node = new OpNode<A>(formula, n, outputs.map(metaOf), slots, opts.attrs as A);
   for (let i = 0; i < n; i++) linkInput(node, i, inputs[i]!, save, formula.name);
   if (opts.saveOutputs) node._saveOutputs(outputs.map((t, i) => saveTensor(t, formula.name, i)));
@@ -262,9 +262,8 @@ export function recordFew<A>(
 }
 
 function oneOutputNode<A>(formula: GradFormula<A>, n: number, output: Tensor, saveInputs: boolean | readonly boolean[], saveOutput: boolean, attrs: A): OpNode<A> {
-  // Room for the saved output after the input slots (OpNode keeps both in one field).
-  const slots: SavedSlot[] | null = saveInputs !== false ? new Array<SavedSlot>(saveOutput ? n + 1 : n) : null;
-  return new OpNode<A>(formula, n, outMetaOf(output), slots, attrs);
+  // Room for the saved output after the input slots.
+  return new OpNode<A>(formula, n, outMetaOf(output), saveInputs !== false ? (saveOutput ? n + 1 : n) : null, attrs);
 }
 
 /** Input `i` of a node being recorded: its edge, and its slot when inputs are saved. */

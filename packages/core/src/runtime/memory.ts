@@ -59,20 +59,19 @@ const RELEASED_ACCOUNT: StorageAccount = Object.freeze(Object.assign(new Storage
 /** What an unshared storage reads as: one holder. Frozen: only `StorageRef` changes counts. */
 const SOLE_ACCOUNT: StorageAccount = Object.freeze(new StorageAccount(0));
 
-/** A storage's asynchronous state (see `StorageRef.io`). */
+/** A storage's version once written in place, and its asynchronous state (see `StorageRef.io`). */
 interface StorageIO {
+  version: number;
   pending: Promise<void> | null;
   readers: number;
   lastRead: Promise<void> | null;
 }
 
 export class StorageRef {
-  /** PyTorch's version counter: bumped by every in-place write, shared by all aliases. */
-  version = 0;
   /**
-   * `pending`, `readers` and `lastRead`, made on first write: only storages that asynchronous work
-   * touches need them, and a scalar graph keeps one reference per saved tensor (each field is 8
-   * bytes the garbage collector copies per reference).
+   * `version`, `pending`, `readers` and `lastRead`, made on first write: only storages written in
+   * place or touched by asynchronous work need them, and a scalar graph keeps one reference per
+   * saved tensor (each field is 8 bytes the garbage collector copies per reference).
    */
   private io: StorageIO | null = null;
   /**
@@ -92,6 +91,14 @@ export class StorageRef {
     account: StorageAccount | null,
   ) {
     this.owner = account;
+  }
+
+  /** PyTorch's version counter: bumped by every in-place write, shared by all aliases. */
+  get version(): number {
+    return this.io === null ? 0 : this.io.version;
+  }
+  set version(v: number) {
+    if (v !== 0 || this.io !== null) this.ioState().version = v;
   }
 
   /**
@@ -122,7 +129,7 @@ export class StorageRef {
   }
 
   private ioState(): StorageIO {
-    return (this.io ??= { pending: null, readers: 0, lastRead: null });
+    return (this.io ??= { version: 0, pending: null, readers: 0, lastRead: null });
   }
 
   /** The holder count (read-only when the storage has no account of its own yet). */
