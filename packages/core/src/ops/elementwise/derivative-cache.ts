@@ -212,9 +212,17 @@ export function runWithDerivative(forward: ElementwiseOpDef, dfExpr: Expr, x: Te
  * The f'(x) the node's forward kept, when its backward may use it: the node has one and the
  * backward records no graph (grad mode off). The caller has read the saved x first (its
  * in-place check). Null otherwise: the formula computes from x.
+ *
+ * A backward that records a graph (createGraph, which retains the graph) lets the cache go at
+ * once: the x-based formula serves it and any later pass, and a double backward's graph would
+ * otherwise hold a tensor of x's size that nothing reads until it is collected.
  */
 export function cachedDerivative(node: OpNode<ElementwiseAttrs>): Tensor | null {
-  const c = (node.attrs as Partial<DerivativeCacheAttrs>).cache;
-  if (c === undefined || c === null || c.rt.gradMode.enabled) return null;
-  return c;
+  const attrs = node.attrs as Partial<DerivativeCacheAttrs>;
+  const c = attrs.cache;
+  if (c === undefined || c === null) return null;
+  if (!c.rt.gradMode.enabled) return c;
+  attrs.cache = null;
+  c.dispose();
+  return null;
 }
