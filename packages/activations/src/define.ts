@@ -8,7 +8,7 @@
  * so backward is a single kernel, and derivatives of every order stay correct: the second
  * derivative goes through f'' (tensor ops, differentiable again), never through a detached copy.
  */
-import { cachedDerivative, defineElementwise, expr as E, NablaError, runElementwise, type ElementwiseOpDef, type Expr, type Tensor } from '@nabla/core';
+import { defineElementwise, gradFromCache, expr as E, NablaError, runElementwise, type ElementwiseOpDef, type Expr, type Tensor } from '@nabla/core';
 
 export interface ActivationSpec {
   /** Function and op name (`silu`). */
@@ -132,8 +132,7 @@ export function defineActivation(spec: ActivationSpec): Activation {
       backward: (gOut, n) => {
         // x first: its in-place check holds whether or not the forward's f'(x) is used.
         const xs = n.tensor(0);
-        const df = cachedDerivative(n);
-        return [df !== null ? gOut.mul(df) : runElementwise(backward, [xs, gOut], n.attrs.params)];
+        return [gradFromCache(n, gOut) ?? runElementwise(backward, [xs, gOut], n.attrs.params)];
       },
     },
   });

@@ -88,18 +88,35 @@ describe('an activation forward keeps f′(x) for its backward', () => {
     expect(() => y.backward(g)).toThrow(/second time/);
   });
 
-  it('with retainGraph keeps it for the next backward', () => {
+  it('hands f′(x), multiplied by g in place, over as the gradient: .grad without a copy; a retained graph then takes the x-based formula', () => {
     const x = rt.randn([64, 100]).requiresGrad_();
     const B = 64 * 100 * 4;
     const before = bytes();
     const y = act.silu(x);
-    const g = rt.onesLike(y);
+    const g = rt.onesLike(y).mul_(0.5);
+    const ops: string[] = [];
+    const listen = (e: { op: string }): void => void ops.push(e.op);
+    rt.events.on('op:dispatch', listen);
     y.backward(g, { retainGraph: true });
     const first = x.grad!.dataSync().slice();
-    expect(bytes() - before).toBe(4 * B); // y, g, x.grad, f'(x)
+    expect(bytes() - before).toBe(3 * B); // y, g, x.grad (was f'(x))
+    expect(ops).toEqual(['mul']);
     y.backward(g);
+    rt.events.off('op:dispatch', listen);
+    expect(ops.slice(1)).toContain('siluBackward');
     expect(bytes() - before).toBe(3 * B);
-    expect(maxRelDiff(x.grad!.dataSync(), first.map((v) => 2 * v))).toBe(0);
+    expect(maxRelDiff(x.grad!.dataSync(), first.map((v) => 2 * v))).toBeLessThanOrEqual(1e-6);
+  });
+
+  it('a gradient that flows on to another node is freed once consumed, as a fresh one is', () => {
+    const x = rt.randn([64, 100]).requiresGrad_();
+    const B = 64 * 100 * 4;
+    const before = bytes();
+    const h = x.mul(2);
+    const y = act.silu(h); // its gradient (the cache) goes on to MulBackward0, which consumes it
+    const g = rt.onesLike(y);
+    y.backward(g);
+    expect(bytes() - before).toBe(4 * B); // h, y, g, x.grad
   });
 
   it('createGraph uses the x-based formula, so higher derivatives are right, and lets the cache go', () => {

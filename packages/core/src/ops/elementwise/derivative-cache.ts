@@ -22,6 +22,7 @@ import { AMP } from '../../amp/state.js';
 import { dispatchHooked } from '../dispatch-seam.js';
 import { emptyOn, recordOne } from '../dispatch.js';
 import { runElementwise, specForElementwise, type ElementwiseAttrs, type ElementwiseOpDef } from './define.js';
+import { mul } from './table.js';
 
 /** The attrs of a node that may carry its f'(x). */
 export interface DerivativeCacheAttrs extends ElementwiseAttrs {
@@ -206,6 +207,34 @@ export function runWithDerivative(forward: ElementwiseOpDef, dfExpr: Expr, x: Te
   const attrs: DerivativeCacheAttrs = { params, cache: d };
   recordOne(formulaOf(forward), [x], y, true, false, attrs);
   return y;
+}
+
+/**
+ * The first backward's g · f'(x) from the node's cache, or null where it has none to use (see
+ * `cachedDerivative`). The product is written into the cache itself, which becomes the gradient:
+ * reading g and f'(x) and writing over f'(x) spares the memory traffic of a fresh output (its lines
+ * fetched before they are written) and the allocation. The node then keeps no cache: a later pass
+ * over a retained graph takes the x-based formula. The gradient joins what the running backward
+ * step made (the runtime's collector), as a fresh result would, so the engine frees it once
+ * consumed, or hands it to `.grad` without a copy, exactly as it would a fresh one.
+ */
+export function gradFromCache(node: OpNode<ElementwiseAttrs>, g: Tensor): Tensor | null {
+  const c = cachedDerivative(node);
+  if (c === null) return null;
+  if (g.dtype !== c.dtype || g._ref.backend !== c._ref.backend || !sameShape(g.shape, c.shape) || c._ref.pending !== null) return g.mul(c);
+  runElementwise(mul, [g, c], NO_PARAMS, c);
+  (node.attrs as DerivativeCacheAttrs).cache = null;
+  const rt = c.rt;
+  if (rt._created !== null) rt._created.push(c);
+  return c;
+}
+
+const NO_PARAMS: readonly number[] = [];
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
