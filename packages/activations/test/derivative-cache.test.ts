@@ -172,11 +172,20 @@ describe('an activation forward keeps f′(x) for its backward', () => {
     expect(() => y.backward(rt.onesLike(y))).toThrow(/modified by an inplace operation/);
   });
 
-  it('outlives an enclosing tidy with the graph', () => {
+  it('goes with an enclosing tidy, as the forward\'s other results do; a backward after it computes from x', () => {
     const x = rt.randn([64, 100]).requiresGrad_();
+    const B = 64 * 100 * 4;
+    const before = bytes();
+    // Forward and backward inside: the cache is used.
+    rt.tidy(() => {
+      expect(backwardOps(act.mish(x), x).ops).toEqual(['mul']);
+    });
+    expect(bytes() - before).toBe(0);
+    // A graph that outlives the tidy keeps y, not f'(x) (nothing left for the garbage collector).
     const y = rt.tidy(() => act.mish(x));
+    expect(bytes() - before).toBe(B);
     const { ops, dx } = backwardOps(y, x);
-    expect(ops).toEqual(['mul']);
+    expect(ops).toEqual(['mishBackward']);
     const ref = backwardOps(act.mish(x), x, { createGraph: true }).dx;
     expect(maxRelDiff(dx.dataSync(), ref.dataSync())).toBeLessThanOrEqual(1e-6);
   });

@@ -6,8 +6,10 @@
  * The cached f'(x) is the node's own (in its attrs), not a saved value: the saved listing stays
  * PyTorch's (`_saved_self` = x), and x is still checked against in-place changes before the cache
  * is used. It is freed with the node's saved values (after backward unless `retainGraph`), is a
- * live tensor while it exists (`memory()` counts it), and is never used when the backward records
- * a graph (createGraph: higher derivatives must come from the x-based formula). Nothing is cached
+ * live tensor while it exists (`memory()` counts it; an enclosing `tidy` disposes it with the
+ * forward's other results, and a backward after that computes from x), and is never used when the
+ * backward records a graph (createGraph: higher derivatives must come from the x-based formula).
+ * Nothing is cached
  * under saved-tensor hooks (they must see everything the graph keeps), autocast, dispatch hooks or
  * `op:dispatch` listeners, nor on a backend without `compileElementwisePair`: those take today's
  * one-output path.
@@ -136,7 +138,7 @@ function releaseCache(node: OpNode<DerivativeCacheAttrs>): void {
   const c = node.attrs.cache;
   if (c === null) return;
   node.attrs.cache = null;
-  c.dispose();
+  if (!c._disposed) c.dispose();
 }
 
 /** Whether `x`'s forward may take the pair path (see the file comment). */
@@ -179,17 +181,15 @@ export function runWithDerivative(forward: ElementwiseOpDef, dfExpr: Expr, x: Te
   const rt = x.rt;
   const backend = x._ref.backend;
   const y = emptyOn(rt, backend, dtype, x.shape);
-  // The cache lives as long as the node, not as long as an enclosing tidy (or backward step).
-  const collecting = rt._created;
-  rt._created = null;
+  // The cache joins an enclosing tidy as y does: a forward in grad mode whose graph is never
+  // differentiated then leaves nothing for the garbage collector; a backward after the tidy
+  // disposed it takes the x-based formula (`cachedDerivative`).
   let d: Tensor;
   try {
     d = emptyOn(rt, backend, dtype, x.shape);
   } catch (e) {
     y.dispose();
     throw e;
-  } finally {
-    rt._created = collecting;
   }
   let ok: boolean;
   try {
@@ -250,8 +250,8 @@ export function cachedDerivative(node: OpNode<ElementwiseAttrs>): Tensor | null 
   const attrs = node.attrs as Partial<DerivativeCacheAttrs>;
   const c = attrs.cache;
   if (c === undefined || c === null) return null;
-  if (!c.rt.gradMode.enabled) return c;
+  if (!c.rt.gradMode.enabled && !c._disposed) return c;
   attrs.cache = null;
-  c.dispose();
+  if (!c._disposed) c.dispose();
   return null;
 }
