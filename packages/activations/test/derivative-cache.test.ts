@@ -75,6 +75,18 @@ describe('an activation forward keeps f′(x) for its backward', () => {
     }
   }
 
+  it('takes broadcast gradients (of a sum) and transposed inputs', () => {
+    const base = rt.randn([80, 120]).mul(3).requiresGrad_();
+    for (const x of [base, base.t()]) {
+      const formula = autograd.grad(act.silu(x).sum(), base, { createGraph: true })[0]!.detach();
+      const before = bytes();
+      const y = act.silu(x);
+      expect(bytes() - before).toBe(2 * 80 * 120 * 4); // f'(x) kept
+      const [dx] = autograd.grad(y.sum(), base);
+      expect(maxRelDiff(dx!.dataSync(), formula.dataSync())).toBeLessThanOrEqual(1e-6);
+    }
+  });
+
   it('keeps the saved listing (x alone), counts the cache in memory() and frees it after backward', () => {
     const x = rt.randn([64, 100]).requiresGrad_();
     const B = 64 * 100 * 4;
