@@ -5,7 +5,7 @@
  * backward, saved-tensor hooks; the cache is counted in `memory()` and freed with the saved values.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { autograd, createRuntime, type Runtime, type Tensor } from '@nabla/core';
+import { autograd, createRuntime, type ElementwiseKernel, type Runtime, type Tensor } from '@nabla/core';
 import { cpuBackend } from '@nabla/backend-cpu';
 import * as act from '../src/index.js';
 import { ALL } from '../src/table.js';
@@ -200,6 +200,22 @@ describe('an activation forward keeps f′(x) for its backward', () => {
     expect(ops).toEqual(['mishBackward']);
     const ref = backwardOps(act.mish(x), x, { createGraph: true }).dx;
     expect(maxRelDiff(dx.dataSync(), ref.dataSync())).toBeLessThanOrEqual(1e-6);
+  });
+
+  it('a kernel registered for the forward op wins over the pair', async () => {
+    const rt2 = await createRuntime({ plugins: [cpuBackend(), act.activations()] });
+    const twice: ElementwiseKernel = (out, inputs) => {
+      const o = (out.storage as unknown as { data: Float32Array }).data;
+      const i = (inputs[0]!.storage as unknown as { data: Float32Array }).data;
+      for (let k = 0; k < out.shape.reduce((a, b) => a * b, 1); k++) o[out.offset + k] = 2 * i[inputs[0]!.offset + k]!;
+    };
+    await rt2.use({ name: 'twice', version: '0.0.0', coreRange: '^0.1.0', install: (ctx) => ctx.registerElementwiseKernel({ op: 'silu', device: 'cpu', dtypes: ['float32'], kernel: twice, override: true }) });
+    const x = rt2.randn([64, 100]).requiresGrad_();
+    const before = rt2.memory().numBytes;
+    const y = act.silu(x);
+    expect(rt2.memory().numBytes - before).toBe(64 * 100 * 4); // y alone
+    expect(maxRelDiff(y.dataSync(), x.detach().mul(2).dataSync())).toBe(0);
+    await rt2.dispose();
   });
 
   it('a backend without the pair kernel keeps the one-output path', async () => {

@@ -107,12 +107,9 @@ function pairKernel(forward: ElementwiseOpDef, dfExpr: Expr, x: Tensor, dtype: '
     if (m.backend === backend && m.dtype === dtype && m.registry === registry && m.generation === registry.generation) return m.kernel;
   }
   let kernel: ElementwisePairKernel | null = null;
-  if (backend.compileElementwisePair !== undefined) {
-    // A kernel registered for the forward op (an override) wins: the pair would bypass it.
-    const fwd = specForElementwise(forward, dtype);
-    if (registry.elementwise(backend, fwd, dtype) === backend.compileElementwise(fwd)) {
-      kernel = backend.compileElementwisePair(pairSpecFor(forward, dfExpr, dtype));
-    }
+  // A kernel registered for the forward op (an override) wins: the pair would bypass it.
+  if (backend.compileElementwisePair !== undefined && !registry.hasElementwise(forward.name, backend.device, dtype)) {
+    kernel = backend.compileElementwisePair(pairSpecFor(forward, dfExpr, dtype));
   }
   const stale = list.findIndex((m) => m.backend === backend && m.dtype === dtype);
   const memo: PairMemo = { backend, dtype, registry, generation: registry.generation, kernel };
