@@ -218,6 +218,20 @@ describe('an activation forward keeps f′(x) for its backward', () => {
     await rt2.dispose();
   });
 
+  it('activations({ keepDerivative: false }) keeps nothing: the backward recomputes from x', async () => {
+    const rt2 = await createRuntime({ plugins: [cpuBackend(), act.activations({ keepDerivative: false })] });
+    const x = rt2.randn([64, 100]).requiresGrad_();
+    const before = rt2.memory().numBytes;
+    const y = act.gelu(x);
+    expect(rt2.memory().numBytes - before).toBe(64 * 100 * 4);
+    const ops: string[] = [];
+    const g = rt2.onesLike(y);
+    rt2.events.on('op:dispatch', (e: { op: string }) => void ops.push(e.op));
+    y.backward(g);
+    expect(ops).toEqual(['geluBackward']);
+    await rt2.dispose();
+  });
+
   it('a backend without the pair kernel keeps the one-output path', async () => {
     const rt2 = await createRuntime({ plugins: [cpuBackend(), act.activations()] });
     const be = rt2.backend('cpu') as { compileElementwisePair?: unknown };
