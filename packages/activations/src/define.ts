@@ -7,6 +7,9 @@
  *
  * so backward is a single kernel, and derivatives of every order stay correct: the second
  * derivative goes through f'' (tensor ops, differentiable again), never through a detached copy.
+ * Where f'(x) is costly (`cachedDf`), a forward that records a node may compute it with f(x) in one
+ * pass and keep it (core's `runWithDerivative`): the first backward is then g · f'(x), a multiply;
+ * a backward that records a graph still runs nameBackward(x, g).
  */
 import { defineElementwise, gradFromCache, expr as E, NablaError, runElementwise, type ElementwiseOpDef, type Expr, type Tensor } from '@nabla/core';
 
