@@ -156,6 +156,25 @@ describe('pair kernels: f and f′ in one pass', () => {
     expect(e).toEqual({ ok: true, y: [], d: [] });
   });
 
+  it('the JavaScript pair on strided, offset and single-element inputs: the one-output kernels\' bits', () => {
+    const s = pairSpec(siluF, siluDf, 'float32');
+    const pair = compileElementwisePair(s)!;
+    const f = js.compileElementwise(spec('f', siluF, ['float32'], 'float32', 0, 'float32'));
+    const df = js.compileElementwise(spec('df', siluDf, ['float32'], 'float32', 0, 'float32'));
+    const xs = withSpecials(7 * 9 * 5 + 4, 21);
+    const makes: [string, Make][] = [
+      ['permuted', (b) => ({ out: empty(b, 'float32', [7, 9, 5]), out2: empty(b, 'float32', [7, 9, 5]), inputs: [viewOf(storageWith(b, 'float32', xs), [7, 9, 5], [1, 35, 7], 3)] })],
+      ['one element broadcast', (b) => ({ out: empty(b, 'float32', [6, 4]), out2: empty(b, 'float32', [6, 4]), inputs: [viewOf(storageWith(b, 'float32', [-1.5]), [6, 4], [0, 0])] })],
+      ['outputs at offsets', (b) => ({ out: viewOf(storageWith(b, 'float32', new Array<number>(40).fill(9)), [30], [1], 7), out2: viewOf(storageWith(b, 'float32', new Array<number>(40).fill(9)), [30], [1], 2), inputs: [dense(b, 'float32', [30], xs.slice(0, 30))] })],
+    ];
+    for (const [what, make] of makes) {
+      const r = runPair(pair, js, make);
+      expect(r.ok).toBe(true);
+      expectSameBits(runOne(f, js, make), r.y, `${what}: f`);
+      expectSameBits(runOne(df, js, make), r.d, `${what}: f'`);
+    }
+  });
+
   it('the backend compiles pairs once per key, with the JavaScript pair when wasm is off', () => {
     const s = pairSpec(siluF, siluDf, 'float32');
     expect(one.compileElementwisePair(s)).toBe(one.compileElementwisePair(s));
