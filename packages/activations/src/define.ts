@@ -7,8 +7,11 @@
  *
  * so backward is a single kernel, and derivatives of every order stay correct: the second
  * derivative goes through f'' (tensor ops, differentiable again), never through a detached copy.
+ * Where f'(x) is costly (`cachedDf`), a forward that records a node may compute it with f(x) in one
+ * pass and keep it (core's `runWithDerivative`): the first backward is then g · f'(x), a multiply;
+ * a backward that records a graph still runs nameBackward(x, g).
  */
-import { defineElementwise, expr as E, NablaError, runElementwise, type ElementwiseOpDef, type Expr, type Tensor } from '@nabla/core';
+import { defineElementwise, gradFromCache, expr as E, NablaError, runElementwise, type ElementwiseOpDef, type Expr, type Tensor } from '@nabla/core';
 
 export interface ActivationSpec {
   /** Function and op name (`silu`). */
@@ -41,6 +44,22 @@ export interface Activation {
   readonly derivative: ElementwiseOpDef;
   /** gg · g · f''(x) fused (inputs x, g, gg), where the spec gives `d2fExpr`; never differentiated. */
   readonly second?: ElementwiseOpDef;
+  /**
+   * f'(x) over `input(0)` and the params, when it is costly (a transcendental: exp, log, tanh,
+   * sigmoid, erf, ...): the forward then computes it with f(x) in one pass where it records a node
+   * and the backend can (core's `runWithDerivative`), and the first backward is g · f'(x).
+   */
+  readonly cachedDf?: Expr;
+}
+
+const COSTLY = new Set(['exp', 'expm1', 'log', 'log1p', 'tanh', 'sigmoid', 'erf', 'pow', 'sin', 'cos', 'tan', 'atan', 'asin', 'acos']);
+
+/** Whether `e` evaluates a transcendental function. */
+function costly(e: Expr): boolean {
+  if (e.op === 'input' || e.op === 'param' || e.op === 'const') return false;
+  if (COSTLY.has(e.op)) return true;
+  if (e.op === 'where') return costly(e.cond) || costly(e.a) || costly(e.b);
+  return costly(e.a) || ('b' in e && costly(e.b));
 }
 
 export function defineActivation(spec: ActivationSpec): Activation {
@@ -113,9 +132,15 @@ export function defineActivation(spec: ActivationSpec): Activation {
     grad: {
       name: spec.gradName,
       save: 'inputs',
-      backward: (gOut, n) => [runElementwise(backward, [n.tensor(0), gOut], n.attrs.params)],
+      backward: (gOut, n) => {
+        // x first: its in-place check holds whether or not the forward's f'(x) is used.
+        const xs = n.tensor(0);
+        return [gradFromCache(n, gOut) ?? runElementwise(backward, [xs, gOut], n.attrs.params)];
+      },
     },
   });
 
-  return second === undefined ? { spec, forward, backward, derivative } : { spec, forward, backward, derivative, second };
+  const dfExpr = spec.df(x, p);
+  const cachedDf = costly(dfExpr) ? dfExpr : undefined;
+  return { spec, forward, backward, derivative, ...(second !== undefined ? { second } : {}), ...(cachedDf !== undefined ? { cachedDf } : {}) };
 }

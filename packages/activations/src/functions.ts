@@ -8,8 +8,9 @@
  * await nabla.use(act.activations());
  * const y = act.gelu(nabla.tensor([-1, 0, 1]), { approximate: 'tanh' });
  */
-import { NablaError, runElementwise, Tensor } from '@nabla/core';
+import { NablaError, runElementwise, runWithDerivative, Tensor } from '@nabla/core';
 import type { Activation } from './define.js';
+import { keepsDerivative } from './plugin.js';
 import * as A from './table.js';
 
 function run(a: Activation, x: Tensor, params: readonly number[] = []): Tensor {
@@ -21,7 +22,7 @@ function run(a: Activation, x: Tensor, params: readonly number[] = []): Tensor {
   for (const p of params) {
     if (typeof p !== 'number' || Number.isNaN(p)) throw new NablaError(`parameters must be numbers, got ${String(p)}`, { op });
   }
-  return runElementwise(a.forward, [x], params);
+  return a.cachedDf !== undefined && keepsDerivative(x.rt) ? runWithDerivative(a.forward, a.cachedDf, x, params) : runElementwise(a.forward, [x], params);
 }
 
 /** x · σ(x) (Swish). */

@@ -10,7 +10,7 @@
  * const x = nabla.tensor([-1, 0, 2], { requiresGrad: true });
  * act.silu(x).sum().backward();
  */
-export { activations, VERSION } from './plugin.js';
+export { activations, VERSION, type ActivationsOptions } from './plugin.js';
 export * from './functions.js';
 export { SwishFunction, MishFunction, HardSwishFunction } from './reference.js';
 export { sample, type SampleOptions, type Samples } from './sample.js';

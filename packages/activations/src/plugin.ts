@@ -31,7 +31,34 @@ function precompile(rt: Runtime, backend: Backend): void {
   }
 }
 
-export function activations(): Plugin {
+export interface ActivationsOptions {
+  /**
+   * Where f'(x) is costly (silu, mish, gelu, elu, softplus, ...), a forward that records a node
+   * computes it with f(x) in one pass and keeps it for the backward (README, *f′(x) kept by the
+   * forward*). Default true. false: the backward recomputes it from x, as PyTorch does: no extra
+   * tensor while a graph lives and a cheaper forward in grad mode (a double backward, which never
+   * uses the kept f'(x), pays for it too), a costlier first backward.
+   */
+  keepDerivative?: boolean;
+}
+
+/** Runtimes whose plugin was installed with `keepDerivative: false`. */
+const recomputing = new WeakSet<Runtime>();
+
+/** Whether the activations keep f'(x) in `rt` (see `ActivationsOptions.keepDerivative`). */
+export function keepsDerivative(rt: Runtime): boolean {
+  return !recomputing.has(rt);
+}
+
+/**
+ * The plugin: every activation's ops, in the runtime it is installed in.
+ *
+ * @example
+ * import * as nabla from '@nabla/core';
+ * import * as act from '@nabla/activations';
+ * await nabla.use(act.activations({ keepDerivative: false }));
+ */
+export function activations(opts: ActivationsOptions = {}): Plugin {
   let onBackend: ((p: { device: string }) => void) | null = null;
   return {
     name: '@nabla/activations',
@@ -45,11 +72,14 @@ export function activations(): Plugin {
         if (a.second) ctx.defineOp(a.second);
       }
       const rt = ctx.runtime;
+      if (opts?.keepDerivative === false) recomputing.add(rt);
+      else recomputing.delete(rt);
       for (const b of rt.backends.all()) precompile(rt, b);
       onBackend = ({ device }) => precompile(rt, rt.backend(device));
       ctx.events.on('backend:register', onBackend);
     },
     uninstall(ctx: PluginContext) {
+      recomputing.delete(ctx.runtime);
       if (onBackend) ctx.events.off('backend:register', onBackend);
     },
   };

@@ -52,15 +52,20 @@ describe('every activation', () => {
     expect(act.silu(x).gradFn!.name()).toBe('SiluBackward0');
     expect(act.selu(x).gradFn!.name()).toBe('EluBackward0');
     expect(act.relu6(x).gradFn!.name()).toBe('HardtanhBackward0');
-    const y = act.mish(x);
-    const g = rt.onesLike(y);
-    const ops: string[] = [];
-    const listen = (e: { op: string }): void => void ops.push(e.op);
-    rt.events.on('op:dispatch', listen);
-    const [dx] = autograd.grad(y, x, { gradOutputs: [g] });
-    rt.events.off('op:dispatch', listen);
-    expect(ops).toEqual(['mishBackward']);
-    expect(dx!.shape).toEqual([3]);
+    const backwardOps = (y: Tensor): string[] => {
+      const ops: string[] = [];
+      const listen = (e: { op: string }): void => void ops.push(e.op);
+      const g = rt.onesLike(y);
+      rt.events.on('op:dispatch', listen);
+      const [dx] = autograd.grad(y, x, { gradOutputs: [g] });
+      rt.events.off('op:dispatch', listen);
+      expect(dx!.shape).toEqual([3]);
+      return ops;
+    };
+    // mish's f'(x) was computed with f(x) by the forward: its backward is g · f'(x).
+    expect(backwardOps(act.mish(x))).toEqual(['mul']);
+    // hardswish's f'(x) is cheap: nothing is kept, the backward is its one fused kernel.
+    expect(backwardOps(act.hardswish(x))).toEqual(['hardswishBackward']);
   });
 });
 

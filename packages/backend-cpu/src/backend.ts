@@ -6,6 +6,8 @@ import type {
   Backend,
   DType,
   ElementwiseKernel,
+  ElementwisePairKernel,
+  ElementwisePairSpec,
   ElementwiseSpec,
   KernelName,
   KernelSignatures,
@@ -27,6 +29,8 @@ import { allocateInHeap, HEAP_MIN_BYTES, releaseFromHeap } from './heap-storage.
 import { BufferPool, CpuStorage, dataOf, elementBytes, Scratch, type PoolOptions } from './storage.js';
 import { checkBounds, collapse, forEachRow, isContiguous, numelOf } from './strided.js';
 import { wasmElementwise } from './wasm/elementwise.js';
+import { compileElementwisePair } from './compile-elementwise-pair.js';
+import { wasmElementwisePair } from './wasm/elementwise-pair.js';
 import { bmmWasm, GEMM_MIN_FLOPS } from './wasm/gemm.js';
 import { hasWasmSimd } from './wasm/heap.js';
 import { RowFolds } from './wasm/reduce.js';
@@ -123,6 +127,7 @@ export class CpuBackend implements Backend {
   private readonly scratch = new Scratch();
   private readonly compiler = new ElementwiseCompiler();
   private readonly wasmKernels = new Map<string, ElementwiseKernel>();
+  private readonly pairKernels = new Map<string, ElementwisePairKernel | null>();
   private readonly wasmOn: boolean;
   private wasmRt: WasmRuntime | null = null;
   private readonly threadsWanted: number | 'auto';
@@ -337,6 +342,19 @@ export class CpuBackend implements Backend {
     return k;
   }
 
+  /** f and f' in one pass (core's derivative cache): wasm where the one-output kernel would be, else JavaScript. */
+  compileElementwisePair(spec: ElementwisePairSpec): ElementwisePairKernel | null {
+    if (specHasHalf(spec)) return null;
+    let k = this.pairKernels.get(spec.key);
+    if (k === undefined) {
+      const js = compileElementwisePair(spec);
+      const w = this.wasm;
+      k = js === null || w === null ? js : wasmElementwisePair(w, spec, js);
+      this.pairKernels.set(spec.key, k);
+    }
+    return k;
+  }
+
   synchronize(): Promise<void> {
     return Promise.resolve();
   }
@@ -356,6 +374,7 @@ export class CpuBackend implements Backend {
     this.scratch.clear();
     // Kernels compiled so far keep working on their own memory; new ones get a fresh runtime.
     this.wasmKernels.clear();
+    this.pairKernels.clear();
     const rt = this.wasmRt;
     this.wasmRt = null;
     this.threadCount = 1;

@@ -124,12 +124,19 @@ function binaryCode(mode: Mode, op: string): ((a: string, b: string) => string) 
 
 /** Emits one `const t<k>` per distinct node object (CSE by identity), children first. */
 export function generateBody(expr: Expr, mode: Mode, name = 'expr'): Body {
+  const b = generateBodies([expr], mode, name);
+  return { statements: b.statements, result: b.results[0]!, inputs: b.inputs, params: b.params };
+}
+
+/** `generateBody` of several roots at once: nodes they share are evaluated once. */
+export function generateBodies(roots: readonly Expr[], mode: Mode, name = 'expr'): Omit<Body, 'result'> & { results: string[] } {
   const names = new Map<Expr, string>();
   const lines: string[] = [];
   const inputs = new Set<number>();
   const params = new Set<number>();
   // Iterative post-order: deep expression chains must not overflow the JS stack.
-  const stack: { e: Expr; visited: boolean }[] = [{ e: expr, visited: false }];
+  const stack: { e: Expr; visited: boolean }[] = [];
+  for (let r = roots.length - 1; r >= 0; r--) stack.push({ e: roots[r]!, visited: false });
   const children = (e: Expr): Expr[] => {
     if (e.op === 'input' || e.op === 'param' || e.op === 'const') return [];
     if (e.op === 'where') return [e.cond, e.a, e.b];
@@ -150,7 +157,7 @@ export function generateBody(expr: Expr, mode: Mode, name = 'expr'): Body {
     stack.pop();
     names.set(e, emit(e));
   }
-  return { statements: lines.join('\n'), result: names.get(expr)!, inputs: [...inputs].sort((a, b) => a - b), params: [...params].sort((a, b) => a - b) };
+  return { statements: lines.join('\n'), results: roots.map((r) => names.get(r)!), inputs: [...inputs].sort((a, b) => a - b), params: [...params].sort((a, b) => a - b) };
 
   function emit(e: Expr): string {
     switch (e.op) {
@@ -205,7 +212,7 @@ type StridedFn = (
   P: readonly number[],
 ) => void;
 
-function build<F>(name: string, source: string, opName = name): F {
+export function build<F>(name: string, source: string, opName = name): F {
   const cleaned = name.replace(/[^A-Za-z0-9_]/g, '_');
   const safe = /^[0-9]/.test(cleaned) ? `k_${cleaned}` : cleaned;
   // The name shows up in profiles and stack traces. `N` is the op's name, for dataOf's errors.
@@ -213,7 +220,7 @@ function build<F>(name: string, source: string, opName = name): F {
   return factory(HELPERS, dataOf, opName);
 }
 
-function paramPrelude(body: Body): string {
+export function paramPrelude(body: Pick<Body, 'params'>): string {
   return body.params.map((i) => `const p${i} = P[${i}];`).join('\n');
 }
 

@@ -73,11 +73,12 @@ function children(e: Expr): Expr[] {
   return 'b' in e ? [e.a, e.b] : [e.a];
 }
 
-/** Nodes in post-order, each once (shared nodes of the DAG are evaluated once). */
-function postOrder(root: Expr): Expr[] {
+/** Nodes of the roots' DAG in post-order, each once (shared nodes are evaluated once). */
+function postOrder(roots: readonly Expr[]): Expr[] {
   const seen = new Set<Expr>();
   const order: Expr[] = [];
-  const stack: { e: Expr; visited: boolean }[] = [{ e: root, visited: false }];
+  const stack: { e: Expr; visited: boolean }[] = [];
+  for (let r = roots.length - 1; r >= 0; r--) stack.push({ e: roots[r]!, visited: false });
   while (stack.length > 0) {
     const top = stack[stack.length - 1]!;
     if (seen.has(top.e)) {
@@ -96,8 +97,11 @@ function postOrder(root: Expr): Expr[] {
   return order;
 }
 
-/** How `spec` runs in wasm, or null when it must stay in JavaScript. */
-export function wasmPlan(spec: ElementwiseSpec): WasmPlan | null {
+/**
+ * How `spec` runs in wasm, or null when it must stay in JavaScript. `roots`: the expressions the
+ * kernel stores, one output each (a pair kernel's f and f', `elementwise-pair.ts`).
+ */
+export function wasmPlan(spec: ElementwiseSpec, roots: readonly Expr[] = [spec.expr]): WasmPlan | null {
   const out = spec.outDtype;
   if (out !== 'float32' && out !== 'float64') return null;
   if (spec.computeDtype !== 'float32' && spec.computeDtype !== 'float64') return null;
@@ -109,7 +113,7 @@ export function wasmPlan(spec: ElementwiseSpec): WasmPlan | null {
     else return null;
   }
   let cost = 0;
-  for (const e of postOrder(spec.expr)) {
+  for (const e of postOrder(roots)) {
     if (e.op === 'input' || e.op === 'param' || e.op === 'const') continue;
     cost += OP_COST[e.op] ?? 1;
     if (e.op === 'where' || LANE_OPS.has(e.op)) continue;
@@ -119,30 +123,35 @@ export function wasmPlan(spec: ElementwiseSpec): WasmPlan | null {
   return { lane, inputBytes, cost };
 }
 
-/** Adds the exported function `run` for `spec` to `mod`; returns the vectors per iteration it chose. */
-export function emitElementwise(mod: ModuleBuilder, spec: ElementwiseSpec, plan: WasmPlan): number {
+/**
+ * Adds the exported function `run` for `spec` to `mod`; returns the vectors per iteration it chose.
+ * With several `roots` the kernel is `run(n, out0, out1.., in0.., step0.., p0..)`, storing root j
+ * to out j (every output dense, advancing with the others).
+ */
+export function emitElementwise(mod: ModuleBuilder, spec: ElementwiseSpec, plan: WasmPlan, roots: readonly Expr[] = [spec.expr]): number {
   // The largest unroll whose module fits MODULE_BUDGET, by emitting it (a fraction of a millisecond).
   for (let max = UNROLL; max > 1; max >>= 1) {
     const trial = new ModuleBuilder(mod.memory);
-    const u = emitLoops(trial, spec, plan, max);
+    const u = emitLoops(trial, spec, plan, max, roots);
     if (u === 1) break;
-    if (trial.encode().length <= MODULE_BUDGET) return emitLoops(mod, spec, plan, u);
+    if (trial.encode().length <= MODULE_BUDGET) return emitLoops(mod, spec, plan, u, roots);
   }
-  return emitLoops(mod, spec, plan, 1);
+  return emitLoops(mod, spec, plan, 1, roots);
 }
 
-function emitLoops(mod: ModuleBuilder, spec: ElementwiseSpec, plan: WasmPlan, maxUnroll: number): number {
+function emitLoops(mod: ModuleBuilder, spec: ElementwiseSpec, plan: WasmPlan, maxUnroll: number, roots: readonly Expr[]): number {
   const nIn = spec.inputDtypes.length;
+  const nOut = roots.length;
   const i32 = ValType.i32;
   const scalar = plan.lane === 'f32' ? ValType.f32 : ValType.f64;
-  const params = [i32, i32, ...new Array<ValType>(2 * nIn).fill(i32), ...new Array<ValType>(spec.numParams).fill(scalar)];
+  const params = [i32, ...new Array<ValType>(nOut).fill(i32), ...new Array<ValType>(2 * nIn).fill(i32), ...new Array<ValType>(spec.numParams).fill(scalar)];
   const f = mod.func('run', params);
   const v = new V(f);
   const N = 0;
-  const OUT = 1;
-  const inPtr = (i: number): number => 2 + i;
-  const inStep = (i: number): number => 2 + nIn + i;
-  const param = (j: number): number => 2 + 2 * nIn + j;
+  const OUT = (j: number): number => 1 + j;
+  const inPtr = (i: number): number => 1 + nOut + i;
+  const inStep = (i: number): number => 1 + nOut + nIn + i;
+  const param = (j: number): number => 1 + nOut + 2 * nIn + j;
   const L = plan.lane === 'f32' ? 'f32x4' : 'f64x2';
   const lanes = plan.lane === 'f32' ? 4 : 2;
   const s = (op: string): SimdOp => `${L}.${op}` as SimdOp;
@@ -152,7 +161,7 @@ function emitLoops(mod: ModuleBuilder, spec: ElementwiseSpec, plan: WasmPlan, ma
     else f.kd(c);
   };
 
-  const order = postOrder(spec.expr);
+  const order = postOrder(roots);
   // Parameters are splatted once, outside the loop.
   const paramLocal = new Map<number, number>();
   for (const e of order) {
@@ -168,15 +177,15 @@ function emitLoops(mod: ModuleBuilder, spec: ElementwiseSpec, plan: WasmPlan, ma
   /** Which vector of an unrolled iteration the nodes are emitted for (its loads read `step` further per index). */
   let vec = 0;
   let at = new Map<Expr, number>();
-  /** Emits one vector's nodes; returns the local of the result. */
-  const vector = (k: number): number => {
+  /** Emits one vector's nodes; returns the locals of the results, one per root. */
+  const vector = (k: number): number[] => {
     vec = k;
     at = new Map<Expr, number>();
     for (const e of order) at.set(e, emitNode(e));
-    return at.get(spec.expr)!;
+    return roots.map((r) => at.get(r)!);
   };
   const advance = (vectors: number): void => {
-    f.get(OUT).i32c(16 * vectors).op('i32.add').set(OUT);
+    for (let j = 0; j < nOut; j++) f.get(OUT(j)).i32c(16 * vectors).op('i32.add').set(OUT(j));
     for (let k = 0; k < nIn; k++) {
       f.get(inPtr(k)).get(inStep(k));
       if (vectors > 1) f.i32c(vectors).op('i32.mul');
@@ -198,7 +207,7 @@ function emitLoops(mod: ModuleBuilder, spec: ElementwiseSpec, plan: WasmPlan, ma
     const groups = [first, ...Array.from({ length: unroll - 1 }, (_, k) => v.record(() => vector(k + 1)))];
     const longest = Math.max(...groups.map((g) => g.stmts.length));
     for (let k = 0; k < longest; k++) for (const g of groups) if (k < g.stmts.length) f.bytes(g.stmts[k]!);
-    groups.forEach((g, k) => f.get(OUT).get(g.result).vmem('v128.store', 4, 16 * k));
+    groups.forEach((g, k) => g.result.forEach((r, j) => f.get(OUT(j)).get(r).vmem('v128.store', 4, 16 * k)));
     advance(unroll);
     f.br(0);
     f.end();
@@ -207,7 +216,8 @@ function emitLoops(mod: ModuleBuilder, spec: ElementwiseSpec, plan: WasmPlan, ma
   f.block();
   f.loop();
   f.get(i).get(N).op('i32.ge_s').brIf(1);
-  f.get(OUT).get(unroll > 1 ? vector(0) : emitted(first)).vmem('v128.store', 4);
+  const tail = unroll > 1 ? vector(0) : emitted(first);
+  tail.forEach((r, j) => f.get(OUT(j)).get(r).vmem('v128.store', 4));
   advance(1);
   f.br(0);
   f.end();
@@ -216,7 +226,7 @@ function emitLoops(mod: ModuleBuilder, spec: ElementwiseSpec, plan: WasmPlan, ma
   return unroll;
 
   /** Places a recording's statements; returns its result. */
-  function emitted(r: { result: number; stmts: Uint8Array[] }): number {
+  function emitted(r: { result: number[]; stmts: Uint8Array[] }): number[] {
     for (const st of r.stmts) f.bytes(st);
     return r.result;
   }

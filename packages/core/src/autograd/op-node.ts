@@ -15,6 +15,8 @@ export interface GradFormula<A = unknown> {
   readonly name: string;
   /** Gradients w.r.t. the op's inputs, one per input (null: none or not needed). */
   backward(gradOutputs: MaybeGrad[], node: OpNode<A>): MaybeGrad[];
+  /** Frees what the node keeps beyond its saved values (a cache in its attrs), with them. */
+  release?(node: OpNode<A>): void;
 }
 
 /** An input slot as the op saw it: a saved tensor (see `Saved`), a JS number operand, or nothing saved. */
@@ -170,6 +172,7 @@ export class OpNode<A = unknown> extends Node {
     }
     this.saved = FREED;
     this._s1 = null;
+    this.formula.release?.(this);
   }
 }
 

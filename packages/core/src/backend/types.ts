@@ -60,6 +60,19 @@ export interface ElementwiseSpec {
  */
 export type ElementwiseKernel = (out: View, inputs: readonly View[], params: readonly number[]) => void;
 
+/** An `ElementwiseSpec` with a second output: `expr2` over the same inputs, params and dtypes. */
+export interface ElementwisePairSpec extends ElementwiseSpec {
+  readonly expr2: Expr;
+}
+
+/**
+ * Writes `spec.expr` into `out` and `spec.expr2` into `out2` (both contiguous, of one shape and
+ * dtype, never overlapping an input) in one pass. Returns false, having written nothing the
+ * caller may read, to decline (a geometry it would not run as fast as the one-output kernel
+ * would); the caller then takes its one-output path.
+ */
+export type ElementwisePairKernel = (out: View, out2: View, inputs: readonly View[], params: readonly number[]) => boolean;
+
 /**
  * The structured kernels a backend registers, by name. `addmm`, `softmax` and `logSoftmax` are
  * optional (core composes them from the others), so a backend's full table can be typed as
@@ -156,6 +169,12 @@ export interface Backend {
   read(view: View): Promise<TypedArray>;
 
   compileElementwise(spec: ElementwiseSpec): ElementwiseKernel;
+  /**
+   * Optional: two expressions over the same inputs in one pass (an activation's f(x) and f'(x),
+   * `ops/elementwise/derivative-cache.ts`); null when the backend has no such form for `spec`.
+   * Core detects it; a backend without it keeps the one-output path.
+   */
+  compileElementwisePair?(spec: ElementwisePairSpec): ElementwisePairKernel | null;
 
   /** Resolves when all queued work is done. */
   synchronize(): Promise<void>;

@@ -118,6 +118,11 @@ export class KernelRegistry {
     return this.top(`kernel:${name}`, device, dtype) !== undefined;
   }
 
+  /** Whether a hand-written kernel is registered for the elementwise op `name` (it then wins over compiled ones). */
+  hasElementwise(name: string, device: string, dtype: DType): boolean {
+    return this.top(`elementwise:${name}`, device, dtype) !== undefined;
+  }
+
   /** The kernel for an elementwise spec: a hand-written registration if any, else compiled once. */
   elementwise(backend: Backend, spec: ElementwiseSpec, dtype: DType): ElementwiseKernel {
     let byKey = this.compiled.get(backend.device);
