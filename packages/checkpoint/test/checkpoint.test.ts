@@ -264,7 +264,8 @@ describe('checkpoint: diagnostics and errors', () => {
 
   it('savedReport lists what a segment would save, with bytes', () => {
     const w = hashed(rt, [8, 16], 2, { requiresGrad: true });
-    const x = hashed(rt, [4, 8], 1);
+    // x needs a gradient too: mm keeps w only for x's gradient (as PyTorch does).
+    const x = hashed(rt, [4, 8], 1, { requiresGrad: true });
     const report = savedReport((h: Tensor) => h.matmul(w).relu().sum(), x);
     expect(report.map((r) => [r.op, r.source, r.shape, r.bytes])).toEqual([
       ['mm', 'input', [4, 8], 4 * 8 * 8],

@@ -96,6 +96,34 @@ describe('savedTensorsHooks', () => {
     expect(Array.from(x.grad!.dataSync())).toEqual(Array.from(e.mul(x.detach()).mul(2).dataSync()));
   });
 
+  it('keeps an operand of mm, bmm and dot only when the other needs a gradient (PyTorch 1.13: one pack and one unpack each here)', () => {
+    const cases: [string, () => Tensor, Tensor][] = [];
+    const w = nabla.randn([4, 2], { requiresGrad: true });
+    cases.push(['mm', () => nabla.randn([3, 4]).mm(w), w]);
+    const b = nabla.randn([2, 4, 5], { requiresGrad: true });
+    cases.push(['bmm', () => nabla.randn([2, 3, 4]).bmm(b), b]);
+    const v = nabla.randn([4], { requiresGrad: true });
+    cases.push(['dot', () => nabla.randn([4]).dot(v), v]);
+    const x = nabla.randn([3, 4], { requiresGrad: true });
+    cases.push(['mm, first operand', () => x.mm(nabla.randn([4, 2])), x]);
+    for (const [name, f, leaf] of cases) {
+      let packs = 0;
+      let unpacks = 0;
+      const y = savedTensorsHooks((t) => (packs++, t), (t) => (unpacks++, t), f);
+      y.sum().backward();
+      expect({ name, packs, unpacks }).toEqual({ name, packs: 1, unpacks: 1 });
+      expect(leaf.grad).not.toBeNull();
+    }
+    // Both operands needing gradients: both kept, and both gradients right.
+    const p = nabla.tensor([[1, 2], [3, 4]], { requiresGrad: true, dtype: 'float64' });
+    const q = nabla.tensor([[5, 6], [7, 8]], { requiresGrad: true, dtype: 'float64' });
+    let packs = 0;
+    savedTensorsHooks((t) => (packs++, t), (t) => t, () => p.mm(q)).sum().backward();
+    expect(packs).toBe(2);
+    expect(Array.from(p.grad!.dataSync())).toEqual([11, 15, 11, 15]);
+    expect(Array.from(q.grad!.dataSync())).toEqual([4, 4, 6, 6]);
+  });
+
   it('passes gradcheck and gradgradcheck inside hooks that copy', () => {
     const copy = <T>(f: () => T): T => savedTensorsHooks((t) => t.clone(), (c) => c, f);
     const x = nabla.tensor([-1.2, 0.3, 0.8], { dtype: 'float64', requiresGrad: true });

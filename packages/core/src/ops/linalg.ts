@@ -11,6 +11,15 @@ import type { Tensor } from '../tensor/tensor.js';
 import { alias, emptyOn, firstTensor, grad, needsGrad, record, runKernel } from './dispatch.js';
 import { mmGradMat1, mmGradMat2, mmLayout, type MmLayout } from './mm-backward.js';
 
+/**
+ * What a product of two operands saves for backward, as PyTorch does: each operand only when the
+ * other's gradient is wanted (a·b's gradient w.r.t. b needs a, and the other way round), so a
+ * layer's constant input or frozen weight is not kept (and saved-tensor hooks see PyTorch's count).
+ */
+function crossSaved(a: Tensor, b: Tensor): readonly boolean[] {
+  return [b.requiresGrad, a.requiresGrad];
+}
+
 function checkPair(op: string, a: Tensor, b: Tensor): void {
   checkTensor(op, 'input', a);
   checkTensor(op, 'other', b);
@@ -60,15 +69,14 @@ export function mm(a: Tensor, b: Tensor): Tensor {
   const out = dropBatch(bmmRaw(a3, b3, op));
   a3.dispose();
   b3.dispose();
-  if (needsGrad(a.rt, [a, b])) record(mmGrad, [a, b], [out], { attrs: mmLayout(a, b), saveInputs: true });
+  if (needsGrad(a.rt, [a, b])) record(mmGrad, [a, b], [out], { attrs: mmLayout(a, b), saveInputs: crossSaved(a, b) });
   return out;
 }
 
-const bmmGrad = grad('BmmBackward0', (g, n) => {
-  const a = n.tensor(0);
-  const b = n.tensor(1);
-  return [n.needs(0) ? g[0]!.bmm(b.transpose(1, 2)) : null, n.needs(1) ? a.transpose(1, 2).bmm(g[0]!) : null];
-});
+const bmmGrad = grad('BmmBackward0', (g, n) => [
+  n.needs(0) ? g[0]!.bmm(n.tensor(1).transpose(1, 2)) : null,
+  n.needs(1) ? n.tensor(0).transpose(1, 2).bmm(g[0]!) : null,
+]);
 
 export function bmm(a: Tensor, b: Tensor): Tensor {
   if (AMP.active) [a, b] = castOperands('bmm', [a, b] as const);
@@ -84,7 +92,7 @@ export function bmm(a: Tensor, b: Tensor): Tensor {
     );
   }
   const out = bmmRaw(a, b, op);
-  if (needsGrad(a.rt, [a, b])) record(bmmGrad, [a, b], [out], { saveInputs: true });
+  if (needsGrad(a.rt, [a, b])) record(bmmGrad, [a, b], [out], { saveInputs: crossSaved(a, b) });
   return out;
 }
 
@@ -110,7 +118,7 @@ export function dot(a: Tensor, b: Tensor): Tensor {
   b3.dispose();
   const out = alias(r, [], [], 0);
   r.dispose();
-  if (needsGrad(a.rt, [a, b])) record(dotGrad, [a, b], [out], { saveInputs: true });
+  if (needsGrad(a.rt, [a, b])) record(dotGrad, [a, b], [out], { saveInputs: crossSaved(a, b) });
   return out;
 }
 
