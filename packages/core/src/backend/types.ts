@@ -57,6 +57,8 @@ export interface ElementwiseSpec {
  * Runs an elementwise expression. Every input has already been broadcast to `out.shape`
  * (stride 0 on broadcast dims). `out` may be a strided view (in-place ops on views); an input may
  * be the very same view as `out` (in-place), but never partially overlap it — core copies first.
+ * `inputs` is lent for the call: a kernel reads it while it runs and keeps no reference to the
+ * array afterwards (core refills the same array for its next call); the views in it it may keep.
  */
 export type ElementwiseKernel = (out: View, inputs: readonly View[], params: readonly number[]) => void;
 

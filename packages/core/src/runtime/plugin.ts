@@ -27,7 +27,11 @@ export interface KernelRegistration<K extends KernelName = KernelName> {
   readonly override?: boolean;
 }
 
-/** A hand-written kernel for an elementwise op, used instead of compiling its expression. */
+/**
+ * A hand-written kernel for an elementwise op, used instead of compiling its expression. Like a
+ * compiled one it reads its `inputs` array only while it runs (core lends it for the call: see
+ * `ElementwiseKernel`).
+ */
 export interface ElementwiseKernelRegistration {
   readonly op: string;
   readonly device: string;

@@ -582,6 +582,33 @@ export function runScalarElementwiseInto(def: ElementwiseOpDef, operands: readon
   return true;
 }
 
+/** What a lent array holds between calls: no view, so it keeps no tensor reachable. */
+const NO_VIEW = null as unknown as View;
+/** The input arrays `runKernelLent` lends (one per arity), empty between calls. */
+const LENT_ONE: View[] = [NO_VIEW];
+const LENT_TWO: View[] = [NO_VIEW, NO_VIEW];
+
+/**
+ * `runKernel` with the inputs `a` (and `b`) in an array lent for the call: kernels read `inputs`
+ * only while they run (the `ElementwiseKernel` contract) and never call back into core, and the
+ * scalar graph makes one kernel call per op forward and about two per op backward, so an array
+ * per call was a good part of the garbage a pass leaves. The arrays are emptied after the call,
+ * so they keep no tensor reachable (after a kernel that threw, until the next call).
+ */
+function runKernelLent(def: ElementwiseOpDef, kernelFn: ElementwiseKernel, target: Tensor, a: Tensor, b: Tensor | undefined, args: readonly number[], fresh: boolean): void {
+  if (b === undefined) {
+    LENT_ONE[0] = a._view();
+    runKernel(def, kernelFn, target, LENT_ONE, args, fresh);
+    LENT_ONE[0] = NO_VIEW;
+  } else {
+    LENT_TWO[0] = a._view();
+    LENT_TWO[1] = b._view();
+    runKernel(def, kernelFn, target, LENT_TWO, args, fresh);
+    LENT_TWO[0] = NO_VIEW;
+    LENT_TWO[1] = NO_VIEW;
+  }
+}
+
 /**
  * Whether `runBinary` / `runUnary` may take `a` (their first operand) past the general path: an op
  * of that arity without params, no autocast or dispatch observer to see the call, and a settled
@@ -614,7 +641,8 @@ export function runBinary(def: ElementwiseOpDef, a: Tensor, b: Operand, out?: Te
   const dtype = a.dtype;
   if (!directScalarOk(def, 2, a)) return runElementwise(def, [a, b], NO_PARAMS, out);
   let numberMask = 0;
-  let views: View[];
+  // The kernel's inputs: `b` too unless it is a number (then an arg).
+  let second: Tensor | undefined;
   let args: readonly number[] = NO_PARAMS;
   // Whether a node is recorded, as needsGrad decides (then the operands array is made after all).
   let record = false;
@@ -623,11 +651,10 @@ export function runBinary(def: ElementwiseOpDef, a: Tensor, b: Operand, out?: Te
       return runElementwise(def, [a, b], NO_PARAMS, out);
     }
     record = out === undefined && def.grad !== undefined && rt.gradMode.enabled && (a._requiresGrad || a._gradFn !== null || b._requiresGrad || b._gradFn !== null);
-    views = [a._view(), b._view()];
+    second = b;
   } else if (typeof b === 'number' || typeof b === 'boolean') {
     record = out === undefined && def.grad !== undefined && rt.gradMode.enabled && (a._requiresGrad || a._gradFn !== null);
     numberMask = 2;
-    views = [a._view()];
     args = [Number(b)];
   } else {
     return runElementwise(def, [a, b], NO_PARAMS, out);
@@ -637,11 +664,11 @@ export function runBinary(def: ElementwiseOpDef, a: Tensor, b: Operand, out?: Te
   const kernelFn = kernelFor(rt, m.backend, m.spec, m.outDtype);
   if (out !== undefined) {
     if (!scalarOutOk(out, a, m.outDtype)) return runElementwise(def, [a, b], NO_PARAMS, out);
-    runKernel(def, kernelFn, out, views, args, false);
+    runKernelLent(def, kernelFn, out, a, second, args, false);
     return out;
   }
   const result = emptyOn(rt, m.backend, m.outDtype, a.shape);
-  runKernel(def, kernelFn, result, views, args, true);
+  runKernelLent(def, kernelFn, result, a, second, args, true);
   if (record) recordFewElementwise(def.grad!, a, b, result, numberMask);
   return result;
 }
@@ -660,7 +687,7 @@ export function runUnary(def: ElementwiseOpDef, a: Tensor): Tensor {
   if (m === undefined || m.dtype !== dtype || m.backend !== a._ref.backend) return runElementwise(def, [a]);
   const kernelFn = kernelFor(rt, m.backend, m.spec, m.outDtype);
   const result = emptyOn(rt, m.backend, m.outDtype, a.shape);
-  runKernel(def, kernelFn, result, [a._view()], NO_PARAMS, true);
+  runKernelLent(def, kernelFn, result, a, undefined, NO_PARAMS, true);
   if (def.grad !== undefined && rt.gradMode.enabled && (a._requiresGrad || a._gradFn !== null)) recordFewElementwise(def.grad, a, undefined, result, 0);
   return result;
 }
