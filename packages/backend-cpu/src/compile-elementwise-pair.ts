@@ -10,7 +10,7 @@
  * kernel's strided loop walks them.
  */
 import type { ElementwisePairKernel, ElementwisePairSpec, TypedArray } from '@nabla/core';
-import { build, generateBodies, paramPrelude } from './compile-elementwise.js';
+import { build, generateBodies, paramPrelude, stridedLoop } from './compile-elementwise.js';
 import { dataOf } from './storage.js';
 import { collapse, fmtShape, isContiguous, isScalarLike, numelOf, orderByStrides, sameShape } from './strided.js';
 
@@ -52,38 +52,10 @@ O2[o2 + i] = ${body.results[1]!};
 
 /** The outputs share strides (both contiguous, one shape): one index `op` walks both, offset apart. */
 function genStrided(spec: ElementwisePairSpec, body: Bodies): PairStridedFn {
-  const ins = body.inputs;
-  const each = (f: (i: number) => string, sep = '\n'): string => ins.map(f).join(sep);
   const src = `shape, O, o, os, O2, o2, D, offs, S, P) {
 ${paramPrelude(body)}
-const rank = shape.length, last = rank - 1, inner = shape[last];
-const osI = os[last], d2 = o2 - o;
-${each((i) => `const A${i} = D[${i}], S${i} = S[${i}], s${i}I = S${i}[last];`)}
-let outer = 1;
-for (let d = 0; d < last; d++) outer *= shape[d];
-const idx = new Int32Array(rank);
-let ob = o;
-${each((i) => `let b${i} = offs[${i}];`)}
-for (let r = 0; r < outer; r++) {
-  let op = ob;
-  ${each((i) => `let q${i} = b${i};`)}
-  for (let j = 0; j < inner; j++) {
-    ${each((i) => `const x${i} = A${i}[q${i}];`)}
-    ${body.statements}
-    O[op] = ${body.results[0]!};
-    O2[op + d2] = ${body.results[1]!};
-    op += osI;
-    ${each((i) => `q${i} += s${i}I;`, ' ')}
-  }
-  for (let d = last - 1; d >= 0; d--) {
-    ob += os[d];
-    ${each((i) => `b${i} += S${i}[d];`, ' ')}
-    if (++idx[d] < shape[d]) break;
-    idx[d] = 0;
-    ob -= os[d] * shape[d];
-    ${each((i) => `b${i} -= S${i}[d] * shape[d];`, ' ')}
-  }
-}
+const d2 = o2 - o;
+${stridedLoop(body.inputs, body.statements, `O[op] = ${body.results[0]!};\n    O2[op + d2] = ${body.results[1]!};`)}
 }`;
   return build<PairStridedFn>(`${spec.name}_strided`, src);
 }

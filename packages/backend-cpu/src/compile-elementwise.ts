@@ -263,11 +263,21 @@ ${storeCode(spec.outDtype, 'O[o]', body.result)}
 }
 
 function genStrided(spec: ElementwiseSpec, body: Body): StridedFn {
-  const ins = body.inputs;
-  const each = (f: (i: number) => string, sep = '\n'): string => ins.map(f).join(sep);
   const src = `shape, O, o, os, D, offs, S, P) {
 ${paramPrelude(body)}
-const rank = shape.length, last = rank - 1, inner = shape[last];
+${stridedLoop(body.inputs, body.statements, storeCode(spec.outDtype, 'O[op]', body.result))}
+}`;
+  return build<StridedFn>(`${spec.name}_strided`, src);
+}
+
+/**
+ * A strided kernel's loop (shared with the pair kernels): walks `shape` in row-major order, the
+ * output index `op` by the strides `os` and input i's index `q<i>` by `S<i>`, running
+ * `statements` and then `store` per element. Expects `shape, o, os, D, offs, S` in scope.
+ */
+export function stridedLoop(inputs: readonly number[], statements: string, store: string): string {
+  const each = (f: (i: number) => string, sep = '\n'): string => inputs.map(f).join(sep);
+  return `const rank = shape.length, last = rank - 1, inner = shape[last];
 const osI = os[last];
 ${each((i) => `const A${i} = D[${i}], S${i} = S[${i}], s${i}I = S${i}[last];`)}
 let outer = 1;
@@ -280,8 +290,8 @@ for (let r = 0; r < outer; r++) {
   ${each((i) => `let q${i} = b${i};`)}
   for (let j = 0; j < inner; j++) {
     ${each((i) => `const x${i} = A${i}[q${i}];`)}
-    ${body.statements}
-    ${storeCode(spec.outDtype, 'O[op]', body.result)}
+    ${statements}
+    ${store}
     op += osI;
     ${each((i) => `q${i} += s${i}I;`, ' ')}
   }
@@ -293,9 +303,7 @@ for (let r = 0; r < outer; r++) {
     ob -= os[d] * shape[d];
     ${each((i) => `b${i} -= S${i}[d] * shape[d];`, ' ')}
   }
-}
 }`;
-  return build<StridedFn>(`${spec.name}_strided`, src);
 }
 
 /** Integer arithmetic only when core says the expression computes in int32/bool. */
