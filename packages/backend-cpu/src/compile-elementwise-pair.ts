@@ -10,7 +10,7 @@
  * kernel's strided loop walks them.
  */
 import type { ElementwisePairKernel, ElementwisePairSpec, TypedArray } from '@nabla/core';
-import { build, generateBodies, paramPrelude, stridedLoop } from './compile-elementwise.js';
+import { build, checkReads, generateBodies, paramPrelude, stridedLoop } from './compile-elementwise.js';
 import { dataOf } from './storage.js';
 import { collapse, fmtShape, isContiguous, isScalarLike, numelOf, orderByStrides, sameShape } from './strided.js';
 
@@ -64,13 +64,7 @@ ${stridedLoop(body.inputs, body.statements, `O[op] = ${body.results[0]!};\n    O
 export function compileElementwisePair(spec: ElementwisePairSpec): ElementwisePairKernel | null {
   if ((spec.outDtype !== 'float32' && spec.outDtype !== 'float64') || (spec.computeDtype !== 'float32' && spec.computeDtype !== 'float64')) return null;
   const body = generateBodies([spec.expr, spec.expr2], 'float', spec.name);
-  const nIn = spec.inputDtypes.length;
-  for (const i of body.inputs) {
-    if (i >= nIn) throw new Error(`${spec.name}: expression reads input ${i} but the op has ${nIn} inputs`);
-  }
-  for (const i of body.params) {
-    if (i >= spec.numParams) throw new Error(`${spec.name}: expression reads param ${i} but the op has ${spec.numParams} params`);
-  }
+  const nIn = checkReads(spec, body);
   const flat = new Map<number, PairFlatFn>();
   let strided: PairStridedFn | undefined;
 

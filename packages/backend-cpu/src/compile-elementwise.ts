@@ -311,9 +311,11 @@ function computeMode(spec: ElementwiseSpec): Mode {
   return spec.computeDtype === 'int32' || spec.computeDtype === 'bool' ? 'int' : 'float';
 }
 
-/** Compiles `spec` into a kernel (uncached; see `ElementwiseCompiler`). */
-export function compileElementwise(spec: ElementwiseSpec): ElementwiseKernel {
-  const body = generateBody(spec.expr, computeMode(spec), spec.name);
+/**
+ * Refuses an expression that reads an input or param the op does not have (shared with the pair
+ * kernels); returns the op's input count.
+ */
+export function checkReads(spec: { readonly name: string; readonly inputDtypes: readonly unknown[]; readonly numParams: number }, body: { readonly inputs: readonly number[]; readonly params: readonly number[] }): number {
   const nIn = spec.inputDtypes.length;
   for (const i of body.inputs) {
     if (i >= nIn) throw new Error(`${spec.name}: expression reads input ${i} but the op has ${nIn} inputs`);
@@ -321,6 +323,13 @@ export function compileElementwise(spec: ElementwiseSpec): ElementwiseKernel {
   for (const i of body.params) {
     if (i >= spec.numParams) throw new Error(`${spec.name}: expression reads param ${i} but the op has ${spec.numParams} params`);
   }
+  return nIn;
+}
+
+/** Compiles `spec` into a kernel (uncached; see `ElementwiseCompiler`). */
+export function compileElementwise(spec: ElementwiseSpec): ElementwiseKernel {
+  const body = generateBody(spec.expr, computeMode(spec), spec.name);
+  const nIn = checkReads(spec, body);
   const flat = new Map<number, FlatFn>();
   let strided: StridedFn | undefined;
   let scalar: ScalarFn | undefined;

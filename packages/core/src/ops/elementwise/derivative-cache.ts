@@ -16,6 +16,7 @@
  */
 import type { Backend, ElementwisePairKernel, ElementwisePairSpec } from '../../backend/types.js';
 import { NablaError } from '../../errors.js';
+import { shapesEqual } from '../../shape.js';
 import type { GradFormula, OpNode } from '../../autograd/op-node.js';
 import { exprToString, isBinary, isUnary, type Expr } from '../../expr/ir.js';
 import type { KernelRegistry } from '../../runtime/registries.js';
@@ -218,7 +219,7 @@ export function runWithDerivative(forward: ElementwiseOpDef, dfExpr: Expr, x: Te
 export function gradFromCache(node: OpNode<ElementwiseAttrs>, g: Tensor): Tensor | null {
   const c = cachedDerivative(node);
   if (c === null) return null;
-  if (g.dtype !== c.dtype || g._ref.backend !== c._ref.backend || !sameShape(g.shape, c.shape) || c._ref.pending !== null) return g.mul(c);
+  if (g.dtype !== c.dtype || g._ref.backend !== c._ref.backend || !shapesEqual(g.shape, c.shape) || c._ref.pending !== null) return g.mul(c);
   runElementwise(mul, [g, c], NO_PARAMS, c);
   (node.attrs as DerivativeCacheAttrs).cache = null;
   const rt = c.rt;
@@ -227,12 +228,6 @@ export function gradFromCache(node: OpNode<ElementwiseAttrs>, g: Tensor): Tensor
 }
 
 const NO_PARAMS: readonly number[] = [];
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /**
  * The f'(x) the node's forward kept, when its backward may use it: the node has one and the
