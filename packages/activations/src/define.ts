@@ -9,9 +9,9 @@
  * derivative goes through f'' (tensor ops, differentiable again), never through a detached copy.
  * Where f'(x) is costly (`cachedDf`), a forward that records a node may compute it with f(x) in one
  * pass and keep it (core's `runWithDerivative`): the first backward is then g · f'(x), a multiply;
- * a backward that records a graph still runs nameBackward(x, g).
+ * a backward that records a graph takes that value too, recorded as nameBackward(x, g)'s node.
  */
-import { defineElementwise, gradFromCache, expr as E, NablaError, runElementwise, type ElementwiseOpDef, type Expr, type Tensor } from '@nabla/core';
+import { defineElementwise, gradFromCache, recordedGradFromCache, expr as E, NablaError, runElementwise, type ElementwiseOpDef, type Expr, type Tensor } from '@nabla/core';
 
 export interface ActivationSpec {
   /** Function and op name (`silu`). */
@@ -135,7 +135,9 @@ export function defineActivation(spec: ActivationSpec): Activation {
       backward: (gOut, n) => {
         // x first: its in-place check holds whether or not the forward's f'(x) is used.
         const xs = n.tensor(0);
-        return [gradFromCache(n, gOut) ?? runElementwise(backward, [xs, gOut], n.attrs.params)];
+        // A backward that records a graph gets backward(x, g)'s node, its value from the cache.
+        const cached = xs.rt.isGradEnabled() ? recordedGradFromCache(n, backward, xs, gOut) : gradFromCache(n, gOut);
+        return [cached ?? runElementwise(backward, [xs, gOut], n.attrs.params)];
       },
     },
   });

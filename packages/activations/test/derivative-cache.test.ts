@@ -131,7 +131,7 @@ describe('an activation forward keeps f′(x) for its backward', () => {
     expect(bytes() - before).toBe(4 * B); // h, y, g, x.grad
   });
 
-  it('createGraph uses the x-based formula, so higher derivatives are right, and lets the cache go', () => {
+  it('createGraph: higher derivatives come from the x-based formula, and the cache goes with the first backward', () => {
     const big = rt.randn([64, 100]).requiresGrad_();
     const B = 64 * 100 * 4;
     const before = bytes();
@@ -153,6 +153,35 @@ describe('an activation forward keeps f′(x) for its backward', () => {
     });
     expect(maxRelDiff(d2!.dataSync(), want)).toBeLessThan(1e-12);
   });
+
+  it('createGraph takes g · f′(x) from the cache, recorded as the backward op\'s own node (as the one-output path records it)', async () => {
+    const rt2 = await createRuntime({ plugins: [cpuBackend(), act.activations({ keepDerivative: false })] });
+    for (const [r, kept] of [[rt, true], [rt2, false]] as const) {
+      for (const n of [7, 6400]) {
+        r.manualSeed(5);
+        const x = r.randn([n]).mul(4).requiresGrad_();
+        const y = act.silu(x);
+        const g = r.onesLike(y).mul_(0.5);
+        const [d] = autograd.grad(y, x, { gradOutputs: [g], createGraph: true });
+        // The cache, made in the forward before g, became the gradient.
+        expect(d!.id < g.id).toBe(kept);
+        expect(d!.gradFn!.name()).toBe('SiluBackwardBackward0');
+        const saved = d!.gradFn!.savedInfo().map((s) => `${s.name} ${s.shape.join('x')}`);
+        const [d2] = autograd.grad(d!.sum(), x);
+        values.set(`${kept} ${n}`, [Array.from(d!.dataSync()), Array.from(d2!.dataSync())]);
+        listings.set(`${kept} ${n}`, saved);
+      }
+    }
+    // The same bits with and without the cache (the JavaScript float32 kernel rounds once: 1 ulp).
+    expect(values.get('true 6400')).toEqual(values.get('false 6400'));
+    for (const n of [7, 6400]) expect(listings.get(`true ${n}`)).toEqual(listings.get(`false ${n}`));
+    const [a, b] = [values.get('true 7')!, values.get('false 7')!];
+    expect(maxRelDiff(a[0]!, b[0]!)).toBeLessThanOrEqual(1e-7);
+    expect(a[1]).toEqual(b[1]);
+    await rt2.dispose();
+  });
+  const values = new Map<string, number[][]>();
+  const listings = new Map<string, string[]>();
 
   it('keeps nothing under saved-tensor hooks: they see all the graph keeps', () => {
     const x = rt.randn([64, 100]).requiresGrad_();

@@ -79,7 +79,7 @@ export { withDispatchHook, storageKey, storageVersion, type DispatchHook, type K
 export * as amp from './amp/index.js';
 export { autocast, isAutocastEnabled, getAutocastDType, type AutocastOptions, type AutocastDType } from './amp/index.js';
 export { defineElementwise, runElementwise, specForElementwise, type ElementwiseOpDef, type ElementwiseGrad } from './ops/elementwise/define.js';
-export { runWithDerivative, cachedDerivative, gradFromCache, pairSpecFor, shareNodes, type DerivativeCacheAttrs } from './ops/elementwise/derivative-cache.js';
+export { runWithDerivative, cachedDerivative, gradFromCache, recordedGradFromCache, pairSpecFor, shareNodes, type DerivativeCacheAttrs } from './ops/elementwise/derivative-cache.js';
 export { record, grad as gradFormula, needsGrad } from './ops/dispatch.js';
 export * from './ops/functions.js';
 export * from './ops/functions-everyday.js';

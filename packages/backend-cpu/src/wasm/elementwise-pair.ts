@@ -19,15 +19,13 @@ import { dataOf } from '../storage.js';
 import { elementwiseGeometry, forEachRow, numelOf } from '../strided.js';
 import { ModuleBuilder } from './emitter.js';
 import { denseStep, emitElementwise, wasmPlan, type WasmPlan } from './elementwise-kernel.js';
-import { MIN_NUMEL, THREAD_CHUNK, THREAD_MIN_COST, THREAD_MIN_NUMEL, THREAD_MIN_WORK } from './elementwise.js';
+import { MIN_NUMEL, THREAD_CHUNK, THREAD_MIN_COST, THREAD_MIN_NUMEL, THREAD_MIN_WORK, type KernelJob, type RunFn } from './elementwise.js';
 import { align16, type WasmHeap } from './heap.js';
 import type { ThreadPool } from './pool.js';
 import { descriptorBytes, runModuleTask, writeDescriptor } from './pool-tasks.js';
 import type { WasmRuntime } from './runtime.js';
 
 const MIN_ROW = 16;
-
-type RunFn = (...args: number[]) => void;
 
 let nextModuleId = 1 << 20; // apart from the one-output kernels' ids (elementwise.ts counts from 1)
 
@@ -115,23 +113,13 @@ export function wasmElementwisePair(rt: WasmRuntime, spec: ElementwisePairSpec, 
   };
 }
 
-interface Job {
-  readonly heap: WasmHeap;
-  readonly plan: WasmPlan;
-  readonly run: RunFn;
-  readonly args: number[];
-  readonly D: readonly TypedArray[];
-  readonly innerStride: readonly number[];
-  readonly es: number;
+/** A pair call's rows: the one-output kernel's fields, and the second output's and the scratch's. */
+interface Job extends KernelJob {
   readonly lanes: number;
-  readonly bytes: Uint8Array;
-  readonly moduleId: number;
   readonly scratch: number;
   readonly tailAt: number;
   readonly taskAt: number;
-  readonly outPtr: number;
   readonly out2Ptr: number;
-  readonly ptrs: readonly number[];
   readonly nIn: number;
 }
 

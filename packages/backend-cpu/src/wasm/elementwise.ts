@@ -36,7 +36,7 @@ const SLOT = CHUNK * 8 + 64;
 export const MIN_NUMEL = 256;
 const MIN_ROW = 16;
 
-type RunFn = (...args: number[]) => void;
+export type RunFn = (...args: number[]) => void;
 
 /** The wasm kernel for `spec` in front of `js`, or `js` itself when `spec` has no SIMD form. */
 export function wasmElementwise(rt: WasmRuntime, spec: ElementwiseSpec, js: ElementwiseKernel): ElementwiseKernel {
@@ -116,7 +116,7 @@ export function wasmElementwise(rt: WasmRuntime, spec: ElementwiseSpec, js: Elem
     // A slot's contents are remembered only within this call, and only for inputs the call never
     // writes (an input sharing the output's storage can change under it).
     for (let k = 0; k < nIn; k++) staged[2 * k] = inputs[k]!.storage === out.storage ? -2 : -1;
-    const job: Job = { heap, plan, run, args, O, D, innerStride, esOut, bytes, moduleId, slots, outPtr, ptrs, staged };
+    const job: Job = { heap, plan, run, args, O, D, innerStride, es: esOut, bytes, moduleId, slots, outPtr, ptrs, staged };
     let direct = outPtr >= 0;
     for (let k = 0; k < nIn; k++) if (ptrs[k]! >= 0) direct = true;
     if (direct) inPlaceRows.count++;
@@ -148,24 +148,32 @@ function sameStrides(a: readonly number[], b: readonly number[]): boolean {
   return true;
 }
 
-/** Everything one kernel call's rows share. */
-interface Job {
+/**
+ * What a wasm elementwise kernel call's rows share, the one-output kernel's and the pair's
+ * (`elementwise-pair.ts`) alike: the module, its argument list, the operands' data and pointers.
+ */
+export interface KernelJob {
   readonly heap: WasmHeap;
   readonly plan: WasmPlan;
   readonly run: RunFn;
   readonly args: number[];
-  readonly O: TypedArray;
   readonly D: readonly TypedArray[];
   readonly innerStride: readonly number[];
-  readonly esOut: number;
+  /** Bytes per output element (4 or 8). */
+  readonly es: number;
   /** The module's bytes and id, for worker threads (pool-tasks.ts). */
   readonly bytes: Uint8Array;
   readonly moduleId: number;
-  /** The scratch block: the output's slot, then one per input, then the threaded layout. */
-  readonly slots: number;
-  /** Heap addresses of element 0 of the output and of each dense input, or -1 (staged). */
+  /** Heap address of element 0 of the output (-1: staged), and of each dense input (-1: staged). */
   readonly outPtr: number;
   readonly ptrs: readonly number[];
+}
+
+/** Everything one kernel call's rows share. */
+interface Job extends KernelJob {
+  readonly O: TypedArray;
+  /** The scratch block: the output's slot, then one per input, then the threaded layout. */
+  readonly slots: number;
   /**
    * Per input, the source index and length last copied into its slot in this call ([2k], [2k+1];
    * -2 at [2k]: never reuse). A row-broadcast input (a bias added to each row of a batch) is then
@@ -221,7 +229,7 @@ function fillBroadcasts(job: Job, bases: readonly number[]): void {
  * is in place.
  */
 function runChunks(job: Job, bases: readonly number[], from: number, to: number, staged: boolean): void {
-  const { heap, plan, run, args, O, D, innerStride, esOut, slots, outPtr, ptrs, staged: memo } = job;
+  const { heap, plan, run, args, O, D, innerStride, es: esOut, slots, outPtr, ptrs, staged: memo } = job;
   const nIn = D.length;
   const H = esOut === 4 ? heap.f32 : heap.f64;
   let allDirect = !staged && outPtr >= 0;
@@ -273,7 +281,7 @@ function threadedBytes(plan: WasmPlan, nIn: number, nArgs: number, moduleBytes: 
  * would not fit the scratch (the caller then runs the row alone).
  */
 function runThreaded(job: Job, pool: ThreadPool, bases: readonly number[], len: number): boolean {
-  const { heap, plan, run, args, O, D, innerStride, esOut, bytes, moduleId, slots, outPtr, ptrs } = job;
+  const { heap, plan, run, args, O, D, innerStride, es: esOut, bytes, moduleId, slots, outPtr, ptrs } = job;
   const nIn = D.length;
   const nArgs = args.length;
   if (len === 0) return true;

@@ -7,9 +7,9 @@
  * PyTorch's (`_saved_self` = x), and x is still checked against in-place changes before the cache
  * is used. It is freed with the node's saved values (after backward unless `retainGraph`), is a
  * live tensor while it exists (`memory()` counts it; an enclosing `tidy` disposes it with the
- * forward's other results, and a backward after that computes from x), and is never used when the
- * backward records a graph (createGraph: higher derivatives must come from the x-based formula).
- * Nothing is cached
+ * forward's other results, and a backward after that computes from x). A backward that records a
+ * graph (createGraph) takes its value from the cache too, but records the backward op's own node
+ * (`recordedGradFromCache`): higher derivatives must come from the x-based formula. Nothing is cached
  * under saved-tensor hooks (they must see everything the graph keeps), autocast, dispatch hooks or
  * `op:dispatch` listeners, nor on a backend without `compileElementwisePair`: those take today's
  * one-output path.
@@ -24,7 +24,7 @@ import { Tensor } from '../../tensor/tensor.js';
 import { AMP } from '../../amp/state.js';
 import { dispatchHooked } from '../dispatch-seam.js';
 import { emptyOn, recordOne } from '../dispatch.js';
-import { runElementwise, specForElementwise, type ElementwiseAttrs, type ElementwiseOpDef } from './define.js';
+import { runElementwise, specForElementwise, type ElementwiseAttrs, type ElementwiseGrad, type ElementwiseOpDef } from './define.js';
 import { mul } from './table.js';
 
 /** The attrs of a node that may carry its f'(x). */
@@ -229,14 +229,77 @@ export function gradFromCache(node: OpNode<ElementwiseAttrs>, g: Tensor): Tensor
 
 const NO_PARAMS: readonly number[] = [];
 
+/** The node formula of each backward op `recordedGradFromCache` records (the one `runElementwise` would make). */
+const backwardFormulas = new WeakMap<ElementwiseGrad, GradFormula<ElementwiseAttrs>>();
+
+function backwardFormulaOf(g: ElementwiseGrad): GradFormula<ElementwiseAttrs> {
+  let f = backwardFormulas.get(g);
+  if (f === undefined) {
+    f = { name: g.name, backward: (gs, node) => g.backward(gs[0]!, node) };
+    backwardFormulas.set(g, f);
+  }
+  return f;
+}
+
+/**
+ * The first backward's `backward(x, g)` (g · f'(x), the op `backward` a forward node's formula
+ * runs) when that backward records a graph (createGraph), from the node's cache: the value is
+ * g · f'(x) by a multiply instead of a second pass of exp and division, and the node recorded for
+ * it is `backward`'s own, with x and g saved, exactly as `runElementwise(backward, [x, g])` would
+ * record it; higher derivatives come from its x-based formula as before. A double backward
+ * (SiLU'' of 2^20, one thread) so skips one of its three transcendental passes.
+ *
+ * The product is written over the cache, which becomes the result (as in `gradFromCache`). f'(x)
+ * is the same expression over the same x as `backward`'s, so the value is the bits that kernel
+ * stores where both run in float32 lanes (the wasm kernels) or in float64; a JavaScript float32
+ * kernel, which rounds only its result, may differ in the last bit (as `gradFromCache`'s does).
+ * Null where the node has no cache to use, or where the one-output path must run: anything
+ * watching dispatches (`op:dispatch` listeners, dispatch hooks) must see `backward` dispatched,
+ * and autocast may cast its operands. The cache is let go then (see `cachedDerivative`).
+ */
+export function recordedGradFromCache(node: OpNode<ElementwiseAttrs>, backward: ElementwiseOpDef, x: Tensor, g: Tensor): Tensor | null {
+  const attrs = node.attrs as Partial<DerivativeCacheAttrs>;
+  const c = attrs.cache;
+  if (c === undefined || c === null) return null;
+  attrs.cache = null;
+  const rt = c.rt;
+  const bg = backward.grad;
+  const usable =
+    !c._disposed &&
+    rt.gradMode.enabled &&
+    bg !== undefined &&
+    bg.save === 'inputs' &&
+    bg.uses === undefined &&
+    bg.nameFor === undefined &&
+    backward.arity === 2 &&
+    g instanceof Tensor &&
+    g.dtype === c.dtype &&
+    g._ref.backend === c._ref.backend &&
+    shapesEqual(g.shape, c.shape) &&
+    c._ref.pending === null &&
+    g._ref.pending === null &&
+    !AMP.active &&
+    !dispatchHooked() &&
+    !rt.events.watching['op:dispatch'];
+  if (!usable) {
+    if (!c._disposed) c.dispose();
+    return null;
+  }
+  rt.gradMode.run(false, rt.gradMode.inference, () => runElementwise(mul, [g, c], NO_PARAMS, c));
+  recordOne(backwardFormulaOf(bg), [x, g], c, true, false, { params: node.attrs.params });
+  if (rt._created !== null) rt._created.push(c);
+  return c;
+}
+
 /**
  * The f'(x) the node's forward kept, when its backward may use it: the node has one and the
  * backward records no graph (grad mode off). The caller has read the saved x first (its
  * in-place check). Null otherwise: the formula computes from x.
  *
  * A backward that records a graph (createGraph, which retains the graph) lets the cache go at
- * once: the x-based formula serves it and any later pass, and a double backward's graph would
- * otherwise hold a tensor of x's size that nothing reads until it is collected.
+ * once (the activation's formula asks `recordedGradFromCache` first): the x-based formula serves
+ * any later pass, and a double backward's graph would otherwise hold a tensor of x's size that
+ * nothing reads until it is collected.
  */
 export function cachedDerivative(node: OpNode<ElementwiseAttrs>): Tensor | null {
   const attrs = node.attrs as Partial<DerivativeCacheAttrs>;
