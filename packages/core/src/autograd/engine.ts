@@ -29,7 +29,7 @@ import { runPostHooks, runPreHooks, runTensorHooks } from './engine-hooks.js';
 import { rootEdgesOf, rootGradsOf } from './engine-roots.js';
 import { ReadyQueue, anomalyError, fitGrad, hasNaN, makeZeros } from './engine-support.js';
 import type { Edge, MaybeGrad, Node } from './node.js';
-import { OpNode } from './op-node.js';
+import { OpNode, lendGrad } from './op-node.js';
 import { runBinary } from '../ops/elementwise/define.js';
 import { add } from '../ops/elementwise/table.js';
 import { Reclaimer } from './reclaim.js';
@@ -363,7 +363,7 @@ class Pass {
     }
 
     this.reclaim.watch(node instanceof OpNode);
-    const gradIn = this.apply(node, buf);
+    const gradIn = this.apply(node, buf, this.loanFor(node, buf));
     this.one[0] = null;
     if (!this.req.keepGraph) node.release();
     this.passDown(node, gradIn);
@@ -388,8 +388,24 @@ class Pass {
     return node.tensorHooks ? held.slice() : held;
   }
 
-  /** The node's gradients w.r.t. its inputs (missing output gradients become zeros unless it takes nulls). */
-  private apply(node: Node, buf: MaybeGrad[]): MaybeGrad[] {
+  /**
+   * The gradient a built-in formula may write its result into (`OpNode.writable`), or null: one
+   * the pass made and only this node's buffer holds (`exclusive`; never in a pass that builds a
+   * graph, which claims nothing), handed over in the pass's array, so no hook or capture saw it.
+   * A loan that is taken is passed down as the formula's result, so the count of buffer slots that
+   * hold it stays right with no further bookkeeping.
+   */
+  private loanFor(node: Node, buf: MaybeGrad[]): Tensor | null {
+    if (buf !== this.one || !(node instanceof OpNode)) return null;
+    const g = buf[0]!;
+    return this.reclaim.exclusive(g) ? g : null;
+  }
+
+  /**
+   * The node's gradients w.r.t. its inputs (missing output gradients become zeros unless it takes
+   * nulls); `lend`: the gradient its formula may write into (see `loanFor`).
+   */
+  private apply(node: Node, buf: MaybeGrad[], lend: Tensor | null): MaybeGrad[] {
     let first: Tensor | null = null;
     let missing = false;
     for (let k = 0; k < buf.length; k++) {
@@ -405,10 +421,13 @@ class Pass {
     }
     let gradIn: MaybeGrad[];
     try {
+      lendGrad(lend);
       gradIn = node.apply(buf);
+      lendGrad(null);
       // A formula that hands its gradients back as they came must not return the pass's array.
       if (gradIn === this.one) gradIn = gradIn.slice();
     } catch (e) {
+      lendGrad(null);
       if (this.rt.gradMode.anomaly || node.stack) throw anomalyError(node, `Function '${node.name()}' failed: ${(e as Error).message}`, e);
       throw e;
     }

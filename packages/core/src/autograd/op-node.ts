@@ -28,6 +28,21 @@ const FREED: SavedSlot[] = [];
 /** Up to this many slots (inputs, then outputs) are kept in the node's own fields, not an array. */
 const INLINE_SLOTS = 2;
 
+/**
+ * The gradient the engine lends the running formula (see `OpNode.writable`), or null. One slot for
+ * the whole runtime: built-in formulas run one at a time and never start a pass of their own.
+ */
+let lent: Tensor | null = null;
+
+/**
+ * @internal The engine lends `g` to the formula it is about to run (null: takes the loan back).
+ * Only a gradient no one else can see may be lent: the pass made it, one buffer slot holds it,
+ * no view, hook, caller or graph shares it (`Reclaimer.exclusive`, and no createGraph).
+ */
+export function lendGrad(g: Tensor | null): void {
+  lent = g;
+}
+
 export class OpNode<A = unknown> extends Node {
   /**
    * What the op saved, slot by slot: one slot per input (`SavedSlot`), then one per output. A graph
@@ -113,6 +128,19 @@ export class OpNode<A = unknown> extends Node {
 
   apply(gradOutputs: MaybeGrad[]): MaybeGrad[] {
     return this.formula.backward(gradOutputs, this);
+  }
+
+  /**
+   * `g` itself when the engine lent it (see `lendGrad`), for the formula to write its result into
+   * instead of a new tensor; null otherwise. Call it only for a result with g's shape and dtype,
+   * after the last read of g's values, and at most once: the loan ends here. On a chain of
+   * scalars, a new tensor per backward step was a good part of what the step cost.
+   */
+  writable(g: MaybeGrad): Tensor | null {
+    if (g === null || g !== lent) return null;
+    lent = null;
+    g._ref.version++;
+    return g;
   }
 
   /** Whether input `i` needs a gradient (PyTorch's `needs_input_grad`). */
