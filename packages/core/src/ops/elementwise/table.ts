@@ -18,6 +18,12 @@ const y = E.input(1);
 type N = OpNode<ElementwiseAttrs>;
 const zeros = (g: Tensor): MaybeGrad[] => [g.mul(0)];
 
+/**
+ * The incoming gradient, for a formula whose one result has its shape and dtype to be written into,
+ * when the engine lent it (no one else holds it: `OpNode.writable`); else undefined (a new tensor).
+ */
+const into = (n: N, g: Tensor): Tensor | undefined => n.writable(g) ?? undefined;
+
 /** PyTorch's `Tensor | number` operand of a saved input, typed for formulas. */
 const inp = (n: N, i: number): Tensor | number => n.input(i);
 
@@ -48,7 +54,7 @@ export const rsqrt = unary('rsqrt', E.rsqrt, {
   save: 'output',
   backward: (g, n) => [g.mul(n.output().pow(3)).mul(-0.5)],
 });
-export const exp = unary('exp', E.exp, { name: 'ExpBackward0', save: 'output', backward: (g, n) => [g.mul(n.output())] });
+export const exp = unary('exp', E.exp, { name: 'ExpBackward0', save: 'output', backward: (g, n) => [runBinary(mul, g, n.output(), into(n, g))] });
 export const log = unary('log', E.log, { name: 'LogBackward0', save: 'inputs', backward: (g, n) => [g.div(n.tensor(0))] });
 export const log1p = unary('log1p', E.log1p, { name: 'Log1PBackward0', save: 'inputs', backward: (g, n) => [g.div(n.tensor(0).add(1))] });
 export const expm1 = unary('expm1', E.expm1, { name: 'Expm1Backward0', save: 'output', backward: (g, n) => [g.mul(n.output().add(1))] });
@@ -63,12 +69,12 @@ export const tanh = unary('tanh', E.tanh, {
   name: 'TanhBackward0',
   save: 'output',
   // One op (tanh_backward), rounding once as PyTorch's kernel does (activation-backward.ts).
-  backward: (g, n) => [runBinary(tanhBackward, g, n.output())],
+  backward: (g, n) => [runBinary(tanhBackward, g, n.output(), into(n, g))],
 });
 export const sigmoid = unary('sigmoid', E.sigmoid, {
   name: 'SigmoidBackward0',
   save: 'output',
-  backward: (g, n) => [runBinary(sigmoidBackward, g, n.output())],
+  backward: (g, n) => [runBinary(sigmoidBackward, g, n.output(), into(n, g))],
 });
 /**
  * relu's gradient as an op of its own, PyTorch's `threshold_backward(g, result, threshold)`: g where
@@ -137,7 +143,16 @@ export const mul = defineElementwise({
     name: 'MulBackward0',
     save: 'inputs',
     uses: [[1], [0]],
-    backward: (g, n) => [n.needs(0) ? g.mul(inp(n, 1)) : null, n.needs(1) ? g.mul(inp(n, 0)) : null],
+    backward: (g, n) => {
+      // The gradient w.r.t. other first: the one w.r.t. self may then be written into g.
+      const gOther = n.needs(1) ? g.mul(inp(n, 0)) : null;
+      if (!n.needs(0)) return [null, gOther];
+      const other = inp(n, 1);
+      // g · other has g's shape (g has the broadcast shape), and g's dtype and device unless other
+      // brings others (a 0-d float64 or CPU tensor): then a new tensor, as before.
+      const out = typeof other === 'number' || (other.dtype === g.dtype && other._ref.backend === g._ref.backend) ? into(n, g) : undefined;
+      return [runBinary(mul, g, other, out), gOther];
+    },
   },
 });
 export const div = defineElementwise({
