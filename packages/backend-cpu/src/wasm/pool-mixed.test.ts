@@ -2,7 +2,11 @@
  * The pool's two kinds of work back to back: GEMM jobs (chunks claimed from a job word) and module
  * tasks (generated elementwise kernels, every worker counted out through PENDING). A worker that
  * wakes late for a GEMM job must not run, or miss, the module task posted after it (TASK_GEN):
- * alternating them many times on two threads must give one thread's bits and never hang.
+ * alternating them many times on two threads must give one thread's bits and never hang. Jobs of both
+ * dtypes alternating must give one thread's bits too: the kernels are picked by the job's dtype
+ * after each claim (`runChunks`). The stall that once broke that (a worker that read one job's
+ * dtype, stalled, then claimed the next job's chunks) is too rare to force here; it showed in the
+ * wasm-sizes conformance test about once in 60 runs.
  */
 import { createRuntime, type Runtime, type Tensor } from '@nabla/core';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -53,5 +57,31 @@ describe('GEMM jobs and module tasks on one pool', () => {
       const g = new Uint32Array(got[k]!.buffer, got[k]!.byteOffset, got[k]!.length);
       expect(g.every((v, i) => v === w[i]), `result ${k}`).toBe(true);
     }
+  }, 300_000);
+
+  it('float32 and float64 products alternating 400 times on two threads give the bits of one thread', async () => {
+    const rt1 = await createRuntime({ plugins: [cpuBackend()] });
+    const rt2 = await createRuntime({ plugins: [cpuBackend({ threads: 2 })] });
+    runtimes.push(rt1, rt2);
+    const pool = (rt2.backend('cpu') as CpuBackend).wasm!.pool!;
+    // 64·128·128 = 2^20 multiply-adds: split, and short enough (~50 µs) that the caller often
+    // finishes a job alone before the worker wakes, which then meets the next job.
+    const products = (rt: Runtime, rounds: number): Uint32Array[] =>
+      rt.tidy(() => {
+        const ops = (['float32', 'float64'] as const).map((dtype) => [filled(rt, [64, 128], 4).to(dtype), filled(rt, [128, 128], 5).to(dtype)] as const);
+        const out: Uint32Array[] = [];
+        for (let i = 0; i < rounds; i++) {
+          const [a, b] = ops[i % 2]!;
+          const c = a.matmul(b).dataSync();
+          out.push(new Uint32Array(c.buffer.slice(c.byteOffset, c.byteOffset + c.byteLength)));
+        }
+        return out;
+      });
+    const want = products(rt1, 2);
+    const jobs = pool.jobs;
+    const got = products(rt2, 400);
+    expect(pool.jobs - jobs, 'GEMM jobs on the pool').toBe(400);
+    const wrong = got.filter((g, i) => !g.every((v, j) => v === want[i % 2]![j])).length;
+    expect(wrong, 'products that differ from one thread\'s').toBe(0);
   }, 300_000);
 });

@@ -170,10 +170,17 @@ function runSlice(gemm: Gemm, packA: Pack, packB: Pack, C: Int32Array, t: number
  * A claim is a compare-exchange on a word that names the job, so a thread still looping from the
  * previous job can never take a chunk of a job whose fields are being written. Pack chunks come
  * first in the claim order; the thread that finishes the last of them wakes the slices waiting.
+ *
+ * The kernels (per dtype: index 0 float32, 1 float64) are picked from the job's dtype after each
+ * claim, never before: a worker that read the dtype on waking, then stalled while the caller ran
+ * that job alone and posted the next, would claim the next job's chunks, and a float64 job run
+ * with float32 packers and kernel is silently wrong (seen about once in 60 runs of the wasm-sizes
+ * conformance test, its float32 MLP followed by its float64 one).
  */
-function runChunks(gemm: Gemm, packA: Pack, packB: Pack, C: Int32Array, MCc: number, NCc: number): void {
-  // CLAIM and DONE as literals, like runSlice's constants; FAILED is the slot before the
+function runChunks(gemms: readonly Gemm[], packers: readonly (readonly [Pack, Pack])[], C: Int32Array, MCc: number, NCc: number): void {
+  // JOB, CLAIM and DONE as literals, like runSlice's constants; FAILED is the slot before the
   // MAX_THREADS (16) task slots that end the control block (checked below TASKS).
+  const JOB = 8;
   const CLAIM_AT = 4;
   const DONE_AT = 5;
   const PACKS_AT = 28;
@@ -185,8 +192,9 @@ function runChunks(gemm: Gemm, packA: Pack, packB: Pack, C: Int32Array, MCc: num
     if (next >= chunks) return;
     if (Atomics.compareExchange(C, CLAIM_AT, v, v + 1) !== v) continue;
     const packs = C[PACKS_AT]!;
+    const d = C[JOB]!;
     try {
-      runSlice(gemm, packA, packB, C, next, MCc, NCc);
+      runSlice(gemms[d]!, packers[d]![0], packers[d]![1], C, next, MCc, NCc);
     } catch (e) {
       Atomics.store(C, FAILED_AT, 1);
       throw e;
@@ -242,8 +250,7 @@ for (;;) {
     }
     continue;
   }
-  const d = C[JOB];
-  runChunks(kernels[d], packers[d][0], packers[d][1], C, ${MC}, ${NC});
+  runChunks(kernels, packers, C, ${MC}, ${NC});
 }
 `;
 
@@ -308,12 +315,22 @@ export class ThreadPool {
 
   private constructor(
     readonly threads: number,
-    private readonly kernels: PoolKernels,
+    kernels: PoolKernels,
     /** Whether the caller may sleep in Atomics.wait (else it spins: a browser's main thread). */
     private readonly callerMayBlock: boolean,
   ) {
     this.control = new Int32Array(new SharedArrayBuffer(4 * (TASKS + MAX_THREADS)));
+    // Indexed by the job's dtype slot (0 float32, 1 float64), as in the workers.
+    this.gemms = [kernels.float32, kernels.float64];
+    this.packers = [
+      [kernels.pack.float32.a, kernels.pack.float32.b],
+      [kernels.pack.float64.a, kernels.pack.float64.b],
+    ];
   }
+
+  /** The caller's kernels and packers by dtype slot, for `runChunks`. */
+  private readonly gemms: readonly Gemm[];
+  private readonly packers: readonly (readonly [Pack, Pack])[];
 
   /**
    * Starts `threads - 1` workers from `host` (the caller is the first thread) on `memory`, running
@@ -378,7 +395,6 @@ export class ThreadPool {
     C[JOB + 11] = job.zero;
     const n = this.threads;
     const byRows = job.Mp / job.MR >= job.Np / job.NR;
-    const pack = this.kernels.pack[job.dtype];
     // The operand every thread reads whole is packed by pack chunks (below), split by panels.
     const whole = byRows ? job.b : job.a;
     let packs = 0;
@@ -437,7 +453,7 @@ export class ThreadPool {
     Atomics.store(C, CLAIM, (this.jobId << 16) | (chunks << 8));
     Atomics.add(C, GEN, 1);
     Atomics.notify(C, GEN);
-    runChunks(this.kernels[job.dtype], pack.a, pack.b, C, MC, NC);
+    runChunks(this.gemms, this.packers, C, MC, NC);
     this.waitFor(DONE, (done) => done >= chunks);
   }
 
