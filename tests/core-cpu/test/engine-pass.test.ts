@@ -4,7 +4,7 @@
  * that no requested input depends on keeps its graph usable, and a pass run inside another never
  * frees or writes a gradient the outer pass owns. Tensors are 16 KiB so `memory()` counts them.
  */
-import { autograd, createRuntime, type Runtime, type Tensor } from '@nabla/core';
+import { autograd, createRuntime, gradcheck, type Runtime, type Tensor } from '@nabla/core';
 import { cpuBackend } from '@nabla/backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -195,4 +195,41 @@ describe('a gradient lent to the formula', () => {
     expect(x.grad!.dataSync()[9]).toBeCloseTo(0.75 * (1 - Math.tanh(Math.fround(xs[9]! * 0.75)) ** 2), 6);
     expect(w.grad!.item()).toBeCloseTo(gw, 2);
   });
+
+  // Each of these formulas ends in g · t or g / t written into a lent g. The op sits between two
+  // multiplies so the gradient it gets is one the pass made (a loan); gradcheck's own gradOutputs
+  // are the caller's and never lent.
+  const ops: [string, (x: Tensor) => Tensor][] = [
+    ['abs', (x) => x.abs()],
+    ['sqrt', (x) => x.sqrt()],
+    ['exp', (x) => x.exp()],
+    ['log', (x) => x.log()],
+    ['log1p', (x) => x.log1p()],
+    ['expm1', (x) => x.expm1()],
+    ['sin', (x) => x.sin()],
+    ['tan', (x) => x.tan()],
+    ['tanh', (x) => x.tanh()],
+    ['sigmoid', (x) => x.sigmoid()],
+    ['square', (x) => x.square()],
+    ['pow 3', (x) => x.pow(3)],
+    ['div by a number', (x) => x.div(2.5)],
+  ];
+  for (const [name, op] of ops) {
+    it(`${name}: gradcheck through a chain that lends its gradient, and the loan was taken`, () => {
+      const x = rt.tensor([0.3, 0.7, 1.1, 0.45], { dtype: 'float64', requiresGrad: true });
+      const w = rt.tensor([0.9, 1.2, 0.5, 1.4], { dtype: 'float64', requiresGrad: true });
+      // Positive products: inside every op's domain (sqrt, log).
+      const f = (a: Tensor, b: Tensor): Tensor => op(a.mul(b)).mul(1.3);
+      expect(gradcheck(f, [x, w])).toBe(true);
+      // The op's own result is not made: its backward makes the derivative t (and what t takes),
+      // not g · t. Counted against the same chain with the gradient shared (a hook holds it).
+      const made = (hooked: boolean): number => {
+        const y = op(x.mul(w));
+        const z = y.mul(1.3);
+        if (hooked) y.registerHook(() => undefined);
+        return creations(() => z.sum().backward());
+      };
+      expect(made(false)).toBeLessThan(made(true));
+    });
+  }
 });

@@ -24,6 +24,13 @@ const zeros = (g: Tensor): MaybeGrad[] => [g.mul(0)];
  */
 const into = (n: N, g: Tensor): Tensor | undefined => n.writable(g) ?? undefined;
 
+/**
+ * g · t (or g / t), into g when it was lent: the usual last step of a unary op's formula, where t,
+ * the derivative, has g's shape, dtype and device. The same kernel and rounding as `g.mul(t)`.
+ */
+const times = (n: N, g: Tensor, t: Tensor): Tensor => runBinary(mul, g, t, into(n, g));
+const over = (n: N, g: Tensor, t: Tensor): Tensor => runBinary(div, g, t, into(n, g));
+
 /** PyTorch's `Tensor | number` operand of a saved input, typed for formulas. */
 const inp = (n: N, i: number): Tensor | number => n.input(i);
 
@@ -44,26 +51,26 @@ export const neg = unary('neg', E.neg, { name: 'NegBackward0', save: 'none', bac
   boolError: () =>
     'Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.',
 });
-export const abs = unary('abs', E.abs, { name: 'AbsBackward0', save: 'inputs', backward: (g, n) => [g.mul(n.tensor(0).sign())] }, {
+export const abs = unary('abs', E.abs, { name: 'AbsBackward0', save: 'inputs', backward: (g, n) => [times(n, g, n.tensor(0).sign())] }, {
   dtype: 'promote',
   boolError: noBoolKernel('abs'),
 });
-export const sqrt = unary('sqrt', E.sqrt, { name: 'SqrtBackward0', save: 'output', backward: (g, n) => [g.div(n.output().mul(2))] });
+export const sqrt = unary('sqrt', E.sqrt, { name: 'SqrtBackward0', save: 'output', backward: (g, n) => [over(n, g, n.output().mul(2))] });
 export const rsqrt = unary('rsqrt', E.rsqrt, {
   name: 'RsqrtBackward0',
   save: 'output',
   backward: (g, n) => [g.mul(n.output().pow(3)).mul(-0.5)],
 });
-export const exp = unary('exp', E.exp, { name: 'ExpBackward0', save: 'output', backward: (g, n) => [runBinary(mul, g, n.output(), into(n, g))] });
-export const log = unary('log', E.log, { name: 'LogBackward0', save: 'inputs', backward: (g, n) => [g.div(n.tensor(0))] });
-export const log1p = unary('log1p', E.log1p, { name: 'Log1PBackward0', save: 'inputs', backward: (g, n) => [g.div(n.tensor(0).add(1))] });
-export const expm1 = unary('expm1', E.expm1, { name: 'Expm1Backward0', save: 'output', backward: (g, n) => [g.mul(n.output().add(1))] });
-export const sin = unary('sin', E.sin, { name: 'SinBackward0', save: 'inputs', backward: (g, n) => [g.mul(n.tensor(0).cos())] });
+export const exp = unary('exp', E.exp, { name: 'ExpBackward0', save: 'output', backward: (g, n) => [times(n, g, n.output())] });
+export const log = unary('log', E.log, { name: 'LogBackward0', save: 'inputs', backward: (g, n) => [over(n, g, n.tensor(0))] });
+export const log1p = unary('log1p', E.log1p, { name: 'Log1PBackward0', save: 'inputs', backward: (g, n) => [over(n, g, n.tensor(0).add(1))] });
+export const expm1 = unary('expm1', E.expm1, { name: 'Expm1Backward0', save: 'output', backward: (g, n) => [times(n, g, n.output().add(1))] });
+export const sin = unary('sin', E.sin, { name: 'SinBackward0', save: 'inputs', backward: (g, n) => [times(n, g, n.tensor(0).cos())] });
 export const cos = unary('cos', E.cos, { name: 'CosBackward0', save: 'inputs', backward: (g, n) => [g.mul(n.tensor(0).sin()).neg()] });
 export const tan = unary('tan', E.tan, {
   name: 'TanBackward0',
   save: 'output',
-  backward: (g, n) => [g.mul(n.output().square().add(1))],
+  backward: (g, n) => [times(n, g, n.output().square().add(1))],
 });
 export const tanh = unary('tanh', E.tanh, {
   name: 'TanhBackward0',
@@ -112,7 +119,7 @@ export const reciprocal = unary('reciprocal', E.reciprocal, {
 export const square = unary('square', E.square, {
   name: 'PowBackward0',
   save: 'inputs',
-  backward: (g, n) => [g.mul(n.tensor(0).mul(2))],
+  backward: (g, n) => [times(n, g, n.tensor(0).mul(2))],
 }, { dtype: 'promote' });
 export const round = unary('round', E.round, { name: 'RoundBackward0', save: 'none', backward: zeros }, { dtype: 'promote', boolError: noBoolKernel('round') });
 export const floor = unary('floor', E.floor, { name: 'FloorBackward0', save: 'none', backward: zeros }, { dtype: 'promote', boolError: noBoolKernel('floor') });
@@ -166,8 +173,11 @@ export const div = defineElementwise({
     uses: [[1], [0, 1]],
     backward: (g, n) => {
       const b = inp(n, 1);
+      // The gradient w.r.t. other first: the one w.r.t. self may then be written into g (as in mul).
       const gb = n.needs(1) ? g.neg().mul(inp(n, 0)).div((b as Tensor).square()) : null;
-      return [n.needs(0) ? g.div(b) : null, gb];
+      if (!n.needs(0)) return [null, gb];
+      const out = typeof b === 'number' || (b.dtype === g.dtype && b._ref.backend === g._ref.backend) ? into(n, g) : undefined;
+      return [runBinary(div, g, b, out), gb];
     },
   },
 });
@@ -186,7 +196,7 @@ export const pow = defineElementwise({
       let gb: MaybeGrad = null;
       if (n.needs(0)) {
         const ta = a as Tensor;
-        if (typeof b === 'number') ga = b === 0 ? g.mul(0) : g.mul(ta.pow(b - 1).mul(b));
+        if (typeof b === 'number') ga = b === 0 ? g.mul(0) : times(n, g, ta.pow(b - 1).mul(b));
         else ga = where(b.eq(0), 0, g.mul(b.mul(ta.pow(b.sub(1)))));
       }
       if (n.needs(1)) {
