@@ -196,9 +196,9 @@ describe('a gradient lent to the formula', () => {
     expect(w.grad!.item()).toBeCloseTo(gw, 2);
   });
 
-  // Each of these formulas ends in g · t or g / t written into a lent g. The op sits between two
-  // multiplies so the gradient it gets is one the pass made (a loan); gradcheck's own gradOutputs
-  // are the caller's and never lent.
+  // Each of these formulas ends in one op written into a lent g (g · t, g / t, relu's mask). The
+  // op sits between two multiplies so the gradient it gets is one the pass made (a loan);
+  // gradcheck's own gradOutputs are the caller's and never lent.
   const ops: [string, (x: Tensor) => Tensor][] = [
     ['abs', (x) => x.abs()],
     ['sqrt', (x) => x.sqrt()],
@@ -210,6 +210,7 @@ describe('a gradient lent to the formula', () => {
     ['tan', (x) => x.tan()],
     ['tanh', (x) => x.tanh()],
     ['sigmoid', (x) => x.sigmoid()],
+    ['relu', (x) => x.relu()],
     ['square', (x) => x.square()],
     ['pow 3', (x) => x.pow(3)],
     ['div by a number', (x) => x.div(2.5)],

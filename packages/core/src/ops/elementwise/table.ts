@@ -108,7 +108,7 @@ export const thresholdBackward: ElementwiseOpDef = defineElementwise({
 export const relu = unary('relu', E.relu, {
   name: 'ReluBackward0',
   save: 'output',
-  backward: (g, n) => [runElementwise(thresholdBackward, [g, n.output()], [0])],
+  backward: (g, n) => [runElementwise(thresholdBackward, [g, n.output()], [0], into(n, g))],
 }, { dtype: 'promote', boolError: () => 'Boolean inputs not supported for relu' });
 export const sign = unary('sign', E.sign, { name: 'SignBackward0', save: 'none', backward: zeros }, { dtype: 'promote' });
 export const reciprocal = unary('reciprocal', E.reciprocal, {
