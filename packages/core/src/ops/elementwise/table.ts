@@ -25,6 +25,14 @@ const zeros = (g: Tensor): MaybeGrad[] => [g.mul(0)];
 const into = (n: N, g: Tensor): Tensor | undefined => n.writable(g) ?? undefined;
 
 /**
+ * `into` for g ∘ other, the gradient w.r.t. self of a binary op (mul, div): g has the broadcast
+ * shape, so the result has g's shape, and g's dtype and device unless other brings others (a 0-d
+ * float64 or CPU tensor): then undefined, a new tensor.
+ */
+const intoWith = (n: N, g: Tensor, other: Tensor | number): Tensor | undefined =>
+  typeof other === 'number' || (other.dtype === g.dtype && other._ref.backend === g._ref.backend) ? into(n, g) : undefined;
+
+/**
  * g · t (or g / t), into g when it was lent: the usual last step of a unary op's formula, where t,
  * the derivative, has g's shape, dtype and device. The same kernel and rounding as `g.mul(t)`.
  */
@@ -155,10 +163,7 @@ export const mul = defineElementwise({
       const gOther = n.needs(1) ? g.mul(inp(n, 0)) : null;
       if (!n.needs(0)) return [null, gOther];
       const other = inp(n, 1);
-      // g · other has g's shape (g has the broadcast shape), and g's dtype and device unless other
-      // brings others (a 0-d float64 or CPU tensor): then a new tensor, as before.
-      const out = typeof other === 'number' || (other.dtype === g.dtype && other._ref.backend === g._ref.backend) ? into(n, g) : undefined;
-      return [runBinary(mul, g, other, out), gOther];
+      return [runBinary(mul, g, other, intoWith(n, g, other)), gOther];
     },
   },
 });
@@ -176,8 +181,7 @@ export const div = defineElementwise({
       // The gradient w.r.t. other first: the one w.r.t. self may then be written into g (as in mul).
       const gb = n.needs(1) ? g.neg().mul(inp(n, 0)).div((b as Tensor).square()) : null;
       if (!n.needs(0)) return [null, gb];
-      const out = typeof b === 'number' || (b.dtype === g.dtype && b._ref.backend === g._ref.backend) ? into(n, g) : undefined;
-      return [runBinary(div, g, b, out), gb];
+      return [runBinary(div, g, b, intoWith(n, g, b)), gb];
     },
   },
 });
