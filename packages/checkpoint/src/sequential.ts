@@ -9,7 +9,7 @@ import { checkpoint, runtimeOf, splitArgs } from './checkpoint.js';
 import { isTensor, type CheckpointOptions } from './frame.js';
 import { describe } from './policy.js';
 import { steadyCosts } from './costs.js';
-import { autoPlan, COST_NOISE, evenSegments, planSegments, type ModuleProfile, type SegmentPlan } from './segments.js';
+import { autoPlan, COST_NOISE, evenSegments, planSegments, type ModuleProfile, type Segment, type SegmentPlan } from './segments.js';
 import { inModule } from './state.js';
 
 /** A module with `call(x)` (nn's `Module`) or a plain function of one value. */
@@ -20,14 +20,14 @@ export type SegmentsSpec = number | 'auto' | { memoryBudget: number };
 /** What `modules` may be: an `nn.Sequential` (or any module with `children()`), or an array. */
 export type SequentialModules = readonly SequentialStep[] | { children(): Iterable<SequentialStep> };
 
-interface Step {
+export interface Step {
   label: string;
   /** Steps of the same kind with the same byte profile share one cost (see `steadyCosts`). */
   kind: string;
   run: (x: unknown) => unknown;
 }
 
-function steps(modules: SequentialModules, op: string): Step[] {
+export function steps(modules: SequentialModules, op: string): Step[] {
   let list: unknown[];
   if (Array.isArray(modules)) list = modules;
   else if (modules !== null && typeof modules === 'object' && typeof (modules as { children?: unknown }).children === 'function') {
@@ -82,18 +82,36 @@ export function checkpointSequential(modules: SequentialModules, segments: Segme
   const options = rest.length ? splitArgs(op, [undefined, ...rest]).options : {};
   if (list.length === 0) throw new NablaError('modules is empty: there is nothing to run', { op });
   const plan = planFor(modules, list, segments, input, options);
+  return runSegments(list, plan.segments, input, options);
+}
+
+/**
+ * Runs `input` through `list` cut into `segments`. A checkpointed run keeps its input and reruns in
+ * backward; a plain run goes module by module, each in a tidy of its own, so that what a module
+ * made and no gradient needs (a Linear's output once ReLU has saved its own) is freed when the
+ * module ends, not when the run does: the memory model's plain modules (see segments.ts) hold
+ * only what they save. One tidy over a whole plain run held every module's temporaries until its
+ * end and peaked above the estimate (16 blocks of Linear+ReLU+Linear at batch 1024: 72 MiB
+ * measured against 54 estimated).
+ */
+export function runSegments(list: readonly Step[], segments: readonly Segment[], input: unknown, options: CheckpointOptions): unknown {
   const rt = runtimeOf([input], options);
   let x = input;
-  for (const seg of plan.segments) {
+  for (const seg of segments) {
     const part = list.slice(seg.start, seg.end);
+    if (!seg.checkpointed) {
+      // The outer tidy frees the outputs inside the run once backward no longer needs them.
+      const h = x;
+      x = rt.tidy(() => part.reduce((y, s) => rt.tidy(() => inModule(s.label, () => s.run(y))), h));
+      continue;
+    }
     const run = (h: unknown): unknown => {
       let y = h;
       for (const s of part) y = inModule(s.label, () => s.run(y));
       return y;
     };
     Object.defineProperty(run, 'name', { value: `modules [${seg.start},${seg.end})` });
-    // A plain run frees its modules' outputs that no gradient needs, as a checkpoint does.
-    x = seg.checkpointed ? checkpoint(run, x, options) : rt.tidy(() => run(x));
+    x = checkpoint(run, x, options);
   }
   return x;
 }
