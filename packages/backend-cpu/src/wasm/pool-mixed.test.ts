@@ -5,8 +5,9 @@
  * alternating them many times on two threads must give one thread's bits and never hang. Jobs of both
  * dtypes alternating must give one thread's bits too: the kernels are picked by the job's dtype
  * after each claim (`runChunks`). The stall that once broke that (a worker that read one job's
- * dtype, stalled, then claimed the next job's chunks) is too rare to force here; it showed in the
- * wasm-sizes conformance test about once in 60 runs.
+ * dtype, stalled, then claimed the next job's chunks: about once in 60 runs of the wasm-sizes
+ * conformance test) is forced here with `stallWorkers`: every wake-up of the worker lands in a
+ * later job, and every kind of work must still give one thread's bits.
  */
 import { createRuntime, type Runtime, type Tensor } from '@nabla/core';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -59,14 +60,8 @@ describe('GEMM jobs and module tasks on one pool', () => {
     }
   }, 300_000);
 
-  it('float32 and float64 products alternating 400 times on two threads give the bits of one thread', async () => {
-    const rt1 = await createRuntime({ plugins: [cpuBackend()] });
-    const rt2 = await createRuntime({ plugins: [cpuBackend({ threads: 2 })] });
-    runtimes.push(rt1, rt2);
-    const pool = (rt2.backend('cpu') as CpuBackend).wasm!.pool!;
-    // 64·128·128 = 2^20 multiply-adds: split, and short enough (~50 µs) that the caller often
-    // finishes a job alone before the worker wakes, which then meets the next job.
-    const products = (rt: Runtime, rounds: number): Uint32Array[] =>
+  /** 64·128·128 = 2^20 multiply-adds: split, and short enough (~50 µs) that the caller often finishes a job alone before the worker wakes. */
+  const products = (rt: Runtime, rounds: number): Uint32Array[] =>
       rt.tidy(() => {
         const ops = (['float32', 'float64'] as const).map((dtype) => [filled(rt, [64, 128], 4).to(dtype), filled(rt, [128, 128], 5).to(dtype)] as const);
         const out: Uint32Array[] = [];
@@ -77,11 +72,43 @@ describe('GEMM jobs and module tasks on one pool', () => {
         }
         return out;
       });
+
+  it('float32 and float64 products alternating 400 times on two threads give the bits of one thread', async () => {
+    const rt1 = await createRuntime({ plugins: [cpuBackend()] });
+    const rt2 = await createRuntime({ plugins: [cpuBackend({ threads: 2 })] });
+    runtimes.push(rt1, rt2);
+    const pool = (rt2.backend('cpu') as CpuBackend).wasm!.pool!;
     const want = products(rt1, 2);
     const jobs = pool.jobs;
     const got = products(rt2, 400);
     expect(pool.jobs - jobs, 'GEMM jobs on the pool').toBe(400);
     const wrong = got.filter((g, i) => !g.every((v, j) => v === want[i % 2]![j])).length;
     expect(wrong, 'products that differ from one thread\'s').toBe(0);
+  }, 300_000);
+
+  it('with every wake-up of the worker made to land in the next job or task, both dtypes and the module tasks still give one thread\'s bits', async () => {
+    const rt1 = await createRuntime({ plugins: [cpuBackend()] });
+    const rt2 = await createRuntime({ plugins: [cpuBackend({ threads: 2 })] });
+    runtimes.push(rt1, rt2);
+    const pool = (rt2.backend('cpu') as CpuBackend).wasm!.pool!;
+    const want = products(rt1, 2);
+    const wantMixed = alternate(rt1, 50);
+    pool.stallWorkers(5000);
+    try {
+      const [chunks, mine] = [pool.chunks, pool.callerChunks];
+      const got = products(rt2, 200);
+      // The worker still takes chunks: of the job after the one that woke it.
+      expect(pool.chunks - chunks - (pool.callerChunks - mine), 'chunks the worker ran').toBeGreaterThan(0);
+      const wrong = got.filter((g, i) => !g.every((v, j) => v === want[i % 2]![j])).length;
+      expect(wrong, 'products that differ from one thread\'s').toBe(0);
+      const gotMixed = alternate(rt2, 50);
+      for (let k = 0; k < wantMixed.length; k++) {
+        const w = new Uint32Array(wantMixed[k]!.buffer, wantMixed[k]!.byteOffset, wantMixed[k]!.length);
+        const g = new Uint32Array(gotMixed[k]!.buffer, gotMixed[k]!.byteOffset, gotMixed[k]!.length);
+        expect(g.every((v, i) => v === w[i]), `mixed result ${k}`).toBe(true);
+      }
+    } finally {
+      pool.stallWorkers(0);
+    }
   }, 300_000);
 });

@@ -61,8 +61,15 @@ const FAILED = SLICES + 4 * MAX_CHUNKS;
  * exchange must never touch.
  */
 const TASKS = FAILED + 1;
-// runChunks (shipped to the workers as text) finds FAILED 17 slots from the control block's end.
-if (FAILED !== TASKS + MAX_THREADS - 17) throw new Error('pool: the control block layout drifted from runChunks');
+/**
+ * Tests only (`ThreadPool.stallWorkers`): when not 0, a worker that wakes waits (busy, at most this
+ * many microseconds) for the caller to post its next job or task before it claims anything: the
+ * late wake-up that lands in a later job, which on a real machine happens once in many jobs, made
+ * to happen on every one.
+ */
+const STALL = TASKS + MAX_THREADS;
+// runChunks (shipped to the workers as text) finds FAILED 18 slots from the control block's end.
+if (FAILED !== STALL + 1 - 18) throw new Error('pool: the control block layout drifted from runChunks');
 /**
  * How long (ms) the caller spins for the workers' last chunks of a module task before it sleeps:
  * about one chunk of a costly elementwise kernel (`THREAD_CHUNK` elements at ~1.5 ns). A worker
@@ -166,7 +173,8 @@ function runSlice(gemm: Gemm, packA: Pack, packB: Pack, C: Int32Array, t: number
 }
 
 /**
- * Claims and runs chunks of the published job until none is left (same source in the workers).
+ * Claims and runs chunks of the published job until none is left (same source in the workers);
+ * returns how many this thread ran.
  * A claim is a compare-exchange on a word that names the job, so a thread still looping from the
  * previous job can never take a chunk of a job whose fields are being written. Pack chunks come
  * first in the claim order; the thread that finishes the last of them wakes the slices waiting.
@@ -177,20 +185,28 @@ function runSlice(gemm: Gemm, packA: Pack, packB: Pack, C: Int32Array, t: number
  * with float32 packers and kernel is silently wrong (seen about once in 60 runs of the wasm-sizes
  * conformance test, its float32 MLP followed by its float64 one).
  */
-function runChunks(gemms: readonly Gemm[], packers: readonly (readonly [Pack, Pack])[], C: Int32Array, MCc: number, NCc: number): void {
+function runChunks(gemms: readonly Gemm[], packers: readonly (readonly [Pack, Pack])[], C: Int32Array, MCc: number, NCc: number, stallUs = 0): number {
   // JOB, CLAIM and DONE as literals, like runSlice's constants; FAILED is the slot before the
-  // MAX_THREADS (16) task slots that end the control block (checked below TASKS).
+  // MAX_THREADS (16) task slots and the STALL slot that end the control block (checked below STALL).
   const JOB = 8;
   const CLAIM_AT = 4;
   const DONE_AT = 5;
   const PACKS_AT = 28;
-  const FAILED_AT = C.length - 17;
+  const FAILED_AT = C.length - 18;
+  let ran = 0;
   for (;;) {
     const v = Atomics.load(C, CLAIM_AT);
     const chunks = (v >>> 8) & 255;
     const next = v & 255;
-    if (next >= chunks) return;
+    if (next >= chunks) return ran;
+    // Tests only (STALL): the first claim waits for the caller's next job, as a late wake-up would.
+    if (stallUs > 0) {
+      stallWhile(C, CLAIM_AT, 16, v >>> 16, stallUs);
+      stallUs = 0;
+      continue;
+    }
     if (Atomics.compareExchange(C, CLAIM_AT, v, v + 1) !== v) continue;
+    ran++;
     const packs = C[PACKS_AT]!;
     const d = C[JOB]!;
     try {
@@ -205,12 +221,21 @@ function runChunks(gemms: readonly Gemm[], packers: readonly (readonly [Pack, Pa
   }
 }
 
+/**
+ * Tests only (STALL; shipped to the workers too): busy-waits while `C[slot] >>> shift` is still
+ * `seen`, for at most `us` microseconds: a wake-up made late enough to land in the next job or task.
+ */
+function stallWhile(C: Int32Array, slot: number, shift: number, seen: number, us: number): void {
+  const until = performance.now() + us / 1000;
+  while (Atomics.load(C, slot) >>> shift === seen && performance.now() < until);
+}
+
 /** The worker's statements, run by `worker-host.ts` with its start-up data bound to `workerData`. */
 const WORKER_SOURCE = `
 const { memory, module, control, id, packs } = workerData;
 const SLICES_AT = ${SLICES};
 const JOB = ${JOB};
-${workerFunctions({ runSlice, runChunks, runModuleTask })}
+${workerFunctions({ runSlice, runChunks, runModuleTask, stallWhile })}
 const tasks = new Map();
 const inst = new WebAssembly.Instance(module, { env: { memory } });
 const kernels = [inst.exports.gemm_float32, inst.exports.gemm_float64];
@@ -238,6 +263,7 @@ for (;;) {
   elementwise = C[${TASK_KIND}] === ${MODULE_TASK} && C[${TASK_GEN}] === gen;
   if (elementwise) {
     // 0: no task for this worker, or the caller took it back (every chunk was taken) and counted it.
+    if (C[${STALL}] > 0) stallWhile(C, ${GEN}, 0, gen, C[${STALL}]);
     const desc = Atomics.exchange(C, ${TASKS} + id, 0);
     if (desc === 0) continue;
     try {
@@ -250,7 +276,7 @@ for (;;) {
     }
     continue;
   }
-  runChunks(kernels, packers, C, ${MC}, ${NC});
+  runChunks(kernels, packers, C, ${MC}, ${NC}, C[${STALL}]);
 }
 `;
 
@@ -308,9 +334,11 @@ export class ThreadPool {
   private memory: WebAssembly.Memory | null = null;
   private readonly workers: HostedWorker[] = [];
   private failure: Error | null = null;
-  /** GEMM jobs run so far, and the pack chunks they had (tests check the threads were used). */
+  /** GEMM jobs run so far, their pack chunks, all their chunks and those the caller ran (tests check the threads were used). */
   jobs = 0;
   packChunks = 0;
+  chunks = 0;
+  callerChunks = 0;
   private jobId = 0;
 
   private constructor(
@@ -319,7 +347,7 @@ export class ThreadPool {
     /** Whether the caller may sleep in Atomics.wait (else it spins: a browser's main thread). */
     private readonly callerMayBlock: boolean,
   ) {
-    this.control = new Int32Array(new SharedArrayBuffer(4 * (TASKS + MAX_THREADS)));
+    this.control = new Int32Array(new SharedArrayBuffer(4 * (STALL + 1)));
     // Indexed by the job's dtype slot (0 float32, 1 float64), as in the workers.
     this.gemms = [kernels.float32, kernels.float64];
     this.packers = [
@@ -453,7 +481,8 @@ export class ThreadPool {
     Atomics.store(C, CLAIM, (this.jobId << 16) | (chunks << 8));
     Atomics.add(C, GEN, 1);
     Atomics.notify(C, GEN);
-    runChunks(this.gemms, this.packers, C, MC, NC);
+    this.chunks += chunks;
+    this.callerChunks += runChunks(this.gemms, this.packers, C, MC, NC);
     this.waitFor(DONE, (done) => done >= chunks);
   }
 
@@ -530,6 +559,15 @@ export class ThreadPool {
       this.waitFor(PENDING, (left) => left === 0);
       Atomics.store(C, TASK_KIND, 0);
     }
+  }
+
+  /**
+   * @internal Tests only: after each wake-up, every worker waits for the caller's next job or task
+   * (busy, at most `us` microseconds) before it claims work (0: never), so that tests can force a
+   * wake-up that lands in a later job.
+   */
+  stallWorkers(us: number): void {
+    Atomics.store(this.control, STALL, Math.max(0, Math.round(us)));
   }
 
   /** Stops and joins every worker. */
