@@ -1,12 +1,16 @@
 /**
- * The workers' keep-awake after a task (`WORKER_SPIN_MS`, pool.ts) is bounded: after a burst of
- * tasks close together (when they spin), an idle worker is soon asleep in `Atomics.wait` again.
+ * The workers' keep-awake after a task or a GEMM job (`WORKER_SPIN_MS`, `GEMM_SPIN_MS`, pool.ts) is
+ * bounded: after a burst of work close together (when they spin), an idle worker is soon asleep in
+ * `Atomics.wait` again.
  * `Atomics.notify` on the generation word counts the sleepers it wakes (a spinning worker is not
  * one); waking a sleeping worker without a new generation is harmless (it finds nothing to run).
  */
 import { describe, expect, it } from 'vitest';
 import { ModuleBuilder, ValType } from './emitter.js';
-import { WORKER_SPIN_MS } from './pool.js';
+import { GEMM_SPIN_MS, WORKER_SPIN_MS } from './pool.js';
+import { createRuntime } from '@nabla/core';
+import type { CpuBackend } from '../backend.js';
+import { cpuBackend } from '../plugin.js';
 import { runModuleTask, writeDescriptor } from './pool-tasks.js';
 import { WasmRuntime } from './runtime.js';
 
@@ -52,5 +56,31 @@ describe('worker keep-awake', () => {
       await rt.dispose();
     }
     expect(rt.pool).toBeNull();
+  });
+
+  it('is bounded after GEMM jobs too: after a burst of products the worker is back asleep', async () => {
+    expect(GEMM_SPIN_MS).toBeGreaterThan(0);
+    expect(GEMM_SPIN_MS).toBeLessThanOrEqual(WORKER_SPIN_MS);
+    const rt = await createRuntime({ plugins: [cpuBackend({ threads: 2 })] });
+    try {
+      const pool = (rt.backend('cpu') as CpuBackend).wasm!.pool!;
+      expect(pool.spin).toBe(true);
+      const control = (pool as unknown as { control: Int32Array }).control;
+      const jobs = pool.jobs;
+      rt.tidy(() => {
+        const a = rt.ones([128, 128]);
+        // 2^21 multiply-adds each: on the pool, back to back (the worker sees them close together).
+        for (let i = 0; i < 100; i++) a.matmul(a);
+      });
+      expect(pool.jobs - jobs, 'GEMM jobs on the pool').toBe(100);
+      let asleep = false;
+      for (let tries = 0; tries < 400 && !asleep; tries++) {
+        await new Promise((r) => setTimeout(r, 5));
+        asleep = Atomics.notify(control, 0) === 1;
+      }
+      expect(asleep, 'the worker went back to Atomics.wait').toBe(true);
+    } finally {
+      await rt.dispose();
+    }
   });
 });

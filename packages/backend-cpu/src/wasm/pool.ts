@@ -68,8 +68,10 @@ const TASKS = FAILED + 1;
  * to happen on every one.
  */
 const STALL = TASKS + MAX_THREADS;
-// runChunks (shipped to the workers as text) finds FAILED 18 slots from the control block's end.
-if (FAILED !== STALL + 1 - 18) throw new Error('pool: the control block layout drifted from runChunks');
+/** 1 when workers may stay awake after their work (`WORKER_SPIN_MS`, `GEMM_SPIN_MS`), 0 when they sleep at once (`ThreadPool.spin`). */
+const SPIN = STALL + 1;
+// runChunks (shipped to the workers as text) finds FAILED 19 slots from the control block's end.
+if (FAILED !== SPIN + 1 - 19) throw new Error('pool: the control block layout drifted from runChunks');
 /**
  * How long (ms) the caller spins for the workers' last chunks of a module task before it sleeps:
  * about one chunk of a costly elementwise kernel (`THREAD_CHUNK` elements at ~1.5 ns). A worker
@@ -83,13 +85,23 @@ const SETTLE_SPIN_MS = 0.05;
  * it sleeps in `Atomics.wait` — only while tasks come close together: when one of the last two
  * came within this much of the one before it. A fwd+bwd step posts its tasks ~0.1-0.4 ms apart
  * (the `onesLike` fill and the engine run between them on the caller); asleep, the worker's
- * wake-up costs a futex wake (on a VM, an interrupt to a halted virtual CPU). Bounded: a worker
- * spins at most this much per task, and not at all for work whose tasks come further apart. Not
- * after GEMM jobs: the HVP row (small GEMMs close together, caller-side work between them) ran
- * 6-12% slower with it (median 5.6-6.3 → 6.4-6.6 ms, 3 alternating rounds at load 9-10), the
- * spinning worker taking CPU its own process needed.
+ * wake-up costs a futex wake (on a VM, an interrupt to a halted virtual CPU, 80-100 µs here).
+ * Bounded: a worker spins at most this much per task, and not at all for work whose tasks come
+ * further apart, or when the backend's `spin` option is off.
  */
 export const WORKER_SPIN_MS = 0.5;
+/**
+ * The same after a GEMM job, shorter: a training step's products come 20-150 µs apart (a bias
+ * add, a ReLU or its gradient between them), so a worker that sleeps after each one starts every
+ * product ~0.1 ms late. Measured on the 2-core VM, the MLP 784-256-256-10 step on 2 threads, in
+ * one process, runtimes interleaved (300 ms blocks, 10 rounds): quiet, 1.94-1.99 ms sleeping,
+ * 1.70-1.77 with 0.15 ms, 1.56-1.67 with 0.3 (one thread: 2.06-2.21); the HVP row 1.62 → 1.53 ms.
+ * With another process spinning on one core, 0.15 ms cost 5-12% (MLP 2.21-3.01 → 2.47-3.18 ms,
+ * HVP 1.63 → 1.78) and 0.3 ms 14-16%: the spinning worker takes CPU its own caller needs. 0.5 ms
+ * after each product once cost the HVP row 6-12% at load 9-10. So the shorter time, and the
+ * `spin: false` option for machines whose cores are busy with other work.
+ */
+export const GEMM_SPIN_MS = 0.15;
 
 type Gemm = (a: number, b: number, c: number, mc: number, nc: number, kc: number, ldc: number, acc: number) => void;
 type Pack = (src: number, ls: number, ks: number, n: number, kc: number, dst: number, zero: number) => void;
@@ -192,7 +204,7 @@ function runChunks(gemms: readonly Gemm[], packers: readonly (readonly [Pack, Pa
   const CLAIM_AT = 4;
   const DONE_AT = 5;
   const PACKS_AT = 28;
-  const FAILED_AT = C.length - 18;
+  const FAILED_AT = C.length - 19;
   let ran = 0;
   for (;;) {
     const v = Atomics.load(C, CLAIM_AT);
@@ -250,8 +262,8 @@ let near = 0;
 let elementwise = false;
 for (;;) {
   const idle = performance.now();
-  if (near !== 0 && elementwise) {
-    const until = idle + ${WORKER_SPIN_MS};
+  if (near !== 0 && C[${SPIN}] !== 0) {
+    const until = idle + (elementwise ? ${WORKER_SPIN_MS} : ${GEMM_SPIN_MS});
     while (Atomics.load(C, ${GEN}) === gen && performance.now() < until);
   }
   Atomics.wait(C, ${GEN}, gen);
@@ -347,7 +359,8 @@ export class ThreadPool {
     /** Whether the caller may sleep in Atomics.wait (else it spins: a browser's main thread). */
     private readonly callerMayBlock: boolean,
   ) {
-    this.control = new Int32Array(new SharedArrayBuffer(4 * (STALL + 1)));
+    this.control = new Int32Array(new SharedArrayBuffer(4 * (SPIN + 1)));
+    this.control[SPIN] = 1;
     // Indexed by the job's dtype slot (0 float32, 1 float64), as in the workers.
     this.gemms = [kernels.float32, kernels.float64];
     this.packers = [
@@ -568,6 +581,18 @@ export class ThreadPool {
    */
   stallWorkers(us: number): void {
     Atomics.store(this.control, STALL, Math.max(0, Math.round(us)));
+  }
+
+  /**
+   * Whether workers stay awake for a moment after their work while work comes close together
+   * (`WORKER_SPIN_MS`, `GEMM_SPIN_MS`; the backend's `spin` option), or sleep at once.
+   */
+  set spin(on: boolean) {
+    Atomics.store(this.control, SPIN, on ? 1 : 0);
+  }
+
+  get spin(): boolean {
+    return Atomics.load(this.control, SPIN) !== 0;
   }
 
   /** Stops and joins every worker. */

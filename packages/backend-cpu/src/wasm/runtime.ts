@@ -47,9 +47,10 @@ export class WasmRuntime {
 
   /**
    * Starts worker threads (the caller counts as one): the count that actually runs, and, when it
-   * is fewer than asked, why. `from`: the host to spawn them with (tests; default: this platform's).
+   * is fewer than asked, why. `from`: the host to spawn them with (tests; default: this platform's);
+   * `spin`: whether the workers may stay awake after their work (`ThreadPool.spin`).
    */
-  async startThreads(threads: number, from?: WorkerHost): Promise<{ readonly threads: number; readonly note?: string }> {
+  async startThreads(threads: number, from?: WorkerHost, spin = true): Promise<{ readonly threads: number; readonly note?: string }> {
     if (threads <= 1) return { threads: 1 };
     // The host first: its reason (a page without cross-origin isolation) is the one a user can act on.
     const host = from ?? (await workerHost());
@@ -63,7 +64,10 @@ export class WasmRuntime {
     } catch (e) {
       return { threads: 1, note: `${host.kind}: ${(e as Error).message}` };
     }
-    if (this.pool !== null) this.host = { kind: host.kind, callerMayBlock: host.callerMayBlock };
+    if (this.pool !== null) {
+      this.pool.spin = spin;
+      this.host = { kind: host.kind, callerMayBlock: host.callerMayBlock };
+    }
     const n = this.pool?.threads ?? 1;
     return n < threads ? { threads: n, note: `at most ${MAX_THREADS} threads` } : { threads: n };
   }
