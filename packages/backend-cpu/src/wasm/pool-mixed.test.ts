@@ -14,6 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { CpuBackend } from '../backend.js';
 import { cpuBackend } from '../plugin.js';
 import { seeded } from '../test-utils/seeded.js';
+import type { ThreadPool } from './pool.js';
 
 const runtimes: Runtime[] = [];
 afterAll(async () => {
@@ -41,23 +42,33 @@ function alternate(rt: Runtime, rounds: number): Float32Array[] {
   return out;
 }
 
+/** A one-thread runtime, a two-thread one and the latter's pool (disposed after the file). */
+async function runtimePair(): Promise<{ rt1: Runtime; rt2: Runtime; pool: ThreadPool }> {
+  const rt1 = await createRuntime({ plugins: [cpuBackend()] });
+  const rt2 = await createRuntime({ plugins: [cpuBackend({ threads: 2 })] });
+  runtimes.push(rt1, rt2);
+  return { rt1, rt2, pool: (rt2.backend('cpu') as CpuBackend).wasm!.pool! };
+}
+
+/** Every result bit-for-bit its counterpart in `want`. */
+function expectSameBits(got: Float32Array[], want: Float32Array[], what: string): void {
+  expect(got.length).toBe(want.length);
+  for (let k = 0; k < want.length; k++) {
+    const w = new Uint32Array(want[k]!.buffer, want[k]!.byteOffset, want[k]!.length);
+    const g = new Uint32Array(got[k]!.buffer, got[k]!.byteOffset, got[k]!.length);
+    expect(g.every((v, i) => v === w[i]), `${what} ${k}`).toBe(true);
+  }
+}
+
 describe('GEMM jobs and module tasks on one pool', () => {
   it('alternating 200 times on two threads gives the bits of one thread, and both kinds ran on the pool', async () => {
-    const rt1 = await createRuntime({ plugins: [cpuBackend()] });
-    const rt2 = await createRuntime({ plugins: [cpuBackend({ threads: 2 })] });
-    runtimes.push(rt1, rt2);
-    const pool = (rt2.backend('cpu') as CpuBackend).wasm!.pool!;
+    const { rt1, rt2, pool } = await runtimePair();
     const want = alternate(rt1, 200);
     const [jobs, tasks] = [pool.jobs, pool.tasks];
     const got = alternate(rt2, 200);
     expect(pool.jobs - jobs, 'GEMM jobs on the pool').toBeGreaterThanOrEqual(200);
     expect(pool.tasks - tasks, 'module tasks on the pool').toBeGreaterThanOrEqual(200);
-    expect(got.length).toBe(want.length);
-    for (let k = 0; k < want.length; k++) {
-      const w = new Uint32Array(want[k]!.buffer, want[k]!.byteOffset, want[k]!.length);
-      const g = new Uint32Array(got[k]!.buffer, got[k]!.byteOffset, got[k]!.length);
-      expect(g.every((v, i) => v === w[i]), `result ${k}`).toBe(true);
-    }
+    expectSameBits(got, want, 'result');
   }, 300_000);
 
   /** 64·128·128 = 2^20 multiply-adds: split, and short enough (~50 µs) that the caller often finishes a job alone before the worker wakes. */
@@ -74,10 +85,7 @@ describe('GEMM jobs and module tasks on one pool', () => {
       });
 
   it('float32 and float64 products alternating 400 times on two threads give the bits of one thread', async () => {
-    const rt1 = await createRuntime({ plugins: [cpuBackend()] });
-    const rt2 = await createRuntime({ plugins: [cpuBackend({ threads: 2 })] });
-    runtimes.push(rt1, rt2);
-    const pool = (rt2.backend('cpu') as CpuBackend).wasm!.pool!;
+    const { rt1, rt2, pool } = await runtimePair();
     const want = products(rt1, 2);
     const jobs = pool.jobs;
     const got = products(rt2, 400);
@@ -87,10 +95,7 @@ describe('GEMM jobs and module tasks on one pool', () => {
   }, 300_000);
 
   it('with every wake-up of the worker made to land in the next job or task, both dtypes and the module tasks still give one thread\'s bits', async () => {
-    const rt1 = await createRuntime({ plugins: [cpuBackend()] });
-    const rt2 = await createRuntime({ plugins: [cpuBackend({ threads: 2 })] });
-    runtimes.push(rt1, rt2);
-    const pool = (rt2.backend('cpu') as CpuBackend).wasm!.pool!;
+    const { rt1, rt2, pool } = await runtimePair();
     const want = products(rt1, 2);
     const wantMixed = alternate(rt1, 50);
     pool.stallWorkers(5000);
@@ -101,12 +106,7 @@ describe('GEMM jobs and module tasks on one pool', () => {
       expect(pool.chunks - chunks - (pool.callerChunks - mine), 'chunks the worker ran').toBeGreaterThan(0);
       const wrong = got.filter((g, i) => !g.every((v, j) => v === want[i % 2]![j])).length;
       expect(wrong, 'products that differ from one thread\'s').toBe(0);
-      const gotMixed = alternate(rt2, 50);
-      for (let k = 0; k < wantMixed.length; k++) {
-        const w = new Uint32Array(wantMixed[k]!.buffer, wantMixed[k]!.byteOffset, wantMixed[k]!.length);
-        const g = new Uint32Array(gotMixed[k]!.buffer, gotMixed[k]!.byteOffset, gotMixed[k]!.length);
-        expect(g.every((v, i) => v === w[i]), `mixed result ${k}`).toBe(true);
-      }
+      expectSameBits(alternate(rt2, 50), wantMixed, 'mixed result');
     } finally {
       pool.stallWorkers(0);
     }
