@@ -22,6 +22,7 @@ torch.set_num_threads(1)
 
 
 TIMING = {"warmup": 3, "runs": 5, "min_ms": 300}
+WARMUP_S = 1.0
 
 
 def split(step):
@@ -35,7 +36,12 @@ def block(step, warmup, runs, min_ms, max_runs=200):
     """Warm-up, then timed runs: at least `runs`, and until `min_ms` spent (at most `max_runs`).
     Returns (wall ms per run, process CPU ms per run)."""
     prepare, timed = split(step)
-    for _ in range(warmup):
+    # Warm-up stops after WARMUP_S (one call at least), as timing.ts's WARMUP_MS does for the
+    # in-process contenders: a warm-up asked in calls costs every contender about the same time.
+    warm_end = time.perf_counter() + WARMUP_S
+    for i in range(warmup):
+        if i > 0 and time.perf_counter() >= warm_end:
+            break
         timed(prepare())
     samples, cpu = [], []
     start = time.perf_counter()

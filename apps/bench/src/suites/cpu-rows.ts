@@ -59,7 +59,17 @@ export interface RowTiming {
   rounds: number;
 }
 
-const ROW_TIMING: RowTiming = { warmup: 3, runs: 10, minMs: 1000, rounds: 5 };
+/**
+ * Warm-up: as many calls as one second allows (every contender stops warming up at 1 s: timing.ts's
+ * WARMUP_MS, the PyTorch server's WARMUP_S), so each is measured in the steady state a training
+ * loop runs in, not in its first steps. Three calls did not reach it: Nabla's MLP step on 2 threads
+ * measured 2.3-2.5 ms over its first ~300 steps, 1.57-1.7 ms after 600-2000 (why it takes that
+ * long is not pinned down: V8's tier-up is part of it, a smaller --interrupt-budget took those
+ * first steps from 2.56 to 2.22 ms; the young generation's size is not, --min-semi-space-size=16
+ * changed nothing); tfjs, whose step is mostly inside its wasm kernels, changes little.
+ */
+const WARM_FOR_A_SECOND = 100_000;
+const ROW_TIMING: RowTiming = { warmup: WARM_FOR_A_SECOND, runs: 10, minMs: 1000, rounds: 5 };
 // Each scalar sample allocates ~14 MB, so a scavenge lands in every second one or so, at a point
 // that differs from sample to sample: more samples than the other rows, for a steady median.
 const SCALAR_TIMING: RowTiming = { warmup: 3, runs: 20, minMs: 2000, rounds: 5 };

@@ -96,7 +96,7 @@ async function measureAll(torch: TorchServer | { missing: string }): Promise<voi
   const e = (v: number | undefined): string => (v === undefined ? '—' : v.toExponential(1));
   note(`second-order checks (max relative error): SiLU'' vs closed form: wasm ${e(checks.silu2Err[WASM_1T])}, JS ${e(checks.silu2Err[JS])}, tfjs ${e(checks.silu2Err[TFJS])}; HVP vs float64: wasm ${e(checks.hvpErr[WASM_1T])}, JS ${e(checks.hvpErr[JS])}, tfjs ${e(checks.hvpErr[TFJS])}`);
   note(
-    `method: every row in ${bench.quick ? '1 round' : 'rounds'} interleaved across the columns (order rotating), after a full GC; backward rows time .backward() alone on a graph built untimed (PyTorch and Nabla; tfjs records its tape inside the gradient call, so its backward is its forward+backward less its forward's median)`,
+    `method: every row in ${bench.quick ? '1 round' : 'rounds'} interleaved across the columns (order rotating), after a full GC and a warm-up of ${bench.quick ? 'one call' : 'up to 1 s per column (3 calls for the scalar rows)'}; backward rows time .backward() alone on a graph built untimed (PyTorch and Nabla; tfjs records its tape inside the gradient call, so its backward is its forward+backward less its forward's median)`,
   );
   note(
     'isolation: each group of rows (matmul; SiLU; MLP; scalar graph; SiLU\'\'; HVP) runs in a fresh Node process holding tfjs and the three Nabla runtimes (PyTorch: one server process for the suite), so that no group is measured in the heap, GC state and JIT feedback earlier groups left behind (in one process the scalar forward moved from 1.2 to 2.8 µs/op with what ran before it)',
