@@ -50,6 +50,11 @@ async function runtimePair(): Promise<{ rt1: Runtime; rt2: Runtime; pool: Thread
   return { rt1, rt2, pool: (rt2.backend('cpu') as CpuBackend).wasm!.pool! };
 }
 
+/** How many of the alternating float32/float64 products differ in any bit from one thread's pair `want`. */
+function wrongProducts(got: Uint32Array[], want: Uint32Array[]): number {
+  return got.filter((g, i) => !g.every((v, j) => v === want[i % 2]![j])).length;
+}
+
 /** Every result bit-for-bit its counterpart in `want`. */
 function expectSameBits(got: Float32Array[], want: Float32Array[], what: string): void {
   expect(got.length).toBe(want.length);
@@ -90,8 +95,7 @@ describe('GEMM jobs and module tasks on one pool', () => {
     const jobs = pool.jobs;
     const got = products(rt2, 400);
     expect(pool.jobs - jobs, 'GEMM jobs on the pool').toBe(400);
-    const wrong = got.filter((g, i) => !g.every((v, j) => v === want[i % 2]![j])).length;
-    expect(wrong, 'products that differ from one thread\'s').toBe(0);
+    expect(wrongProducts(got, want), 'products that differ from one thread\'s').toBe(0);
   }, 300_000);
 
   it('with every wake-up of the worker made to land in the next job or task, both dtypes and the module tasks still give one thread\'s bits', async () => {
@@ -104,8 +108,7 @@ describe('GEMM jobs and module tasks on one pool', () => {
       const got = products(rt2, 200);
       // The worker still takes chunks: of the job after the one that woke it.
       expect(pool.chunks - chunks - (pool.callerChunks - mine), 'chunks the worker ran').toBeGreaterThan(0);
-      const wrong = got.filter((g, i) => !g.every((v, j) => v === want[i % 2]![j])).length;
-      expect(wrong, 'products that differ from one thread\'s').toBe(0);
+      expect(wrongProducts(got, want), 'products that differ from one thread\'s').toBe(0);
       expectSameBits(alternate(rt2, 50), wantMixed, 'mixed result');
     } finally {
       pool.stallWorkers(0);
