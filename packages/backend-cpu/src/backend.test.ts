@@ -14,6 +14,19 @@ describe('CpuBackend', () => {
     expect(new CpuBackend({ wasm: false }).describe()).toBe(`cpu (JavaScript, 1 thread, Node ${process.version})`);
   });
 
+  it('rejects options of the wrong kind, naming the option, what it got and what it takes', () => {
+    const make = (o: Record<string, unknown>) => () => new CpuBackend(o);
+    // A string is truthy: without the check, { wasm: 'no' } left wasm on.
+    expect(make({ wasm: 'no' })).toThrow("cpu backend: wasm must be true or false, got string no");
+    expect(make({ heapStorage: 0 })).toThrow('cpu backend: heapStorage must be true or false, got number 0');
+    expect(make({ spin: 'yes' })).toThrow('cpu backend: spin must be true or false, got string yes');
+    expect(make({ threads: 1.5 })).toThrow("cpu backend: threads must be a positive integer or 'auto', got number 1.5");
+    expect(make({ threads: 'all' })).toThrow("cpu backend: threads must be a positive integer or 'auto', got string all");
+    expect(make({ heapStorageBytes: -1 })).toThrow('cpu backend: heapStorageBytes must be a number of bytes >= 0, got number -1');
+    expect(make({ heapStorageBytes: '1GB' })).toThrow('cpu backend: heapStorageBytes must be a number of bytes >= 0, got string 1GB');
+    expect(new CpuBackend({ wasm: false, heapStorage: true, spin: false, threads: 'auto', heapStorageBytes: 0 }).device).toBe('cpu');
+  });
+
   it('writes at an offset and reads a contiguous view back as a fresh copy', () => {
     const s = be.allocate('float32', 6);
     be.write(s, new Float32Array([1, 2, 3, 4, 5, 6]));

@@ -92,6 +92,28 @@ export interface CpuBackendOptions extends PoolOptions {
   readonly heapStorageBytes?: number;
 }
 
+/**
+ * Throws an error naming the option, what it got and what it takes, for an option of the wrong
+ * kind: `{ wasm: 'no' }` would otherwise read as true and leave wasm on without a word.
+ */
+function checkOptions(options: CpuBackendOptions): void {
+  const bad = (name: string, wants: string): Error => {
+    const got = (options as Record<string, unknown>)[name];
+    return new Error(`cpu backend: ${name} must be ${wants}, got ${typeof got} ${String(got)}`);
+  };
+  for (const name of ['wasm', 'spin', 'heapStorage'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'boolean') throw bad(name, 'true or false');
+  }
+  const threads = options.threads;
+  if (threads !== undefined && threads !== 'auto' && !(Number.isInteger(threads) && threads >= 1)) {
+    throw bad('threads', "a positive integer or 'auto'");
+  }
+  const bytes = options.heapStorageBytes;
+  if (bytes !== undefined && !(typeof bytes === 'number' && bytes >= 0 && Number.isFinite(bytes))) {
+    throw bad('heapStorageBytes', 'a number of bytes >= 0');
+  }
+}
+
 function heapWanted(options: CpuBackendOptions): boolean {
   if (options.heapStorage === false) return false;
   const env = typeof process !== 'undefined' ? process.env?.NABLA_CPU_HEAP : undefined;
@@ -155,17 +177,12 @@ export class CpuBackend implements Backend {
   private readonly heapStorageBytes: number | undefined;
 
   constructor(options: CpuBackendOptions = {}) {
+    checkOptions(options);
     this.pool = new BufferPool(options);
     this.wasmOn = wasmWanted(options) && hasWasmSimd();
     this.threadsWanted = options.threads ?? 1;
     this.heapOn = this.wasmOn && heapWanted(options);
     this.heapStorageBytes = options.heapStorageBytes;
-    if (this.threadsWanted !== 'auto' && !(Number.isInteger(this.threadsWanted) && this.threadsWanted >= 1)) {
-      throw new Error(`cpu backend: threads must be a positive integer or 'auto', got ${String(options.threads)}`);
-    }
-    if (options.spin !== undefined && typeof options.spin !== 'boolean') {
-      throw new Error(`cpu backend: spin must be true or false, got ${typeof options.spin} ${String(options.spin)}`);
-    }
     this.spinWanted = options.spin ?? true;
     const s = this.scratch;
     this.kernels = {
