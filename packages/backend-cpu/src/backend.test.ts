@@ -24,6 +24,7 @@ describe('CpuBackend', () => {
     expect(make({ threads: 'all' })).toThrow("cpu backend: threads must be a positive integer or 'auto', got string all");
     expect(make({ heapStorageBytes: -1 })).toThrow('cpu backend: heapStorageBytes must be a number of bytes >= 0, got number -1');
     expect(make({ heapStorageBytes: '1GB' })).toThrow('cpu backend: heapStorageBytes must be a number of bytes >= 0, got string 1GB');
+    expect(make({ maxPooledBytes: '100' })).toThrow('cpu backend: maxPooledBytes must be a number of bytes >= 0, got string 100');
     expect(new CpuBackend({ wasm: false, heapStorage: true, spin: false, threads: 'auto', heapStorageBytes: 0 }).device).toBe('cpu');
   });
 

@@ -108,9 +108,11 @@ function checkOptions(options: CpuBackendOptions): void {
   if (threads !== undefined && threads !== 'auto' && !(Number.isInteger(threads) && threads >= 1)) {
     throw bad('threads', "a positive integer or 'auto'");
   }
-  const bytes = options.heapStorageBytes;
-  if (bytes !== undefined && !(typeof bytes === 'number' && bytes >= 0 && Number.isFinite(bytes))) {
-    throw bad('heapStorageBytes', 'a number of bytes >= 0');
+  for (const name of ['heapStorageBytes', 'maxPooledBytes'] as const) {
+    const bytes = options[name];
+    if (bytes !== undefined && !(typeof bytes === 'number' && bytes >= 0)) {
+      throw bad(name, 'a number of bytes >= 0');
+    }
   }
 }
 
