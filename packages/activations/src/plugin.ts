@@ -59,6 +59,10 @@ export function keepsDerivative(rt: Runtime): boolean {
  * await nabla.use(act.activations({ keepDerivative: false }));
  */
 export function activations(opts: ActivationsOptions = {}): Plugin {
+  // A string such as 'no' would read as "not false" and keep the derivative without a word.
+  if (opts?.keepDerivative !== undefined && typeof opts.keepDerivative !== 'boolean') {
+    throw new NablaError(`keepDerivative must be true or false, got ${typeof opts.keepDerivative} ${String(opts.keepDerivative)}`, { op: '@nabla/activations' });
+  }
   let onBackend: ((p: { device: string }) => void) | null = null;
   return {
     name: '@nabla/activations',

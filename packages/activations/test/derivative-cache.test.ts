@@ -247,6 +247,10 @@ describe('an activation forward keeps f′(x) for its backward', () => {
     await rt2.dispose();
   });
 
+  it('activations() refuses a keepDerivative that is not a boolean', () => {
+    expect(() => act.activations({ keepDerivative: 'no' as never })).toThrow(/@nabla\/activations.*keepDerivative must be true or false, got string no/);
+  });
+
   it('activations({ keepDerivative: false }) keeps nothing: the backward recomputes from x', async () => {
     const rt2 = await createRuntime({ plugins: [cpuBackend(), act.activations({ keepDerivative: false })] });
     const x = rt2.randn([64, 100]).requiresGrad_();
