@@ -102,7 +102,7 @@ export class BufferPool {
 
   constructor(options: PoolOptions = {}) {
     const max = options.maxPooledBytes ?? 256 * 1024 * 1024;
-    if (!(max >= 0)) throw new Error(`cpu backend: maxPooledBytes must be >= 0, got ${max}`);
+    if (!(typeof max === 'number' && max >= 0)) throw new Error(`cpu backend: maxPooledBytes must be a number of bytes >= 0, got ${typeof max} ${String(max)}`);
     this.maxBytes = max;
   }
 
