@@ -11,7 +11,7 @@ import { WasmRuntime } from '../src/wasm/runtime.js';
 
 export interface PageReport {
   describe: string;
-  info: { kernels: string; threads: number };
+  info: { kernels: string; fma: boolean; threads: number };
   crossOriginIsolated: boolean;
   /** max |wasm - js| / (1 + |js|) of a 300×200 · 200×100 float32 product */
   matmulErr: number;

@@ -1,6 +1,7 @@
 import type { View } from '@nabla/core';
 import { describe, expect, it } from 'vitest';
 import { CpuBackend } from './backend.js';
+import { hasRelaxedMadd } from './wasm/gemm-kernel.js';
 import { dense, permuted, storageWith, viewOf } from './test-utils/views.js';
 
 describe('CpuBackend', () => {
@@ -10,7 +11,11 @@ describe('CpuBackend', () => {
     expect(be.device).toBe('cpu');
     expect(be.readsSync).toBe(true);
     expect([...be.dtypes].sort()).toEqual(['bfloat16', 'bool', 'float16', 'float32', 'float64', 'int32']);
-    expect(be.describe()).toBe(`cpu (WebAssembly SIMD + JavaScript, 1 thread, Node ${process.version})`);
+    const fma = hasRelaxedMadd() ? ' (FMA)' : '';
+    expect(be.describe()).toBe(`cpu (WebAssembly SIMD${fma} + JavaScript, 1 thread, Node ${process.version})`);
+    expect(be.info.fma).toBe(hasRelaxedMadd());
+    expect(new CpuBackend({ fma: false }).describe()).toBe(`cpu (WebAssembly SIMD + JavaScript, 1 thread, Node ${process.version})`);
+    expect(new CpuBackend({ fma: false }).info.fma).toBe(false);
     expect(new CpuBackend({ wasm: false }).describe()).toBe(`cpu (JavaScript, 1 thread, Node ${process.version})`);
   });
 
@@ -19,6 +24,7 @@ describe('CpuBackend', () => {
     // A string is truthy: without the check, { wasm: 'no' } left wasm on.
     expect(make({ wasm: 'no' })).toThrow("cpu backend: wasm must be true or false, got string no");
     expect(make({ heapStorage: 0 })).toThrow('cpu backend: heapStorage must be true or false, got number 0');
+    expect(make({ fma: 1 })).toThrow('cpu backend: fma must be true or false, got number 1');
     expect(make({ spin: 'yes' })).toThrow('cpu backend: spin must be true or false, got string yes');
     expect(make({ threads: 1.5 })).toThrow("cpu backend: threads must be a positive integer or 'auto', got number 1.5");
     expect(make({ threads: 'all' })).toThrow("cpu backend: threads must be a positive integer or 'auto', got string all");

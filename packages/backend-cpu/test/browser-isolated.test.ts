@@ -93,7 +93,7 @@ describe.skipIf(chromiumPath === undefined)('the wasm path in headless Chromium,
       expect(b.r.sharedHeap).toBeNull();
       expect(b.r.threadsInfo).toMatchObject({ kernels: 'wasm-simd', threads: 1 });
       expect(b.r.threadsInfo.threadsNote).toMatch(/^2 asked: the page is not cross-origin isolated/);
-      expect(b.r.threadsDescribe).toMatch(/WebAssembly SIMD \+ JavaScript, 1 thread \(2 asked: the page is not cross-origin isolated.*\), browser/);
+      expect(b.r.threadsDescribe).toMatch(/WebAssembly SIMD \(FMA\) \+ JavaScript, 1 thread \(2 asked: the page is not cross-origin isolated.*\), browser/);
       expect(b.r.poolJobs).toBeNull();
       expect(b.r.threadedSameBits).toBe(true);
     } finally {

@@ -95,6 +95,10 @@ export const SIMD = {
   'f64x2.convert_low_i32x4_u': 255,
   'f32x4.demote_f64x2_zero': 94,
   'f64x2.promote_low_f32x4': 95,
+  // Relaxed SIMD (a later proposal: Chrome 114+, Firefox 120+, Node 22+; Node 20 behind
+  // --experimental-wasm-relaxed-simd). madd(a, b, c) = a·b + c, fused where the hardware has FMA.
+  'f32x4.relaxed_madd': 0x105,
+  'f64x2.relaxed_madd': 0x107,
 } as const;
 
 export type SimdOp = keyof typeof SIMD;

@@ -19,6 +19,8 @@ export interface GemmShape {
   readonly NR: number;
   /** k steps per loop iteration (1, 2 or 4). */
   readonly unroll?: number;
+  /** Multiply-add with relaxed SIMD's `relaxed_madd` (one FMA where the CPU has it) instead of mul then add. */
+  readonly fma?: boolean;
 }
 
 /** Cache blocks (elements): KC deep (a B micro-panel of KC×NR in L1), MC rows of A (L2), NC columns of B (L3). */
@@ -28,6 +30,27 @@ export const NC = 1024;
 
 export const GEMM_F32: GemmShape = { dtype: 'float32', MR: 4, NR: 8 };
 export const GEMM_F64: GemmShape = { dtype: 'float64', MR: 4, NR: 4 };
+
+let relaxedMadd: boolean | undefined;
+
+/**
+ * Whether this engine compiles relaxed SIMD's `relaxed_madd` (Chrome 114+, Node 22+; Node 20
+ * with `--experimental-wasm-relaxed-simd`). With it the micro-kernel's mul-then-add becomes one
+ * instruction (an FMA on x64 CPUs with FMA3 and on ARM64): fewer instructions per k step and one
+ * rounding per multiply-add, ~20% more GFLOP/s in cache (`README.md`).
+ */
+export function hasRelaxedMadd(): boolean {
+  if (relaxedMadd !== undefined) return relaxedMadd;
+  const mod = new ModuleBuilder({ initial: 1 });
+  const f = mod.func('probe', [], [ValType.v128]);
+  f.f32x4c(1).f32x4c(2).f32x4c(3).simd('f32x4.relaxed_madd');
+  try {
+    relaxedMadd = typeof WebAssembly === 'object' && WebAssembly.validate(mod.encode() as Uint8Array<ArrayBuffer>);
+  } catch {
+    relaxedMadd = false;
+  }
+  return relaxedMadd;
+}
 
 /** Adds `gemm_<dtype>(a, b, c, mc, nc, kc, ldc, accumulate)` (byte pointers) to `mod`. */
 export function emitGemm(mod: ModuleBuilder, s: GemmShape): void {
@@ -39,6 +62,7 @@ export function emitGemm(mod: ModuleBuilder, s: GemmShape): void {
   const nv = s.NR / lanes;
   const add: SimdOp = s.dtype === 'float32' ? 'f32x4.add' : 'f64x2.add';
   const mul: SimdOp = s.dtype === 'float32' ? 'f32x4.mul' : 'f64x2.mul';
+  const madd: SimdOp = s.dtype === 'float32' ? 'f32x4.relaxed_madd' : 'f64x2.relaxed_madd';
   const splat = s.dtype === 'float32' ? 'v128.load32_splat' : 'v128.load64_splat';
   const alignE = es === 4 ? 2 : 3;
 
@@ -96,7 +120,8 @@ export function emitGemm(mod: ModuleBuilder, s: GemmShape): void {
     for (let r = 0; r < s.MR; r++) {
       f.get(row).vmem(splat, alignE, u * s.MR * es + r * es).set(av);
       for (let v = 0; v < nv; v++) {
-        f.get(acc[r]![v]!).get(av).get(bv[v]!).simd(mul).simd(add).set(acc[r]![v]!);
+        if (s.fma === true) f.get(av).get(bv[v]!).get(acc[r]![v]!).simd(madd).set(acc[r]![v]!);
+        else f.get(acc[r]![v]!).get(av).get(bv[v]!).simd(mul).simd(add).set(acc[r]![v]!);
       }
     }
   };

@@ -3,7 +3,7 @@
  * the cache of elementwise modules generated from expressions.
  */
 import { ModuleBuilder } from './emitter.js';
-import { emitGemm, GEMM_F32, GEMM_F64 } from './gemm-kernel.js';
+import { emitGemm, GEMM_F32, GEMM_F64, hasRelaxedMadd } from './gemm-kernel.js';
 import { emitPack } from './gemm-pack.js';
 import type { GemmFn, GemmKernels, PackFn } from './gemm.js';
 import { hasWasmSimd, WasmHeap, type HeapOptions } from './heap.js';
@@ -20,6 +20,8 @@ export class WasmRuntime {
   private constructor(
     heap: WasmHeap,
     private readonly gemmMod: WebAssembly.Module,
+    /** Whether the GEMM micro-kernel multiply-adds with relaxed SIMD's `relaxed_madd`. */
+    readonly fma: boolean,
   ) {
     this.heap = heap;
     const exports = new WebAssembly.Instance(gemmMod, heap.imports()).exports;
@@ -37,12 +39,15 @@ export class WasmRuntime {
   /**
    * A runtime, or null where WebAssembly SIMD is missing (the JavaScript kernels then run).
    * `shared`: a SharedArrayBuffer-backed memory, which worker threads can run kernels on.
+   * `fma`: multiply-add with relaxed SIMD where the engine has it (`hasRelaxedMadd`); the workers
+   * run the same module, so every thread rounds alike.
    */
-  static create(shared = false, heapOptions: HeapOptions = {}): WasmRuntime | null {
+  static create(shared = false, heapOptions: HeapOptions = {}, fma = true): WasmRuntime | null {
     if (!hasWasmSimd()) return null;
     if (shared && typeof SharedArrayBuffer === 'undefined') return null;
     const heap = new WasmHeap(shared, heapOptions);
-    return new WasmRuntime(heap, new WebAssembly.Module(gemmModule(heap) as Uint8Array<ArrayBuffer>));
+    const useFma = fma && hasRelaxedMadd();
+    return new WasmRuntime(heap, new WebAssembly.Module(gemmModule(heap, useFma) as Uint8Array<ArrayBuffer>), useFma);
   }
 
   /**
@@ -89,10 +94,10 @@ export class WasmRuntime {
   }
 }
 
-function gemmModule(heap: WasmHeap): Uint8Array {
+function gemmModule(heap: WasmHeap, fma: boolean): Uint8Array {
   const mod = new ModuleBuilder(heap.memoryType());
-  emitGemm(mod, GEMM_F32);
-  emitGemm(mod, GEMM_F64);
+  emitGemm(mod, { ...GEMM_F32, fma });
+  emitGemm(mod, { ...GEMM_F64, fma });
   for (const s of [GEMM_F32, GEMM_F64]) for (const R of new Set([s.MR, s.NR])) emitPack(mod, s.dtype, R);
   return mod.encode();
 }
