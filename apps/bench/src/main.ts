@@ -159,13 +159,16 @@ export async function runBench(argv: readonly string[]): Promise<BenchResult> {
 
 /**
  * WebGL needs an X display: without one, and with xvfb-run installed, the CLI runs itself again
- * under `xvfb-run -a` (NABLA_BENCH_NO_XVFB=1 turns this off; the report then says why webgl is missing).
+ * under `xvfb-run -a`, with the same V8 flags (NABLA_BENCH_NO_XVFB=1 turns this off; the report then
+ * says why webgl is missing).
  */
 function rerunUnderXvfb(argv: readonly string[]): number | null {
   const o = parseArgs(argv);
   const wantsWebgl = o.devices === null ? !o.quick : o.devices.includes('webgl');
   if (process.env.DISPLAY || process.env.NABLA_BENCH_NO_XVFB || !wantsWebgl || o.help || !existsSync('/usr/bin/xvfb-run')) return null;
-  const r = spawnSync('/usr/bin/xvfb-run', ['-a', process.execPath, fileURLToPath(import.meta.url), ...argv], { stdio: 'inherit', env: { ...process.env, NABLA_BENCH_NO_XVFB: '1' } });
+  // execArgv too: the V8 flags the bench was started with (--trace-gc, --experimental-wasm-relaxed-simd) reach the suites.
+  const args = ['-a', process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), ...argv];
+  const r = spawnSync('/usr/bin/xvfb-run', args, { stdio: 'inherit', env: { ...process.env, NABLA_BENCH_NO_XVFB: '1' } });
   return r.status ?? 1;
 }
 
