@@ -24,8 +24,8 @@ export interface GemmShape {
 }
 
 /** Cache blocks (elements): KC deep (a B micro-panel of KC×NR in L1), MC rows of A (L2), NC columns of B (L3). */
-export const KC = 256;
-export const MC = 128;
+export const KC = 512;
+export const MC = 64;
 export const NC = 1024;
 
 export const GEMM_F32: GemmShape = { dtype: 'float32', MR: 4, NR: 8 };
@@ -102,16 +102,10 @@ export function emitGemm(mod: ModuleBuilder, s: GemmShape): void {
   f.block().loop(); // ir loop over MR-tall row panels
   f.get(ir).get(MC).op('i32.ge_s').brIf(1);
 
-  // Accumulators start from C (a later k block) or zero (the first).
-  f.get(ACC).if_();
-  f.get(pc).set(row);
-  for (let r = 0; r < s.MR; r++) {
-    for (let v = 0; v < nv; v++) f.get(row).vmem('v128.load', 4, v * 16).set(acc[r]![v]!);
-    if (r < s.MR - 1) f.get(row).get(ldcB).op('i32.add').set(row);
-  }
-  f.else_();
+  // Accumulators start from zero; a later k block adds C after its k loop (below). Loading C here
+  // made the tile's first k steps wait on C's rows, which are ldc apart (a cache miss each once C
+  // outgrows L2), and the out-of-order window does not reach past them (README.md: GEMM).
   for (let r = 0; r < s.MR; r++) for (let v = 0; v < nv; v++) f.f32x4c(0).set(acc[r]![v]!);
-  f.end();
 
   // The k loop, unrolled U times (memarg offsets address the unrolled steps), then the rest.
   const U = s.unroll ?? 1;
@@ -148,6 +142,13 @@ export function emitGemm(mod: ModuleBuilder, s: GemmShape): void {
     kLoop(1, k);
   }
 
+  f.get(ACC).if_();
+  f.get(pc).set(row);
+  for (let r = 0; r < s.MR; r++) {
+    for (let v = 0; v < nv; v++) f.get(acc[r]![v]!).get(row).vmem('v128.load', 4, v * 16).simd(add).set(acc[r]![v]!);
+    if (r < s.MR - 1) f.get(row).get(ldcB).op('i32.add').set(row);
+  }
+  f.end();
   f.get(pc).set(row);
   for (let r = 0; r < s.MR; r++) {
     for (let v = 0; v < nv; v++) f.get(row).get(acc[r]![v]!).vmem('v128.store', 4, v * 16);

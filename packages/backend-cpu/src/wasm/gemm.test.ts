@@ -234,7 +234,7 @@ describe('wasm GEMM vs the JavaScript bmm', () => {
   }
 
   it('splits K into equal blocks of at most KC', () => {
-    expect([1, 7, KC, KC + 1, 784, 2 * KC + 1].map(kcFor)).toEqual([1, 7, KC, Math.ceil((KC + 1) / 2), 196, Math.ceil((2 * KC + 1) / 3)]);
+    expect([1, 7, KC, KC + 1, 2 * KC + 16, 2 * KC + 1].map(kcFor)).toEqual([1, 7, KC, Math.ceil((KC + 1) / 2), Math.ceil((2 * KC + 16) / 3), Math.ceil((2 * KC + 1) / 3)]);
   });
 
   it('declines (returns false, output untouched) when the packed operands would not fit the memory', () => {

@@ -39,8 +39,8 @@ export interface GemmKernels {
 
 /**
  * The k-block depth for an inner dimension K: K split into equal blocks of at most KC, so a
- * remainder never runs as a thin block that reloads C for a few steps (784 = 4 × 196, not
- * 3 × 256 + 16). The caller and every worker use this one split, so the reduction order is fixed.
+ * remainder never runs as a thin block that reloads C for a few steps (1040 = 3 blocks of 347,
+ * the last 346, not 2 × 512 + 16). The caller and every worker use this one split, so the reduction order is fixed.
  */
 export function kcFor(K: number): number {
   return Math.ceil(K / Math.ceil(K / KC));
