@@ -20,6 +20,16 @@ export interface DeviceOptions {
   maxPooledBytes?: number;
 }
 
+/**
+ * Refuses an option of the wrong kind before any GL context is made, naming it, what it got and
+ * what it takes: `maxPooledBytes: '100'` used to compare as a number, `-1` to turn pooling off.
+ */
+export function checkOptions(options: DeviceOptions): void {
+  const { mode, maxPooledBytes: max } = options;
+  if (mode !== undefined && typeof mode !== 'string') throw new Error(`webgl backend: mode must be a gpu.js mode name (a string), got ${typeof mode} ${String(mode)}`);
+  if (max !== undefined && !(typeof max === 'number' && max >= 0)) throw new Error(`webgl backend: maxPooledBytes must be a number of bytes >= 0, got ${typeof max} ${String(max)}`);
+}
+
 /** What ran the kernels, for `backendInfo()` and test logs. */
 export interface DeviceInfo {
   /** gpu.js mode (`headlessgl`, `webgl2`, `webgl`). */
@@ -111,6 +121,7 @@ export class GlDevice {
   }
 
   static async create(options: DeviceOptions = {}): Promise<GlDevice> {
+    checkOptions(options);
     const node = isNode();
     const mode = options.mode ?? (node ? 'headlessgl' : 'webgl2');
     const driver = node && mode === 'headlessgl' ? await checkHeadlessGl() : null;
