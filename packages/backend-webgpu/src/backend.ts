@@ -34,6 +34,7 @@ import { HalfBridge, isCastSpec, specHasHalf } from './half-storage.js';
 import { nativeF16Spec } from './native-f16.js';
 import { nativeF16Kernels } from './native-f16-kernels.js';
 import { halfKernelTable } from './half-kernels.js';
+import { checkOptions } from './options.js';
 
 export interface WebGpuBackendOptions extends AdapterOptions, PoolOptions {
   /**
@@ -124,6 +125,7 @@ export class WebGpuBackend implements Backend {
    * a machine without a GPU has are tried too (see `probeNodeAdapter`).
    */
   static async create(options: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
+    checkOptions(options);
     const explicit = options.gpu !== undefined || options.dawnFlags !== undefined || options.featureLevel !== undefined;
     if (!explicit && isNode()) {
       const found = await probeNodeAdapter();
