@@ -8,8 +8,9 @@
  *
  * The micro-kernel keeps MR × NR/lanes accumulators in v128 locals (f32: 4×8 → 8 vectors;
  * f64: 4×4 → 8 vectors), loads NR/lanes vectors of B̃ and splats each A element once per k:
- * 8 multiply-adds per 2 B loads and 4 splats. Loop order is BLIS's: the jr loop outside, so a
- * B̃ micro-panel (kc×NR, 8 KiB at kc=256) stays in L1 while the ir loop streams Ã from L2.
+ * 8 multiply-adds per 2 B loads and 4 splats (each a mul then an add, or one relaxed-SIMD madd:
+ * `fma`). Loop order is BLIS's: the jr loop outside, so a B̃ micro-panel (kc×NR, 16 KiB at
+ * kc=512 for f32) stays in L1 while the ir loop streams Ã from L2.
  */
 import { ModuleBuilder, ValType, type SimdOp } from './emitter.js';
 
