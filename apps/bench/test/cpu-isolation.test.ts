@@ -23,6 +23,15 @@ describe('cpu suite groups', () => {
     expect(cells.filter((c) => c.startsWith('scalarBwdUnshared|'))).toEqual(['scalarBwdUnshared|Nabla JS (before)', 'scalarBwdUnshared|Nabla wasm 1t', 'scalarBwdUnshared|Nabla wasm 2t']);
     expect(rowColumns(CPU_GROUPS[3]!.rows[1]!, 'Nabla wasm 2t').map((c) => c.step)).toEqual(['bwd', 'bwd', 'fb', 'bwd', 'bwd', 'bwd']);
   });
+
+  it('the FMA column sits after wasm 1t, in the groups of matrix products only', () => {
+    const gemm = CPU_GROUPS.filter((g) => g.gemm === true).map((g) => g.kind);
+    expect(gemm).toEqual(['matmul', 'mlp3', 'hvp']);
+    const mm = rowColumns(CPU_GROUPS[0]!.rows[0]!, 'Nabla wasm 2t', true).map((c) => c.impl);
+    expect(mm).toEqual(['PyTorch 1t', 'PyTorch 2t', 'tfjs-wasm', 'Nabla JS (before)', 'Nabla wasm 1t', 'Nabla wasm 1t FMA', 'Nabla wasm 2t']);
+    // Without it, the same six columns as before.
+    expect(rowColumns(CPU_GROUPS[0]!.rows[0]!, 'Nabla wasm 2t', false).map((c) => c.impl)).toEqual(mm.filter((c) => c !== 'Nabla wasm 1t FMA'));
+  });
 });
 
 describe('PyTorch lent to a measuring child', () => {

@@ -15,6 +15,8 @@ export interface ChildOrders {
   group: number;
   quick: boolean;
   runs: number | null;
+  /** Measure the FMA column too (the process was started with relaxed SIMD's flag). */
+  fmaColumn: boolean;
   torch: { version: string; blas: string } | { missing: string };
 }
 
@@ -30,7 +32,7 @@ async function run(o: ChildOrders): Promise<void> {
   timingOverrides.runs = o.runs;
   const torch = 'missing' in o.torch ? o.torch : borrowedTorch(o.torch.version, o.torch.blas);
   const pending: Promise<void>[] = [];
-  const result = await measureGroup(o.group, cpuSizes(o.quick), torch, (meta) => void pending.push(send({ t: 'meta', meta })));
+  const result = await measureGroup(o.group, cpuSizes(o.quick), torch, (meta) => void pending.push(send({ t: 'meta', meta })), o.fmaColumn);
   await Promise.all(pending);
   if ('close' in torch) torch.close();
   await send({ t: 'result', result });

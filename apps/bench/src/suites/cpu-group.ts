@@ -18,7 +18,7 @@ import { tfWasmInfo, tfWasmReady, tfwHvp, tfwMatmul, tfwMlp, tfwScalar, tfwSilu,
 import { bench } from '../report/recorder.js';
 import { median } from '../stats.js';
 import { settleHeap } from '../timing.js';
-import { CPU_GROUPS, JS, TFJS, TORCH_1T, TORCH_2T, WASM_1T, cpuRows, rowColumns, threadsColumn, type CpuSizes, type GroupKind, type Key } from './cpu-rows.js';
+import { CPU_GROUPS, JS, TFJS, TORCH_1T, TORCH_2T, WASM_1T, WASM_FMA, cpuRows, rowColumns, threadsColumn, type CpuSizes, type GroupKind, type Key } from './cpu-rows.js';
 
 const HVP_BATCH = 64;
 
@@ -261,7 +261,7 @@ function groupCases(kind: GroupKind, sz: CpuSizes, ref: () => Float64Array[]): G
 /** What the measuring process says about its runtimes and peers before it measures. */
 export interface GroupMeta {
   nThreads: number;
-  describe: { js: string; wasm: string; threads: string };
+  describe: { js: string; wasm: string; threads: string; fma?: string };
   tfNote: string;
   /** Peer versions it found (`bench.peers` of the measuring process). */
   peers: Record<string, string>;
@@ -291,29 +291,38 @@ export function reasonOf(e: unknown): string {
 }
 
 /**
- * Measures group `index` of `CPU_GROUPS` in this process: sets up the three Nabla runtimes and
- * tfjs-wasm, says what they are (`onMeta`, before measuring), then measures each row of the group
- * in rounds interleaved across the columns.
+ * Measures group `index` of `CPU_GROUPS` in this process: sets up the three Nabla runtimes (four
+ * with `fmaColumn`: this process was started with relaxed SIMD's flag, the default columns keep
+ * `fma: false` and one more runtime multiplies with FMA) and tfjs-wasm, says what they are
+ * (`onMeta`, before measuring), then measures each row of the group in rounds interleaved across
+ * the columns.
  */
-export async function measureGroup(index: number, sz: CpuSizes, torch: TorchServer | { missing: string }, onMeta: (m: GroupMeta) => void): Promise<GroupResult> {
+export async function measureGroup(index: number, sz: CpuSizes, torch: TorchServer | { missing: string }, onMeta: (m: GroupMeta) => void, fmaColumn = false): Promise<GroupResult> {
+  const asThisNode = fmaColumn ? { fma: false } : {};
   const rtJs = await createRuntime({ plugins: [cpuBackend({ wasm: false }), act.activations()] });
-  const rtWasm = await createRuntime({ plugins: [cpuBackend(), act.activations()] });
-  const rtThreads = await createRuntime({ plugins: [cpuBackend({ threads: 'auto' }), act.activations()] });
+  const rtWasm = await createRuntime({ plugins: [cpuBackend(asThisNode), act.activations()] });
+  const rtThreads = await createRuntime({ plugins: [cpuBackend({ threads: 'auto', ...asThisNode }), act.activations()] });
+  const rtFma = fmaColumn ? await createRuntime({ plugins: [cpuBackend({ fma: true }), act.activations()] }) : null;
   try {
+    // A column named FMA must run it: no quiet fallback to mul + add.
+    if (rtFma !== null && !(rtFma.backend('cpu') as unknown as CpuBackend).info.fma) throw new Error(`${WASM_FMA}: this process was started for relaxed SIMD, but the backend does not run its FMA kernel`);
     const nThreads = (rtThreads.backend('cpu') as unknown as CpuBackend).info.threads;
     const tfOk = await tfWasmReady();
     const tfNote = tfOk ? tfWasmInfo() : 'TensorFlow.js wasm: not measured';
-    onMeta({ nThreads, describe: { js: rtJs.backend('cpu').describe(), wasm: rtWasm.backend('cpu').describe(), threads: rtThreads.backend('cpu').describe() }, tfNote, peers: { ...bench.peers } });
+    const describe = { js: rtJs.backend('cpu').describe(), wasm: rtWasm.backend('cpu').describe(), threads: rtThreads.backend('cpu').describe(), ...(rtFma ? { fma: rtFma.backend('cpu').describe() } : {}) };
+    onMeta({ nThreads, describe, tfNote, peers: { ...bench.peers } });
     const nt = threadsColumn(nThreads);
     const sides = [
       { impl: JS, rt: rtJs },
       { impl: WASM_1T, rt: rtWasm },
+      ...(rtFma ? [{ impl: WASM_FMA, rt: rtFma }] : []),
       { impl: nt, rt: rtThreads },
     ];
     let refMemo: Float64Array[] | null = null;
     const ref = (): Float64Array[] => (refMemo ??= hvpReference(rtJs));
-    return await measureRows(CPU_GROUPS[index]!, groupCases(CPU_GROUPS[index]!.kind, sz, ref), sz, torch, tfOk, sides, nt, ref);
+    return await measureRows(CPU_GROUPS[index]!, groupCases(CPU_GROUPS[index]!.kind, sz, ref), sz, torch, tfOk, sides, nt, ref, rtFma !== null);
   } finally {
+    await rtFma?.dispose();
     await rtWasm.dispose();
     await rtThreads.dispose();
     await rtJs.dispose();
@@ -329,6 +338,7 @@ async function measureRows(
   sides: { impl: string; rt: Runtime }[],
   nt: string,
   ref: () => Float64Array[],
+  fma: boolean,
 ): Promise<GroupResult> {
   const rows = cpuRows(sz);
   const out: GroupResult = { cells: [], checks: { silu2Err: {}, hvpErr: {} } };
@@ -376,7 +386,7 @@ async function measureRows(
     key === 'matmulGflops' ? (2 * sz.matmul ** 3) / ms / 1e6 : key.startsWith('scalar') ? (ms * 1000) / (3 * sz.scalar) : ms;
   for (const r of layout.rows) {
     const row = rows.find((x) => x.key === r.key)!;
-    const order = rowColumns(r, nt).filter((c) => contenders.has(c.impl) || failed.has(c.impl));
+    const order = rowColumns(r, nt, fma).filter((c) => contenders.has(c.impl) || failed.has(c.impl));
     // A clean heap for every row: the previous row's garbage and finalizers are not this one's.
     await settleHeap();
     const gc = gcPlacementWanted() ? new GcPlacement() : null;

@@ -33,6 +33,13 @@ export const TFJS = 'tfjs-wasm';
 export const JS = 'Nabla JS (before)';
 export const WASM_1T = 'Nabla wasm 1t';
 export const threadsColumn = (nThreads: number): string => `Nabla wasm ${nThreads}t`;
+/**
+ * Nabla on one thread with the relaxed-SIMD FMA matrix products (what Chrome 114+ and Node 22+
+ * run by default), in the groups of matrix products, where this Node compiles relaxed SIMD only
+ * behind a V8 flag (`relaxed-simd.ts`): those groups' processes get the flag, and their other
+ * Nabla columns keep `fma: false`, the code this Node runs without it.
+ */
+export const WASM_FMA = 'Nabla wasm 1t FMA';
 
 export function cpuRows(sz: CpuSizes): Row[] {
   return [
@@ -81,12 +88,14 @@ const SCALAR_TIMING: RowTiming = { warmup: 3, runs: 20, minMs: 2000, rounds: 5 }
  */
 export interface GroupLayout {
   kind: GroupKind;
+  /** Mostly matrix products: the FMA column (`WASM_FMA`) measures it too, where there is one. */
+  gemm?: boolean;
   rows: { key: Key; torch?: string; tf?: string; nabla: string }[];
   timing: RowTiming;
 }
 
 export const CPU_GROUPS: readonly GroupLayout[] = [
-  { kind: 'matmul', rows: [{ key: 'matmulGflops', torch: 'ms', tf: 'ms', nabla: 'ms' }], timing: ROW_TIMING },
+  { kind: 'matmul', gemm: true, rows: [{ key: 'matmulGflops', torch: 'ms', tf: 'ms', nabla: 'ms' }], timing: ROW_TIMING },
   {
     kind: 'silu',
     rows: [
@@ -95,7 +104,7 @@ export const CPU_GROUPS: readonly GroupLayout[] = [
     ],
     timing: ROW_TIMING,
   },
-  { kind: 'mlp3', rows: [{ key: 'mlp', torch: 'ms', tf: 'ms', nabla: 'ms' }], timing: ROW_TIMING },
+  { kind: 'mlp3', gemm: true, rows: [{ key: 'mlp', torch: 'ms', tf: 'ms', nabla: 'ms' }], timing: ROW_TIMING },
   {
     kind: 'scalar',
     rows: [
@@ -107,17 +116,18 @@ export const CPU_GROUPS: readonly GroupLayout[] = [
     timing: SCALAR_TIMING,
   },
   { kind: 'silu2', rows: [{ key: 'silu2', torch: 'ms', tf: 'ms', nabla: 'ms' }], timing: ROW_TIMING },
-  { kind: 'hvp', rows: [{ key: 'hvp', torch: 'ms', tf: 'ms', nabla: 'ms' }], timing: ROW_TIMING },
+  { kind: 'hvp', gemm: true, rows: [{ key: 'hvp', torch: 'ms', tf: 'ms', nabla: 'ms' }], timing: ROW_TIMING },
 ];
 
-/** The columns a row of a group has, in table order (`nt`: the threaded Nabla column). */
-export function rowColumns(r: GroupLayout['rows'][number], nt: string): { impl: string; step: string }[] {
+/** The columns a row of a group has, in table order (`nt`: the threaded Nabla column; `fma`: the FMA column too). */
+export function rowColumns(r: GroupLayout['rows'][number], nt: string, fma = false): { impl: string; step: string }[] {
   const cols: [string, string | undefined][] = [
     [TORCH_1T, r.torch],
     [TORCH_2T, r.torch],
     [TFJS, r.tf],
     [JS, r.nabla],
     [WASM_1T, r.nabla],
+    [WASM_FMA, fma ? r.nabla : undefined],
     [nt, r.nabla],
   ];
   return cols.filter((c): c is [string, string] => c[1] !== undefined).map(([impl, step]) => ({ impl, step }));

@@ -4,7 +4,8 @@
  * 784-256-256-10 MLP step, a scalar graph tanh(x·w+b), SiLU'' on 2^20 by double backward and a
  * Hessian-vector product through a tanh MLP. Nabla runs three times: with its JavaScript kernels
  * (`cpuBackend({ wasm: false })`, before), and with its WebAssembly SIMD kernels on 1 thread (the
- * default) and on `threads: 'auto'` (after). Second-order results are checked: against the closed
+ * default) and on `threads: 'auto'` (after); on a Node that needs a flag for relaxed SIMD, a fourth
+ * time in the matrix-product rows, with the FMA kernel Chrome and Node 22+ run (`relaxed-simd.ts`). Second-order results are checked: against the closed
  * form for SiLU'', against Nabla's own float64 result for the HVP. The workloads are in
  * `cpu-group.ts`, the rows and groups in `cpu-rows.ts`.
  *
@@ -36,7 +37,8 @@ import { timingOverrides } from '../timing.js';
 import type { ChildOrders, ChildReport } from './cpu-child.js';
 import { cpuGoals } from './cpu-goals.js';
 import { reasonOf, type GroupMeta, type GroupResult } from './cpu-group.js';
-import { CPU_GROUPS, JS, TFJS, TORCH_1T, TORCH_2T, WASM_1T, cpuRows, cpuSizes, isPeer, rowColumns, threadsColumn, type Row } from './cpu-rows.js';
+import { CPU_GROUPS, JS, TFJS, TORCH_1T, TORCH_2T, WASM_1T, WASM_FMA, cpuRows, cpuSizes, isPeer, rowColumns, threadsColumn, type Row } from './cpu-rows.js';
+import { relaxedSimdFlag } from './relaxed-simd.js';
 
 const CHILD = fileURLToPath(new URL('./cpu-child.js', import.meta.url));
 
@@ -52,6 +54,7 @@ export async function cpuSuite(): Promise<void> {
 async function measureAll(torch: TorchServer | { missing: string }): Promise<void> {
   const sz = cpuSizes(bench.quick);
   const ROWS = cpuRows(sz);
+  const fmaFlag = relaxedSimdFlag();
   const torchName = 'version' in torch ? `PyTorch ${torch.version} (${torch.blas})` : 'PyTorch';
   let meta: GroupMeta | null = null;
   let nt = '';
@@ -61,20 +64,20 @@ async function measureAll(torch: TorchServer | { missing: string }): Promise<voi
     meta = m;
     Object.assign(bench.peers, m.peers);
     nt = threadsColumn(m.nThreads);
-    declareTable(ROWS, torchName, m.nThreads, nt);
+    declareTable(ROWS, torchName, m.nThreads, nt, fmaFlag !== null);
   };
   const checks: GroupResult['checks'] = { silu2Err: {}, hvpErr: {} };
 
   for (const [i, layout] of CPU_GROUPS.entries()) {
     let result: GroupResult;
     try {
-      result = await inFreshProcess(i, torch, declare);
+      result = await inFreshProcess(i, torch, declare, layout.gemm === true ? fmaFlag : null);
     } catch (e) {
       // The first group tells the columns: without it there is no table to leave cells in.
       if (meta === null) throw e;
       // A group whose process died leaves its cells standing, each with the reason.
       const why = reasonOf(e);
-      const cells = layout.rows.flatMap((r) => rowColumns(r, nt).filter((c) => 'setup' in torch || (c.impl !== TORCH_1T && c.impl !== TORCH_2T)).map((c) => ({ key: r.key, impl: c.impl, missing: why })));
+      const cells = layout.rows.flatMap((r) => rowColumns(r, nt, layout.gemm === true && fmaFlag !== null).filter((c) => 'setup' in torch || (c.impl !== TORCH_1T && c.impl !== TORCH_2T)).map((c) => ({ key: r.key, impl: c.impl, missing: why })));
       result = { cells, checks: { silu2Err: {}, hvpErr: {} } };
     }
     for (const c of result.cells) {
@@ -92,6 +95,11 @@ async function measureAll(torch: TorchServer | { missing: string }): Promise<voi
   if (m === null) return;
   const note = (line: string): void => bench.note(line);
   note(`${m.tfNote}; ${'version' in torch ? 'PyTorch threads as labelled, served by one Python process' : torch.missing}`);
+  if (fmaFlag !== null) {
+    note(
+      `${WASM_FMA}: matrix products with relaxed SIMD's fused multiply-add, what Chrome 114+ and Node 22+ run by default (${m.describe.fma ?? 'not measured'}), in the matmul, MLP and HVP rows; this Node compiles relaxed SIMD only under ${fmaFlag}, so those rows' processes run with it and their other Nabla columns with fma: false, the code this Node runs without it`,
+    );
+  }
   note(`Nabla: ${m.describe.wasm}; threads: ${m.describe.threads} (threads split GEMMs of 2^20 multiply-adds or more, large transcendental elementwise rows, and cheaper rows whose operands all live in the wasm heap; reductions and small ops stay on the calling thread); JS: ${m.describe.js}`);
   const e = (v: number | undefined): string => (v === undefined ? '—' : v.toExponential(1));
   note(`second-order checks (max relative error): SiLU'' vs closed form: wasm ${e(checks.silu2Err[WASM_1T])}, JS ${e(checks.silu2Err[JS])}, tfjs ${e(checks.silu2Err[TFJS])}; HVP vs float64: wasm ${e(checks.hvpErr[WASM_1T])}, JS ${e(checks.hvpErr[JS])}, tfjs ${e(checks.hvpErr[TFJS])}`);
@@ -106,7 +114,7 @@ async function measureAll(torch: TorchServer | { missing: string }): Promise<voi
   );
 }
 
-function declareTable(ROWS: Row[], torchName: string, nThreads: number, nt: string): void {
+function declareTable(ROWS: Row[], torchName: string, nThreads: number, nt: string, fma: boolean): void {
   bench.table('cpu', {
     title: `CPU: Nabla (JavaScript kernels = before; wasm SIMD on 1 and ${nThreads} threads = after) vs ${torchName} and TensorFlow.js wasm`,
     description:
@@ -118,6 +126,7 @@ function declareTable(ROWS: Row[], torchName: string, nThreads: number, nt: stri
     wide: {
       ratios: [
         [WASM_1T, TFJS],
+        ...(fma ? ([[WASM_FMA, TFJS]] as [string, string][]) : []),
         [nt, TFJS],
         [WASM_1T, TORCH_1T],
         [nt, TORCH_2T],
@@ -130,10 +139,12 @@ function declareTable(ROWS: Row[], torchName: string, nThreads: number, nt: stri
 /**
  * Forks a measuring process for group `group`, lends it the PyTorch server, and resolves with
  * what it measured; `onMeta` hears about its runtimes before it measures. The child inherits this
- * process's V8 flags (so `node --trace-gc dist/main.js` traces the children too) and its stdout.
+ * process's V8 flags (so `node --trace-gc dist/main.js` traces the children too) and its stdout;
+ * `fmaFlag`: the flag that gives it relaxed SIMD, for the FMA column (null: no FMA column).
  */
-function inFreshProcess(group: number, torch: TorchServer | { missing: string }, onMeta: (m: GroupMeta) => void): Promise<GroupResult> {
-  const child = fork(CHILD, [], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], serialization: 'advanced' });
+function inFreshProcess(group: number, torch: TorchServer | { missing: string }, onMeta: (m: GroupMeta) => void, fmaFlag: string | null): Promise<GroupResult> {
+  const execArgv = fmaFlag === null ? process.execArgv : [...process.execArgv, fmaFlag];
+  const child = fork(CHILD, [], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], serialization: 'advanced', execArgv });
   let stderr = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (d: string) => {
@@ -162,6 +173,7 @@ function inFreshProcess(group: number, torch: TorchServer | { missing: string },
       group,
       quick: bench.quick,
       runs: timingOverrides.runs,
+      fmaColumn: fmaFlag !== null,
       torch: 'version' in torch ? { version: torch.version, blas: torch.blas } : { missing: torch.missing },
     };
     child.send(orders);
