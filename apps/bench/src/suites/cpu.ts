@@ -5,8 +5,9 @@
  * Hessian-vector product through a tanh MLP. Nabla runs three times: with its JavaScript kernels
  * (`cpuBackend({ wasm: false })`, before), and with its WebAssembly SIMD kernels on 1 thread (the
  * default) and on `threads: 'auto'` (after); on a Node that needs a flag for relaxed SIMD, a fourth
- * time in the matrix-product rows, with the FMA kernel Chrome and Node 22+ run (`relaxed-simd.ts`). Second-order results are checked: against the closed
- * form for SiLU'', against Nabla's own float64 result for the HVP. The workloads are in
+ * time in the matrix-product rows, with the FMA kernel Chrome and Node 22+ run (`relaxed-simd.ts`).
+ * Second-order results are checked: against the closed form for SiLU'', against Nabla's own
+ * float64 result for the HVP. The workloads are in
  * `cpu-group.ts`, the rows and groups in `cpu-rows.ts`.
  *
  * How it measures, so that the numbers can be trusted on a shared 2-core machine:

@@ -39,6 +39,12 @@ let relaxedMadd: boolean | undefined;
  * with `--experimental-wasm-relaxed-simd`). With it the micro-kernel's mul-then-add becomes one
  * instruction (an FMA on x64 CPUs with FMA3 and on ARM64): fewer instructions per k step and one
  * rounding per multiply-add, ~20% more GFLOP/s in cache (`README.md`).
+ *
+ * @example
+ * ```ts
+ * import { hasRelaxedMadd } from '@nabla/backend-cpu';
+ * console.log(hasRelaxedMadd()); // Node 20: false; Node 20 --experimental-wasm-relaxed-simd, Node 22+, Chrome 114+: true
+ * ```
  */
 export function hasRelaxedMadd(): boolean {
   if (relaxedMadd !== undefined) return relaxedMadd;
